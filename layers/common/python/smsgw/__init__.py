@@ -1,0 +1,1 @@
+"""The SMS gateway's domain package, shared by every function through a Lambda layer."""

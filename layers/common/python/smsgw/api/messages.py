@@ -1,0 +1,176 @@
+"""Routes under /v1/Properties/{PropertySid}/Sms."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from smsgw import services
+from smsgw.api.request import caller, json_body
+from smsgw.api.responses import json_response
+from smsgw.config import settings
+from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
+from smsgw.ids import MESSAGE_PREFIX, is_well_formed, new_sid
+from smsgw.logic.send import build_message, check_can_send, owned_property, store_and_queue
+from smsgw.models.message import STATUSES
+from smsgw.models.send import parse_send_request
+from smsgw.observability import logger, metrics
+
+router = Router()
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+IDEMPOTENCY_LOCK_SECONDS = 30
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_PAGE_SIZE = 100
+
+
+def _property_sid(value: str) -> str:
+    if not is_well_formed(value):
+        raise NotFoundError(ErrorCode.PROPERTY_NOT_FOUND, "No such property.", "PropertySid")
+    return value
+
+
+@router.post("/v1/Properties/<PropertySid>/Sms")
+def send_sms(PropertySid: str) -> Response:
+    event = router.current_event
+    who = caller(event)
+    prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
+    check_can_send(prop, who.account_sms_enabled)
+    body, _ = json_body(event, settings().max_body_bytes)
+    now = time.time()
+    limits = services.send_limits()
+    request = parse_send_request(
+        body,
+        now=int(now),
+        max_text_characters=limits.max_text_characters,
+        allowed_webhook_networks=limits.allowed_webhook_networks,
+    )
+    logger.append_keys(PropertySid=prop.property_sid)
+    key = (event.headers or {}).get("idempotency-key")
+    if key is None:
+        message = build_message(request, prop, new_sid(MESSAGE_PREFIX), now, "api")
+        return _accepted(store_and_queue(services.messages(), services.send_queue(), message, now))
+    return _idempotent_send(key, body, request, prop, now)
+
+
+def _idempotent_send(key, body, request, prop, now) -> Response:
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+        raise ValidationError(
+            ErrorCode.IDEMPOTENCY_KEY_INVALID,
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters.",
+            "Idempotency-Key",
+        )
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body_hash = hashlib.sha256(canonical.encode()).hexdigest()
+    key_hash = hashlib.sha256(key.encode()).hexdigest()
+    scope = f"{prop.account_sid}#{prop.property_sid}#{key_hash}"
+    store = services.idempotency()
+    record = store.claim(
+        scope,
+        body_hash,
+        new_sid(MESSAGE_PREFIX),
+        now=int(now),
+        ttl=IDEMPOTENCY_TTL_SECONDS,
+        lock=IDEMPOTENCY_LOCK_SECONDS,
+    )
+    if not record.claimed:
+        if record.body_hash != body_hash:
+            raise SmsGatewayError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This Idempotency-Key was used with a different request body in the last 24 hours.",
+                "Idempotency-Key",
+            )
+        if record.response is None:
+            raise SmsGatewayError(
+                ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                "Idempotency-Key",
+            )
+        return json_response(
+            record.status_code or 200, record.response, {"Idempotent-Replayed": "true"}
+        )
+    try:
+        message = build_message(request, prop, record.message_sid, now, "api")
+        message = store_and_queue(services.messages(), services.send_queue(), message, now)
+    except Exception:
+        store.release(scope)
+        raise
+    response = {"Message": message.to_resource()}
+    store.complete(scope, 200, response)
+    metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    return json_response(200, response)
+
+
+def _accepted(message) -> Response:
+    logger.info(
+        "message accepted", extra={"MessageSid": message.message_sid, "Status": message.status}
+    )
+    metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    return json_response(200, {"Message": message.to_resource()})
+
+
+@router.get("/v1/Properties/<PropertySid>/Sms/<MessageSid>")
+def get_sms(PropertySid: str, MessageSid: str) -> Response:
+    who = caller(router.current_event)
+    prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
+    message = services.messages().get(MessageSid) if is_well_formed(MessageSid) else None
+    if message is None or message.property_sid != prop.property_sid:
+        raise NotFoundError(
+            ErrorCode.MESSAGE_NOT_FOUND, f"No message {MessageSid} in this property.", "MessageSid"
+        )
+    return json_response(200, {"Message": message.to_resource()})
+
+
+@router.get("/v1/Properties/<PropertySid>/Sms")
+def list_sms(PropertySid: str) -> Response:
+    event = router.current_event
+    who = caller(event)
+    prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
+    query = event.query_string_parameters or {}
+    allowed = {"ExternalId", "To", "Status", "PageToken", "PageSize"}
+    for name in query:
+        if name not in allowed:
+            raise ValidationError(
+                ErrorCode.INVALID_QUERY_PARAMETER,
+                f"{name} is not a filter of this listing; use {', '.join(sorted(allowed))}.",
+                name,
+            )
+    status = query.get("Status") or None
+    if status is not None and status not in STATUSES:
+        raise ValidationError(
+            ErrorCode.INVALID_QUERY_PARAMETER,
+            f"Status must be one of {', '.join(STATUSES)}.",
+            "Status",
+        )
+    page_size = _page_size(query.get("PageSize"))
+    messages, next_token = services.messages().list(
+        prop.property_sid,
+        external_id=query.get("ExternalId") or None,
+        to=query.get("To") or None,
+        status=status,
+        page_size=page_size,
+        page_token=query.get("PageToken") or None,
+    )
+    return json_response(
+        200,
+        {
+            "Messages": [m.to_resource() for m in messages],
+            "NextPageToken": next_token,
+        },
+    )
+
+
+def _page_size(value: str | None) -> int:
+    if value is None:
+        return 50
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            ErrorCode.INVALID_QUERY_PARAMETER,
+            f"PageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.",
+            "PageSize",
+        )
+    return int(value)

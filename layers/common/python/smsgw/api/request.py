@@ -1,0 +1,77 @@
+"""Reading the caller and the body of an API Gateway HTTP API request."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from smsgw.errors import ErrorCode, SmsGatewayError, ValidationError
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    account_sid: str
+    account_sms_enabled: bool
+
+
+def caller(event: APIGatewayProxyEventV2) -> Caller:
+    """The account the authorizer authenticated. It admits unauthenticated requests with
+    an empty AccountSid so that this API answers them with its own 401 (see
+    docs/decisions.md); every route goes through here."""
+    context = (
+        (event.request_context.authorizer.get_lambda or {})
+        if event.request_context.authorizer
+        else {}
+    )
+    account_sid = context.get("AccountSid") or ""
+    if not account_sid:
+        raise SmsGatewayError(
+            ErrorCode.UNAUTHENTICATED,
+            "Authenticate with HTTP Basic auth: your AccountSid as user, AuthToken as password.",
+            None,
+        )
+    return Caller(account_sid=account_sid, account_sms_enabled=_truthy(context.get("SmsEnabled")))
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def json_body(event: APIGatewayProxyEventV2, max_bytes: int) -> tuple[Any, bytes]:
+    """The parsed JSON body and its raw bytes; a clear 4xx for anything else."""
+    content_type = (event.headers or {}).get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise SmsGatewayError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            "Send the request body as JSON with Content-Type: application/json.",
+            None,
+        )
+    raw = event.body or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError(
+            ErrorCode.INVALID_JSON, "The body could not be decoded.", None
+        ) from exc
+    if len(data) > max_bytes:
+        raise SmsGatewayError(
+            ErrorCode.BODY_TOO_LARGE,
+            f"The request body is {len(data)} bytes; the limit is {max_bytes}.",
+            None,
+        )
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant), data
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError(
+            ErrorCode.INVALID_JSON, f"The request body is not valid JSON: {exc}.", None
+        ) from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")

@@ -1,0 +1,108 @@
+"""The carrier adapter interface.
+
+An adapter has four jobs: submit a message, verify that a callback really came from the
+carrier, and parse the carrier's delivery receipts and inbound replies. Adapters are the
+only code besides `dal/` that talks to the outside world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    """What a carrier needs to send one message."""
+
+    message_sid: str
+    sender: str
+    to: str
+    text: str
+    status_callback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    carrier_sid: str
+    carrier_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A carrier's HTTP callback as it reached the webhooks endpoint."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    carrier_sid: str
+    status: str
+    """The product's status: sent, delivered, undelivered or failed."""
+    error_code: int | None = None
+    error_message: str | None = None
+    message_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    carrier_sid: str
+    responder: str
+    number: str
+    text: str
+
+
+class CarrierError(Exception):
+    """The carrier answered and refused the message.
+
+    `permanent` errors (a bad number, a blocked sender) are recorded on the message;
+    the others (throttling, the carrier's own 5xx) are retried. In both cases the carrier
+    did not accept the message, so sending it again cannot duplicate it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+        self.retry_after = retry_after
+
+
+class OutcomeUnknownError(Exception):
+    """The request may have reached the carrier but no answer came back (a timeout or a
+    connection dropped mid-request). Resending could deliver the message twice."""
+
+
+class CallbackRejectedError(Exception):
+    """A callback failed signature verification or could not be parsed."""
+
+
+class Carrier(Protocol):
+    name: str
+
+    def submit(self, sms: OutboundSms) -> SubmitResult:
+        """Hand one message to the carrier. Raises CarrierError or OutcomeUnknownError."""
+        ...
+
+    def verify(self, request: CallbackRequest) -> bool:
+        """True when the callback carries the carrier's valid signature."""
+        ...
+
+    def parse_receipt(self, request: CallbackRequest) -> Receipt:
+        """The delivery receipt in a verified callback. Raises CallbackRejectedError."""
+        ...
+
+    def parse_reply(self, request: CallbackRequest) -> Reply:
+        """The inbound reply in a verified callback. Raises CallbackRejectedError."""
+        ...

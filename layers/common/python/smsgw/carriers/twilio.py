@@ -1,0 +1,281 @@
+"""Twilio Programmable Messaging: the subset of its wire format the gateway uses.
+
+Submitting is `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP Basic auth;
+status callbacks and inbound messages are form posts signed with `X-Twilio-Signature`.
+The local carrier simulator speaks the same subset, so this module runs unchanged against it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Iterable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from smsgw.carriers.base import (
+    CallbackRejectedError,
+    CallbackRequest,
+    CarrierError,
+    OutboundSms,
+    OutcomeUnknownError,
+    Receipt,
+    Reply,
+    SubmitResult,
+)
+
+API_VERSION = "2010-04-01"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+GATEWAY_SID_PARAM = "smsgw_sid"
+"""Query parameter of the StatusCallback URL that carries the gateway's own MessageSid."""
+
+IGNORED = "ignored"
+"""Receipt status for Twilio's intermediate statuses, which move no message forward."""
+
+STATUS_MAP: dict[str, str] = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+    "accepted": IGNORED,
+    "scheduled": IGNORED,
+    "queued": IGNORED,
+    "sending": IGNORED,
+    "receiving": IGNORED,
+    "received": IGNORED,
+}
+"""Twilio MessageStatus → the product's receipt status. Unlisted statuses are ignored too."""
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Failures raised before a byte of the request could reach the carrier.
+_NOT_SENT = (
+    requests.ConnectTimeout,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+)
+
+
+class TwilioCarrier:
+    """The carrier adapter for Twilio (and the local simulator, which speaks the same API)."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        base_url: str = "https://api.twilio.com",
+        *,
+        session: requests.Session | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+    ) -> None:
+        self.account_sid = account_sid
+        self._auth_token = auth_token
+        self._messages_url = (
+            f"{base_url.rstrip('/')}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+        )
+        self._session = session or _new_session()
+        self._timeout = (connect_timeout, read_timeout)
+
+    def submit(self, sms: OutboundSms) -> SubmitResult:
+        """Create the message at Twilio.
+
+        Raises CarrierError when Twilio did not take the message (permanent when the message
+        itself is at fault) and OutcomeUnknownError when it may have taken it.
+        """
+        form = {"From": sms.sender, "To": sms.to, "Body": sms.text}
+        if sms.status_callback_url:
+            form["StatusCallback"] = sms.status_callback_url
+        try:
+            response = self._session.post(
+                self._messages_url,
+                data=form,
+                auth=(self.account_sid, self._auth_token),
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise _request_failure(exc) from exc
+        return _submit_result(response)
+
+    def verify(self, request: CallbackRequest) -> bool:
+        """True when `X-Twilio-Signature` matches the callback.
+
+        `request.url` must be the full URL exactly as Twilio requested it, query string
+        included; for POST the signed data also covers every form parameter of the body.
+        """
+        given = _header(request.headers, SIGNATURE_HEADER)
+        if not given:
+            return False
+        params = _form(request.body) if request.method.upper() == "POST" else []
+        return any(
+            hmac.compare_digest(signature(self._auth_token, url, params).encode(), given.encode())
+            for url in _url_variants(request.url)
+        )
+
+    def parse_receipt(self, request: CallbackRequest) -> Receipt:
+        """The delivery receipt in a verified Twilio status callback.
+
+        Intermediate statuses (queued, sending, ...) come back with status `IGNORED`.
+        """
+        params = _params(request)
+        carrier_sid = _required(params, "MessageSid")
+        raw_status = _required(params, "MessageStatus").lower()
+        return Receipt(
+            carrier_sid=carrier_sid,
+            status=STATUS_MAP.get(raw_status, IGNORED),
+            error_code=_int_or_none(params.get("ErrorCode")),
+            error_message=params.get("ErrorMessage") or None,
+            message_sid=request.query.get(GATEWAY_SID_PARAM) or None,
+        )
+
+    def parse_reply(self, request: CallbackRequest) -> Reply:
+        """The inbound SMS in a verified Twilio incoming-message callback."""
+        params = _params(request)
+        return Reply(
+            carrier_sid=_required(params, "MessageSid"),
+            responder=_required(params, "From"),
+            number=_required(params, "To"),
+            text=params.get("Body", ""),
+        )
+
+
+def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ()) -> str:
+    """Twilio's request signature: base64(HMAC-SHA1(auth token, URL + sorted name+value))."""
+    data = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Senders submit concurrently from threads; keep enough pooled connections for them.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _request_failure(exc: requests.RequestException) -> Exception:
+    """Translate a failed request: did the carrier possibly receive the message?"""
+    if isinstance(exc, _NOT_SENT) or _never_connected(exc):
+        return CarrierError(f"twilio unreachable: {exc}", permanent=False)
+    return OutcomeUnknownError(f"twilio outcome unknown: {exc}")
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when no connection was established (refused, DNS failure, connect timeout)."""
+    cause = exc.args[0] if exc.args else None
+    # requests wraps urllib3's MaxRetryError, whose `reason` is the socket-level error.
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _submit_result(response: requests.Response) -> SubmitResult:
+    status = response.status_code
+    if 200 <= status < 300:
+        body = _json(response)
+        try:
+            return SubmitResult(carrier_sid=str(body["sid"]), carrier_status=str(body["status"]))
+        except KeyError as exc:
+            # Twilio said yes but we cannot tell which message: never resend it.
+            raise OutcomeUnknownError(f"twilio {status} without sid/status") from exc
+    if status == 429:
+        raise CarrierError(
+            "twilio throttled the request",
+            permanent=False,
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+        )
+    if status in (401, 403):
+        raise CarrierError(f"twilio rejected our credentials ({status})", permanent=False)
+    if 400 <= status < 500:
+        body = _json(response)
+        code = body.get("code")
+        raise CarrierError(
+            str(body.get("message") or f"twilio refused the message ({status})"),
+            permanent=True,
+            code=None if code is None else str(code),
+        )
+    raise CarrierError(f"twilio answered {status}", permanent=False)
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def _form(body: str) -> list[tuple[str, str]]:
+    return parse_qsl(body or "", keep_blank_values=True)
+
+
+def _params(request: CallbackRequest) -> dict[str, str]:
+    """Callback parameters: the query string, overlaid with the form body of a POST."""
+    params = dict(request.query)
+    if request.method.upper() == "POST":
+        params.update(_form(request.body))
+    return params
+
+
+def _url_variants(url: str) -> list[str]:
+    """The URL as given, plus its form with/without the scheme's default port.
+
+    Proxies and API Gateway may add or drop `:443`; Twilio signs the URL it called.
+    """
+    parts = urlsplit(url)
+    default = _DEFAULT_PORTS.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        return [url]
+    if default is None or not parts.netloc or port not in (None, default):
+        return [url]
+    netloc = parts.netloc.removesuffix(f":{default}") if port else f"{parts.netloc}:{default}"
+    return [url, urlunsplit(parts._replace(netloc=netloc))]
+
+
+def _required(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise CallbackRejectedError(f"twilio callback without {name}")
+    return value
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)

@@ -1,0 +1,48 @@
+"""AWS clients, created once per process (they honour AWS_ENDPOINT_URL).
+
+boto3 resources are not thread-safe, and the sender works on a batch in threads, so a
+table is a proxy that keeps one resource per thread; clients are thread-safe and shared.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
+
+
+class _ThreadLocalTable:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._local = threading.local()
+        self._main = boto3.resource("dynamodb", config=_CONFIG).Table(name)
+        self._owner = threading.get_ident()
+
+    def _table(self) -> Any:
+        if threading.get_ident() == self._owner:
+            return self._main
+        table = getattr(self._local, "table", None)
+        if table is None:
+            session = boto3.session.Session()
+            table = self._local.table = session.resource("dynamodb", config=_CONFIG).Table(
+                self._name
+            )
+        return table
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._table(), attribute)
+
+
+@cache
+def table(name: str) -> Any:
+    return _ThreadLocalTable(name)
+
+
+@cache
+def sqs() -> Any:
+    return boto3.client("sqs", config=_CONFIG)

@@ -1,0 +1,266 @@
+"""Messages and their event history.
+
+Keys (see docs/data-model.md):
+  message  PK=MESSAGE#<MessageSid>  SK=MESSAGE
+           GSI1PK=PROPERTY#<PropertySid>#SMS              GSI1SK=<DateCreated>#<MessageSid>
+           GSI2PK=PROPERTY#<PropertySid>#EXT#<ExternalId>  GSI2SK=<DateCreated>#<MessageSid>
+The event history is a list on the message item, appended in the same conditional update
+that changes the status, so a transition and its record can never part.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from smsgw.errors import ErrorCode, ValidationError
+from smsgw.models.message import ALLOWED_FROM, Message
+
+
+def _key(message_sid: str) -> dict[str, str]:
+    return {"PK": f"MESSAGE#{message_sid}", "SK": "MESSAGE"}
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+class MessageStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(self, message: Message) -> bool:
+        """Store a new message. False if one with this MessageSid already exists."""
+        sort_key = f"{message.date_created}#{message.message_sid}"
+        item = {
+            **_key(message.message_sid),
+            "Type": "Message",
+            "GSI1PK": f"PROPERTY#{message.property_sid}#SMS",
+            "GSI1SK": sort_key,
+            **message.to_attributes(),
+        }
+        if message.external_id:
+            item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
+            item["GSI2SK"] = sort_key
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def get(self, message_sid: str, *, consistent: bool = False) -> Message | None:
+        item = self._table.get_item(Key=_key(message_sid), ConsistentRead=consistent).get("Item")
+        return Message.from_attributes(item) if item else None
+
+    def transition(
+        self,
+        message_sid: str,
+        status: str,
+        event: dict[str, Any],
+        *,
+        allowed_from: tuple[str, ...] | None = None,
+        set_attributes: dict[str, Any] | None = None,
+    ) -> Message | None:
+        """Move a message to `status` only from the states allowed by the state machine,
+        appending `event` to its history in the same write. None if the message is not in
+        an allowed state (or does not exist): the caller reads it to learn why."""
+        allowed = allowed_from if allowed_from is not None else ALLOWED_FROM[status]
+        names = {"#s": "Status", "#e": "Events"}
+        values: dict[str, Any] = {":s": status, ":e": [event]}
+        sets = ["#s = :s", "#e = list_append(#e, :e)"]
+        for index, (name, value) in enumerate((set_attributes or {}).items()):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = value
+            sets.append(f"#a{index} = :a{index}")
+        conditions = []
+        for index, state in enumerate(allowed):
+            values[f":from{index}"] = state
+            conditions.append(f":from{index}")
+        if not conditions:
+            return None
+        try:
+            result = self._table.update_item(
+                Key=_key(message_sid),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=f"attribute_exists(PK) AND #s IN ({', '.join(conditions)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return Message.from_attributes(result["Attributes"])
+
+    def list(
+        self,
+        property_sid: str,
+        *,
+        external_id: str | None = None,
+        to: str | None = None,
+        status: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> tuple[list[Message], str | None]:
+        """Newest first. Filters on To and Status apply within the property's timeline
+        (or within the ExternalId index when that is given)."""
+        if external_id:
+            index, partition = "GSI2", f"PROPERTY#{property_sid}#EXT#{external_id}"
+        else:
+            index, partition = "GSI1", f"PROPERTY#{property_sid}#SMS"
+        pk_name = f"{index}PK"
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": Key(pk_name).eq(partition),
+            "ScanIndexForward": False,
+        }
+        filters = None
+        for name, value in (("To", to), ("Status", status)):
+            if value:
+                condition = Attr(name).eq(value)
+                filters = condition if filters is None else filters & condition
+        if filters is not None:
+            kwargs["FilterExpression"] = filters
+        start_key = decode_page_token(page_token, pk_name, partition) if page_token else None
+        messages: list[Message] = []
+        # Filters apply after the read, so keep reading until the page is full.
+        while len(messages) < page_size:
+            kwargs["Limit"] = page_size - len(messages) if filters is None else page_size * 4
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            page = self._table.query(**kwargs)
+            for item in page["Items"]:
+                if len(messages) == page_size:
+                    break
+                messages.append(Message.from_attributes(item))
+                start_key = {k: item[k] for k in ("PK", "SK", f"{index}PK", f"{index}SK")}
+            else:
+                start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                break
+        next_token = encode_page_token(start_key) if start_key and messages else None
+        return messages, next_token
+
+
+def encode_page_token(key: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_page_token(token: str, pk_name: str, partition: str) -> dict[str, str]:
+    """The query position in a PageToken; only a token for this very listing is accepted."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            ErrorCode.INVALID_PAGE_TOKEN, "PageToken is not a token this API issued.", "PageToken"
+        ) from exc
+    if (
+        not isinstance(key, dict)
+        or not all(isinstance(v, str) for v in key.values())
+        or key.get(pk_name) != partition
+    ):
+        raise ValidationError(
+            ErrorCode.INVALID_PAGE_TOKEN,
+            "PageToken does not belong to this listing.",
+            "PageToken",
+        )
+    return key
+
+
+SUBMIT_CLAIMED = "claimed"
+SUBMIT_RETRYABLE = "retryable"
+SUBMIT_UNKNOWN = "unknown"
+SUBMIT_DONE = "done"
+
+
+class ClaimStore(MessageStore):
+    """The sender's side of a message: the claim that makes a carrier submission happen
+    at most once.
+
+    A claim moves the message to `sending` with SubmitState=claimed. Only a claim that
+    ended in a definite refusal by the carrier (SubmitState=retryable) may be claimed
+    again; a claim whose outcome is unknown never is.
+    """
+
+    def claim(self, message_sid: str, event: dict[str, Any], now: int) -> Message | None:
+        try:
+            result = self._table.update_item(
+                Key=_key(message_sid),
+                UpdateExpression=(
+                    "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
+                    "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
+                    "#e = list_append(#e, :e)"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(PK) AND (#s IN (:queued, :scheduled) "
+                    "OR (#s = :sending AND SubmitState = :retryable))"
+                ),
+                ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
+                ExpressionAttributeValues={
+                    ":sending": "sending",
+                    ":claimed": SUBMIT_CLAIMED,
+                    ":retryable": SUBMIT_RETRYABLE,
+                    ":queued": "queued",
+                    ":scheduled": "scheduled",
+                    ":now": now,
+                    ":zero": 0,
+                    ":one": 1,
+                    ":e": [event],
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return Message.from_attributes(result["Attributes"])
+
+    def settle_claim(
+        self,
+        message_sid: str,
+        submit_state: str,
+        event: dict[str, Any],
+        *,
+        status: str | None = None,
+        set_attributes: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record what became of a claim: the new SubmitState, optionally a new status."""
+        names = {"#s": "Status", "#e": "Events"}
+        values: dict[str, Any] = {
+            ":state": submit_state,
+            ":claimed": SUBMIT_CLAIMED,
+            ":sending": "sending",
+            ":e": [event],
+        }
+        sets = ["SubmitState = :state", "#e = list_append(#e, :e)"]
+        if status:
+            values[":status"] = status
+            sets.append("#s = :status")
+        for index, (name, value) in enumerate((set_attributes or {}).items()):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = value
+            sets.append(f"#a{index} = :a{index}")
+        try:
+            self._table.update_item(
+                Key=_key(message_sid),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="#s = :sending AND SubmitState = :claimed",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True

@@ -1,0 +1,154 @@
+"""Accounts, properties and their credentials.
+
+Keys (see docs/data-model.md):
+  account   PK=ACCOUNT#<AccountSid>   SK=ACCOUNT    GSI1PK=ACCOUNTS   GSI1SK=<AccountSid>
+  property  PK=PROPERTY#<PropertySid> SK=PROPERTY   GSI1PK=ACCOUNT#<AccountSid>#PROPERTIES
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from smsgw.errors import ErrorCode, NotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_sid: str
+    name: str
+    sms_enabled: bool
+    token_hashes: list[dict[str, str]] = field(default_factory=list)
+    date_created: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    property_sid: str
+    account_sid: str
+    name: str
+    sms_enabled: bool
+    date_created: str = ""
+
+
+def _account_key(account_sid: str) -> dict[str, str]:
+    return {"PK": f"ACCOUNT#{account_sid}", "SK": "ACCOUNT"}
+
+
+def _property_key(property_sid: str) -> dict[str, str]:
+    return {"PK": f"PROPERTY#{property_sid}", "SK": "PROPERTY"}
+
+
+def _account(item: dict[str, Any]) -> Account:
+    return Account(
+        account_sid=item["AccountSid"],
+        name=item.get("Name", ""),
+        sms_enabled=bool(item.get("SmsEnabled", False)),
+        token_hashes=list(item.get("TokenHashes", [])),
+        date_created=item.get("DateCreated", ""),
+    )
+
+
+def _property(item: dict[str, Any]) -> Property:
+    return Property(
+        property_sid=item["PropertySid"],
+        account_sid=item["AccountSid"],
+        name=item.get("Name", ""),
+        sms_enabled=bool(item.get("SmsEnabled", False)),
+        date_created=item.get("DateCreated", ""),
+    )
+
+
+class TenantStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get_account(self, account_sid: str) -> Account | None:
+        item = self._table.get_item(Key=_account_key(account_sid)).get("Item")
+        return _account(item) if item else None
+
+    def get_property(self, property_sid: str) -> Property | None:
+        item = self._table.get_item(Key=_property_key(property_sid)).get("Item")
+        return _property(item) if item else None
+
+    def put_account(self, account: Account) -> None:
+        self._table.put_item(
+            Item={
+                **_account_key(account.account_sid),
+                "GSI1PK": "ACCOUNTS",
+                "GSI1SK": account.account_sid,
+                "Type": "Account",
+                "AccountSid": account.account_sid,
+                "Name": account.name,
+                "SmsEnabled": account.sms_enabled,
+                "TokenHashes": account.token_hashes,
+                "DateCreated": account.date_created,
+            },
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def put_property(self, prop: Property) -> None:
+        self._table.put_item(
+            Item={
+                **_property_key(prop.property_sid),
+                "GSI1PK": f"ACCOUNT#{prop.account_sid}#PROPERTIES",
+                "GSI1SK": prop.property_sid,
+                "Type": "Property",
+                "PropertySid": prop.property_sid,
+                "AccountSid": prop.account_sid,
+                "Name": prop.name,
+                "SmsEnabled": prop.sms_enabled,
+                "DateCreated": prop.date_created,
+            },
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def set_account_sms(self, account_sid: str, enabled: bool) -> None:
+        self._update(_account_key(account_sid), "SmsEnabled", enabled, "account", account_sid)
+
+    def set_property_sms(self, property_sid: str, enabled: bool) -> None:
+        self._update(_property_key(property_sid), "SmsEnabled", enabled, "property", property_sid)
+
+    def set_token_hashes(self, account_sid: str, token_hashes: list[dict[str, str]]) -> None:
+        self._update(_account_key(account_sid), "TokenHashes", token_hashes, "account", account_sid)
+
+    def _update(self, key: dict, attribute: str, value: Any, kind: str, sid: str) -> None:
+        try:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="SET #a = :v",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues={":v": value},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                code = (
+                    ErrorCode.PROPERTY_NOT_FOUND
+                    if kind == "property"
+                    else ErrorCode.ACCOUNT_NOT_FOUND
+                )
+                raise NotFoundError(code, f"No {kind} {sid}.", None) from exc
+            raise
+
+    def list_accounts(self) -> list[Account]:
+        return [_account(i) for i in self._query_all("ACCOUNTS")]
+
+    def list_properties(self, account_sid: str) -> list[Property]:
+        return [_property(i) for i in self._query_all(f"ACCOUNT#{account_sid}#PROPERTIES")]
+
+    def _query_all(self, partition: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": Key("GSI1PK").eq(partition),
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

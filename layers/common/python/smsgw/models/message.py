@@ -1,0 +1,153 @@
+"""The Message: its stored shape, its public resource and its states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+SCHEDULED = "scheduled"
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+DELIVERED = "delivered"
+UNDELIVERED = "undelivered"
+FAILED = "failed"
+CANCELLED = "cancelled"
+REJECTED = "rejected"
+
+STATUSES = (SCHEDULED, QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED, FAILED, CANCELLED, REJECTED)
+FINAL_STATUSES = frozenset({DELIVERED, UNDELIVERED, FAILED, CANCELLED, REJECTED})
+
+# Which states a message may move to a given state from: transitions only move forward.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    QUEUED: (SCHEDULED,),
+    SENDING: (SCHEDULED, QUEUED),
+    SENT: (SENDING,),
+    DELIVERED: (SENDING, SENT),
+    UNDELIVERED: (SENDING, SENT),
+    FAILED: (SCHEDULED, QUEUED, SENDING, SENT),
+    CANCELLED: (SCHEDULED, QUEUED),
+    REJECTED: (),
+}
+
+
+def iso_now() -> str:
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_from_epoch(seconds: float) -> str:
+    return iso(datetime.fromtimestamp(seconds, UTC))
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the API speaks int."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(slots=True)
+class Message:
+    message_sid: str
+    account_sid: str
+    property_sid: str
+    sender: str | None
+    sender_type: str
+    to: str
+    text: str
+    status: str
+    segments: int
+    encoding: str
+    date_created: str
+    schedule: int | None = None
+    deliver_at: int | None = None
+    external_id: str | None = None
+    delivery_receipt: bool = True
+    delivery_receipt_webhook_uri: str | None = None
+    delivery_receipt_webhook_method: str = "POST"
+    response_options: dict[str, str] | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    date_sent: str | None = None
+    date_final: str | None = None
+    carrier: str | None = None
+    carrier_sid: str | None = None
+    source: str = "api"
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    _ATTRIBUTES = (
+        ("message_sid", "MessageSid"),
+        ("account_sid", "AccountSid"),
+        ("property_sid", "PropertySid"),
+        ("sender", "From"),
+        ("sender_type", "SenderType"),
+        ("to", "To"),
+        ("text", "Text"),
+        ("status", "Status"),
+        ("segments", "Segments"),
+        ("encoding", "Encoding"),
+        ("date_created", "DateCreated"),
+        ("schedule", "Schedule"),
+        ("deliver_at", "DeliverAt"),
+        ("external_id", "ExternalId"),
+        ("delivery_receipt", "DeliveryReceipt"),
+        ("delivery_receipt_webhook_uri", "DeliveryReceiptWebhookUri"),
+        ("delivery_receipt_webhook_method", "DeliveryReceiptWebhookMethod"),
+        ("response_options", "ResponseOptions"),
+        ("error_code", "ErrorCode"),
+        ("error_message", "ErrorMessage"),
+        ("date_sent", "DateSent"),
+        ("date_final", "DateFinal"),
+        ("carrier", "Carrier"),
+        ("carrier_sid", "CarrierSid"),
+        ("source", "Source"),
+        ("events", "Events"),
+    )
+
+    def to_attributes(self) -> dict[str, Any]:
+        """The stored attributes (without keys), leaving out what is unset."""
+        return {
+            name: getattr(self, attr)
+            for attr, name in self._ATTRIBUTES
+            if getattr(self, attr) is not None
+        }
+
+    @classmethod
+    def from_attributes(cls, item: dict[str, Any]) -> Message:
+        item = _plain(item)
+        return cls(**{attr: item[name] for attr, name in cls._ATTRIBUTES if name in item})
+
+    def to_resource(self) -> dict[str, Any]:
+        """The public Message resource: the seed's fields first, then the product's."""
+        return {
+            "MessageSid": self.message_sid,
+            "AccountSid": self.account_sid,
+            "PropertySid": self.property_sid,
+            "From": self.sender or "",
+            "To": self.to,
+            "Text": self.text,
+            "Status": self.status,
+            "Segments": self.segments,
+            "Encoding": self.encoding,
+            "Schedule": self.schedule,
+            "ExternalId": self.external_id,
+            "DeliveryReceipt": self.delivery_receipt,
+            "DeliveryReceiptWebhookUri": self.delivery_receipt_webhook_uri,
+            "DeliveryReceiptWebhookMethod": self.delivery_receipt_webhook_method,
+            "ErrorCode": self.error_code,
+            "ErrorMessage": self.error_message,
+            "DateCreated": self.date_created,
+            "DateSent": self.date_sent,
+            "DateFinal": self.date_final,
+            "Events": list(self.events),
+        }

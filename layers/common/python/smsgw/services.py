@@ -1,0 +1,50 @@
+"""The stores and queues a function uses, built once per process from its settings."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache
+
+from smsgw.config import settings
+from smsgw.dal import aws
+from smsgw.dal.idempotency import IdempotencyStore
+from smsgw.dal.messages import ClaimStore, MessageStore
+from smsgw.dal.queue import SendQueue
+from smsgw.dal.tenants import TenantStore
+from smsgw.logic.send import SendLimits
+
+
+@cache
+def tenants() -> TenantStore:
+    return TenantStore(aws.table(settings().table_name))
+
+
+@cache
+def messages() -> MessageStore:
+    return MessageStore(aws.table(settings().table_name))
+
+
+@cache
+def claims() -> ClaimStore:
+    return ClaimStore(aws.table(settings().table_name))
+
+
+@cache
+def idempotency() -> IdempotencyStore:
+    return IdempotencyStore(aws.table(settings().table_name))
+
+
+@cache
+def send_queue() -> SendQueue:
+    return SendQueue(aws.sqs(), settings().send_queue_url)
+
+
+@cache
+def send_limits() -> SendLimits:
+    config = settings()
+    return SendLimits(
+        max_text_characters=config.max_text_characters,
+        allowed_webhook_networks=tuple(
+            ipaddress.ip_network(n) for n in config.webhook_allowed_networks
+        ),
+    )
