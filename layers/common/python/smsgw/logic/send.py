@@ -11,7 +11,7 @@ from smsgw.dal.queue import MAX_DELAY_SECONDS, SendQueue
 from smsgw.dal.tenants import Property, TenantStore
 from smsgw.errors import ErrorCode, ForbiddenError, NotFoundError, SmsGatewayError, ValidationError
 from smsgw.logic.addresses import supports_alphanumeric
-from smsgw.models.message import QUEUED, REJECTED, SCHEDULED, Message, iso_from_epoch
+from smsgw.models.message import FAILED, QUEUED, REJECTED, SCHEDULED, Message, iso_from_epoch
 from smsgw.models.send import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest, parse_send_request
 
 
@@ -106,8 +106,23 @@ def store_and_queue(
     if message.status in (QUEUED, SCHEDULED):
         delay = int(message.deliver_at or 0) - int(now)
         if delay <= MAX_DELAY_SECONDS:
-            queue.enqueue(message.message_sid, delay)
-        # Later messages wait in the table for the scheduler (docs/scheduling.md).
+            try:
+                queue.enqueue(message.message_sid, delay)
+            except Exception:
+                # The caller gets a 500; the stored message must not wait forever for a
+                # job that was never queued.
+                messages.transition(
+                    message.message_sid,
+                    FAILED,
+                    {"Status": FAILED, "Timestamp": iso_from_epoch(now), "Detail": "not queued"},
+                    set_attributes={
+                        "ErrorCode": ErrorCode.INTERNAL_ERROR.number,
+                        "ErrorMessage": "The message could not be queued; send it again.",
+                        "DateFinal": iso_from_epoch(now),
+                    },
+                )
+                raise
+        # Later messages wait in the table for the scheduler.
     return message
 
 
