@@ -1,0 +1,111 @@
+"""Operator actions on accounts and properties, over the same table the functions use.
+
+Works against a deployed stack (the table name from the stack's outputs) and against the
+local moto server (an endpoint URL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import boto3
+
+from smsgw.dal.tenants import Account, Property, TenantStore
+from smsgw.errors import ErrorCode, NotFoundError
+from smsgw.ids import ACCOUNT_PREFIX, PROPERTY_PREFIX, new_sid
+from smsgw.logic.credentials import hash_token, new_token
+from smsgw.models.message import iso_now
+
+
+class Admin:
+    def __init__(
+        self,
+        table_name: str,
+        session: boto3.session.Session | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        session = session or boto3.session.Session()
+        table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(table_name)
+        self._tenants = TenantStore(table)
+
+    def create_account(self, name: str, sms_enabled: bool = True) -> dict[str, Any]:
+        """A new account and its AuthToken, which is shown only here, once."""
+        token = new_token()
+        account = Account(
+            account_sid=new_sid(ACCOUNT_PREFIX),
+            name=name,
+            sms_enabled=sms_enabled,
+            token_hashes=[{**hash_token(token), "Created": iso_now()}],
+            date_created=iso_now(),
+        )
+        self._tenants.put_account(account)
+        return {**_account_view(account), "AuthToken": token}
+
+    def create_property(
+        self, account_sid: str, name: str, sms_enabled: bool = True
+    ) -> dict[str, Any]:
+        self._account(account_sid)
+        prop = Property(
+            property_sid=new_sid(PROPERTY_PREFIX),
+            account_sid=account_sid,
+            name=name,
+            sms_enabled=sms_enabled,
+            date_created=iso_now(),
+        )
+        self._tenants.put_property(prop)
+        return _property_view(prop)
+
+    def set_account_sms(self, account_sid: str, enabled: bool) -> dict[str, Any]:
+        self._tenants.set_account_sms(account_sid, enabled)
+        return _account_view(self._account(account_sid))
+
+    def set_property_sms(self, property_sid: str, enabled: bool) -> dict[str, Any]:
+        self._tenants.set_property_sms(property_sid, enabled)
+        prop = self._tenants.get_property(property_sid)
+        assert prop is not None
+        return _property_view(prop)
+
+    def rotate_token(self, account_sid: str, keep_previous: bool = False) -> dict[str, Any]:
+        """A new AuthToken. The previous one stops working now, or with `keep_previous`
+        stays valid beside the new one until the next rotation."""
+        account = self._account(account_sid)
+        token = new_token()
+        kept = account.token_hashes[-1:] if keep_previous else []
+        self._tenants.set_token_hashes(
+            account_sid, [*kept, {**hash_token(token), "Created": iso_now()}]
+        )
+        return {"AccountSid": account_sid, "AuthToken": token, "PreviousTokenValid": keep_previous}
+
+    def list_accounts(self) -> list[dict[str, Any]]:
+        return [_account_view(a) for a in self._tenants.list_accounts()]
+
+    def list_properties(self, account_sid: str) -> list[dict[str, Any]]:
+        self._account(account_sid)
+        return [_property_view(p) for p in self._tenants.list_properties(account_sid)]
+
+    def _account(self, account_sid: str) -> Account:
+        account = self._tenants.get_account(account_sid)
+        if account is None:
+            raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, f"No account {account_sid}.", None)
+        return account
+
+
+def _account_view(account: Account) -> dict[str, Any]:
+    return {
+        "AccountSid": account.account_sid,
+        "Name": account.name,
+        "SmsEnabled": account.sms_enabled,
+        "DateCreated": account.date_created,
+    }
+
+
+def _property_view(prop: Property) -> dict[str, Any]:
+    view = asdict(prop)
+    return {
+        "PropertySid": view["property_sid"],
+        "AccountSid": view["account_sid"],
+        "Name": view["name"],
+        "SmsEnabled": view["sms_enabled"],
+        "DateCreated": view["date_created"],
+    }

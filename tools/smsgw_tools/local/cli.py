@@ -1,0 +1,137 @@
+"""`smsgw local up` and `smsgw local demo`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from smsgw_tools.local.stack import LocalStack
+
+DEMO_SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
+DEMO_TIMEOUT_SECONDS = 30.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `local` command group (`up`, `demo`) to the `smsgw` parser."""
+    local = subparsers.add_parser("local", help="run template.yaml on this machine, no Docker")
+    commands = local.add_subparsers(dest="local_command", required=True)
+
+    up = commands.add_parser("up", help="serve the API and run the functions until Ctrl-C")
+    up.add_argument("--port", type=int, default=3000, help="port of the HTTP API (default 3000)")
+    up.add_argument("--info-file", type=Path, help="write the endpoints and credentials here")
+    up.set_defaults(func=up_command)
+
+    demo = commands.add_parser("demo", help="send one SMS through the local stack and show it")
+    demo.add_argument("--port", type=int, default=0, help="port of the HTTP API (default: free)")
+    demo.set_defaults(func=demo_command)
+
+
+def up_command(args: argparse.Namespace) -> int:
+    """Start the stack, provision the demo tenant, print and write the info, run until stopped."""
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    print("Starting the local stack ...", file=sys.stderr)
+    with LocalStack(port=args.port) as stack:
+        stack.provision_demo()
+        info = stack.info()
+        if args.info_file:
+            args.info_file.write_text(json.dumps(info, indent=2) + "\n")
+        _print_info(info)
+        stopping.wait()
+        print("\nStopping ...", file=sys.stderr)
+    return 0
+
+
+def _print_info(info: dict[str, Any]) -> None:
+    print(f"API            {info['ApiUrl']}")
+    print(f"AWS endpoint   {info['AwsEndpointUrl']}  (region {info['Region']})")
+    print(f"Carrier sim    {info.get('SimulatorUrl', '-')}")
+    print(f"Table          {info['TableName']}")
+    for name, url in info["QueueUrls"].items():
+        print(f"Queue          {name}: {url}")
+    print(f"AccountSid     {info['AccountSid']}")
+    print(f"AuthToken      {info['AuthToken']}")
+    print(f"PropertySid    {info['PropertySid']}")
+    print(
+        f"\nTry:\n  curl -u {info['AccountSid']}:{info['AuthToken']} \\\n"
+        "    -H 'content-type: application/json' \\\n"
+        f"    -d '{json.dumps(DEMO_SMS)}' \\\n"
+        f"    {info['ApiUrl']}/Properties/{info['PropertySid']}/Sms\n"
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Send one SMS through the public API and follow it until the carrier has it."""
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="smsgw-local-", suffix=".log", delete=False
+    ) as log:
+        print(f"Starting the local stack (function logs: {log.name}) ...")
+        try:
+            with LocalStack(port=args.port, log=log) as stack:
+                stack.provision_demo()
+                return _demo(stack.info())
+        except DemoError as exc:
+            print(f"demo failed: {exc}\nfunction logs: {log.name}", file=sys.stderr)
+            return 1
+
+
+class DemoError(Exception):
+    """The demo could not complete; the message says which step failed."""
+
+
+def _demo(info: dict[str, Any]) -> int:
+    api, auth = info["ApiUrl"], (info["AccountSid"], info["AuthToken"])
+    url = f"{api}/Properties/{info['PropertySid']}/Sms"
+    with requests.Session() as http:
+        http.auth = auth
+        print(f"\nPOST {url}\n{json.dumps(DEMO_SMS, indent=2)}")
+        response = http.post(url, json=DEMO_SMS, timeout=30)
+        print(f"-> {response.status_code}\n{_pretty(response)}")
+        if response.status_code != 200:
+            raise DemoError(f"POST answered {response.status_code}")
+        message_sid = response.json()["Message"]["MessageSid"]
+        message = _wait_until_sent(http, f"{url}/{message_sid}")
+    print(f"\nGET {url}/{message_sid}\n{json.dumps(message, indent=2)}")
+    print("\nStatus timeline:")
+    for event in message.get("Events", []):
+        print(f"  {event.get('Timestamp')}  {event.get('Status')}")
+    received = requests.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=10).json()
+    print(f"\nThe carrier simulator received:\n{json.dumps(received, indent=2)}")
+    return 0
+
+
+def _wait_until_sent(http: requests.Session, url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + DEMO_TIMEOUT_SECONDS
+    status = None
+    while time.monotonic() < deadline:
+        response = http.get(url, timeout=10)
+        if response.status_code == 200:
+            message = response.json().get("Message", response.json())
+            status = message.get("Status")
+            if status == "sent":
+                return message
+            if status in ("failed", "rejected", "undelivered", "canceled"):
+                raise DemoError(f"the message ended in status {status}")
+        time.sleep(0.25)
+    raise DemoError(
+        f"the message was not sent within {DEMO_TIMEOUT_SECONDS:.0f}s (last status {status})"
+    )
+
+
+def _pretty(response: requests.Response) -> str:
+    try:
+        return json.dumps(response.json(), indent=2)
+    except ValueError:
+        return response.text

@@ -1,0 +1,93 @@
+"""A moto server on 127.0.0.1, in a child process of its own.
+
+The server runs `moto.server.ThreadedMotoServer` in a separate process so its state is not
+the test process's: `moto.mock_aws` in an integration test resets the in-process backends,
+and must not wipe the local stack's table and queues. The child exits when its stdin
+closes, so it cannot outlive the process that started it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+REGION = "us-east-1"
+DUMMY_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+_CHILD = """
+import logging, sys
+from moto.server import ThreadedMotoServer
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+server = ThreadedMotoServer(ip_address=sys.argv[1], port=int(sys.argv[2]), verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+server.stop()
+"""
+
+
+class MotoServer:
+    """A moto server process; `start()` returns its URL."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, log: IO[str] | None = None):
+        self.host = host
+        self.port = port
+        self._log = log
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL boto3 clients use (`AWS_ENDPOINT_URL`)."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> str:
+        """Start the server on a free port (or the given one) and return its URL."""
+        environment = {**os.environ, **DUMMY_ENVIRONMENT}
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+            [sys.executable, "-c", _CHILD, self.host, str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log or subprocess.DEVNULL,
+            env=environment,
+            cwd=Path(__file__).parent,
+            text=True,
+            start_new_session=True,  # Ctrl-C reaches the stack, which stops the server
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline().strip()
+        if not line.isdigit():
+            self.stop()
+            raise RuntimeError("the moto server did not start")
+        self.port = int(line)
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the server and wait for its process to exit."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin:
+            process.stdin.close()
+        process.terminate()  # its state is throwaway; no need to wait for a clean shutdown
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+    def __enter__(self) -> MotoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

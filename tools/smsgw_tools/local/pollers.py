@@ -1,0 +1,216 @@
+"""The triggers that are not HTTP: SQS event source mappings and schedules.
+
+An SQS poller does what Lambda's event source mapping does: receive up to BatchSize
+messages, invoke the function with an `aws:sqs` event, then delete what succeeded — all
+records on success, none on a function error, and with ReportBatchItemFailures all but
+the listed `batchItemFailures`. Failed messages come back after the queue's visibility
+timeout; the queue's own redrive policy moves them to the dead-letter queue.
+
+One poller thread per mapping, so a function's queue batches run one at a time (Lambda
+would scale out pollers; the order of work is the same).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from smsgw_tools.local.gateway import Invoke
+from smsgw_tools.local.template import QueueTrigger, Schedule
+
+logger = logging.getLogger(__name__)
+RECEIVE_WAIT_SECONDS = 1
+_ERROR_PAUSE_SECONDS = 1.0
+
+
+class _Loop:
+    """A background thread that runs `tick` until stopped."""
+
+    name = "poller"
+
+    def __init__(self) -> None:
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start polling in a background thread."""
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the loop to end after its current step."""
+        self._stopping.set()
+
+    def stop(self) -> None:
+        """Stop polling and wait for the thread."""
+        self._stopping.set()
+        if self._thread:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.tick()
+            except Exception:
+                logger.exception("%s failed; retrying", self.name)
+                self._stopping.wait(_ERROR_PAUSE_SECONDS)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+
+class SqsPoller(_Loop):
+    """Lambda's SQS event source mapping for one queue and function."""
+
+    def __init__(
+        self,
+        trigger: QueueTrigger,
+        queue_url: str,
+        queue_arn: str,
+        sqs: Any,
+        invoke: Invoke,
+        region: str,
+    ):
+        super().__init__()
+        self.name = f"sqs-{trigger.logical_id}"
+        self.trigger = trigger
+        self._queue_url = queue_url
+        self._queue_arn = queue_arn
+        self._sqs = sqs
+        self._invoke = invoke
+        self._region = region
+
+    def tick(self) -> None:
+        """Receive one batch and hand it to the function."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=min(self.trigger.batch_size, 10),
+            WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if messages:
+            self.process(messages)
+
+    def process(self, messages: list[dict[str, Any]]) -> None:
+        """Invoke the function on a received batch and delete what it processed."""
+        records = [self._record(message) for message in messages]
+        invocation = self._invoke(self.trigger.function, {"Records": records})
+        if not invocation.ok:
+            logger.warning("%s: batch of %d failed: %s", self.name, len(records), invocation.error)
+            return
+        done = self._succeeded(records, invocation.result)
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": record["receiptHandle"]}
+                    for index, record in enumerate(done)
+                ],
+            )
+
+    def _succeeded(self, records: list[dict[str, Any]], result: Any) -> list[dict[str, Any]]:
+        if not self.trigger.report_batch_item_failures or not result:
+            return records
+        failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+        if not failures:
+            return records
+        ids = {record["messageId"] for record in records}
+        failed = {
+            failure.get("itemIdentifier") for failure in failures if isinstance(failure, dict)
+        }
+        if len(failed) != len(failures) or not failed <= ids:
+            # Lambda treats an invalid response as the whole batch failing.
+            logger.warning("%s: invalid batchItemFailures %r", self.name, failures)
+            return []
+        return [record for record in records if record["messageId"] not in failed]
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: _message_attribute(value)
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._queue_arn,
+            "awsRegion": self._region,
+        }
+
+
+def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    def encoded(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    attribute: dict[str, Any] = {
+        "stringListValues": value.get("StringListValues", []),
+        "binaryListValues": [encoded(item) for item in value.get("BinaryListValues", [])],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = encoded(value["BinaryValue"])
+    return attribute
+
+
+class SchedulePoller(_Loop):
+    """Fires a `rate(...)` schedule: the first time one period after start, like EventBridge."""
+
+    def __init__(
+        self, schedule: Schedule, invoke: Invoke, *, region: str, account_id: str, resource_arn: str
+    ):
+        super().__init__()
+        period = schedule.rate_seconds
+        if period is None:
+            raise ValueError(f"{schedule.logical_id}: only rate(...) schedules run locally")
+        self.name = f"schedule-{schedule.logical_id}"
+        self.schedule = schedule
+        self.period = period
+        self._invoke = invoke
+        self._region = region
+        self._account_id = account_id
+        self._resource_arn = resource_arn
+        self._next = time.monotonic() + period
+
+    def tick(self) -> None:
+        """Wait for the next due time, then fire."""
+        if self._stopping.wait(max(0.0, self._next - time.monotonic())):
+            return
+        self._next += self.period
+        self.fire()
+
+    def fire(self) -> None:
+        """Invoke the function once with the scheduled event; a failure is logged, not retried."""
+        invocation = self._invoke(self.schedule.function, self.event())
+        if not invocation.ok:
+            logger.warning("%s: invocation failed: %s", self.name, invocation.error)
+
+    def event(self) -> Any:
+        """The event the target receives: the configured Input, else EventBridge's scheduled event."""
+        if self.schedule.input is not None:
+            return json.loads(self.schedule.input)
+        if self.schedule.kind == "scheduler":
+            return {}
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self._account_id,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self._region,
+            "resources": [self._resource_arn],
+            "detail": {},
+        }

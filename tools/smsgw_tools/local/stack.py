@@ -1,0 +1,225 @@
+"""The whole local stack: moto, the template's resources, the functions and their triggers.
+
+with LocalStack(port=0) as stack:
+    info = stack.info()          # ApiUrl, AwsEndpointUrl, SimulatorUrl, ...
+    stack.provision_demo()       # an account and property to call the API with
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import IO, Any, Self
+
+import boto3
+
+from smsgw_tools.admin import Admin
+from smsgw_tools.local import template as tpl
+from smsgw_tools.local.gateway import HttpApiGateway
+from smsgw_tools.local.moto_server import MotoServer
+from smsgw_tools.local.pollers import SchedulePoller, SqsPoller
+from smsgw_tools.local.resources import DUMMY_CREDENTIALS, Stack, deploy
+from smsgw_tools.local.runtime import LambdaRuntime
+
+logger = logging.getLogger(__name__)
+CARRIER_LOGICAL_ID = "CarrierSecret"
+API_BASE_PATH = "/v1"
+
+
+class LocalStack:
+    """Starts and stops everything `template.yaml` needs to run on this machine."""
+
+    def __init__(
+        self,
+        port: int = 3000,
+        simulator: bool = True,
+        *,
+        host: str = "127.0.0.1",
+        template_path: str | Path | None = None,
+        parameters: dict[str, str] | None = None,
+        stack_name: str = "smsgw-local",
+        max_workers: int = 4,
+        log: IO[str] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.use_simulator = simulator
+        self.template_path = template_path
+        self.parameters = parameters or {}
+        self.stack_name = stack_name
+        self.max_workers = max_workers
+        self.log = log
+        self.moto: MotoServer | None = None
+        self.stack: Stack | None = None
+        self.simulator: Any = None
+        self.runtime: LambdaRuntime | None = None
+        self.gateway: HttpApiGateway | None = None
+        self.pollers: list[SqsPoller | SchedulePoller] = []
+        self.demo: dict[str, str] = {}
+
+    @property
+    def session(self) -> boto3.session.Session:
+        """A boto3 session for the moto server (use with `endpoint_url=info()["AwsEndpointUrl"]`)."""
+        region = self.stack.region if self.stack else tpl.DEFAULT_REGION
+        return boto3.session.Session(region_name=region, **DUMMY_CREDENTIALS)
+
+    def start(self) -> Self:
+        """Start moto, create the resources, start the simulator, functions and triggers."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.moto = MotoServer(host=self.host, log=self.log)
+        endpoint = self.moto.start()
+        template = tpl.load(self.template_path, parameters=self.parameters)
+        self.stack = deploy(
+            self.session, self.stack_name, self.parameters, endpoint_url=endpoint, template=template
+        )
+        if self.use_simulator:
+            self._start_simulator()
+        self.runtime = LambdaRuntime(
+            self.stack, endpoint, max_workers=self.max_workers, log=self.log
+        )
+        self.runtime.warm()
+        self.gateway = HttpApiGateway(
+            template.routes,
+            template.authorizers,
+            self.runtime.invoke,
+            region=self.stack.region,
+            account_id=self.stack.account_id,
+            host=self.host,
+            port=self.port,
+        )
+        self.gateway.start()
+        self.pollers = self._pollers()
+        for poller in self.pollers:
+            poller.start()
+
+    def _start_simulator(self) -> None:
+        from smsgw_tools.simulator import CarrierSimulator
+
+        assert self.stack and self.moto
+        self.simulator = CarrierSimulator(host=self.host, port=0).start()
+        if CARRIER_LOGICAL_ID in self.stack.physical_ids:
+            secret = {
+                "AccountSid": self.simulator.account_sid,
+                "AuthToken": self.simulator.auth_token,
+                "BaseUrl": self.simulator.url,
+            }
+            self.client("secretsmanager").put_secret_value(
+                SecretId=self.stack.physical_ids[CARRIER_LOGICAL_ID],
+                SecretString=json.dumps(secret),
+            )
+
+    def _pollers(self) -> list[SqsPoller | SchedulePoller]:
+        assert self.stack and self.runtime
+        stack, invoke = self.stack, self.runtime.invoke
+        sqs = self.client("sqs")
+        pollers: list[SqsPoller | SchedulePoller] = [
+            SqsPoller(
+                trigger,
+                stack.queue_url(trigger.queue),
+                stack.queue_arn(trigger.queue),
+                sqs,
+                invoke,
+                stack.region,
+            )
+            for trigger in stack.template.queue_triggers
+            if trigger.enabled and trigger.function in stack.template.functions
+        ]
+        for schedule in stack.template.schedules:
+            if not schedule.enabled or schedule.function not in stack.template.functions:
+                continue
+            if schedule.rate_seconds is None:
+                logger.warning(
+                    "%s: %s does not run locally", schedule.logical_id, schedule.expression
+                )
+                continue
+            kind = "rule" if schedule.kind == "rule" else "schedule"
+            service = "events" if schedule.kind == "rule" else "scheduler"
+            arn = f"arn:aws:{service}:{stack.region}:{stack.account_id}:{kind}/{stack.name}-{schedule.logical_id}"
+            pollers.append(
+                SchedulePoller(
+                    schedule,
+                    invoke,
+                    region=stack.region,
+                    account_id=stack.account_id,
+                    resource_arn=arn,
+                )
+            )
+        return pollers
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the moto server."""
+        assert self.moto
+        return self.session.client(service, endpoint_url=self.moto.url)
+
+    def provision_demo(
+        self, account_name: str = "Demo account", property_name: str = "Demo property"
+    ) -> dict[str, str]:
+        """Create an account and a property through the admin module; their SIDs and token."""
+        assert self.stack and self.moto
+        admin = Admin(
+            table_name=self.stack.physical_ids["Table"],
+            session=self.session,
+            endpoint_url=self.moto.url,
+        )
+        account = admin.create_account(account_name)
+        prop = admin.create_property(account["AccountSid"], property_name)
+        self.demo = {
+            "AccountSid": account["AccountSid"],
+            "AuthToken": account["AuthToken"],
+            "PropertySid": prop["PropertySid"],
+        }
+        return dict(self.demo)
+
+    def info(self) -> dict[str, Any]:
+        """Endpoints, resource names and (after provisioning) the demo credentials."""
+        assert self.stack and self.moto and self.gateway
+        info: dict[str, Any] = {
+            "ApiUrl": self.gateway.url + API_BASE_PATH,
+            "AwsEndpointUrl": self.moto.url,
+            "Region": self.stack.region,
+            "StackName": self.stack.name,
+            "TableName": self.stack.physical_ids.get("Table"),
+            "QueueUrls": {
+                logical_id: self.stack.physical_ids[logical_id]
+                for logical_id, resource in self.stack.template.translated["Resources"].items()
+                if resource["Type"] == "AWS::SQS::Queue" and logical_id in self.stack.physical_ids
+            },
+            "Outputs": dict(self.stack.outputs),
+        }
+        if self.simulator is not None:
+            info["SimulatorUrl"] = self.simulator.url
+        return info | self.demo
+
+    def stop(self) -> None:
+        """Stop pollers, gateway, workers, simulator and moto, in that order."""
+        for poller in self.pollers:
+            poller.request_stop()
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        if self.gateway:
+            self.gateway.stop()
+            self.gateway = None
+        if self.runtime:
+            self.runtime.stop()
+            self.runtime = None
+        if self.simulator is not None:
+            self.simulator.stop()
+            self.simulator = None
+        if self.moto:
+            self.moto.stop()
+            self.moto = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,129 @@
+"""A Lambda execution environment for one function: the child process the runtime starts.
+
+Run as `python -P worker.py HANDLER READ_FD WRITE_FD`. Only the standard library is used
+here, so nothing of the local stack leaks onto the function's import path. The handler's
+module is imported once (the cold start); then each line read from READ_FD is one
+invocation, answered by one line on WRITE_FD:
+
+    in:   {"requestId": ..., "deadlineMs": ..., "event": ...}
+    out:  {"ok": true, "result": ...} | {"ok": false, "error": {"errorType": ..., ...}}
+
+The first line written is the init outcome: {"ready": true} or {"ready": false, "error": ...}.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+
+class LambdaContext:
+    """The context object Lambda's Python runtime passes to a handler."""
+
+    def __init__(self, request_id: str, deadline_ms: int) -> None:
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        self.invoked_function_arn = os.environ["LOCAL_LAMBDA_FUNCTION_ARN"]
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.aws_request_id = request_id
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function times out."""
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_list(
+            [
+                frame
+                for frame in traceback.extract_tb(exc.__traceback__)
+                if frame.filename != __file__ and not frame.filename.startswith("<frozen")
+            ]
+        ),
+    }
+
+
+def _load(handler: str) -> Any:
+    module_name, _, function_name = handler.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise _InitError(_error(exc, "Runtime.ImportModuleError")) from exc
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise _InitError(
+            {
+                "errorType": "Runtime.HandlerNotFound",
+                "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'",
+                "stackTrace": [],
+            }
+        )
+    return function
+
+
+class _InitError(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error["errorMessage"])
+        self.error = error
+
+
+def _report(error: dict[str, Any]) -> str:
+    print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", file=sys.stderr)
+    print("".join(error["stackTrace"]), file=sys.stderr, end="", flush=True)
+    return json.dumps({"ok": False, "error": error})
+
+
+def _invoke(function: Any, request: dict[str, Any]) -> str:
+    request_id = request["requestId"]
+    started = time.perf_counter()
+    print(f"START RequestId: {request_id} Version: $LATEST", flush=True)
+    try:
+        result = function(request["event"], LambdaContext(request_id, request["deadlineMs"]))
+    except Exception as exc:
+        line = _report(_error(exc))
+    else:
+        try:
+            line = json.dumps({"ok": True, "result": result})
+        except (TypeError, ValueError) as exc:
+            line = _report(_error(exc, "Runtime.MarshalError"))
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"END RequestId: {request_id}", flush=True)
+    print(f"REPORT RequestId: {request_id}\tDuration: {elapsed:.2f} ms", flush=True)
+    return line
+
+
+def main(argv: list[str]) -> int:
+    """Import the handler, report the init outcome, then serve invocations until EOF."""
+    handler, read_fd, write_fd = argv[1], int(argv[2]), int(argv[3])
+    requests = os.fdopen(read_fd, "r", encoding="utf-8")
+    replies = os.fdopen(write_fd, "w", encoding="utf-8")
+    try:
+        function = _load(handler)
+    except _InitError as exc:
+        print(f"[ERROR] {exc.error['errorType']}: {exc.error['errorMessage']}", file=sys.stderr)
+        replies.write(json.dumps({"ready": False, "error": exc.error}) + "\n")
+        replies.flush()
+        return 1
+    replies.write(json.dumps({"ready": True}) + "\n")
+    replies.flush()
+    for line in requests:
+        replies.write(_invoke(function, json.loads(line)) + "\n")
+        replies.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,539 @@
+"""The carrier simulator: a real HTTP server speaking Twilio's Programmable Messaging subset.
+
+`TwilioCarrier` runs against it unchanged, so the adapter code exercised locally is the code
+that runs in production. Besides the Messages endpoint it has control endpoints under
+`/_sim/` (JSON in and out) to inspect submissions and inject faults and latency.
+
+Layout: `SimulatorState` holds everything the simulator knows and decides (thread-safe, no
+HTTP); `_Handler` only translates HTTP to and from it; `CarrierSimulator` runs the server in a
+background thread. Delivery receipts and replies (signed callbacks POSTed to the gateway's
+webhooks) belong in a dispatcher subscribed through `SimulatorState.listeners`, which is
+called with every submission the simulator took, once it has answered; none is built yet.
+
+    python -m smsgw_tools.simulator --port 8025
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hmac
+import json
+import logging
+import re
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from smsgw.ids import MESSAGE_PREFIX, new_sid
+from smsgw.logic.text import analyse
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2010-04-01"
+DEFAULT_ACCOUNT_SID = "AC" + "simulator".ljust(32, "0")
+DEFAULT_AUTH_TOKEN = "simulator-token"  # noqa: S105 - a local simulator, not a secret
+DEFAULT_TIMEOUT_SECONDS = 15.0
+RETRY_AFTER_SECONDS = 1
+FAULT_MODES = ("none", "5xx", "429", "timeout", "drop")
+
+ACCEPTED = "accepted"
+UNKNOWN = "unknown"
+"""Outcome of a submission the simulator received but never answered in time (or at all)."""
+
+Submission = dict[str, Any]
+Answer = tuple[int, dict[str, Any]]
+
+_MESSAGES_PATH = re.compile(rf"/{API_VERSION}/Accounts/(?P<account_sid>[^/]+)/Messages\.json")
+_E164 = re.compile(r"\+[1-9]\d{1,14}")
+
+
+@dataclass(slots=True)
+class Fault:
+    """A fault applied to the next `remaining` submissions (None: until cleared)."""
+
+    mode: str
+    remaining: int | None = None
+    to: str | None = None
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    def matches(self, to: str) -> bool:
+        return self.mode != "none" and self.to in (None, to) and self.remaining != 0
+
+
+class SimulatorState:
+    """Submissions, faults and latency; shared by all request threads."""
+
+    def __init__(self, account_sid: str, auth_token: str, timeout_seconds: float) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.default_timeout_seconds = timeout_seconds
+        self.stopping = threading.Event()
+        self.listeners: list[Callable[[Submission], None]] = []
+        self._lock = threading.Lock()
+        self._submissions: list[Submission] = []
+        self._fault = Fault("none", timeout_seconds=timeout_seconds)
+        self._latency = 0.0
+
+    def authorized(self, account_sid: str, user: str, password: str) -> bool:
+        """True for this account's own credentials on this account's resources."""
+        return (
+            hmac.compare_digest(user.encode(), self.account_sid.encode())
+            and hmac.compare_digest(password.encode(), self.auth_token.encode())
+            and account_sid == self.account_sid
+        )
+
+    def record(self, form: dict[str, str], outcome: str) -> Submission:
+        """Store one submission the carrier took (or may have taken) and return it."""
+        submission: Submission = {
+            "sid": new_sid(MESSAGE_PREFIX),
+            "From": form["From"],
+            "To": form["To"],
+            "Body": form["Body"],
+            "StatusCallback": form.get("StatusCallback") or None,
+            "received_at": datetime.now(UTC).isoformat(),
+            "outcome": outcome,
+        }
+        with self._lock:
+            self._submissions.append(submission)
+        return dict(submission)
+
+    def notify(self, submission: Submission) -> None:
+        """Tell the listeners (later: the callback dispatcher) about a submission taken."""
+        for listener in list(self.listeners):
+            listener(dict(submission))
+
+    def submissions(self) -> list[Submission]:
+        with self._lock:
+            return [dict(s) for s in self._submissions]
+
+    def reset(self) -> None:
+        """Forget every submission and clear the fault and the latency."""
+        with self._lock:
+            self._submissions.clear()
+            self._fault = Fault("none", timeout_seconds=self.default_timeout_seconds)
+            self._latency = 0.0
+
+    def set_fault(
+        self,
+        mode: str,
+        count: int | None = None,
+        to: str | None = None,
+        timeout_seconds: float | None = None,
+    ) -> dict[str, Any]:
+        """Apply `mode` to the next `count` submissions (to `to` only, when given)."""
+        if mode not in FAULT_MODES:
+            raise ValueError(f"mode must be one of {', '.join(FAULT_MODES)}")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise ValueError("count must be an integer or null")
+        if count is not None and count < 0:
+            raise ValueError("count must not be negative")
+        seconds = self.default_timeout_seconds if timeout_seconds is None else timeout_seconds
+        fault = Fault(mode, count, to, _seconds(seconds, "timeout_seconds"))
+        with self._lock:
+            self._fault = fault
+        return asdict(fault)
+
+    def fault(self) -> dict[str, Any]:
+        with self._lock:
+            return asdict(self._fault)
+
+    def take_fault(self, to: str) -> Fault | None:
+        """The fault that applies to this submission, if any; counts it down."""
+        with self._lock:
+            fault = self._fault
+            if not fault.matches(to):
+                return None
+            if fault.remaining is not None:
+                fault.remaining -= 1
+            return Fault(fault.mode, fault.remaining, fault.to, fault.timeout_seconds)
+
+    def set_latency(self, seconds: float) -> float:
+        with self._lock:
+            self._latency = _seconds(seconds, "seconds")
+            return self._latency
+
+    def latency(self) -> float:
+        with self._lock:
+            return self._latency
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, but wake up when the simulator stops."""
+        if seconds > 0:
+            self.stopping.wait(seconds)
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number")
+    return float(value)
+
+
+# --- Twilio's answers ------------------------------------------------------------------
+
+
+def twilio_error(status: int, code: int, message: str) -> Answer:
+    """A Twilio-format error body."""
+    return status, {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def validation_error(form: dict[str, str]) -> Answer | None:
+    """The 400 Twilio gives a malformed create-message request, or None."""
+    if not form.get("To"):
+        return twilio_error(400, 21604, "A 'To' phone number is required.")
+    if not form.get("From"):
+        return twilio_error(400, 21603, "A 'From' phone number is required.")
+    if not form.get("Body"):
+        return twilio_error(400, 21602, "Message body is required.")
+    if not _E164.fullmatch(form["To"]):
+        return twilio_error(
+            400, 21211, f"The 'To' number {form['To']} is not a valid phone number."
+        )
+    return None
+
+
+def message_resource(account_sid: str, submission: Submission) -> dict[str, Any]:
+    """The Twilio Message resource for a freshly queued submission."""
+    sid = submission["sid"]
+    created = format_datetime(datetime.fromisoformat(submission["received_at"]))
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
+    return {
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "body": submission["Body"],
+        "date_created": created,
+        "date_sent": None,
+        "date_updated": created,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": submission["From"],
+        "messaging_service_sid": None,
+        "num_media": "0",
+        "num_segments": str(analyse(submission["Body"]).segments),
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "queued",
+        "subresource_uris": {"media": f"{uri}/Media.json"},
+        "to": submission["To"],
+        "uri": f"{uri}.json",
+    }
+
+
+# --- control endpoints -----------------------------------------------------------------
+
+
+def _health(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    return 200, {"status": "ok", "account_sid": state.account_sid}
+
+
+def _messages(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    return 200, {"messages": state.submissions()}
+
+
+def _reset(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    state.reset()
+    return 200, {"status": "ok"}
+
+
+def _get_fault(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    return 200, state.fault()
+
+
+def _set_fault(state: SimulatorState, payload: dict[str, Any]) -> Answer:
+    fault = state.set_fault(
+        payload.get("mode", ""),
+        payload.get("count"),
+        payload.get("to"),
+        payload.get("timeout_seconds"),
+    )
+    return 200, fault
+
+
+def _set_latency(state: SimulatorState, payload: dict[str, Any]) -> Answer:
+    return 200, {"seconds": state.set_latency(payload.get("seconds"))}
+
+
+_CONTROL_ROUTES: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]], Answer]] = {
+    ("GET", "/_sim/health"): _health,
+    ("GET", "/_sim/messages"): _messages,
+    ("POST", "/_sim/reset"): _reset,
+    ("GET", "/_sim/faults"): _get_fault,
+    ("POST", "/_sim/faults"): _set_fault,
+    ("POST", "/_sim/latency"): _set_latency,
+}
+
+
+# --- HTTP ------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
+        self.state = state
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Unblock handler threads parked on idle keep-alive connections."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("simulator: error serving %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, keep-alive answers stall ~40 ms.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("simulator: " + format, *args)
+
+    def _route(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        body = self._read_body()
+        if path.startswith("/_sim/"):
+            self._control(method, path, body)
+            return
+        match = _MESSAGES_PATH.fullmatch(path)
+        if method == "POST" and match:
+            self._create_message(match["account_sid"], body)
+            return
+        self._send(*twilio_error(404, 20404, f"The requested resource {path} was not found"))
+
+    def _control(self, method: str, path: str, body: str) -> None:
+        route = _CONTROL_ROUTES.get((method, path))
+        if route is None:
+            self._send(404, {"error": f"no control endpoint {method} {path}"})
+            return
+        try:
+            payload = json.loads(body) if body.strip() else {}
+            if not isinstance(payload, dict):
+                raise ValueError("the body must be a JSON object")
+            self._send(*route(self.server.state, payload))
+        except ValueError as exc:
+            self._send(400, {"error": str(exc)})
+
+    def _create_message(self, account_sid: str, body: str) -> None:
+        state = self.server.state
+        state.pause(state.latency())
+        if not state.authorized(account_sid, *self._basic_auth()):
+            self._send(*twilio_error(401, 20003, "Authenticate"))
+            return
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        if error := validation_error(form):
+            self._send(*error)
+            return
+        fault = state.take_fault(form["To"])
+        if fault is None:
+            submission = state.record(form, ACCEPTED)
+            self._send(201, message_resource(state.account_sid, submission))
+            state.notify(submission)
+        elif fault.mode == "5xx":
+            self._send(*twilio_error(500, 20500, "Internal Server Error"))
+        elif fault.mode == "429":
+            answer = twilio_error(429, 20429, "Too Many Requests")
+            self._send(*answer, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        elif fault.mode == "drop":
+            submission = state.record(form, UNKNOWN)
+            self.close_connection = True
+            state.notify(submission)
+        else:
+            submission = state.record(form, UNKNOWN)
+            state.pause(fault.timeout_seconds)
+            self._send(201, message_resource(state.account_sid, submission))
+            state.notify(submission)
+
+    def _basic_auth(self) -> tuple[str, str]:
+        scheme, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return "", ""
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        return user, password
+
+    def _read_body(self) -> str:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length).decode("utf-8", errors="replace") if length > 0 else ""
+
+    def _send(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 401:
+                self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            # The client gave up (its read timeout); a real carrier would not notice either.
+            self.close_connection = True
+
+
+# --- the server ------------------------------------------------------------------------
+
+
+class CarrierSimulator:
+    """A running carrier simulator; use as a context manager or start()/stop()."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        *,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.state = SimulatorState(account_sid, auth_token, timeout_seconds)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def account_sid(self) -> str:
+        return self.state.account_sid
+
+    @property
+    def auth_token(self) -> str:
+        return self.state.auth_token
+
+    @property
+    def url(self) -> str:
+        """The base URL to give TwilioCarrier, e.g. http://127.0.0.1:54321."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def start(self) -> Self:
+        """Listen and serve in a background thread."""
+        if self._server is not None:
+            return self
+        self.state.stopping.clear()
+        self._server = _Server((self.host, self.port), self.state)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="carrier-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; requests held by latency or a timeout fault are released."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self.state.stopping.set()
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def submissions(self) -> list[Submission]:
+        """Every submission taken so far, oldest first."""
+        return self.state.submissions()
+
+    def reset(self) -> None:
+        """Forget every submission and clear the fault and the latency."""
+        self.state.reset()
+
+    def set_fault(
+        self,
+        mode: str,
+        count: int | None = None,
+        to: str | None = None,
+        *,
+        timeout_seconds: float | None = None,
+    ) -> None:
+        """Fail the next `count` submissions (None: until cleared) the way `mode` says.
+
+        Modes: none, 5xx, 429 (with Retry-After), timeout (answer only after
+        `timeout_seconds`), drop (close the connection without answering).
+        """
+        self.state.set_fault(mode, count, to, timeout_seconds)
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every answer of the Messages endpoint by `seconds`."""
+        self.state.set_latency(seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator in the foreground until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m smsgw_tools.simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
+    parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    parser.add_argument("--timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS)
+    args = parser.parse_args(argv)
+    simulator = CarrierSimulator(
+        args.host,
+        args.port,
+        args.account_sid,
+        args.auth_token,
+        timeout_seconds=args.timeout_seconds,
+    )
+    with simulator:
+        print(f"carrier simulator on {simulator.url} (AccountSid {simulator.account_sid})")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
