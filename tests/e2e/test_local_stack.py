@@ -1,0 +1,58 @@
+"""The local stack over HTTP: API Gateway's behaviour, then one SMS from API to carrier."""
+
+import time
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
+
+
+def _sms_url(info: dict) -> str:
+    return f"{info['ApiUrl']}/Properties/{info['PropertySid']}/Sms"
+
+
+def test_request_without_authorization_is_unauthorized(local_stack):
+    # When the send call comes without an Authorization header
+    response = requests.post(_sms_url(local_stack), json=SMS, timeout=10)
+
+    # Then the gateway answers 401 itself, as API Gateway does
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthorized"}
+
+
+def test_unknown_route_is_not_found(local_stack):
+    # When a path no route matches is requested
+    response = requests.get(f"{local_stack['ApiUrl']}/Nothing/Here", timeout=10)
+
+    # Then the gateway answers 404
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
+
+
+def test_sent_sms_reaches_the_carrier(local_stack):
+    # Given the demo property's credentials
+    auth = (local_stack["AccountSid"], local_stack["AuthToken"])
+    simulator = local_stack["SimulatorUrl"]
+    requests.post(f"{simulator}/_sim/reset", timeout=10)
+
+    # When an SMS is sent through the public API
+    response = requests.post(_sms_url(local_stack), json=SMS, auth=auth, timeout=30)
+
+    # Then it is queued, the sender hands it to the carrier, and it becomes sent
+    assert response.status_code == 200, response.text
+    message = response.json()["Message"]
+    assert message["Status"] == "queued"
+    url = f"{_sms_url(local_stack)}/{message['MessageSid']}"
+    deadline = time.monotonic() + 15
+    while message["Status"] != "sent" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        message = requests.get(url, auth=auth, timeout=10).json()["Message"]
+    assert message["Status"] == "sent"
+    submissions = requests.get(f"{simulator}/_sim/messages", timeout=10).json()
+    submissions = (
+        submissions.get("messages", submissions) if isinstance(submissions, dict) else submissions
+    )
+    assert [(s["To"], s["Body"]) for s in submissions] == [(SMS["To"], SMS["Text"])]

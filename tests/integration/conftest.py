@@ -1,0 +1,214 @@
+"""Handlers in-process under moto, with the resources built from template.yaml."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from smsgw_tools.admin import Admin
+from smsgw_tools.local.resources import Stack, deploy
+from smsgw_tools.simulator import CarrierSimulator
+from tests.support import LambdaContext, apply_environment, basic_auth, load_handler
+
+FUNCTIONS = {"api": "ApiFunction", "authorizer": "AuthorizerFunction", "sender": "SenderFunction"}
+
+
+@pytest.fixture
+def aws_session(monkeypatch) -> Iterator[boto3.session.Session]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "SmsGateway",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.session.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def stack(aws_session) -> Stack:
+    return deploy(aws_session)
+
+
+@pytest.fixture
+def simulator(aws_session, stack) -> Iterator[CarrierSimulator]:
+    with CarrierSimulator() as sim:
+        aws_session.client("secretsmanager").put_secret_value(
+            SecretId=stack.parameters["CarrierSecretName"],
+            SecretString=json.dumps(
+                {"AccountSid": sim.account_sid, "AuthToken": sim.auth_token, "BaseUrl": sim.url}
+            ),
+        )
+        yield sim
+
+
+@dataclass
+class Tenant:
+    account_sid: str
+    auth_token: str
+    property_sid: str
+
+    @property
+    def authorization(self) -> str:
+        return basic_auth(self.account_sid, self.auth_token)
+
+
+@pytest.fixture
+def admin(aws_session, stack) -> Admin:
+    return Admin(stack.physical_ids["Table"], session=aws_session)
+
+
+@pytest.fixture
+def tenant(admin) -> Tenant:
+    account = admin.create_account("Acme")
+    prop = admin.create_property(account["AccountSid"], "Acme web shop")
+    return Tenant(account["AccountSid"], account["AuthToken"], prop["PropertySid"])
+
+
+class Functions:
+    """Invoke a function's real handler with its own template environment."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._modules: dict[str, Any] = {}
+        self._saved = dict(os.environ)
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        apply_environment(self._stack.function_environment(FUNCTIONS[function]))
+        if function not in self._modules:
+            self._modules[function] = load_handler(function)
+        return self._modules[function].lambda_handler(event, LambdaContext())
+
+    def restore(self) -> None:
+        os.environ.clear()
+        os.environ.update(self._saved)
+
+
+@pytest.fixture
+def functions(stack) -> Iterator[Functions]:
+    invoker = Functions(stack)
+    yield invoker
+    invoker.restore()
+
+
+ROUTES = {
+    ("POST", 3): "/v1/Properties/{PropertySid}/Sms",
+    ("GET", 3): "/v1/Properties/{PropertySid}/Sms",
+    ("GET", 4): "/v1/Properties/{PropertySid}/Sms/{MessageSid}",
+}
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class Api:
+    """Calls the API the way API Gateway does: the authorizer first, its context passed on."""
+
+    def __init__(self, functions: Functions, tenant: Tenant) -> None:
+        self._functions = functions
+        self._tenant = tenant
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        raw_body: str | None = None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        authorization: str | None = "tenant",
+    ) -> ApiResponse:
+        from tests.support import event as load_event
+
+        segments = path.strip("/").split("/")
+        route = ROUTES[(method, len(segments) - 1)]
+        request_headers = {"host": "api.example.com"}
+        if body is not None or raw_body is not None:
+            request_headers["content-type"] = "application/json"
+        if authorization == "tenant":
+            authorization = self._tenant.authorization
+        if authorization is not None:
+            request_headers["authorization"] = authorization
+        request_headers.update({k.lower(): v for k, v in (headers or {}).items()})
+
+        authorizer_event = load_event("authorizer_request")
+        authorizer_event["headers"] = request_headers
+        authorizer_event["identitySource"] = [authorization]
+        decision = self._functions.invoke("authorizer", authorizer_event)
+        assert decision["isAuthorized"] is True
+
+        api_event = load_event("api_send")
+        api_event["routeKey"] = f"{method} {route}"
+        api_event["rawPath"] = "/" + "/".join(segments)
+        api_event["requestContext"]["http"]["method"] = method
+        api_event["requestContext"]["http"]["path"] = api_event["rawPath"]
+        api_event["requestContext"]["authorizer"] = {"lambda": decision["context"]}
+        api_event["pathParameters"] = dict(
+            zip(["PropertySid", "MessageSid"], segments[2:5:2], strict=False)
+        )
+        api_event["headers"] = request_headers
+        api_event["queryStringParameters"] = query
+        api_event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in (query or {}).items())
+        if raw_body is not None:
+            api_event["body"] = raw_body
+        elif body is not None:
+            api_event["body"] = json.dumps(body)
+        else:
+            api_event.pop("body", None)
+        result = self._functions.invoke("api", api_event)
+        return ApiResponse(
+            result["statusCode"], json.loads(result["body"] or "{}"), result.get("headers") or {}
+        )
+
+    def send(self, body: Any, property_sid: str | None = None, **kwargs: Any) -> ApiResponse:
+        sid = property_sid or self._tenant.property_sid
+        return self.call("POST", f"/v1/Properties/{sid}/Sms", body=body, **kwargs)
+
+
+@pytest.fixture
+def api(functions, tenant) -> Api:
+    return Api(functions, tenant)
+
+
+def queued_records(aws_session, stack: Stack) -> list[dict[str, Any]]:
+    """Everything now on SendQueue, received as SQS-event records (and left invisible)."""
+    sqs = aws_session.client("sqs")
+    records = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=stack.queue_url("SendQueue"),
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not batch:
+            return records
+        records.extend(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": stack.queue_arn("SendQueue"),
+                "awsRegion": "us-east-1",
+            }
+            for m in batch
+        )

@@ -1,0 +1,54 @@
+"""The `smsgw` admin CLI against the tables built from the template."""
+
+import json
+
+import pytest
+
+from smsgw.errors import ErrorCode
+from smsgw_tools import cli
+
+
+@pytest.fixture
+def run(stack, capsys):
+    def invoke(*args):
+        code = cli.main(["--table", stack.physical_ids["Table"], "--json", *args])
+        captured = capsys.readouterr()
+        return code, (json.loads(captured.out) if captured.out.strip() else None), captured.err
+
+    return invoke
+
+
+def test_account_and_property_lifecycle(run, api, functions):
+    code, account, _ = run("account", "create", "--name", "Shop")
+    assert code == 0 and account["AuthToken"] and account["SmsEnabled"] is True
+    _, prop, _ = run("property", "create", "--account", account["AccountSid"], "--name", "Web")
+    _, disabled, _ = run("property", "disable", prop["PropertySid"])
+    _, accounts, _ = run("account", "list")
+    _, properties, _ = run("property", "list", "--account", account["AccountSid"])
+    _, rotated, _ = run("account", "rotate-token", account["AccountSid"], "--keep-previous")
+
+    assert disabled["SmsEnabled"] is False
+    assert account["AccountSid"] in [a["AccountSid"] for a in accounts]
+    assert "AuthToken" not in json.dumps(accounts)
+    assert [p["PropertySid"] for p in properties] == [prop["PropertySid"]]
+    assert rotated["AuthToken"] != account["AuthToken"] and rotated["PreviousTokenValid"]
+
+
+def test_rotation_keeping_the_previous_token_accepts_both(run, admin, tenant, api):
+    from tests.support import basic_auth
+
+    _, rotated, _ = run("account", "rotate-token", tenant.account_sid, "--keep-previous")
+    body = {"From": "+61499009990", "To": "+61488023555", "Text": "hi"}
+
+    old = api.send(body)
+    new = api.send(body, authorization=basic_auth(tenant.account_sid, rotated["AuthToken"]))
+
+    assert (old.status, new.status) == (200, 200)
+
+
+def test_unknown_account_is_a_clear_error(run):
+    code, out, err = run("account", "disable", "AC" + "0" * 32)
+
+    assert code == 1 and out is None
+    assert "No account" in err
+    assert ErrorCode.ACCOUNT_NOT_FOUND.http_status == 404

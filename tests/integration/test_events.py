@@ -1,0 +1,50 @@
+"""Every file in events/ goes through its function's handler (as `sam local invoke -e`)."""
+
+import json
+
+from tests.support import basic_auth, event
+
+
+def retarget(document, tenant, message_sid="SM00000000000000000000000000000001"):
+    """The sample events name a sample tenant; point them at the test's own."""
+    text = json.dumps(document)
+    text = text.replace("AC00000000000000000000000000000001", tenant.account_sid)
+    text = text.replace("PR00000000000000000000000000000001", tenant.property_sid)
+    text = text.replace("SM00000000000000000000000000000001", message_sid)
+    sample_auth = basic_auth("AC00000000000000000000000000000001", "demo-auth-token")
+    text = text.replace(sample_auth, tenant.authorization)
+    return json.loads(text)
+
+
+def test_authorizer_event_authenticates_the_account(functions, tenant):
+    result = functions.invoke("authorizer", retarget(event("authorizer_request"), tenant))
+    assert result == {
+        "isAuthorized": True,
+        "context": {"AccountSid": tenant.account_sid, "SmsEnabled": True},
+    }
+
+
+def test_api_events_send_get_and_list(functions, tenant):
+    sent = functions.invoke("api", retarget(event("api_send"), tenant))
+    assert sent["statusCode"] == 200
+    sid = json.loads(sent["body"])["Message"]["MessageSid"]
+
+    got = functions.invoke("api", retarget(event("api_get"), tenant, sid))
+    listed = functions.invoke("api", retarget(event("api_list"), tenant))
+
+    assert json.loads(got["body"])["Message"]["MessageSid"] == sid
+    assert [m["MessageSid"] for m in json.loads(listed["body"])["Messages"]] == [sid]
+
+
+def test_sqs_events_job_and_raw_send(functions, tenant, simulator):
+    sent = functions.invoke("api", retarget(event("api_send"), tenant))
+    sid = json.loads(sent["body"])["Message"]["MessageSid"]
+
+    job = functions.invoke("sender", retarget(event("sqs_send_job"), tenant, sid))
+    raw = functions.invoke("sender", retarget(event("sqs_raw_send"), tenant))
+
+    assert job == raw == {"batchItemFailures": []}
+    assert sorted(s["Body"] for s in simulator.submissions()) == [
+        "You win again, gravity!",
+        "Your parcel arrives today.",
+    ]

@@ -1,0 +1,179 @@
+"""The sender: SendQueue records to exactly one carrier submission each."""
+
+import json
+
+from smsgw.errors import ErrorCode
+from smsgw.ids import MESSAGE_PREFIX, derived_sid
+from tests.integration.conftest import queued_records
+
+SIMPLE = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
+
+
+def send_and_drain(api, functions, aws_session, stack, count=1):
+    sids = [
+        api.send({**SIMPLE, "Text": f"Message {n}"}).body["Message"]["MessageSid"]
+        for n in range(count)
+    ]
+    records = queued_records(aws_session, stack)
+    result = functions.invoke("sender", {"Records": records})
+    return sids, records, result
+
+
+def message(api, tenant, sid):
+    return api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sid}").body["Message"]
+
+
+def test_a_batch_is_submitted_once_each_and_recorded_sent_with_its_history(
+    api, tenant, functions, simulator, aws_session, stack
+):
+    sids, _, result = send_and_drain(api, functions, aws_session, stack, count=3)
+
+    assert result == {"batchItemFailures": []}
+    assert sorted(s["Body"] for s in simulator.submissions()) == [
+        "Message 0",
+        "Message 1",
+        "Message 2",
+    ]
+    for sid in sids:
+        sent = message(api, tenant, sid)
+        assert sent["Status"] == "sent"
+        assert sent["DateSent"]
+        assert [e["Status"] for e in sent["Events"]] == ["queued", "sending", "sent"]
+
+
+def test_a_redelivered_record_is_not_submitted_again(api, functions, simulator, aws_session, stack):
+    _, records, _ = send_and_drain(api, functions, aws_session, stack)
+
+    again = functions.invoke("sender", {"Records": records})
+    concurrently = functions.invoke("sender", {"Records": records + records})
+
+    assert again == concurrently == {"batchItemFailures": []}
+    assert len(simulator.submissions()) == 1
+
+
+def test_a_carrier_5xx_fails_only_that_record_and_a_retry_sends_it_once(
+    api, tenant, functions, simulator, aws_session, stack
+):
+    sids = [
+        api.send({**SIMPLE, "To": to}).body["Message"]["MessageSid"]
+        for to in ("+61488023555", "+61488023556")
+    ]
+    records = queued_records(aws_session, stack)
+    simulator.set_fault("5xx", to="+61488023556")
+
+    result = functions.invoke("sender", {"Records": records})
+
+    failed = [r["messageId"] for r in records if json.loads(r["body"])["MessageSid"] == sids[1]]
+    assert result == {"batchItemFailures": [{"itemIdentifier": failed[0]}]}
+    assert message(api, tenant, sids[1])["Status"] == "sending"
+    simulator.set_fault("none")
+    retry = [r for r in records if r["messageId"] == failed[0]]
+    assert functions.invoke("sender", {"Records": retry}) == {"batchItemFailures": []}
+    assert sorted(s["To"] for s in simulator.submissions()) == ["+61488023555", "+61488023556"]
+    assert message(api, tenant, sids[1])["Status"] == "sent"
+
+
+def test_a_transient_error_on_the_last_attempt_fails_the_message(
+    api, tenant, functions, simulator, aws_session, stack
+):
+    sid = api.send(SIMPLE).body["Message"]["MessageSid"]
+    records = queued_records(aws_session, stack)
+    records[0]["attributes"]["ApproximateReceiveCount"] = "5"
+    simulator.set_fault("429")
+
+    result = functions.invoke("sender", {"Records": records})
+
+    assert result == {"batchItemFailures": []}
+    failed = message(api, tenant, sid)
+    assert (failed["Status"], failed["ErrorCode"]) == ("failed", 30002)
+
+
+def test_a_permanent_carrier_error_is_recorded_and_acknowledged(
+    api, tenant, functions, simulator, aws_session, stack
+):
+    # The simulator refuses To numbers it cannot route, as Twilio does (code 21211).
+    sid = api.send(SIMPLE).body["Message"]["MessageSid"]
+    records = queued_records(aws_session, stack)
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    table.update_item(
+        Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"},
+        UpdateExpression="SET #t = :t",
+        ExpressionAttributeNames={"#t": "To"},
+        ExpressionAttributeValues={":t": "not-a-number"},
+    )
+
+    result = functions.invoke("sender", {"Records": records})
+
+    assert result == {"batchItemFailures": []}
+    failed = message(api, tenant, sid)
+    assert (failed["Status"], failed["ErrorCode"]) == ("failed", 30001)
+    assert simulator.submissions() == []
+
+
+def test_an_unknown_outcome_is_never_resent(api, tenant, functions, simulator, aws_session, stack):
+    sid = api.send(SIMPLE).body["Message"]["MessageSid"]
+    records = queued_records(aws_session, stack)
+    simulator.set_fault("drop")
+
+    first = functions.invoke("sender", {"Records": records})
+    simulator.set_fault("none")
+    second = functions.invoke("sender", {"Records": records})
+
+    assert first == second == {"batchItemFailures": []}
+    assert len(simulator.submissions()) == 1
+    stuck = message(api, tenant, sid)
+    assert stuck["Status"] == "sending"
+    assert "outcome unknown" in stuck["Events"][-1]["Detail"]
+
+
+def raw_record(body, message_id="5f8c4a52-0000-4000-8000-000000000001"):
+    return {
+        "messageId": message_id,
+        "receiptHandle": "h",
+        "body": json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "eventSource": "aws:sqs",
+    }
+
+
+def test_a_raw_request_published_to_the_queue_is_validated_stored_and_sent_once(
+    api, tenant, functions, simulator
+):
+    record = raw_record({**SIMPLE, "PropertySid": tenant.property_sid, "ExternalId": "raw-1"})
+
+    assert functions.invoke("sender", {"Records": [record]}) == {"batchItemFailures": []}
+    assert functions.invoke("sender", {"Records": [record]}) == {"batchItemFailures": []}
+
+    sid = derived_sid(MESSAGE_PREFIX, record["messageId"])
+    sent = message(api, tenant, sid)
+    assert (sent["Status"], sent["ExternalId"]) == ("sent", "raw-1")
+    assert len(simulator.submissions()) == 1
+
+
+def test_an_invalid_raw_request_becomes_a_rejected_message_not_a_poison_message(
+    api, tenant, functions, simulator
+):
+    record = raw_record({**SIMPLE, "To": "nope", "PropertySid": tenant.property_sid})
+
+    assert functions.invoke("sender", {"Records": [record]}) == {"batchItemFailures": []}
+
+    rejected = message(api, tenant, derived_sid(MESSAGE_PREFIX, record["messageId"]))
+    assert rejected["Status"] == "rejected"
+    assert rejected["ErrorCode"] == ErrorCode.TO_INVALID.number
+    assert simulator.submissions() == []
+
+
+def test_raw_requests_for_unknown_properties_or_garbage_are_rejected_and_acknowledged(
+    functions, simulator, aws_session, stack
+):
+    records = [
+        raw_record({**SIMPLE, "PropertySid": "PR0000"}, "m-1"),
+        {**raw_record({}, "m-2"), "body": "not json at all"},
+    ]
+
+    assert functions.invoke("sender", {"Records": records}) == {"batchItemFailures": []}
+
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    statuses = [i["Status"] for i in table.scan()["Items"] if i.get("Type") == "Message"]
+    assert statuses == ["rejected", "rejected"]
+    assert simulator.submissions() == []

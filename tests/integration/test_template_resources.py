@@ -1,0 +1,153 @@
+"""The local stack's resources come from template.yaml, so tests and template cannot drift."""
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from smsgw_tools.local import template as tpl
+from smsgw_tools.local.resources import Stack, deploy
+
+
+@pytest.fixture
+def session() -> Iterator[boto3.session.Session]:
+    with mock_aws():
+        yield boto3.session.Session(
+            region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+
+
+@pytest.fixture
+def stack(session: boto3.session.Session) -> Stack:
+    return deploy(session)
+
+
+def test_table_is_created_with_its_indexes_and_ttl(session, stack):
+    # Given the deployed template
+    table_name = stack.physical_ids["Table"]
+    dynamodb = session.client("dynamodb")
+
+    # When the table is described
+    table = dynamodb.describe_table(TableName=table_name)["Table"]
+    ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+
+    # Then its keys, indexes and TTL are the template's
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
+        "PK": "HASH",
+        "SK": "RANGE",
+    }
+    assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == [
+        "GSI1",
+        "GSI2",
+    ]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ExpiresAt"}
+
+
+def test_send_queue_redrives_to_its_dead_letter_queue(session, stack):
+    # Given the deployed template
+    sqs = session.client("sqs")
+
+    # When the send queue's attributes are read
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=stack.queue_url("SendQueue"), AttributeNames=["All"]
+    )["Attributes"]
+
+    # Then it redrives to the dead-letter queue after five receives
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == stack.queue_arn("SendDeadLetterQueue")
+    assert int(redrive["maxReceiveCount"]) == 5
+    assert attributes["VisibilityTimeout"] == "180"
+
+
+def test_carrier_secret_is_created_under_the_parameter_name(session, stack):
+    # Given the deployed template with the default CarrierSecretName
+    secrets = session.client("secretsmanager")
+
+    # When the secret is read by that name
+    value = json.loads(secrets.get_secret_value(SecretId="smsgw/carrier")["SecretString"])
+
+    # Then it holds the placeholder credentials
+    assert set(value) == {"AccountSid", "AuthToken", "BaseUrl"}
+    assert stack.physical_ids["CarrierSecret"].startswith("arn:aws:secretsmanager:")
+
+
+def test_function_environments_resolve_to_the_created_resources(stack):
+    # When the API and sender environments are resolved
+    api = stack.function_environment("ApiFunction")
+    sender = stack.function_environment("SenderFunction")
+
+    # Then they name the created table and queue, and the parameters' values
+    assert api["TABLE_NAME"] == stack.physical_ids["Table"] == sender["TABLE_NAME"]
+    assert api["SEND_QUEUE_URL"] == stack.physical_ids["SendQueue"] == sender["SEND_QUEUE_URL"]
+    assert api["SEND_QUEUE_URL"].endswith("/" + stack.get_att("SendQueue", "QueueName"))
+    assert sender["CARRIER_SECRET_NAME"] == "smsgw/carrier"
+    assert sender["CARRIER"] == "twilio"
+    assert api["POWERTOOLS_SERVICE_NAME"] == "smsgw"
+
+
+def test_parameters_override_defaults(session):
+    # When deployed with another secret name
+    stack = deploy(session, stack_name="other", parameters={"CarrierSecretName": "other/carrier"})
+
+    # Then the secret and the sender's environment use it
+    assert stack.function_environment("SenderFunction")["CARRIER_SECRET_NAME"] == "other/carrier"
+    session.client("secretsmanager").describe_secret(SecretId="other/carrier")
+
+
+def test_alarms_on_functions_are_skipped_and_queue_alarms_created(session, stack):
+    # When the alarms are listed
+    alarms = session.client("cloudwatch").describe_alarms()["MetricAlarms"]
+
+    # Then the dead-letter alarm watches the dead-letter queue; function alarms are skipped
+    assert [alarm["Dimensions"] for alarm in alarms] == [
+        [{"Name": "QueueName", "Value": stack.get_att("SendDeadLetterQueue", "QueueName")}]
+    ]
+    assert "SenderErrorAlarm" in stack.skipped
+
+
+def test_template_model_reads_routes_authorizer_and_queue_trigger():
+    # When the template is loaded
+    template = tpl.load()
+
+    # Then the model has the API's authorized routes and the sender's queue trigger
+    keys = {route.route_key: route for route in template.routes}
+    send = keys["POST /v1/Properties/{PropertySid}/Sms"]
+    assert (send.function, send.authorizer) == ("ApiFunction", "BasicAuth")
+    authorizer = template.authorizers["BasicAuth"]
+    assert authorizer.function == "AuthorizerFunction"
+    assert authorizer.identity_headers == ("Authorization",)
+    assert authorizer.simple_responses
+    trigger = next(t for t in template.queue_triggers if t.function == "SenderFunction")
+    assert (trigger.queue, trigger.report_batch_item_failures) == ("SendQueue", True)
+    common = template.functions["ApiFunction"].layer_dirs
+    assert [(path / "smsgw").is_dir() for path in common] == [True]
+
+
+def test_schedule_rate_is_read_from_a_schedule_event(tmp_path):
+    # Given a template with a one-minute schedule on a function
+    source = tpl.default_template_path().read_text()
+    extra = """
+  TickFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/api/
+      Handler: app.lambda_handler
+      Events:
+        Tick:
+          Type: Schedule
+          Properties:
+            Schedule: rate(1 minute)
+"""
+    source = source.replace("\nOutputs:", extra + "\nOutputs:")
+    path = tmp_path / "template.yaml"
+    path.write_text(source)
+
+    # When it is loaded
+    template = tpl.load(path)
+
+    # Then the schedule fires TickFunction every 60 seconds
+    [schedule] = template.schedules
+    assert (schedule.function, schedule.rate_seconds) == ("TickFunction", 60)

@@ -1,0 +1,67 @@
+"""Helpers shared by the test suites."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+
+def load_handler(function: str) -> ModuleType:
+    """A function's app.py as its own module (every function names its module `app`)."""
+    path = ROOT / "functions" / function / "app.py"
+    spec = importlib.util.spec_from_file_location(f"function_{function}_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def basic_auth(account_sid: str, token: str) -> str:
+    return "Basic " + base64.b64encode(f"{account_sid}:{token}".encode()).decode()
+
+
+def reset_process_caches() -> None:
+    """Forget the settings, clients and stores a warm Lambda process would keep, so the
+    next invocation reads the environment the test set (like a cold start)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from smsgw import config, sender, services
+    from smsgw.dal import aws
+
+    parameters.clear_caches()
+
+    config.settings.cache_clear()
+    for name in ("tenants", "messages", "claims", "idempotency", "send_queue", "send_limits"):
+        getattr(services, name).cache_clear()
+    aws.table.cache_clear()
+    aws.sqs.cache_clear()
+    sender.dispatcher.cache_clear()
+
+
+def apply_environment(environment: dict[str, str]) -> None:
+    os.environ.update(environment)
+    reset_process_caches()
+
+
+class LambdaContext:
+    """The parts of the Lambda context object that Powertools reads."""
+
+    function_name = "test-function"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
