@@ -10,9 +10,15 @@ def configured_carrier(carrier: str, secret_name: str, timeout_seconds: float) -
     (Powertools Parameters caches the secret for five minutes)."""
     from aws_lambda_powertools.utilities import parameters
 
-    secret = parameters.get_secret(secret_name, transform="json", max_age=300)
+    from smsgw.dal import aws
+
+    provider = parameters.SecretsProvider(boto3_client=aws.secretsmanager())
+    secret = provider.get(secret_name, transform="json", max_age=300)
     if carrier == "twilio":
         from smsgw.carriers.twilio import TwilioCarrier
+        from smsgw.observability import tracer
+
+        tracer.patch(["requests"])
 
         return TwilioCarrier(
             secret["AccountSid"],

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
@@ -28,7 +29,7 @@ class _ThreadLocalTable:
             return self._main
         table = getattr(self._local, "table", None)
         if table is None:
-            session = boto3.session.Session()
+            session = _thread_session()
             table = self._local.table = session.resource("dynamodb", config=_CONFIG).Table(
                 self._name
             )
@@ -36,6 +37,16 @@ class _ThreadLocalTable:
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self._table(), attribute)
+
+
+def _thread_session() -> boto3.session.Session:
+    """A new session that shares the default session's loaded service models, so a thread
+    does not parse botocore's model files again."""
+    core = botocore.session.get_session()
+    core.register_component(
+        "data_loader", boto3._get_default_session()._session.get_component("data_loader")
+    )
+    return boto3.session.Session(botocore_session=core)
 
 
 @cache
@@ -46,3 +57,8 @@ def table(name: str) -> Any:
 @cache
 def sqs() -> Any:
     return boto3.client("sqs", config=_CONFIG)
+
+
+@cache
+def secretsmanager() -> Any:
+    return boto3.client("secretsmanager", config=_CONFIG)
