@@ -17,7 +17,14 @@ from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.simulator import CarrierSimulator
 from tests.support import LambdaContext, apply_environment, basic_auth, load_handler
 
-FUNCTIONS = {"api": "ApiFunction", "authorizer": "AuthorizerFunction", "sender": "SenderFunction"}
+FUNCTIONS = {
+    "api": "ApiFunction",
+    "authorizer": "AuthorizerFunction",
+    "sender": "SenderFunction",
+    "webhooks": "WebhooksFunction",
+    "notifier": "NotifierFunction",
+    "scheduler": "SchedulerFunction",
+}
 
 
 @pytest.fixture
@@ -106,6 +113,7 @@ ROUTES = {
     ("POST", 3): "/v1/Properties/{PropertySid}/Sms",
     ("GET", 3): "/v1/Properties/{PropertySid}/Sms",
     ("GET", 4): "/v1/Properties/{PropertySid}/Sms/{MessageSid}",
+    ("DELETE", 4): "/v1/Properties/{PropertySid}/Sms/{MessageSid}",
 }
 
 

@@ -6,16 +6,18 @@ local moto server (an endpoint URL).
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
 import boto3
 
 from smsgw.dal.tenants import Account, Property, TenantStore
+from smsgw.dal.webhook_secrets import WebhookSecretStore, active
 from smsgw.errors import ErrorCode, NotFoundError
 from smsgw.ids import ACCOUNT_PREFIX, PROPERTY_PREFIX, new_sid
 from smsgw.logic.credentials import hash_token, new_token
-from smsgw.models.message import iso_now
+from smsgw.models.message import iso_from_epoch, iso_now
 
 
 class Admin:
@@ -28,6 +30,7 @@ class Admin:
         session = session or boto3.session.Session()
         table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(table_name)
         self._tenants = TenantStore(table)
+        self._webhook_secrets = WebhookSecretStore(table)
 
     def create_account(self, name: str, sms_enabled: bool = True) -> dict[str, Any]:
         """A new account and its AuthToken, which is shown only here, once."""
@@ -54,7 +57,35 @@ class Admin:
             date_created=iso_now(),
         )
         self._tenants.put_property(prop)
+        self._webhook_secrets.ensure(prop.property_sid, time.time())
         return _property_view(prop)
+
+    def webhook_secret(self, property_sid: str) -> dict[str, Any]:
+        """The property's webhook signing secrets (a property without one gets one now)."""
+        self._webhook_secrets.ensure(property_sid, time.time())
+        return self._secrets_view(property_sid)
+
+    def rotate_webhook_secret(
+        self, property_sid: str, drop_previous: bool = False
+    ) -> dict[str, Any]:
+        """Issue a new webhook secret (the previous one signs beside it for 24 hours), or
+        with `drop_previous` end a rotation now: only the newest secret stays."""
+        if drop_previous:
+            self._webhook_secrets.drop_previous(property_sid, time.time())
+        else:
+            self._webhook_secrets.rotate(property_sid, time.time())
+        return self._secrets_view(property_sid)
+
+    def _secrets_view(self, property_sid: str) -> dict[str, Any]:
+        entries = active(self._webhook_secrets.entries(property_sid) or [], time.time())
+        return {
+            "PropertySid": property_sid,
+            "WebhookSecret": entries[-1]["Secret"],
+            "PreviousWebhookSecrets": [
+                {"Secret": e["Secret"], "ValidUntil": iso_from_epoch(int(e["ExpiresAt"]))}
+                for e in entries[:-1]
+            ],
+        }
 
     def set_account_sms(self, account_sid: str, enabled: bool) -> dict[str, Any]:
         self._tenants.set_account_sms(account_sid, enabled)

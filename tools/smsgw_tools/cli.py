@@ -3,6 +3,7 @@
 smsgw [--table NAME | --stack NAME] [--endpoint-url URL] [--json] account create --name N
 smsgw ... account list | enable SID | disable SID | rotate-token SID [--keep-previous]
 smsgw ... property create --account SID --name N | list --account SID | enable | disable
+smsgw ... property webhook-secret show SID | rotate SID [--drop-previous]
 smsgw local up | demo | ...   (see `smsgw local --help`)
 """
 
@@ -68,6 +69,10 @@ def _property(args: argparse.Namespace) -> int:
             result = admin.list_properties(args.account)
         case "enable" | "disable":
             result = admin.set_property_sms(args.sid, args.action == "enable")
+        case "webhook-secret" if args.operation == "show":
+            result = admin.webhook_secret(args.sid)
+        case "webhook-secret":
+            result = admin.rotate_webhook_secret(args.sid, drop_previous=args.drop_previous)
     _show(args, result)
     return 0
 
@@ -107,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     prop_actions.add_parser("list").add_argument("--account", required=True)
     for action in ("enable", "disable"):
         prop_actions.add_parser(action, help=f"{action} SMS").add_argument("sid")
+    secret = prop_actions.add_parser("webhook-secret", help="the receipt webhooks' signing secret")
+    secret.add_argument("operation", choices=("show", "rotate"))
+    secret.add_argument("sid")
+    secret.add_argument(
+        "--drop-previous",
+        action="store_true",
+        help="rotate: end the rotation now (only the newest secret keeps signing)",
+    )
     prop.set_defaults(func=_property)
 
     from smsgw_tools.local import cli as local_cli

@@ -6,9 +6,11 @@ that runs in production. Besides the Messages endpoint it has control endpoints 
 
 Layout: `SimulatorState` holds everything the simulator knows and decides (thread-safe, no
 HTTP); `_Handler` only translates HTTP to and from it; `CarrierSimulator` runs the server in a
-background thread. Delivery receipts and replies (signed callbacks POSTed to the gateway's
-webhooks) belong in a dispatcher subscribed through `SimulatorState.listeners`, which is
-called with every submission the simulator took, once it has answered; none is built yet.
+background thread. Delivery receipts (signed callbacks POSTed to each submission's
+StatusCallback) are sent by `simulator_receipts.ReceiptSender`, subscribed through
+`SimulatorState.listeners`, which is called with every submission the simulator took, once
+it has answered; `POST /_sim/outcomes` sets their status, delay and error code per
+recipient, `GET /_sim/receipts` lists what was sent. Replies are not built yet.
 
     python -m smsgw_tools.simulator --port 8025
 """
@@ -81,6 +83,27 @@ class SimulatorState:
         self._submissions: list[Submission] = []
         self._fault = Fault("none", timeout_seconds=timeout_seconds)
         self._latency = 0.0
+        self._outcomes: dict[str | None, dict[str, Any]] = {}
+        self.receipts: Any = None  # the ReceiptSender while running
+
+    def set_outcome(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """What the receipts of later submissions to `to` (None: anyone) will say."""
+        from smsgw_tools.simulator_receipts import validated_outcome
+
+        outcome = validated_outcome(payload)
+        with self._lock:
+            self._outcomes[outcome["to"]] = outcome
+        return outcome
+
+    def outcome_for(self, to: str) -> dict[str, Any]:
+        from smsgw_tools.simulator_receipts import DEFAULT_OUTCOME
+
+        with self._lock:
+            return dict(self._outcomes.get(to) or self._outcomes.get(None) or DEFAULT_OUTCOME)
+
+    def outcomes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(o) for o in self._outcomes.values()]
 
     def authorized(self, account_sid: str, user: str, password: str) -> bool:
         """True for this account's own credentials on this account's resources."""
@@ -120,6 +143,9 @@ class SimulatorState:
             self._submissions.clear()
             self._fault = Fault("none", timeout_seconds=self.default_timeout_seconds)
             self._latency = 0.0
+            self._outcomes.clear()
+        if self.receipts is not None:
+            self.receipts.reset()
 
     def set_fault(
         self,
@@ -267,7 +293,22 @@ def _set_latency(state: SimulatorState, payload: dict[str, Any]) -> Answer:
     return 200, {"seconds": state.set_latency(payload.get("seconds"))}
 
 
+def _set_outcome(state: SimulatorState, payload: dict[str, Any]) -> Answer:
+    return 200, state.set_outcome(payload)
+
+
+def _get_outcomes(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    return 200, {"outcomes": state.outcomes()}
+
+
+def _receipts(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    return 200, {"receipts": state.receipts.sent() if state.receipts else []}
+
+
 _CONTROL_ROUTES: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]], Answer]] = {
+    ("POST", "/_sim/outcomes"): _set_outcome,
+    ("GET", "/_sim/outcomes"): _get_outcomes,
+    ("GET", "/_sim/receipts"): _receipts,
     ("GET", "/_sim/health"): _health,
     ("GET", "/_sim/messages"): _messages,
     ("POST", "/_sim/reset"): _reset,
@@ -456,6 +497,15 @@ class CarrierSimulator:
         if self._server is not None:
             return self
         self.state.stopping.clear()
+        from smsgw_tools.simulator_receipts import ReceiptSender
+
+        self.state.receipts = ReceiptSender(
+            self.state.account_sid,
+            self.state.auth_token,
+            self.state.outcome_for,
+            self.state.stopping,
+        )
+        self.state.listeners.append(self.state.receipts)
         self._server = _Server((self.host, self.port), self.state)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -477,6 +527,10 @@ class CarrierSimulator:
         server.close_connections()
         thread.join()
         self._server = self._thread = None
+        if self.state.receipts is not None:
+            self.state.listeners.remove(self.state.receipts)
+            self.state.receipts.stop()
+            self.state.receipts = None
 
     def __enter__(self) -> Self:
         return self.start()

@@ -106,7 +106,11 @@ def _demo(info: dict[str, Any]) -> int:
     print(f"\nGET {url}/{message_sid}\n{json.dumps(message, indent=2)}")
     print("\nStatus timeline:")
     for event in message.get("Events", []):
-        print(f"  {event.get('Timestamp')}  {event.get('Status')}")
+        note = ""
+        if event.get("Source") == "receipt":
+            applied = "" if event.get("Applied", True) else ", late: recorded only"
+            note = f"  (carrier receipt {event.get('CarrierStatus')}{applied})"
+        print(f"  {event.get('Timestamp')}  {event.get('Status')}{note}")
     received = requests.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=10).json()
     print(f"\nThe carrier simulator received:\n{json.dumps(received, indent=2)}")
     return 0
@@ -120,7 +124,8 @@ def _wait_until_sent(http: requests.Session, url: str) -> dict[str, Any]:
         if response.status_code == 200:
             message = response.json().get("Message", response.json())
             status = message.get("Status")
-            if status == "sent":
+            # The simulator's receipts follow the submission: wait for the final status.
+            if status == "delivered":
                 return message
             if status in ("failed", "rejected", "undelivered", "canceled"):
                 raise DemoError(f"the message ended in status {status}")

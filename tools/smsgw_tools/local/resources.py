@@ -83,6 +83,8 @@ class Stack:
             return self.physical_ids[name]
         if self._type(name) == "AWS::Lambda::Function":
             return self.function_name(name)
+        if self._type(name) == "AWS::ApiGatewayV2::Api":
+            return "local" + name.lower()  # played by the local gateway; its id is not real
         raise LookupError(f"!Ref {name}: not created by the local stack ({self._why(name)})")
 
     def get_att(self, name: str, attribute: str) -> str:
@@ -172,6 +174,32 @@ def _resolve_sub(stack: Stack, argument: Any) -> str:
     return re.sub(r"\$\{([^}]+)\}", substitute, text)
 
 
+def _resolve_if(stack: Stack, argument: Any) -> Any:
+    condition, when_true, when_false = argument
+    return stack.resolve(when_true if _condition(stack, condition) else when_false)
+
+
+def _condition(stack: Stack, name: str) -> bool:
+    """Evaluate a template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+
+    def evaluate(value: Any) -> bool:
+        ((key, argument),) = value.items()
+        if key == "Condition":
+            return _condition(stack, argument)
+        if key == "Fn::Equals":
+            left, right = (stack.resolve(item) for item in argument)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not evaluate(argument[0])
+        if key == "Fn::And":
+            return all(evaluate(item) for item in argument)
+        if key == "Fn::Or":
+            return any(evaluate(item) for item in argument)
+        raise LookupError(f"condition {name}: {key} is not supported locally")
+
+    return evaluate(stack.template.translated.get("Conditions", {})[name])
+
+
 def _resolve_join(stack: Stack, argument: Any) -> str:
     separator, items = argument
     return separator.join(str(item) for item in stack.resolve(items))
@@ -188,6 +216,7 @@ _INTRINSICS: dict[str, Callable[[Stack, Any], Any]] = {
     "Fn::Sub": _resolve_sub,
     "Fn::Join": _resolve_join,
     "Fn::Select": _resolve_select,
+    "Fn::If": _resolve_if,
 }
 
 

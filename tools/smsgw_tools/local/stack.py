@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -21,10 +22,18 @@ from smsgw_tools.local.moto_server import MotoServer
 from smsgw_tools.local.pollers import SchedulePoller, SqsPoller
 from smsgw_tools.local.resources import DUMMY_CREDENTIALS, Stack, deploy
 from smsgw_tools.local.runtime import LambdaRuntime
+from smsgw_tools.local.sink import WebhookSink
 
 logger = logging.getLogger(__name__)
 CARRIER_LOGICAL_ID = "CarrierSecret"
 API_BASE_PATH = "/v1"
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 class LocalStack:
@@ -57,6 +66,7 @@ class LocalStack:
         self.gateway: HttpApiGateway | None = None
         self.pollers: list[SqsPoller | SchedulePoller] = []
         self.demo: dict[str, str] = {}
+        self.sink: WebhookSink | None = None
 
     @property
     def session(self) -> boto3.session.Session:
@@ -76,6 +86,16 @@ class LocalStack:
     def _start(self) -> None:
         self.moto = MotoServer(host=self.host, log=self.log)
         endpoint = self.moto.start()
+        # Carriers call back on the gateway's own URL, so its port is chosen before the
+        # functions' environments are resolved; webhooks may reach the loopback sink.
+        if not self.port:
+            self.port = _free_port(self.host)
+        self.parameters = {
+            "PublicBaseUrl": f"http://{self.host}:{self.port}",
+            "WebhookAllowedNetworks": LOOPBACK_NETWORKS,
+            **self.parameters,
+        }
+        self.sink = WebhookSink(host=self.host).start()
         template = tpl.load(self.template_path, parameters=self.parameters)
         self.stack = deploy(
             self.session, self.stack_name, self.parameters, endpoint_url=endpoint, template=template
@@ -196,6 +216,8 @@ class LocalStack:
         }
         if self.simulator is not None:
             info["SimulatorUrl"] = self.simulator.url
+        if self.sink is not None:
+            info["WebhookSinkUrl"] = self.sink.url
         return info | self.demo
 
     def stop(self) -> None:
@@ -214,6 +236,9 @@ class LocalStack:
         if self.simulator is not None:
             self.simulator.stop()
             self.simulator = None
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink = None
         if self.moto:
             self.moto.stop()
             self.moto = None

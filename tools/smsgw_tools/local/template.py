@@ -352,7 +352,8 @@ def _routes(translated: dict[str, Any]) -> list[Route]:
                 if function is None:
                     continue
                 security = operation.get("security", default_security)
-                names = [name for requirement in security for name in requirement]
+                # SAM writes `Auth: {Authorizer: NONE}` as a "NONE" requirement: no authorizer.
+                names = [name for requirement in security for name in requirement if name != "NONE"]
                 routes.append(
                     Route(
                         method="ANY" if method.startswith("x-amazon") else method.upper(),

@@ -18,6 +18,8 @@ class Settings:
     max_body_bytes: int
     max_send_attempts: int
     webhook_allowed_networks: tuple[str, ...]
+    callback_queue_url: str = ""
+    public_base_url: str = ""
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -33,6 +35,8 @@ class Settings:
             webhook_allowed_networks=tuple(
                 n.strip() for n in env.get("WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()
             ),
+            callback_queue_url=env.get("CALLBACK_QUEUE_URL", ""),
+            public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
         )
 
 

@@ -35,6 +35,9 @@ def dispatcher() -> Dispatcher:
         ),
         limits=services.send_limits(),
         max_attempts=config.max_send_attempts,
+        status_callback_base=config.public_base_url or None,
+        receipts=services.receipts(),
+        callbacks=services.callback_queue() if config.callback_queue_url else None,
     )
 
 

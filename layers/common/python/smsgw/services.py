@@ -48,3 +48,44 @@ def send_limits() -> SendLimits:
             ipaddress.ip_network(n) for n in config.webhook_allowed_networks
         ),
     )
+
+
+# --- delivery receipts and customer webhooks (webhooks, notifier, sender) ---------------
+
+
+@cache
+def carrier():
+    from smsgw.carriers import configured_carrier
+
+    config = settings()
+    return configured_carrier(
+        config.carrier, config.carrier_secret_name, config.carrier_timeout_seconds
+    )
+
+
+@cache
+def receipts():
+    from smsgw.dal.receipts import ReceiptStore
+
+    return ReceiptStore(aws.table(settings().table_name))
+
+
+@cache
+def callback_queue():
+    from smsgw.dal.callbacks import CallbackQueue
+
+    return CallbackQueue(aws.sqs(), settings().callback_queue_url)
+
+
+@cache
+def callback_log():
+    from smsgw.dal.callbacks import CallbackLog
+
+    return CallbackLog(aws.table(settings().table_name))
+
+
+@cache
+def webhook_secrets():
+    from smsgw.dal.webhook_secrets import WebhookSecretStore
+
+    return WebhookSecretStore(aws.table(settings().table_name))

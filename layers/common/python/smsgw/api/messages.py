@@ -15,7 +15,13 @@ from smsgw.api.responses import json_response
 from smsgw.config import settings
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, is_well_formed, new_sid
-from smsgw.logic.send import build_message, check_can_send, owned_property, store_and_queue
+from smsgw.logic.send import (
+    build_message,
+    cancel,
+    check_can_send,
+    owned_property,
+    store_and_queue,
+)
 from smsgw.models.message import STATUSES
 from smsgw.models.send import parse_send_request
 from smsgw.observability import logger, metrics
@@ -122,6 +128,15 @@ def get_sms(PropertySid: str, MessageSid: str) -> Response:
         raise NotFoundError(
             ErrorCode.MESSAGE_NOT_FOUND, f"No message {MessageSid} in this property.", "MessageSid"
         )
+    return json_response(200, {"Message": message.to_resource()})
+
+
+@router.delete("/v1/Properties/<PropertySid>/Sms/<MessageSid>")
+def cancel_sms(PropertySid: str, MessageSid: str) -> Response:
+    who = caller(router.current_event)
+    prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
+    message = cancel(services.messages(), prop, MessageSid, time.time())
+    logger.info("message cancelled", extra={"MessageSid": message.message_sid})
     return json_response(200, {"Message": message.to_resource()})
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.schedule import waiting_keys
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.models.message import ALLOWED_FROM, Message
 
@@ -37,8 +38,10 @@ class MessageStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def create(self, message: Message) -> bool:
-        """Store a new message. False if one with this MessageSid already exists."""
+    def create(self, message: Message, *, wait_in_table: bool = False) -> bool:
+        """Store a new message. False if one with this MessageSid already exists.
+
+        `wait_in_table` indexes a scheduled message by when it is due, for the scheduler."""
         sort_key = f"{message.date_created}#{message.message_sid}"
         item = {
             **_key(message.message_sid),
@@ -50,6 +53,8 @@ class MessageStore:
         if message.external_id:
             item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
             item["GSI2SK"] = sort_key
+        if wait_in_table and message.deliver_at is not None:
+            item.update(waiting_keys(message.message_sid, int(message.deliver_at)))
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
         except ClientError as exc:
@@ -70,6 +75,7 @@ class MessageStore:
         *,
         allowed_from: tuple[str, ...] | None = None,
         set_attributes: dict[str, Any] | None = None,
+        remove_attributes: tuple[str, ...] = (),
     ) -> Message | None:
         """Move a message to `status` only from the states allowed by the state machine,
         appending `event` to its history in the same write. None if the message is not in
@@ -91,7 +97,9 @@ class MessageStore:
         try:
             result = self._table.update_item(
                 Key=_key(message_sid),
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression="SET "
+                + ", ".join(sets)
+                + (" REMOVE " + ", ".join(remove_attributes) if remove_attributes else ""),
                 ConditionExpression=f"attribute_exists(PK) AND #s IN ({', '.join(conditions)})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -193,7 +201,11 @@ class ClaimStore(MessageStore):
     again; a claim whose outcome is unknown never is.
     """
 
-    def claim(self, message_sid: str, event: dict[str, Any], now: int) -> Message | None:
+    def claim(
+        self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
+    ) -> Message | None:
+        """Claim a message that is due by `due_by` for one submission. None if it is not
+        claimable (missing, not due, claimed, or done)."""
         try:
             result = self._table.update_item(
                 Key=_key(message_sid),
@@ -203,7 +215,9 @@ class ClaimStore(MessageStore):
                     "#e = list_append(#e, :e)"
                 ),
                 ConditionExpression=(
-                    "attribute_exists(PK) AND (#s IN (:queued, :scheduled) "
+                    "attribute_exists(PK) "
+                    "AND (attribute_not_exists(DeliverAt) OR DeliverAt <= :due) "
+                    "AND (#s IN (:queued, :scheduled) "
                     "OR (#s = :sending AND SubmitState = :retryable))"
                 ),
                 ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
@@ -214,6 +228,7 @@ class ClaimStore(MessageStore):
                     ":queued": "queued",
                     ":scheduled": "scheduled",
                     ":now": now,
+                    ":due": due_by,
                     ":zero": 0,
                     ":one": 1,
                     ":e": [event],

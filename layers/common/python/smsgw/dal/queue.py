@@ -1,4 +1,4 @@
-"""SendQueue: jobs for messages the API has stored."""
+"""SendQueue: jobs for messages that are stored and due (now or within 15 minutes)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import json
 from typing import Any
 
 MAX_DELAY_SECONDS = 900
+
+
+class BatchEnqueueError(Exception):
+    """Some jobs of a batch were not queued."""
 
 
 class SendQueue:
@@ -19,6 +23,20 @@ class SendQueue:
             MessageBody=json.dumps({"MessageSid": message_sid}),
             DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
         )
+
+    def enqueue_many(self, jobs: list[tuple[str, int]]) -> None:
+        """Queue up to ten (MessageSid, delay seconds) jobs in one call."""
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": json.dumps({"MessageSid": sid}),
+                "DelaySeconds": max(0, min(delay, MAX_DELAY_SECONDS)),
+            }
+            for index, (sid, delay) in enumerate(jobs)
+        ]
+        result = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+        if result.get("Failed"):
+            raise BatchEnqueueError(f"{len(result['Failed'])} of {len(entries)} jobs not queued")
 
     def change_visibility(self, receipt_handle: str, seconds: int) -> None:
         self._client.change_message_visibility(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from smsgw.carriers.base import Carrier, CarrierError, OutboundSms, OutcomeUnknownError
@@ -31,7 +31,9 @@ from smsgw.errors import (
     ValidationError,
 )
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed
+from smsgw.logic.schedule import waits_in_table
 from smsgw.logic.send import SendLimits, build_message, check_can_send, rejected_message
+from smsgw.models.callback import CallbackJob
 from smsgw.models.message import (
     FAILED,
     QUEUED,
@@ -78,7 +80,16 @@ class Dispatcher:
         limits: SendLimits,
         max_attempts: int = 5,
         clock=time.time,
+        status_callback_base: str | None = None,
+        receipts: Any = None,
+        callbacks: Any = None,
     ) -> None:
+        # Delivery receipts (docs/webhooks.md): the carrier calls
+        # {status_callback_base}?smsgw_sid=<MessageSid>; `receipts` remembers the carrier's
+        # id for receipts that do not name ours; `callbacks` queues the customer's webhook.
+        self._status_callback_base = status_callback_base
+        self._receipts = receipts
+        self._callbacks = callbacks
         self._claims = claims
         self._tenants = tenants
         self._queue = queue
@@ -90,35 +101,51 @@ class Dispatcher:
     def handle(self, job: SendJob) -> Outcome:
         """Process one record. Raises TransientError when SQS should deliver it again."""
         now = self._clock()
-        message = self._resolve(job, now)
-        if message is None:
-            return Outcome(None, "missing")
-        if message.status not in (QUEUED, SCHEDULED, SENDING):
-            return Outcome(message.message_sid, message.status)
-        if (
-            message.status in (QUEUED, SCHEDULED)
-            and (message.deliver_at or 0) > now + DUE_TOLERANCE_SECONDS
-        ):
+        sid = self._job_sid(job)
+        if sid is None:
+            message = self._accept_raw(job, now)
+            if message.status not in (QUEUED, SCHEDULED, SENDING) or (
+                message.status == SCHEDULED
+                and waits_in_table(int(message.deliver_at or 0), int(now))
+            ):
+                # Final, or waiting in the table for the scheduler.
+                return Outcome(message.message_sid, message.status)
+            sid = message.message_sid
+        # Claim first: one conditional write decides, and on the common path no read is needed.
+        claimed = self._claims.claim(
+            sid,
+            {"Status": SENDING, "Timestamp": iso_from_epoch(now)},
+            int(now),
+            due_by=int(now) + DUE_TOLERANCE_SECONDS,
+        )
+        if claimed is not None:
+            return self._submit(claimed, job)
+        current = self._claims.get(sid, consistent=True)
+        if current is None:
+            return Outcome(sid, "missing")
+        if current.status in (QUEUED, SCHEDULED) and (current.deliver_at or 0) > now:
             # Not due yet (a raw request with a Schedule): a delayed job comes back for it.
-            self._queue.enqueue(message.message_sid, int((message.deliver_at or 0) - now))
-            return Outcome(message.message_sid, message.status)
-        return self._submit(message, job, now)
+            self._queue.enqueue(sid, int((current.deliver_at or 0) - now))
+        return Outcome(sid, current.status)
 
-    def _resolve(self, job: SendJob, now: float) -> Message | None:
+    def _job_sid(self, job: SendJob) -> str | None:
+        """The MessageSid of a job the API queued; None for a raw send request."""
         try:
             body = json.loads(job.body)
         except ValueError:
-            body = None
+            return None
         if isinstance(body, dict) and set(body) == {"MessageSid"}:
             sid = body["MessageSid"]
-            if isinstance(sid, str) and is_well_formed(sid):
-                return self._claims.get(sid, consistent=True)
-            return None
-        return self._accept_raw(body, job, now)
+            return sid if isinstance(sid, str) and is_well_formed(sid) else "-"
+        return None
 
-    def _accept_raw(self, body: Any, job: SendJob, now: float) -> Message:
+    def _accept_raw(self, job: SendJob, now: float) -> Message:
         """A send request published straight to the queue by another service. Its
         MessageSid comes from the SQS message id, so a redelivery finds the same message."""
+        try:
+            body: Any = json.loads(job.body)
+        except ValueError:
+            body = None
         message_sid = derived_sid(MESSAGE_PREFIX, job.message_id)
         stored = self._claims.get(message_sid, consistent=True)
         if stored is not None:
@@ -161,20 +188,21 @@ class Dispatcher:
                 property_sid[:64],
                 now,
             )
-        if not self._claims.create(message):
+        waiting = message.status == SCHEDULED and waits_in_table(
+            int(message.deliver_at or 0), int(now)
+        )
+        if not self._claims.create(message, wait_in_table=waiting):
             message = self._claims.get(message_sid, consistent=True) or message
         return message
 
-    def _submit(self, message: Message, job: SendJob, now: float) -> Outcome:
-        sid = message.message_sid
-        claimed = self._claims.claim(
-            sid, {"Status": SENDING, "Timestamp": iso_from_epoch(now)}, int(now)
-        )
-        if claimed is None:
-            current = self._claims.get(sid, consistent=True)
-            return Outcome(sid, current.status if current else "missing")
+    def _submit(self, claimed: Message, job: SendJob) -> Outcome:
+        sid = claimed.message_sid
         sms = OutboundSms(
-            message_sid=sid, sender=claimed.sender or "", to=claimed.to, text=claimed.text
+            message_sid=sid,
+            sender=claimed.sender or "",
+            to=claimed.to,
+            text=claimed.text,
+            status_callback_url=self._status_callback_url(sid),
         )
         try:
             result = self._carrier.submit(sms)
@@ -183,22 +211,20 @@ class Dispatcher:
             return Outcome(sid, SENDING)
         except CarrierError as exc:
             if exc.permanent:
-                self._settle(sid, SUBMIT_DONE, FAILED, str(exc), CARRIER_REJECTED, exc.code)
+                if self._settle(sid, SUBMIT_DONE, FAILED, str(exc), CARRIER_REJECTED, exc.code):
+                    self._notify(claimed, FAILED, CARRIER_REJECTED, str(exc))
                 return Outcome(sid, FAILED)
             if job.receive_count >= self._max_attempts:
-                self._settle(
-                    sid,
-                    SUBMIT_DONE,
-                    FAILED,
-                    f"carrier unavailable: {exc}",
-                    CARRIER_UNAVAILABLE,
-                    exc.code,
-                )
+                detail = f"carrier unavailable: {exc}"
+                if self._settle(sid, SUBMIT_DONE, FAILED, detail, CARRIER_UNAVAILABLE, exc.code):
+                    self._notify(claimed, FAILED, CARRIER_UNAVAILABLE, detail)
                 return Outcome(sid, FAILED)
             self._settle(sid, SUBMIT_RETRYABLE, None, f"carrier unavailable, will retry: {exc}")
             raise TransientError(str(exc)) from exc
         stamp = iso_from_epoch(self._clock())
-        self._claims.settle_claim(
+        if self._receipts is not None:
+            self._receipts.remember_carrier_sid(self._carrier.name, result.carrier_sid, sid)
+        settled = self._claims.settle_claim(
             sid,
             SUBMIT_DONE,
             {"Status": SENT, "Timestamp": stamp, "CarrierSid": result.carrier_sid},
@@ -209,7 +235,32 @@ class Dispatcher:
                 "DateSent": stamp,
             },
         )
+        if settled:
+            self._notify(claimed, SENT, stamp=stamp)
         return Outcome(sid, SENT)
+
+    def _status_callback_url(self, sid: str) -> str | None:
+        if not self._status_callback_base:
+            return None
+        carrier = self._carrier.name
+        base = self._status_callback_base.rstrip("/")
+        return f"{base}/v1/Carriers/{carrier}/Receipts?smsgw_sid={sid}"
+
+    def _notify(
+        self,
+        message: Message,
+        status: str,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        stamp: str | None = None,
+    ) -> None:
+        """Queue the customer's receipt webhook for a status change the sender made."""
+        if self._callbacks is None:
+            return
+        changed = replace(message, error_code=error_code, error_message=error_message)
+        job = CallbackJob.for_status(changed, status, stamp or iso_from_epoch(self._clock()))
+        if job is not None:
+            self._callbacks.enqueue(job)
 
     def _settle(
         self,
@@ -219,7 +270,7 @@ class Dispatcher:
         detail: str,
         error_code: int | None = None,
         carrier_code: str | None = None,
-    ) -> None:
+    ) -> bool:
         stamp = iso_from_epoch(self._clock())
         event: dict[str, Any] = {"Status": status or SENDING, "Timestamp": stamp, "Detail": detail}
         attributes: dict[str, Any] = {}
@@ -228,6 +279,6 @@ class Dispatcher:
             attributes = {"ErrorCode": error_code, "ErrorMessage": detail, "DateFinal": stamp}
             if carrier_code:
                 attributes["CarrierErrorCode"] = carrier_code
-        self._claims.settle_claim(
+        return self._claims.settle_claim(
             sid, submit_state, event, status=status, set_attributes=attributes
         )

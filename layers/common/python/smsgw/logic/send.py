@@ -7,11 +7,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsgw.dal.messages import MessageStore
-from smsgw.dal.queue import MAX_DELAY_SECONDS, SendQueue
+from smsgw.dal.queue import SendQueue
 from smsgw.dal.tenants import Property, TenantStore
-from smsgw.errors import ErrorCode, ForbiddenError, NotFoundError, SmsGatewayError, ValidationError
+from smsgw.errors import (
+    ConflictError,
+    ErrorCode,
+    ForbiddenError,
+    NotFoundError,
+    SmsGatewayError,
+    ValidationError,
+)
+from smsgw.ids import is_well_formed
 from smsgw.logic.addresses import supports_alphanumeric
-from smsgw.models.message import FAILED, QUEUED, REJECTED, SCHEDULED, Message, iso_from_epoch
+from smsgw.logic.schedule import waits_in_table
+from smsgw.models.message import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    REJECTED,
+    SCHEDULED,
+    Message,
+    iso_from_epoch,
+)
 from smsgw.models.send import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest, parse_send_request
 
 
@@ -99,13 +116,15 @@ def store_and_queue(
 ) -> Message:
     """Store the message and queue it. Idempotent for one MessageSid: a second call finds
     the stored message and queues it again, which the sender's claim makes harmless."""
-    if not messages.create(message):
+    if not messages.create(
+        message, wait_in_table=waits_in_table(int(message.deliver_at or 0), int(now))
+    ):
         stored = messages.get(message.message_sid, consistent=True)
         assert stored is not None
         message = stored
     if message.status in (QUEUED, SCHEDULED):
         delay = int(message.deliver_at or 0) - int(now)
-        if delay <= MAX_DELAY_SECONDS:
+        if not waits_in_table(int(message.deliver_at or 0), int(now)):
             try:
                 queue.enqueue(message.message_sid, delay)
             except Exception:
@@ -122,7 +141,7 @@ def store_and_queue(
                     },
                 )
                 raise
-        # Later messages wait in the table for the scheduler.
+        # A later message waits in the table; the scheduler queues it (logic/schedule.py).
     return message
 
 
@@ -183,3 +202,32 @@ def rejected_message(
         source="sqs",
         events=[{"Status": REJECTED, "Timestamp": created, "ErrorCode": error.code.number}],
     )
+
+
+def cancel(messages: MessageStore, prop: Property, message_sid: str, now: float) -> Message:
+    """Cancel a scheduled or queued message of this property. The sender's claim never
+    takes a cancelled message, even one whose job is already on the queue."""
+    found = messages.get(message_sid) if is_well_formed(message_sid) else None
+    if found is None or found.property_sid != prop.property_sid:
+        raise NotFoundError(
+            ErrorCode.MESSAGE_NOT_FOUND,
+            f"No message {message_sid} in this property.",
+            "MessageSid",
+        )
+    stamp = iso_from_epoch(now)
+    cancelled = messages.transition(
+        message_sid,
+        CANCELLED,
+        {"Status": CANCELLED, "Timestamp": stamp},
+        set_attributes={"DateFinal": stamp},
+        remove_attributes=("GSI3PK", "GSI3SK"),
+    )
+    if cancelled is None:
+        current = messages.get(message_sid, consistent=True)
+        raise ConflictError(
+            ErrorCode.MESSAGE_NOT_CANCELLABLE,
+            f"The message is {current.status if current else 'gone'}; only a scheduled or "
+            "queued message can be cancelled.",
+            "MessageSid",
+        )
+    return cancelled

@@ -1,0 +1,101 @@
+"""The waiting room of scheduled messages and the scheduler's cursor.
+
+waiting message  GSI3PK=SCHEDULE#<bucket>#<shard>  GSI3SK=<DeliverAt:012d>#<MessageSid>
+                 (sparse keys on the message item itself; removed when it is cancelled)
+cursor           PK=SCHEDULER  SK=CURSOR  Bucket (last bucket released), LeaseUntil, Owner
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from smsgw.logic.schedule import bucket_of, shard_of
+
+_CURSOR_KEY = {"PK": "SCHEDULER", "SK": "CURSOR"}
+
+
+def waiting_keys(message_sid: str, deliver_at: int) -> dict[str, str]:
+    """The index keys that put a message in its bucket and shard."""
+    return {
+        "GSI3PK": f"SCHEDULE#{bucket_of(deliver_at)}#{shard_of(message_sid)}",
+        "GSI3SK": f"{deliver_at:012d}#{message_sid}",
+    }
+
+
+def _failed_condition(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class ScheduleStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def waiting(self, bucket: int, shard: int) -> Iterator[tuple[str, int]]:
+        """(MessageSid, DeliverAt) of every message waiting in one bucket's shard."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI3",
+            "KeyConditionExpression": Key("GSI3PK").eq(f"SCHEDULE#{bucket}#{shard}"),
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            for item in page["Items"]:
+                deliver_at, _, sid = item["GSI3SK"].partition("#")
+                yield sid, int(deliver_at)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def acquire(self, owner: str, now: int, lease_seconds: int) -> int | None:
+        """Take the cursor's lease; the last bucket released (-1 if none), or None when
+        another tick holds the lease."""
+        try:
+            result = self._table.update_item(
+                Key=_CURSOR_KEY,
+                UpdateExpression="SET LeaseUntil = :until, #o = :owner",
+                ConditionExpression="attribute_not_exists(LeaseUntil) OR LeaseUntil < :now",
+                ExpressionAttributeNames={"#o": "Owner"},
+                ExpressionAttributeValues={
+                    ":until": now + lease_seconds,
+                    ":owner": owner,
+                    ":now": now,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _failed_condition(exc):
+                return None
+            raise
+        return int(result["Attributes"].get("Bucket", -1))
+
+    def advance(self, owner: str, bucket: int) -> bool:
+        """Record `bucket` as released, while this tick still holds the lease."""
+        try:
+            self._table.update_item(
+                Key=_CURSOR_KEY,
+                UpdateExpression="SET #b = :bucket",
+                ConditionExpression="#o = :owner",
+                ExpressionAttributeNames={"#o": "Owner", "#b": "Bucket"},
+                ExpressionAttributeValues={":bucket": bucket, ":owner": owner},
+            )
+        except ClientError as exc:
+            if _failed_condition(exc):
+                return False
+            raise
+        return True
+
+    def release(self, owner: str) -> None:
+        try:
+            self._table.update_item(
+                Key=_CURSOR_KEY,
+                UpdateExpression="REMOVE LeaseUntil, #o",
+                ConditionExpression="#o = :owner",
+                ExpressionAttributeNames={"#o": "Owner"},
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):
+                raise

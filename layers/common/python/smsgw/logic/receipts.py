@@ -1,0 +1,166 @@
+"""Carrier delivery receipts: verify, map, apply forward-only, queue the customer's callback.
+
+The carrier gets its answer after one conditional write (plus a lookup when the receipt
+does not name our MessageSid) and, when the status changed and the customer asked for a
+receipt webhook, one SQS send; the customer's webhook is called by the notifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier, Receipt
+from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
+from smsgw.ids import is_well_formed
+from smsgw.models.callback import CallbackJob
+from smsgw.models.message import (
+    DELIVERED,
+    FAILED,
+    FINAL_STATUSES,
+    SENT,
+    UNDELIVERED,
+)
+
+# Message error codes (docs/errors.md, "Message errors").
+CARRIER_UNDELIVERED = 30003
+CARRIER_FAILED = 30004
+
+RECEIPT_STATUSES = (SENT, DELIVERED, UNDELIVERED, FAILED)
+
+APPLIED = "applied"
+RECORDED = "recorded"
+IGNORED = "ignored"
+UNMATCHED = "unmatched"
+
+
+class ReceiptStoreLike(Protocol):
+    def message_sid_for(self, carrier: str, carrier_sid: str) -> str | None: ...
+    def store_unmatched(
+        self, carrier: str, receipt: Receipt, raw_status: str, received_at: str, now: float
+    ) -> None: ...
+    def apply(
+        self,
+        message_sid: str,
+        carrier: str,
+        carrier_sid: str,
+        status: str,
+        event: dict[str, Any],
+        attributes: dict[str, Any],
+    ) -> Any: ...
+
+
+class CallbackQueueLike(Protocol):
+    def enqueue(self, job: CallbackJob) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOutcome:
+    result: str
+    """applied (the status moved), recorded (late/duplicate, history only), ignored
+    (an intermediate carrier status) or unmatched (no such message: stored aside)."""
+    message_sid: str | None = None
+    status: str | None = None
+    callback_queued: bool = False
+
+
+def message_error(receipt: Receipt) -> tuple[int | None, str | None]:
+    """The product's ErrorCode and ErrorMessage for a receipt's final status."""
+    carrier_code = f" (carrier error {receipt.error_code})" if receipt.error_code else ""
+    if receipt.status == UNDELIVERED:
+        return CARRIER_UNDELIVERED, receipt.error_message or (
+            f"The carrier could not deliver the message to the handset{carrier_code}."
+        )
+    if receipt.status == FAILED:
+        return CARRIER_FAILED, receipt.error_message or (
+            f"The carrier reported the message failed{carrier_code}."
+        )
+    return None, None
+
+
+def _raw_status(request: CallbackRequest) -> str:
+    params = dict(request.query)
+    if request.method.upper() == "POST":
+        params.update(parse_qsl(request.body or "", keep_blank_values=True))
+    return params.get("MessageStatus") or params.get("status") or ""
+
+
+class ReceiptProcessor:
+    def __init__(
+        self, *, carrier: Carrier, store: ReceiptStoreLike, callbacks: CallbackQueueLike
+    ) -> None:
+        self._carrier = carrier
+        self._store = store
+        self._callbacks = callbacks
+
+    def handle(self, request: CallbackRequest, received_at: str, now: float) -> ReceiptOutcome:
+        """Verify and apply one carrier callback received at `received_at` (ISO time).
+
+        Raises ForbiddenError for a callback without the carrier's valid signature (nothing
+        is stored) and ValidationError for a signed one that is not a receipt.
+        """
+        if not self._carrier.verify(request):
+            raise ForbiddenError(
+                ErrorCode.CALLBACK_SIGNATURE_INVALID,
+                "The callback does not carry a valid carrier signature for this URL.",
+                None,
+            )
+        try:
+            receipt = self._carrier.parse_receipt(request)
+        except CallbackRejectedError as exc:
+            raise ValidationError(ErrorCode.RECEIPT_INVALID, str(exc), None) from exc
+        if receipt.status not in RECEIPT_STATUSES:
+            return ReceiptOutcome(IGNORED)
+        carrier = self._carrier.name
+        raw_status = _raw_status(request)
+        event: dict[str, Any] = {
+            "Timestamp": received_at,
+            "Source": "receipt",
+            "CarrierStatus": raw_status,
+            "CarrierSid": receipt.carrier_sid,
+        }
+        if receipt.error_code is not None:
+            event["CarrierErrorCode"] = receipt.error_code
+        attributes = self._attributes(receipt, received_at)
+        applied = None
+        for sid in self._candidates(receipt):
+            applied = self._store.apply(
+                sid, carrier, receipt.carrier_sid, receipt.status, event, attributes
+            )
+            if applied is not None:
+                break
+        if applied is None:
+            self._store.store_unmatched(carrier, receipt, raw_status, received_at, now)
+            return ReceiptOutcome(UNMATCHED, receipt.message_sid)
+        message = applied.message
+        if not applied.changed:
+            return ReceiptOutcome(RECORDED, message.message_sid, message.status)
+        job = CallbackJob.for_status(message, receipt.status, received_at)
+        if job is not None:
+            self._callbacks.enqueue(job)
+        return ReceiptOutcome(APPLIED, message.message_sid, message.status, job is not None)
+
+    def _candidates(self, receipt: Receipt):
+        """Our MessageSid from the callback URL first; else (or if it does not match the
+        carrier's id) the carrier-id lookup."""
+        tried = None
+        if receipt.message_sid and is_well_formed(receipt.message_sid):
+            tried = receipt.message_sid
+            yield tried
+        looked_up = self._store.message_sid_for(self._carrier.name, receipt.carrier_sid)
+        if looked_up and looked_up != tried:
+            yield looked_up
+
+    @staticmethod
+    def _attributes(receipt: Receipt, received_at: str) -> dict[str, Any]:
+        attributes: dict[str, Any] = {}
+        if receipt.status in FINAL_STATUSES:
+            attributes["DateFinal"] = received_at
+        error_code, error_message = message_error(receipt)
+        if error_code is not None:
+            attributes["ErrorCode"] = error_code
+            attributes["ErrorMessage"] = error_message
+            if receipt.error_code is not None:
+                attributes["CarrierErrorCode"] = str(receipt.error_code)
+        return attributes

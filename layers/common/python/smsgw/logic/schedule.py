@@ -1,0 +1,44 @@
+"""Where a scheduled message waits, and which waiting messages a scheduler tick releases.
+
+SQS can delay a message by at most 15 minutes. A message due sooner goes straight onto
+SendQueue with the delay; a later one waits in the table, indexed by the minute it is due
+(its bucket) and a shard of its MessageSid, so that one busy minute is spread over
+SHARDS partitions. Every minute the scheduler releases the buckets that have come within
+15 minutes, each message with the delay that remains, so it still leaves on time to the
+second.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+SQS_MAX_DELAY_SECONDS = 900
+BUCKET_SECONDS = 60
+# Part of the key: changing it would hide messages already waiting under the old shards.
+SHARDS = 16
+# A scheduler that has never run starts this far back, so nothing stored before its first
+# tick is missed.
+FIRST_RUN_LOOKBACK_BUCKETS = 24 * 60
+
+
+def waits_in_table(deliver_at: int, now: int) -> bool:
+    """True when the message is due too far ahead for an SQS delay."""
+    return deliver_at - now > SQS_MAX_DELAY_SECONDS
+
+
+def bucket_of(deliver_at: int) -> int:
+    return deliver_at // BUCKET_SECONDS
+
+
+def shard_of(message_sid: str) -> int:
+    return zlib.crc32(message_sid.encode()) % SHARDS
+
+
+def last_releasable_bucket(now: int) -> int:
+    """The last bucket whose every message is due within SQS's delay limit from now."""
+    return (now + SQS_MAX_DELAY_SECONDS + 1) // BUCKET_SECONDS - 1
+
+
+def release_delay(deliver_at: int, now: int) -> int:
+    """The SendQueue delay that makes a released message due on time (0 if overdue)."""
+    return max(0, min(deliver_at - now, SQS_MAX_DELAY_SECONDS))

@@ -1,0 +1,99 @@
+"""A CallbackQueue job: one customer delivery-receipt webhook to deliver."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from smsgw.models.message import FINAL_STATUSES, Message
+
+PAYLOAD_FIELDS = (
+    "MessageSid",
+    "AccountSid",
+    "PropertySid",
+    "ExternalId",
+    "From",
+    "To",
+    "Status",
+    "ErrorCode",
+    "ErrorMessage",
+    "Timestamp",
+    "IsFinal",
+)
+
+
+def webhook_id(message_sid: str, status: str) -> str:
+    """Stable per status change: a redelivered job carries the same `webhook-id`, which the
+    customer can use to ignore a duplicate."""
+    return "msg_" + hashlib.sha256(f"{message_sid}:{status}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackJob:
+    webhook_id: str
+    uri: str
+    method: str
+    payload: dict[str, Any]
+
+    @property
+    def message_sid(self) -> str:
+        return self.payload["MessageSid"]
+
+    @property
+    def property_sid(self) -> str:
+        return self.payload["PropertySid"]
+
+    @property
+    def status(self) -> str:
+        return self.payload["Status"]
+
+    @classmethod
+    def for_status(cls, message: Message, status: str, timestamp: str) -> CallbackJob | None:
+        """The job for `message` having reached `status` at `timestamp` (the carrier's
+        event), or None when the customer asked for no receipt webhook."""
+        if not message.delivery_receipt or not message.delivery_receipt_webhook_uri:
+            return None
+        payload = {
+            "MessageSid": message.message_sid,
+            "AccountSid": message.account_sid,
+            "PropertySid": message.property_sid,
+            "ExternalId": message.external_id,
+            "From": message.sender or "",
+            "To": message.to,
+            "Status": status,
+            "ErrorCode": message.error_code,
+            "ErrorMessage": message.error_message,
+            "Timestamp": timestamp,
+            "IsFinal": status in FINAL_STATUSES,
+        }
+        return cls(
+            webhook_id=webhook_id(message.message_sid, status),
+            uri=message.delivery_receipt_webhook_uri,
+            method=(message.delivery_receipt_webhook_method or "POST").upper(),
+            payload=payload,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "WebhookId": self.webhook_id,
+                "Uri": self.uri,
+                "Method": self.method,
+                "Payload": self.payload,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> CallbackJob:
+        """Raises ValueError (or KeyError/TypeError) for a body that is not a job."""
+        data = json.loads(body)
+        payload = data["Payload"]
+        if not isinstance(payload, dict) or set(PAYLOAD_FIELDS) - set(payload):
+            raise ValueError("a callback job needs every payload field")
+        method = str(data["Method"]).upper()
+        if method not in ("POST", "GET"):
+            raise ValueError(f"unsupported webhook method {method}")
+        return cls(str(data["WebhookId"]), str(data["Uri"]), method, payload)

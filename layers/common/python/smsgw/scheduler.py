@@ -1,0 +1,31 @@
+"""The scheduler function's glue: one tick per EventBridge event."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+from smsgw import services
+from smsgw.config import settings
+from smsgw.dal import aws
+from smsgw.dal.schedule import ScheduleStore
+from smsgw.logic.scheduler import Scheduler, TickResult
+
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="schedule")
+
+
+@cache
+def scheduler() -> Scheduler:
+    queue = services.send_queue()
+    return Scheduler(
+        ScheduleStore(aws.table(settings().table_name)),
+        queue.enqueue_many,
+        # Longer than the function's timeout, so a running tick never loses its lease.
+        lease_seconds=360,
+        pool=_pool,
+    )
+
+
+def run_tick(owner: str, now: float | None = None) -> TickResult:
+    return scheduler().tick(int(time.time() if now is None else now), owner)

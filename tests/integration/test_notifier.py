@@ -1,0 +1,234 @@
+"""Customer receipt webhooks through the notifier handler, in-process under moto, to a real
+HTTP sink on loopback (allowed by the template parameter WebhookAllowedNetworks)."""
+
+import json
+import socket
+import time
+from urllib.parse import parse_qsl
+
+import pytest
+
+from smsgw.logic.notify import MAX_ATTEMPTS, RETRY_SCHEDULE
+from smsgw_tools.local.resources import deploy
+from smsgw_tools.local.sink import WebhookSink
+from tests.integration.conftest import queued_records
+from tests.receipt_helpers import receipt_form, sqs_records, twilio_receipt_event
+from tests.unit.test_webhook_signing import documented_verifier
+
+BASE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def stack(aws_session):
+    return deploy(
+        aws_session,
+        parameters={"PublicBaseUrl": BASE, "WebhookAllowedNetworks": "127.0.0.0/8,::1/128"},
+    )
+
+
+@pytest.fixture
+def sink():
+    with WebhookSink() as running:
+        yield running
+
+
+def deliver_receipt(
+    api, functions, aws_session, stack, simulator, uri, method="POST", final="delivered"
+):
+    """Send a message with a receipt webhook, submit it, and apply the carrier's receipt."""
+    body = {
+        "From": "+61499009990",
+        "To": "+61488023555",
+        "Text": "Hook me",
+        "ExternalId": "order-9",
+        "DeliveryReceiptWebhookUri": uri,
+        "DeliveryReceiptWebhookMethod": method,
+    }
+    response = api.send(body)
+    assert response.status == 200, response.body
+    sid = response.body["Message"]["MessageSid"]
+    functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+    submission = simulator.submissions()[-1]
+    event = twilio_receipt_event(
+        submission["StatusCallback"], receipt_form(submission["sid"], final), simulator.auth_token
+    )
+    assert functions.invoke("webhooks", event)["statusCode"] == 200
+    return sid
+
+
+def callback_records(aws_session, stack):
+    return sqs_records(
+        aws_session.client("sqs"),
+        stack.queue_url("CallbackQueue"),
+        stack.queue_arn("CallbackQueue"),
+    )
+
+
+def message_item(aws_session, stack, sid):
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    return table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
+
+
+def test_post_callbacks_are_signed_with_the_property_secret(
+    api, functions, aws_session, stack, simulator, sink, admin, tenant
+):
+    sid = deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
+
+    result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+
+    assert result == {"batchItemFailures": []}
+    secret = admin.webhook_secret(tenant.property_sid)["WebhookSecret"]
+    verify = documented_verifier()
+    received = sink.requests()
+    assert [json.loads(r["body"])["Status"] for r in received] == ["sent", "delivered"]
+    for request in received:
+        assert request["method"] == "POST" and request["path"] == "/hooks"
+        assert request["headers"]["content-type"] == "application/json"
+        assert verify(secret, request["headers"], request["body"])
+    final = json.loads(received[1]["body"])
+    assert (final["MessageSid"], final["ExternalId"], final["IsFinal"]) == (sid, "order-9", True)
+    attempts = message_item(aws_session, stack, sid)["Callbacks"]
+    assert [(a["Status"], a["Result"], a["HttpStatus"]) for a in attempts] == [
+        ("sent", "delivered", 200),
+        ("delivered", "delivered", 200),
+    ]
+
+
+def test_get_callbacks_carry_the_fields_as_query_parameters(
+    api, functions, aws_session, stack, simulator, sink, admin, tenant
+):
+    sid = deliver_receipt(
+        api, functions, aws_session, stack, simulator, f"{sink.url}/hooks?shop=1", method="GET"
+    )
+
+    functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+
+    secret = admin.webhook_secret(tenant.property_sid)["WebhookSecret"]
+    final = sink.requests()[-1]
+    fields = dict(parse_qsl(final["query"], keep_blank_values=True))
+    assert final["method"] == "GET" and final["body"] == ""
+    assert (fields["shop"], fields["MessageSid"], fields["Status"], fields["IsFinal"]) == (
+        "1",
+        sid,
+        "delivered",
+        "true",
+    )
+    assert documented_verifier()(secret, final["headers"], final["query"])
+
+
+def test_rotated_secret_signs_beside_the_old_until_dropped(
+    api, functions, aws_session, stack, simulator, sink, admin, tenant
+):
+    old = admin.webhook_secret(tenant.property_sid)["WebhookSecret"]
+    rotated = admin.rotate_webhook_secret(tenant.property_sid)
+    new = rotated["WebhookSecret"]
+    assert rotated["PreviousWebhookSecrets"][0]["Secret"] == old and new != old
+    deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
+
+    functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+    dropped = admin.rotate_webhook_secret(tenant.property_sid, drop_previous=True)
+
+    request = sink.requests()[-1]
+    assert len(request["headers"]["webhook-signature"].split()) == 2
+    for secret in (old, new):
+        assert documented_verifier()(secret, request["headers"], request["body"])
+    assert (dropped["WebhookSecret"], dropped["PreviousWebhookSecrets"]) == (new, [])
+
+
+def test_failing_endpoint_is_retried_on_schedule_then_dead_lettered(
+    api, functions, aws_session, stack, simulator, sink
+):
+    # Given a customer endpoint that fails every time
+    sid = deliver_receipt(
+        api, functions, aws_session, stack, simulator, f"{sink.url}/hooks", final="undelivered"
+    )
+    sqs = aws_session.client("sqs")
+    queue = stack.queue_url("CallbackQueue")
+    sent_job, record = callback_records(aws_session, stack)
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=sent_job["receiptHandle"])
+    sink.answer_with(503, count=MAX_ATTEMPTS)
+
+    # When SQS hands the job back after each delay (the test plays the clock: it ends each
+    # wait by making the job visible, once it has checked that the job is hidden)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert record["attributes"]["ApproximateReceiveCount"] == str(attempt)
+        result = functions.invoke("notifier", {"Records": [record]})
+        assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+        if attempt < MAX_ATTEMPTS:
+            assert callback_records(aws_session, stack) == []  # hidden for the delay
+            sqs.change_message_visibility(
+                QueueUrl=queue, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+            )
+            [record] = callback_records(aws_session, stack)
+
+    # Then every attempt is recorded with its planned next attempt, and the job ends up
+    # in the dead-letter queue
+    assert callback_records(aws_session, stack) == []
+    dead = sqs_records(
+        sqs, stack.queue_url("CallbackDeadLetterQueue"), stack.queue_arn("CallbackDeadLetterQueue")
+    )
+    assert [json.loads(r["body"])["Payload"]["Status"] for r in dead] == ["undelivered"]
+    attempts = message_item(aws_session, stack, sid)["Callbacks"]
+    assert [a["Result"] for a in attempts] == ["retry"] * 7 + ["gave_up"]
+    for attempt, base in zip(attempts, RETRY_SCHEDULE, strict=False):
+        waited = _seconds(attempt["NextAttemptAt"]) - _seconds(attempt["Timestamp"])
+        assert base <= waited <= base * 1.2 + 1
+    assert len(sink.requests()) == MAX_ATTEMPTS
+
+
+def _seconds(iso):
+    return time.mktime(time.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S"))
+
+
+def test_410_gone_stops_retries(api, functions, aws_session, stack, simulator, sink):
+    sid = deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
+    sink.answer_with(410, count=2)
+
+    result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+
+    assert result == {"batchItemFailures": []}
+    assert [a["Result"] for a in message_item(aws_session, stack, sid)["Callbacks"]] == [
+        "gone",
+        "gone",
+    ]
+
+
+def test_host_name_is_pinned_to_the_checked_address_with_its_own_host_header(
+    api, functions, aws_session, stack, simulator, sink, monkeypatch
+):
+    # Given a host name that resolves to the (allowed) loopback sink
+    real = socket.getaddrinfo
+    port = int(sink.url.rsplit(":", 1)[1])
+
+    def resolve(host, *args, **kwargs):
+        return real("127.0.0.1" if host == "hooks.example.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    deliver_receipt(
+        api, functions, aws_session, stack, simulator, f"http://hooks.example.test:{port}/h"
+    )
+
+    functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+
+    assert {r["headers"]["host"] for r in sink.requests()} == {f"hooks.example.test:{port}"}
+
+
+def test_host_name_resolving_to_a_refused_address_is_not_called(
+    api, functions, aws_session, stack, simulator, monkeypatch
+):
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        return real("169.254.169.254" if host == "metadata.example.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    sid = deliver_receipt(
+        api, functions, aws_session, stack, simulator, "http://metadata.example.test/h"
+    )
+
+    result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+
+    assert result == {"batchItemFailures": []}
+    attempts = message_item(aws_session, stack, sid)["Callbacks"]
+    assert [a["Result"] for a in attempts] == ["refused", "refused"]
+    assert "169.254.169.254" in attempts[0]["Detail"]

@@ -1,0 +1,77 @@
+"""events/carrier_receipt.json and events/sqs_callback_job.json go through their handlers
+(as `sam local invoke -e`). The receipt sample is signed with the simulator's AuthToken
+(`simulator-token`) for the URL in the event, so it verifies as it is."""
+
+import json
+
+import pytest
+
+from smsgw.dal.messages import MessageStore
+from smsgw.models.message import Message
+from smsgw_tools.local.resources import deploy
+from smsgw_tools.local.sink import WebhookSink
+from tests.receipt_helpers import sqs_records
+from tests.support import event
+
+SAMPLE_SID = "SM00000000000000000000000000000001"
+SAMPLE_CARRIER_SID = "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+
+@pytest.fixture
+def stack(aws_session):
+    return deploy(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
+
+
+def test_carrier_receipt_event_delivers_the_sample_message(
+    functions, tenant, simulator, aws_session, stack
+):
+    # Given the sample message, sent, as the sample receipt expects it
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    MessageStore(table).create(
+        Message(
+            message_sid=SAMPLE_SID,
+            account_sid=tenant.account_sid,
+            property_sid=tenant.property_sid,
+            sender="+61499009990",
+            sender_type="e164",
+            to="+61488023555",
+            text="You win again, gravity!",
+            status="sent",
+            segments=1,
+            encoding="GSM-7",
+            date_created="2026-11-27T02:10:20.639Z",
+            delivery_receipt_webhook_uri="https://hooks.example.com/smsgw/receipts",
+            carrier="twilio",
+            carrier_sid=SAMPLE_CARRIER_SID,
+            events=[{"Status": "sent", "Timestamp": "2026-11-27T02:10:20.900Z"}],
+        )
+    )
+
+    # When the sample receipt is invoked
+    result = functions.invoke("webhooks", event("carrier_receipt"))
+
+    # Then it is applied and the customer's callback is queued
+    assert (result["statusCode"], json.loads(result["body"])) == (200, {"Receipt": "applied"})
+    item = table.get_item(Key={"PK": f"MESSAGE#{SAMPLE_SID}", "SK": "MESSAGE"})["Item"]
+    assert item["Status"] == "delivered"
+    jobs = sqs_records(
+        aws_session.client("sqs"),
+        stack.queue_url("CallbackQueue"),
+        stack.queue_arn("CallbackQueue"),
+    )
+    assert [json.loads(j["body"])["Payload"]["Status"] for j in jobs] == ["delivered"]
+
+
+def test_sqs_callback_job_event_calls_the_webhook(functions, tenant, aws_session, stack):
+    with WebhookSink() as sink:
+        text = json.dumps(event("sqs_callback_job"))
+        text = text.replace("https://hooks.example.com/smsgw/receipts", f"{sink.url}/receipts")
+        text = text.replace("PR00000000000000000000000000000001", tenant.property_sid)
+
+        result = functions.invoke("notifier", json.loads(text))
+
+        assert result == {"batchItemFailures": []}
+        [request] = sink.requests()
+    assert request["path"] == "/receipts"
+    assert json.loads(request["body"])["Status"] == "delivered"
+    assert request["headers"]["webhook-signature"].startswith("v1,")

@@ -1,0 +1,64 @@
+"""`smsgw property webhook-secret show|rotate` against the tables built from the template."""
+
+import json
+import time
+
+import pytest
+
+from smsgw.dal.webhook_secrets import ROTATION_OVERLAP_SECONDS, WebhookSecretStore
+from smsgw_tools import cli
+
+
+@pytest.fixture
+def run(stack, capsys):
+    def invoke(*args):
+        code = cli.main(["--table", stack.physical_ids["Table"], "--json", *args])
+        captured = capsys.readouterr()
+        return code, (json.loads(captured.out) if captured.out.strip() else None), captured.err
+
+    return invoke
+
+
+def test_property_is_created_with_a_secret_that_rotates_with_an_overlap(run, tenant):
+    code, shown, _ = run("property", "webhook-secret", "show", tenant.property_sid)
+    _, rotated, _ = run("property", "webhook-secret", "rotate", tenant.property_sid)
+    _, during, _ = run("property", "webhook-secret", "show", tenant.property_sid)
+    _, dropped, _ = run(
+        "property", "webhook-secret", "rotate", tenant.property_sid, "--drop-previous"
+    )
+
+    assert code == 0 and shown["WebhookSecret"].startswith("whsec_")
+    assert shown["PreviousWebhookSecrets"] == []
+    assert rotated["WebhookSecret"] != shown["WebhookSecret"]
+    assert [p["Secret"] for p in during["PreviousWebhookSecrets"]] == [shown["WebhookSecret"]]
+    assert dropped == {
+        "PropertySid": tenant.property_sid,
+        "WebhookSecret": rotated["WebhookSecret"],
+        "PreviousWebhookSecrets": [],
+    }
+
+
+def test_previous_secret_stops_signing_after_the_overlap(aws_session, stack, tenant):
+    store = WebhookSecretStore(aws_session.resource("dynamodb").Table(stack.physical_ids["Table"]))
+    now = time.time()
+    [old] = store.active_secrets(tenant.property_sid, now)
+
+    store.rotate(tenant.property_sid, now)
+
+    assert store.active_secrets(tenant.property_sid, now + 60)[0] == old
+    later = store.active_secrets(tenant.property_sid, now + ROTATION_OVERLAP_SECONDS + 1)
+    assert len(later) == 1 and later[0] != old
+
+
+def test_property_without_a_secret_gets_one_on_first_use(aws_session, stack, tenant):
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    table.update_item(
+        Key={"PK": f"PROPERTY#{tenant.property_sid}", "SK": "PROPERTY"},
+        UpdateExpression="REMOVE WebhookSecrets",
+    )
+    store = WebhookSecretStore(table)
+
+    first = store.active_secrets(tenant.property_sid, time.time())
+    again = store.active_secrets(tenant.property_sid, time.time())
+
+    assert len(first) == 1 and first == again

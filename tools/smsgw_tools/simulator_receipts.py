@@ -1,0 +1,132 @@
+"""The carrier simulator's delivery receipts, in Twilio's wire format.
+
+For every submission that named a StatusCallback, the simulator POSTs (form-encoded,
+signed with `X-Twilio-Signature` by `smsgw.carriers.twilio.signature`) a `sent` receipt
+at once and the final status after the outcome's delay: delivered after 0.2 s unless
+`POST /_sim/outcomes` set another status, delay or error code for the recipient.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
+
+log = logging.getLogger(__name__)
+
+FINAL_STATUSES = ("delivered", "undelivered", "failed")
+DEFAULT_OUTCOME: dict[str, Any] = {"status": "delivered", "delay": 0.2, "error_code": None}
+
+
+def validated_outcome(payload: dict[str, Any]) -> dict[str, Any]:
+    """A `/_sim/outcomes` body, checked: to, status, delay (s), error_code."""
+    to = payload.get("to")
+    if to is not None and not isinstance(to, str):
+        raise ValueError("to must be a phone number or null (every recipient)")
+    status = payload.get("status", "delivered")
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(FINAL_STATUSES)}")
+    delay = payload.get("delay", DEFAULT_OUTCOME["delay"])
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        raise ValueError("delay must be a non-negative number of seconds")
+    error_code = payload.get("error_code")
+    if error_code is not None and (isinstance(error_code, bool) or not isinstance(error_code, int)):
+        raise ValueError("error_code must be an integer or null")
+    return {"to": to, "status": status, "delay": float(delay), "error_code": error_code}
+
+
+class ReceiptSender:
+    """Sends the receipts of each submission on a timer thread (one for all)."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        outcome_for: Callable[[str], dict[str, Any]],
+        stopping: threading.Event,
+    ) -> None:
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._outcome_for = outcome_for
+        self._stopping = stopping
+        self._queue: list[tuple[float, int, str, dict[str, str]]] = []
+        self._counter = itertools.count()
+        self._wake = threading.Condition()
+        self._session = requests.Session()
+        self._sent: list[dict[str, Any]] = []
+        self._thread = threading.Thread(target=self._run, name="sim-receipts", daemon=True)
+        self._thread.start()
+
+    def __call__(self, submission: dict[str, Any]) -> None:
+        """The SimulatorState listener: schedule `sent`, then the final status."""
+        url = submission.get("StatusCallback")
+        if not url:
+            return
+        outcome = self._outcome_for(submission["To"])
+        common = {
+            "AccountSid": self._account_sid,
+            "ApiVersion": "2010-04-01",
+            "From": submission["From"],
+            "To": submission["To"],
+            "MessageSid": submission["sid"],
+            "SmsSid": submission["sid"],
+        }
+        now = time.monotonic()
+        self._schedule(now, url, {**common, "MessageStatus": "sent", "SmsStatus": "sent"})
+        final = {**common, "MessageStatus": outcome["status"], "SmsStatus": outcome["status"]}
+        if outcome["status"] != "delivered":
+            final["ErrorCode"] = str(outcome.get("error_code") or 30003)
+        self._schedule(now + outcome["delay"], url, final)
+
+    def sent(self) -> list[dict[str, Any]]:
+        with self._wake:
+            return [dict(r) for r in self._sent]
+
+    def reset(self) -> None:
+        with self._wake:
+            self._sent.clear()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+        self._thread.join(timeout=2)
+        self._session.close()
+
+    def _schedule(self, when: float, url: str, form: dict[str, str]) -> None:
+        with self._wake:
+            heapq.heappush(self._queue, (when, next(self._counter), url, form))
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            with self._wake:
+                if not self._queue:
+                    self._wake.wait(0.1)
+                    continue
+                when, _, url, form = self._queue[0]
+                wait = when - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(min(wait, 0.1))
+                    continue
+                heapq.heappop(self._queue)
+            self._post(url, form)
+
+    def _post(self, url: str, form: dict[str, str]) -> None:
+        headers = {SIGNATURE_HEADER: signature(self._auth_token, url, form.items())}
+        record: dict[str, Any] = {"url": url, "form": form}
+        try:
+            response = self._session.post(url, data=form, headers=headers, timeout=10)
+            record["status"] = response.status_code
+        except requests.RequestException as exc:
+            record["error"] = str(exc)
+            log.debug("simulator: receipt to %s failed: %s", url, exc)
+        with self._wake:
+            self._sent.append(record)
