@@ -1,4 +1,4 @@
-"""`smsgw local up` and `smsgw local demo`."""
+"""`smsgw local up`, `smsgw local demo` and `smsgw local sim ...`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from smsgw_tools.local.sim_cli import DEFAULT_INFO_FILE, register_sim
 from smsgw_tools.local.stack import LocalStack
 
 DEMO_SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
@@ -27,12 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     up = commands.add_parser("up", help="serve the API and run the functions until Ctrl-C")
     up.add_argument("--port", type=int, default=3000, help="port of the HTTP API (default 3000)")
-    up.add_argument("--info-file", type=Path, help="write the endpoints and credentials here")
+    up.add_argument(
+        "--info-file",
+        type=Path,
+        default=DEFAULT_INFO_FILE,
+        help=f"write the endpoints and credentials here (default {DEFAULT_INFO_FILE})",
+    )
     up.set_defaults(func=up_command)
 
     demo = commands.add_parser("demo", help="send one SMS through the local stack and show it")
     demo.add_argument("--port", type=int, default=0, help="port of the HTTP API (default: free)")
     demo.set_defaults(func=demo_command)
+
+    register_sim(commands)
 
 
 def up_command(args: argparse.Namespace) -> int:
@@ -45,6 +53,7 @@ def up_command(args: argparse.Namespace) -> int:
         stack.provision_demo()
         info = stack.info()
         if args.info_file:
+            args.info_file.parent.mkdir(parents=True, exist_ok=True)
             args.info_file.write_text(json.dumps(info, indent=2) + "\n")
         _print_info(info)
         stopping.wait()

@@ -1,0 +1,95 @@
+"""`smsgw local sim ...`: drive the carrier simulator of a running local stack over HTTP.
+
+The simulator's URL comes from `--url`, or from the info file `smsgw local up` writes
+(`.local-stack/info.json` unless told otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import requests
+
+DEFAULT_INFO_FILE = Path(".local-stack/info.json")
+
+
+def register_sim(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Add `sim` and its subcommands under `smsgw local`; returns the subcommand parsers so
+    more can be added."""
+    sim = commands.add_parser("sim", help="control the carrier simulator of a running stack")
+    sim.add_argument("--url", help="simulator base URL (default: from the info file)")
+    sim.add_argument("--info-file", type=Path, default=DEFAULT_INFO_FILE)
+    actions = sim.add_subparsers(dest="sim_command", required=True)
+
+    actions.add_parser("messages", help="what the carrier received").set_defaults(
+        func=_call("GET", "/_sim/messages")
+    )
+    actions.add_parser("receipts", help="the receipts the carrier sent").set_defaults(
+        func=_call("GET", "/_sim/receipts")
+    )
+    actions.add_parser("reset", help="forget submissions; clear faults and latency").set_defaults(
+        func=_call("POST", "/_sim/reset")
+    )
+
+    fault = actions.add_parser("fault", help="fail the next submissions")
+    fault.add_argument("mode", choices=["none", "5xx", "429", "timeout", "drop"])
+    fault.add_argument("--count", type=int, help="how many submissions (default: until cleared)")
+    fault.add_argument("--to", help="only submissions to this recipient")
+    fault.set_defaults(
+        func=_call("POST", "/_sim/faults", lambda a: _present(mode=a.mode, count=a.count, to=a.to))
+    )
+
+    latency = actions.add_parser("latency", help="delay every answer of the carrier")
+    latency.add_argument("seconds", type=float)
+    latency.set_defaults(func=_call("POST", "/_sim/latency", lambda a: {"seconds": a.seconds}))
+
+    outcome = actions.add_parser("outcome", help="how and when messages to a recipient end")
+    outcome.add_argument("--to", required=True, help="the recipient, E.164")
+    outcome.add_argument("--status", required=True, choices=["delivered", "undelivered", "failed"])
+    outcome.add_argument("--delay", type=float, default=0.2, help="seconds before the receipt")
+    outcome.add_argument("--error-code", type=int)
+    outcome.set_defaults(
+        func=_call(
+            "POST",
+            "/_sim/outcomes",
+            lambda a: _present(to=a.to, status=a.status, delay=a.delay, error_code=a.error_code),
+        )
+    )
+    return actions
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def simulator_url(args: argparse.Namespace) -> str:
+    if args.url:
+        return args.url.rstrip("/")
+    try:
+        return json.loads(args.info_file.read_text())["SimulatorUrl"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise SystemExit(
+            f"smsgw: no simulator URL: start `smsgw local up` (it writes {args.info_file}) "
+            "or pass --url"
+        ) from exc
+
+
+def _call(method: str, path: str, body=None):
+    def run(args: argparse.Namespace) -> int:
+        response = requests.request(
+            method,
+            simulator_url(args) + path,
+            json=body(args) if body else None,
+            timeout=10,
+        )
+        print(json.dumps(response.json(), indent=2))
+        if not response.ok:
+            print(f"smsgw: the simulator answered {response.status_code}", file=sys.stderr)
+            return 1
+        return 0
+
+    return run
