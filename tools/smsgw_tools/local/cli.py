@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def demo_command(args: argparse.Namespace) -> int:
         try:
             with LocalStack(port=args.port, log=log) as stack:
                 stack.provision_demo()
-                return _demo(stack.info())
+                return _demo(stack.info(), stack.session)
         except DemoError as exc:
             print(f"demo failed: {exc}\nfunction logs: {log.name}", file=sys.stderr)
             return 1
@@ -100,13 +101,18 @@ class DemoError(Exception):
     """The demo could not complete; the message says which step failed."""
 
 
-def _demo(info: dict[str, Any]) -> int:
+def _demo(info: dict[str, Any], session: Any) -> int:
     api, auth = info["ApiUrl"], (info["AccountSid"], info["AuthToken"])
     url = f"{api}/Properties/{info['PropertySid']}/Sms"
     with requests.Session() as http:
         http.auth = auth
-        print(f"\nPOST {url}\n{json.dumps(DEMO_SMS, indent=2)}")
-        response = http.post(url, json=DEMO_SMS, timeout=30)
+        first = {
+            **DEMO_SMS,
+            "ExternalId": "demo-1",
+            "DeliveryReceiptWebhookUri": f"{info['WebhookSinkUrl']}/receipts",
+        }
+        print(f"\nPOST {url}\n{json.dumps(first, indent=2)}")
+        response = http.post(url, json=first, timeout=30)
         print(f"-> {response.status_code}\n{_pretty(response)}")
         if response.status_code != 200:
             raise DemoError(f"POST answered {response.status_code}")
@@ -122,7 +128,59 @@ def _demo(info: dict[str, Any]) -> int:
         print(f"  {event.get('Timestamp')}  {event.get('Status')}{note}")
     received = requests.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=10).json()
     print(f"\nThe carrier simulator received:\n{json.dumps(received, indent=2)}")
+    _show_receipt_callbacks(info, session, message_sid)
+    _show_scheduled_send(info, url, auth)
     return 0
+
+
+def _show_receipt_callbacks(info: dict[str, Any], session: Any, message_sid: str) -> None:
+    """The signed delivery-receipt callbacks the local webhook sink received, verified with
+    the property's webhook secret as a customer would."""
+    from smsgw.logic.webhook_signing import verify
+    from smsgw_tools.admin import Admin
+
+    admin = Admin(info["TableName"], session=session, endpoint_url=info["AwsEndpointUrl"])
+    secret = admin.webhook_secret(info["PropertySid"])["WebhookSecret"]
+    deadline = time.monotonic() + DEMO_TIMEOUT_SECONDS
+    callbacks: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        received = requests.get(f"{info['WebhookSinkUrl']}/_sink/requests", timeout=10).json()
+        callbacks = [r for r in received["requests"] if message_sid in (r.get("body") or "")]
+        if any('"IsFinal":true' in r["body"].replace(" ", "") for r in callbacks):
+            break
+        time.sleep(0.25)
+    else:
+        raise DemoError("the delivery-receipt callback did not reach the webhook sink")
+    print(f"\nThe webhook sink ({info['WebhookSinkUrl']}) received the receipt callbacks:")
+    for request in callbacks:
+        body = json.loads(request["body"])
+        valid = verify(secret, request["headers"], request["body"], time.time())
+        print(
+            f"  {request['method']} {request['path']}  Status={body['Status']}  "
+            f"IsFinal={body['IsFinal']}  webhook-id={request['headers'].get('webhook-id')}  "
+            f"signature {'verified' if valid else 'INVALID'}"
+        )
+        if not valid:
+            raise DemoError("a receipt callback's signature did not verify")
+
+
+def _show_scheduled_send(info: dict[str, Any], url: str, auth: tuple[str, str]) -> None:
+    due = int(time.time()) + 3
+    body = {**DEMO_SMS, "Text": "Scheduled: see you in 3 seconds.", "Schedule": due}
+    with requests.Session() as http:
+        http.auth = auth
+        print(f"\nPOST {url}\n{json.dumps(body, indent=2)}")
+        response = http.post(url, json=body, timeout=30)
+        if response.status_code != 200:
+            raise DemoError(f"scheduled POST answered {response.status_code}: {response.text}")
+        scheduled = response.json()["Message"]
+        print(f"-> {response.status_code}  Status={scheduled['Status']}")
+        message = _wait_until_sent(http, f"{url}/{scheduled['MessageSid']}")
+    sent_at = next(e["Timestamp"] for e in message["Events"] if e["Status"] == "sent")
+    lag = datetime.fromisoformat(sent_at.replace("Z", "+00:00")).timestamp() - due
+    print(f"  due {datetime.fromtimestamp(due, UTC).isoformat()}, sent {sent_at} ({lag:+.2f} s)")
+    for event in message["Events"]:
+        print(f"  {event.get('Timestamp')}  {event.get('Status')}")
 
 
 def _wait_until_sent(http: requests.Session, url: str) -> dict[str, Any]:
