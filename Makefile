@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell scripts/find-python 3.13)
 
-.PHONY: demo test lint serve bench clean venv
+SAM_VENV := .venv-sam
+
+.PHONY: demo test lint serve bench clean venv check-template
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
@@ -27,12 +29,28 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: venv lint
+test: venv lint check-template
 	$(VENV)/bin/pytest
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	@touch $@
+
+# `sam validate --lint` and `sam build` (no container; the deps layer is built for arm64
+# with pip's platform wheels). sam looks for python3.13 on PATH.
+check-template: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(dir $(PYTHON)):$$PATH" \
+		$(SAM_VENV)/bin/sam build --build-dir .aws-sam/build > .aws-sam-build.log 2>&1 \
+		|| { cat .aws-sam-build.log; exit 1; }
+	@echo "sam validate --lint and sam build: ok"
 
 bench: venv
 	$(PY) bench/cold_start.py
 	$(PY) bench/sender_batch.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .ruff_cache .aws-sam
