@@ -1,0 +1,366 @@
+"""AWS End User Messaging SMS (the `pinpoint-sms-voice-v2` API).
+
+Submitting is `SendTextMessage` through a boto3 client the caller builds (with botocore's
+own retries off: a retried read timeout could send the message twice). Delivery events
+(a configuration set's event destination) and two-way replies (the number's two-way
+channel) are published to SNS topics; an HTTPS subscription delivers them to the webhooks
+endpoint as SNS messages, signed by SNS with an RSA key whose certificate we fetch from
+SNS and verify with `cryptography`. The SNS `Message` holds End User Messaging's own JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from smsgw.carriers.base import (
+    CallbackRejectedError,
+    CallbackRequest,
+    CarrierError,
+    OutboundSms,
+    OutcomeUnknownError,
+    Receipt,
+    Reply,
+    SubmitResult,
+)
+
+GATEWAY_SID_KEY = "smsgw_sid"
+"""Key of SendTextMessage's `Context` that carries our MessageSid into every event."""
+MESSAGE_TYPE = "TRANSACTIONAL"
+
+IGNORED = "ignored"
+"""Receipt status for intermediate and unknown events."""
+
+EVENT_STATUS: dict[str, str] = {
+    "TEXT_DELIVERED": "delivered",
+    "TEXT_SUCCESSFUL": "sent",
+    "TEXT_SENT": "sent",
+    "TEXT_QUEUED": IGNORED,
+    "TEXT_PENDING": IGNORED,
+    "TEXT_BLOCKED": "undelivered",
+    "TEXT_CARRIER_BLOCKED": "undelivered",
+    "TEXT_SPAM": "undelivered",
+    "TEXT_TTL_EXPIRED": "undelivered",
+    "TEXT_UNREACHABLE": "undelivered",
+    "TEXT_CARRIER_UNREACHABLE": "undelivered",
+    "TEXT_INVALID": "failed",
+    "TEXT_INVALID_MESSAGE": "failed",
+    "TEXT_PROTECT_BLOCKED": "failed",
+    "TEXT_UNKNOWN": IGNORED,
+}
+"""SMS event `eventType` → the product's receipt status; unlisted types are ignored.
+
+`TEXT_SUCCESSFUL` (the recipient's carrier accepted the message) is `delivered` when the
+event is final (`isFinal`): where no handset receipt exists it is the last word, and the
+documentation says the two are used interchangeably depending on the country. Carrier-side
+blocks, spam filters, expiry and unreachable handsets are `undelivered`; an invalid number
+or body, and our own protect configuration's block, mean it never left (`failed`).
+`TEXT_UNKNOWN` (no final event after 72 hours) moves nothing."""
+
+# Errors about our account or configuration, not the message: retried (like Twilio's 401).
+_TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ServiceQuotaExceededException",
+        "InternalServerException",
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+    }
+)
+# The message itself is refused (bad number, opted out, sender not allowed there, ...).
+_PERMANENT_CODES = frozenset({"ValidationException", "ConflictException"})
+
+_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+_NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+_CONFIRMATION_FIELDS = (
+    "Message",
+    "MessageId",
+    "SubscribeURL",
+    "Timestamp",
+    "Token",
+    "TopicArn",
+    "Type",
+)
+_SIGNED_FIELDS = {
+    "Notification": _NOTIFICATION_FIELDS,
+    "SubscriptionConfirmation": _CONFIRMATION_FIELDS,
+    "UnsubscribeConfirmation": _CONFIRMATION_FIELDS,
+}
+
+CertificateFetcher = Callable[[str], bytes]
+
+
+class EndUserMessagingCarrier:
+    """The carrier adapter for AWS End User Messaging SMS."""
+
+    name = "eum"
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        origination_identity: str,
+        configuration_set: str | None,
+        topic_arns: Collection[str] | None = None,
+        certificate_fetcher: CertificateFetcher | None = None,
+    ) -> None:
+        """`client` is a boto3 `pinpoint-sms-voice-v2` client. `origination_identity` (a
+        pool, phone number or sender ID) is used for messages without a sender of their
+        own. `topic_arns`, when given, are the only SNS topics whose messages verify.
+        `certificate_fetcher` gets a signing certificate (PEM) by URL; it defaults to an
+        HTTPS GET, and each URL is fetched once per adapter."""
+        self._client = client
+        self.origination_identity = origination_identity
+        self.configuration_set = configuration_set
+        self._topic_arns = frozenset(topic_arns) if topic_arns else None
+        self._fetch = certificate_fetcher or _https_get
+        self._certificates: dict[str, Any] = {}
+
+    def submit(self, sms: OutboundSms) -> SubmitResult:
+        """Send the message with SendTextMessage, our MessageSid in its Context.
+
+        The message's own sender (a leased number or a registered sender ID) is the
+        origination identity; without one, the configured identity is. Raises CarrierError
+        when End User Messaging did not take the message and OutcomeUnknownError when it may
+        have taken it.
+        """
+        request: dict[str, Any] = {
+            "DestinationPhoneNumber": sms.to,
+            "OriginationIdentity": sms.sender or self.origination_identity,
+            "MessageBody": sms.text,
+            "MessageType": MESSAGE_TYPE,
+            "Context": {GATEWAY_SID_KEY: sms.message_sid},
+        }
+        if self.configuration_set:
+            request["ConfigurationSetName"] = self.configuration_set
+        try:
+            response = self._client.send_text_message(**request)
+        except Exception as exc:
+            raise _submit_failure(exc) from exc
+        message_id = response.get("MessageId") if isinstance(response, Mapping) else None
+        if not message_id:
+            raise OutcomeUnknownError("end user messaging answered without a MessageId")
+        return SubmitResult(carrier_sid=str(message_id), carrier_status="accepted")
+
+    def verify(self, request: CallbackRequest) -> bool:
+        """True when the body is an SNS message with a valid SNS signature (from an allowed
+        topic, when topics are configured)."""
+        try:
+            message = _sns_message(request)
+        except CallbackRejectedError:
+            return False
+        if self._topic_arns is not None and message.get("TopicArn") not in self._topic_arns:
+            return False
+        fields = _SIGNED_FIELDS.get(str(message.get("Type")))
+        algorithm = _signature_algorithm(message.get("SignatureVersion"))
+        url = message.get("SigningCertURL")
+        if fields is None or algorithm is None or not _is_sns_url(url, suffix=".pem"):
+            return False
+        try:
+            signature = base64.b64decode(str(message.get("Signature") or ""), validate=True)
+        except ValueError:
+            return False
+        try:
+            certificate = self._certificate(str(url))
+        except Exception:
+            return False
+        return _signature_valid(certificate, signature, string_to_sign(message, fields), algorithm)
+
+    def is_subscription_confirmation(self, request: CallbackRequest) -> str | None:
+        """The SubscribeURL to GET when the callback is a genuine SNS subscription
+        confirmation (verified, from an allowed topic, the URL on an SNS host); else None."""
+        try:
+            message = _sns_message(request)
+        except CallbackRejectedError:
+            return None
+        url = message.get("SubscribeURL")
+        if message.get("Type") != "SubscriptionConfirmation" or not _is_sns_url(url):
+            return None
+        return str(url) if self.verify(request) else None
+
+    def parse_receipt(self, request: CallbackRequest) -> Receipt:
+        """The delivery event in a verified SNS notification.
+
+        Intermediate events (queued, pending) and TEXT_UNKNOWN come back as `IGNORED`.
+        """
+        event = _event(request)
+        event_type = _required(event, "eventType")
+        if not event_type.startswith("TEXT_"):
+            raise CallbackRejectedError(f"end user messaging event {event_type} is not an SMS")
+        status = EVENT_STATUS.get(event_type, IGNORED)
+        if event_type == "TEXT_SUCCESSFUL" and event.get("isFinal") is True:
+            status = "delivered"
+        context = event.get("context")
+        message_sid = context.get(GATEWAY_SID_KEY) if isinstance(context, dict) else None
+        failed = status in ("undelivered", "failed")
+        return Receipt(
+            carrier_sid=_required(event, "messageId"),
+            status=status,
+            error_code=None,
+            error_message=(str(event.get("messageStatusDescription") or "") or None)
+            if failed
+            else None,
+            message_sid=str(message_sid) if message_sid else None,
+        )
+
+    def parse_reply(self, request: CallbackRequest) -> Reply:
+        """The inbound SMS in a verified SNS notification from a two-way channel."""
+        event = _event(request)
+        return Reply(
+            carrier_sid=_required(event, "inboundMessageId"),
+            responder=_required(event, "originationNumber"),
+            number=_required(event, "destinationNumber"),
+            text=str(event.get("messageBody") or ""),
+        )
+
+    def _certificate(self, url: str) -> Any:
+        certificate = self._certificates.get(url)
+        if certificate is None:
+            from cryptography import x509
+
+            certificate = x509.load_pem_x509_certificate(self._fetch(url))
+            self._certificates[url] = certificate
+        return certificate
+
+
+def string_to_sign(message: Mapping[str, Any], fields: Collection[str]) -> bytes:
+    """SNS's canonical string: `name\\nvalue\\n` for each signed field present, in order."""
+    return "".join(
+        f"{name}\n{message[name]}\n" for name in fields if message.get(name) is not None
+    ).encode()
+
+
+def _signature_algorithm(version: Any) -> Any:
+    from cryptography.hazmat.primitives import hashes
+
+    return {"1": hashes.SHA1, "2": hashes.SHA256}.get(str(version))
+
+
+def _signature_valid(certificate: Any, signature: bytes, data: bytes, algorithm: Any) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        return False
+    try:
+        key.verify(signature, data, padding.PKCS1v15(), algorithm())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _is_sns_url(url: Any, *, suffix: str = "") -> bool:
+    """True for an https URL on an SNS regional host (and, when given, ending in suffix)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and port in (None, 443)
+        and parts.username is None
+        and bool(_SNS_HOST.fullmatch(parts.hostname or ""))
+        and parts.path.endswith(suffix)
+    )
+
+
+def _https_get(url: str) -> bytes:
+    import requests
+
+    response = requests.get(url, timeout=(3.05, 5.0), allow_redirects=False)
+    response.raise_for_status()
+    return response.content
+
+
+def _submit_failure(exc: Exception) -> Exception:
+    """Translate a failed SendTextMessage: did End User Messaging possibly take it?"""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ParamValidationError,
+        ProxyConnectionError,
+    )
+
+    if isinstance(exc, ClientError):
+        return _client_error(exc)
+    if isinstance(exc, ParamValidationError):
+        # botocore refused it before sending: the number or text breaks the API's rules.
+        return CarrierError(f"end user messaging refused the message: {exc}", permanent=True)
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ProxyConnectionError):
+        return CarrierError(f"end user messaging unreachable: {exc}", permanent=False)
+    if isinstance(exc, NoCredentialsError):
+        return CarrierError(f"no AWS credentials: {exc}", permanent=False)
+    if isinstance(exc, BotoCoreError):
+        # ReadTimeoutError, ConnectionClosedError and the like: the request may have landed.
+        return OutcomeUnknownError(f"end user messaging outcome unknown: {exc}")
+    return OutcomeUnknownError(f"end user messaging outcome unknown: {exc!r}")
+
+
+def _client_error(exc: Any) -> CarrierError:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code") or "")
+    reason = exc.response.get("Reason") or error.get("Reason")
+    detail = str(error.get("Message") or exc)
+    full_code = f"{code}:{reason}" if reason else code
+    if code in _TRANSIENT_CODES:
+        return CarrierError(
+            f"end user messaging unavailable ({full_code}): {detail}",
+            permanent=False,
+            code=full_code,
+        )
+    if code in _PERMANENT_CODES:
+        return CarrierError(
+            f"end user messaging refused the message ({full_code}): {detail}",
+            permanent=True,
+            code=full_code,
+        )
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return CarrierError(
+        f"end user messaging answered {status or 'an error'} ({full_code}): {detail}",
+        permanent=400 <= int(status) < 500 and int(status) != 429,
+        code=full_code or None,
+    )
+
+
+def _sns_message(request: CallbackRequest) -> dict[str, Any]:
+    if request.method.upper() != "POST":
+        raise CallbackRejectedError("sns delivers messages by POST")
+    try:
+        message = json.loads(request.body or "")
+    except ValueError as exc:
+        raise CallbackRejectedError("sns callback body is not JSON") from exc
+    if not isinstance(message, dict):
+        raise CallbackRejectedError("sns callback body is not a JSON object")
+    return message
+
+
+def _event(request: CallbackRequest) -> dict[str, Any]:
+    """The End User Messaging JSON inside an SNS notification."""
+    message = _sns_message(request)
+    if message.get("Type") != "Notification":
+        raise CallbackRejectedError(f"sns message of type {message.get('Type')!r}")
+    try:
+        event = json.loads(str(message.get("Message") or ""))
+    except ValueError as exc:
+        raise CallbackRejectedError("sns notification Message is not JSON") from exc
+    if not isinstance(event, dict):
+        raise CallbackRejectedError("sns notification Message is not a JSON object")
+    return event
+
+
+def _required(event: Mapping[str, Any], name: str) -> str:
+    value = event.get(name)
+    if not value:
+        raise CallbackRejectedError(f"end user messaging event without {name}")
+    return str(value)

@@ -1,0 +1,195 @@
+"""VonageCarrier against a running Vonage-format simulator, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from smsgw.carriers.base import CallbackRequest, CarrierError, OutboundSms, OutcomeUnknownError
+from smsgw.carriers.vonage import VonageCarrier
+from smsgw_tools.simulator_vonage import (
+    DEFAULT_SIGNATURE_SECRET,
+    VonageSimulator,
+    signed_callback,
+)
+
+READ_TIMEOUT = 0.5
+TO = "+447700900123"
+SID = "SM" + "0" * 32
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[VonageSimulator]:
+    with VonageSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(simulator: VonageSimulator) -> VonageSimulator:
+    simulator.reset()
+    return simulator
+
+
+@pytest.fixture
+def carrier(sim: VonageSimulator) -> VonageCarrier:
+    return _carrier(sim)
+
+
+def _carrier(sim: VonageSimulator, secret: str | None = None) -> VonageCarrier:
+    return VonageCarrier(
+        sim.state.api_key,
+        secret or sim.state.api_secret,
+        signature_secret=DEFAULT_SIGNATURE_SECRET,
+        base_url=sim.url,
+        read_timeout=READ_TIMEOUT,
+    )
+
+
+def _sms(to: str = TO, text: str = "Your code is 1234") -> OutboundSms:
+    return OutboundSms(
+        message_sid=SID,
+        sender="Acme",
+        to=to,
+        text=text,
+        status_callback_url=f"https://gw.example.com/v1/Carriers/vonage/Receipts?smsgw_sid={SID}",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_accepted_submission_is_held_once_with_vonage_fields(
+    sim: VonageSimulator, carrier: VonageCarrier
+) -> None:
+    # When a message is submitted
+    result = carrier.submit(_sms())
+    # Then Vonage's message-id comes back and the simulator holds that one submission
+    [held] = sim.submissions()
+    assert result.carrier_sid == held["message_ids"][0]
+    assert (held["from"], held["to"], held["text"], held["client-ref"], held["outcome"]) == (
+        "Acme",
+        "447700900123",
+        "Your code is 1234",
+        SID,
+        "accepted",
+    )
+    assert held["callback"] == "https://gw.example.com/v1/Carriers/vonage/Receipts"
+
+
+def test_long_unicode_text_goes_as_parts_and_keeps_all_ids(
+    sim: VonageSimulator, carrier: VonageCarrier
+) -> None:
+    result = carrier.submit(_sms(text="Привет! " * 20))
+    [held] = sim.submissions()
+    assert held["type"] == "unicode"
+    assert len(held["message_ids"]) == 3
+    assert list(result.message_ids) == held["message_ids"]
+
+
+def test_wrong_credentials_are_a_transient_error(sim: VonageSimulator) -> None:
+    with pytest.raises(CarrierError) as caught:
+        _carrier(sim, secret="wrong").submit(_sms())
+    assert (caught.value.permanent, caught.value.code) == (False, "4")
+    assert sim.submissions() == []
+
+
+@pytest.mark.parametrize(("status", "permanent"), [(1, False), (9, False), (7, True), (15, True)])
+def test_vonage_status_in_the_answer_is_classified(
+    sim: VonageSimulator, carrier: VonageCarrier, status: int, permanent: bool
+) -> None:
+    sim.set_fault("status", status=status, count=1)
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    assert (caught.value.permanent, caught.value.code) == (permanent, str(status))
+    carrier.submit(_sms())
+    assert len(sim.submissions()) == 1
+
+
+@pytest.mark.parametrize(("mode", "retry_after"), [("5xx", None), ("429", 1.0)])
+def test_http_failure_is_transient_and_then_clears(
+    sim: VonageSimulator, carrier: VonageCarrier, mode: str, retry_after: float | None
+) -> None:
+    sim.set_fault(mode, count=1)
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    carrier.submit(_sms())
+    assert (caught.value.permanent, caught.value.retry_after) == (False, retry_after)
+    assert len(sim.submissions()) == 1
+
+
+def test_timeout_is_an_unknown_outcome_within_the_read_timeout(
+    sim: VonageSimulator, carrier: VonageCarrier
+) -> None:
+    sim.set_fault("timeout", count=1, timeout_seconds=3.0)
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknownError):
+        carrier.submit(_sms())
+    assert time.monotonic() - started < READ_TIMEOUT + 1.0
+    assert [s["outcome"] for s in sim.submissions()] == ["unknown"]
+
+
+def test_dropped_connection_is_an_unknown_outcome(
+    sim: VonageSimulator, carrier: VonageCarrier
+) -> None:
+    sim.set_fault("drop", count=1)
+    with pytest.raises(OutcomeUnknownError):
+        carrier.submit(_sms())
+    assert [s["outcome"] for s in sim.submissions()] == ["unknown"]
+
+
+def test_fault_for_one_recipient_spares_the_others(
+    sim: VonageSimulator, carrier: VonageCarrier
+) -> None:
+    sim.set_fault("5xx", to="447700900999")
+    carrier.submit(_sms())
+    with pytest.raises(CarrierError):
+        carrier.submit(_sms(to="+447700900999"))
+    assert [s["to"] for s in sim.submissions()] == ["447700900123"]
+
+
+def test_refused_connection_is_transient() -> None:
+    carrier = VonageCarrier(
+        "k", "s", signature_secret=None, base_url=f"http://127.0.0.1:{_free_port()}"
+    )
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    assert caught.value.permanent is False
+
+
+def test_simulator_signed_receipt_verifies_and_parses(
+    sim: VonageSimulator, carrier: VonageCarrier
+) -> None:
+    # Given a submission and the DLR a Vonage-format sender would POST for it
+    result = carrier.submit(_sms())
+    dlr = signed_callback(
+        {
+            "msisdn": "447700900123",
+            "to": "Acme",
+            "messageId": result.carrier_sid,
+            "status": "delivered",
+            "err-code": "0",
+            "client-ref": SID,
+            "message-timestamp": "2025-01-01 12:00:00",
+        }
+    )
+    request = CallbackRequest(
+        method="POST",
+        url="https://gw.example.com/v1/Carriers/vonage/Receipts",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(dlr),
+    )
+    # When / Then it verifies and names both ids
+    assert carrier.verify(request)
+    receipt = carrier.parse_receipt(request)
+    assert (receipt.status, receipt.carrier_sid, receipt.message_sid) == (
+        "delivered",
+        result.carrier_sid,
+        SID,
+    )
