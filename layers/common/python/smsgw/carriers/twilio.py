@@ -10,18 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
-from collections.abc import Iterable, Mapping
-from email.utils import parsedate_to_datetime
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from smsgw.carriers.base import (
-    CallbackRejectedError,
     CallbackRequest,
     CarrierError,
     OutboundSms,
@@ -29,6 +23,15 @@ from smsgw.carriers.base import (
     Receipt,
     Reply,
     SubmitResult,
+)
+from smsgw.carriers.http import (
+    header,
+    int_or_none,
+    json_object,
+    new_session,
+    request_failure,
+    required,
+    retry_after,
 )
 
 API_VERSION = "2010-04-01"
@@ -57,14 +60,6 @@ STATUS_MAP: dict[str, str] = {
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Failures raised before a byte of the request could reach the carrier.
-_NOT_SENT = (
-    requests.ConnectTimeout,
-    requests.exceptions.InvalidURL,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.MissingSchema,
-)
-
 
 class TwilioCarrier:
     """The carrier adapter for Twilio (and the local simulator, which speaks the same API)."""
@@ -86,7 +81,7 @@ class TwilioCarrier:
         self._messages_url = (
             f"{base_url.rstrip('/')}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
         )
-        self._session = session or _new_session()
+        self._session = session or new_session()
         self._timeout = (connect_timeout, read_timeout)
 
     def submit(self, sms: OutboundSms) -> SubmitResult:
@@ -107,7 +102,7 @@ class TwilioCarrier:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            raise _request_failure(exc) from exc
+            raise request_failure("twilio", exc) from exc
         return _submit_result(response)
 
     def verify(self, request: CallbackRequest) -> bool:
@@ -116,7 +111,7 @@ class TwilioCarrier:
         `request.url` must be the full URL exactly as Twilio requested it, query string
         included; for POST the signed data also covers every form parameter of the body.
         """
-        given = _header(request.headers, SIGNATURE_HEADER)
+        given = header(request.headers, SIGNATURE_HEADER)
         if not given:
             return False
         params = _form(request.body) if request.method.upper() == "POST" else []
@@ -131,12 +126,12 @@ class TwilioCarrier:
         Intermediate statuses (queued, sending, ...) come back with status `IGNORED`.
         """
         params = _params(request)
-        carrier_sid = _required(params, "MessageSid")
-        raw_status = _required(params, "MessageStatus").lower()
+        carrier_sid = required(params, "MessageSid", "twilio")
+        raw_status = required(params, "MessageStatus", "twilio").lower()
         return Receipt(
             carrier_sid=carrier_sid,
             status=STATUS_MAP.get(raw_status, IGNORED),
-            error_code=_int_or_none(params.get("ErrorCode")),
+            error_code=int_or_none(params.get("ErrorCode")),
             error_message=params.get("ErrorMessage") or None,
             message_sid=request.query.get(GATEWAY_SID_PARAM) or None,
         )
@@ -145,9 +140,9 @@ class TwilioCarrier:
         """The inbound SMS in a verified Twilio incoming-message callback."""
         params = _params(request)
         return Reply(
-            carrier_sid=_required(params, "MessageSid"),
-            responder=_required(params, "From"),
-            number=_required(params, "To"),
+            carrier_sid=required(params, "MessageSid", "twilio"),
+            responder=required(params, "From", "twilio"),
+            number=required(params, "To", "twilio"),
             text=params.get("Body", ""),
         )
 
@@ -159,34 +154,10 @@ def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ())
     return base64.b64encode(digest).decode()
 
 
-def _new_session() -> requests.Session:
-    session = requests.Session()
-    # Senders submit concurrently from threads; keep enough pooled connections for them.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-def _request_failure(exc: requests.RequestException) -> Exception:
-    """Translate a failed request: did the carrier possibly receive the message?"""
-    if isinstance(exc, _NOT_SENT) or _never_connected(exc):
-        return CarrierError(f"twilio unreachable: {exc}", permanent=False)
-    return OutcomeUnknownError(f"twilio outcome unknown: {exc}")
-
-
-def _never_connected(exc: requests.RequestException) -> bool:
-    """True when no connection was established (refused, DNS failure, connect timeout)."""
-    cause = exc.args[0] if exc.args else None
-    # requests wraps urllib3's MaxRetryError, whose `reason` is the socket-level error.
-    reason = getattr(cause, "reason", cause)
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-
-
 def _submit_result(response: requests.Response) -> SubmitResult:
     status = response.status_code
     if 200 <= status < 300:
-        body = _json(response)
+        body = json_object(response)
         try:
             return SubmitResult(carrier_sid=str(body["sid"]), carrier_status=str(body["status"]))
         except KeyError as exc:
@@ -196,12 +167,12 @@ def _submit_result(response: requests.Response) -> SubmitResult:
         raise CarrierError(
             "twilio throttled the request",
             permanent=False,
-            retry_after=_retry_after(response.headers.get("Retry-After")),
+            retry_after=retry_after(response.headers.get("Retry-After")),
         )
     if status in (401, 403):
         raise CarrierError(f"twilio rejected our credentials ({status})", permanent=False)
     if 400 <= status < 500:
-        body = _json(response)
+        body = json_object(response)
         code = body.get("code")
         raise CarrierError(
             str(body.get("message") or f"twilio refused the message ({status})"),
@@ -209,34 +180,6 @@ def _submit_result(response: requests.Response) -> SubmitResult:
             code=None if code is None else str(code),
         )
     raise CarrierError(f"twilio answered {status}", permanent=False)
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 def _form(body: str) -> list[tuple[str, str]]:
@@ -266,16 +209,3 @@ def _url_variants(url: str) -> list[str]:
         return [url]
     netloc = parts.netloc.removesuffix(f":{default}") if port else f"{parts.netloc}:{default}"
     return [url, urlunsplit(parts._replace(netloc=netloc))]
-
-
-def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name)
-    if not value:
-        raise CallbackRejectedError(f"twilio callback without {name}")
-    return value
-
-
-def _int_or_none(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value)

@@ -33,13 +33,15 @@ from smsgw.carriers.base import (
     Reply,
     SubmitResult,
 )
-from smsgw.carriers.twilio import (
-    GATEWAY_SID_PARAM,
-    _header,
-    _never_connected,
-    _new_session,
-    _retry_after,
+from smsgw.carriers.http import (
+    header,
+    int_or_none,
+    new_session,
+    request_failure,
+    required,
+    retry_after,
 )
+from smsgw.carriers.twilio import GATEWAY_SID_PARAM
 from smsgw.logic.text import GSM7, analyse
 
 SMS_PATH = "/sms/json"
@@ -127,14 +129,6 @@ non-zero status counts as permanent: Vonage looked at the request and refused it
 
 _JSON_TYPES = ("application/json", "text/json")
 
-# Failures raised before a byte of the request could reach the carrier.
-_NOT_SENT = (
-    requests.ConnectTimeout,
-    requests.exceptions.InvalidURL,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.MissingSchema,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class VonageSubmitResult(SubmitResult):
@@ -176,7 +170,7 @@ class VonageCarrier:
         self._signature_secret = signature_secret
         self._signature_method = signature_method
         self._sms_url = base_url.rstrip("/") + SMS_PATH
-        self._session = session or _new_session()
+        self._session = session or new_session()
         self._timeout = (connect_timeout, read_timeout)
         self._clock = clock
 
@@ -205,7 +199,7 @@ class VonageCarrier:
                 self._sms_url, data=form, timeout=self._timeout, allow_redirects=False
             )
         except requests.RequestException as exc:
-            raise _request_failure(exc) from exc
+            raise request_failure("vonage", exc) from exc
         return _submit_result(response)
 
     def verify(self, request: CallbackRequest) -> bool:
@@ -235,9 +229,9 @@ class VonageCarrier:
         our MessageSid (`client-ref`). `buffered` and `unknown` come back as `IGNORED`.
         """
         params = _callback_params(request)
-        carrier_sid = _required(params, "messageId")
-        raw_status = _required(params, "status").lower()
-        error_code = _int_or_none(params.get("err-code"))
+        carrier_sid = required(params, "messageId", "vonage")
+        raw_status = required(params, "status", "vonage").lower()
+        error_code = int_or_none(params.get("err-code"))
         if error_code == 0:
             error_code = None
         return Receipt(
@@ -256,9 +250,9 @@ class VonageCarrier:
         """
         params = _callback_params(request)
         return Reply(
-            carrier_sid=_required(params, "messageId"),
-            responder=e164(_required(params, "msisdn")),
-            number=e164(_required(params, "to")),
+            carrier_sid=required(params, "messageId", "vonage"),
+            responder=e164(required(params, "msisdn", "vonage")),
+            number=e164(required(params, "to", "vonage")),
             text=params.get("text", ""),
         )
 
@@ -303,20 +297,13 @@ def _without_gateway_sid(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
-def _request_failure(exc: requests.RequestException) -> Exception:
-    """Translate a failed request: did Vonage possibly receive the message?"""
-    if isinstance(exc, _NOT_SENT) or _never_connected(exc):
-        return CarrierError(f"vonage unreachable: {exc}", permanent=False)
-    return OutcomeUnknownError(f"vonage outcome unknown: {exc}")
-
-
 def _submit_result(response: requests.Response) -> VonageSubmitResult:
     status = response.status_code
     if status == 429:
         raise CarrierError(
             "vonage throttled the request",
             permanent=False,
-            retry_after=_retry_after(response.headers.get("Retry-After")),
+            retry_after=retry_after(response.headers.get("Retry-After")),
         )
     if status in (401, 403):
         raise CarrierError(f"vonage rejected our credentials ({status})", permanent=False)
@@ -356,7 +343,7 @@ def _parts(response: requests.Response) -> list[dict[str, Any]] | None:
 
 def _refusal(part: Mapping[str, Any], *, accepted: int, total: int) -> CarrierError:
     code = str(part.get("status"))
-    meaning, permanent = SUBMIT_STATUSES.get(_int_or_none(code) or -1, ("Unknown status", True))
+    meaning, permanent = SUBMIT_STATUSES.get(int_or_none(code) or -1, ("Unknown status", True))
     text = str(part.get("error-text") or meaning)
     if accepted:
         # Some parts are on their way: sending again would repeat them.
@@ -372,7 +359,7 @@ def _callback_params(request: CallbackRequest) -> dict[str, str]:
     """The callback's parameters: the query of a GET; the form or JSON body of a POST."""
     if request.method.upper() != "POST":
         return dict(request.query)
-    content_type = (_header(request.headers, "Content-Type") or "").lower()
+    content_type = (header(request.headers, "Content-Type") or "").lower()
     body = request.body or ""
     if content_type.startswith(_JSON_TYPES) or (not content_type and body.lstrip()[:1] == "{"):
         try:
@@ -397,16 +384,3 @@ def _fresh(timestamp: str | None, now: float) -> bool:
     except ValueError:
         return False
     return abs(now - sent) <= SIGNATURE_MAX_AGE
-
-
-def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name)
-    if not value:
-        raise CallbackRejectedError(f"vonage callback without {name}")
-    return value
-
-
-def _int_or_none(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value)
