@@ -27,6 +27,16 @@ def _key(message_sid: str) -> dict[str, str]:
     return {"PK": f"MESSAGE#{message_sid}", "SK": "MESSAGE"}
 
 
+def _set_attributes(
+    attributes: dict[str, Any] | None, names: dict, values: dict, sets: list[str]
+) -> None:
+    """Add `SET name = value` clauses for arbitrary attributes to an update expression."""
+    for index, (name, value) in enumerate((attributes or {}).items()):
+        names[f"#a{index}"] = name
+        values[f":a{index}"] = value
+        sets.append(f"#a{index} = :a{index}")
+
+
 def _conditional_failed(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] in (
         "ConditionalCheckFailedException",
@@ -84,10 +94,7 @@ class MessageStore:
         names = {"#s": "Status", "#e": "Events"}
         values: dict[str, Any] = {":s": status, ":e": [event]}
         sets = ["#s = :s", "#e = list_append(#e, :e)"]
-        for index, (name, value) in enumerate((set_attributes or {}).items()):
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = value
-            sets.append(f"#a{index} = :a{index}")
+        _set_attributes(set_attributes, names, values, sets)
         conditions = []
         for index, state in enumerate(allowed):
             values[f":from{index}"] = state
@@ -262,10 +269,7 @@ class ClaimStore(MessageStore):
         if status:
             values[":status"] = status
             sets.append("#s = :status")
-        for index, (name, value) in enumerate((set_attributes or {}).items()):
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = value
-            sets.append(f"#a{index} = :a{index}")
+        _set_attributes(set_attributes, names, values, sets)
         try:
             self._table.update_item(
                 Key=_key(message_sid),
