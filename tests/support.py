@@ -45,15 +45,24 @@ def reset_process_caches() -> None:
     config.settings.cache_clear()
     for name in ("tenants", "messages", "claims", "idempotency", "send_queue", "send_limits"):
         getattr(services, name).cache_clear()
-    for name in ("carrier", "receipts", "callback_queue", "callback_log", "webhook_secrets"):
+    for name in ("carriers", "receipts", "callback_queue", "callback_log", "webhook_secrets"):
         getattr(services, name).cache_clear()
     from smsgw import notifier
     from smsgw.api import carrier_callbacks
 
     notifier.notifier.cache_clear()
     carrier_callbacks.processor.cache_clear()
+    # Leases and replies.
+    from smsgw.dal import email
+
+    for name in ("lease_store", "leasing", "replies"):
+        getattr(services, name).cache_clear()
+    notifier.forwarder.cache_clear()
+    carrier_callbacks.reply_processor.cache_clear()
+    email.ses.cache_clear()
     aws.table.cache_clear()
     aws.sqs.cache_clear()
+    aws.sms_voice.cache_clear()
     sender.dispatcher.cache_clear()
 
 

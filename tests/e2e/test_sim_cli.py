@@ -4,6 +4,7 @@ import json
 
 import pytest
 import requests
+
 from smsgw_tools import cli
 
 pytestmark = pytest.mark.e2e

@@ -114,6 +114,7 @@ ROUTES = {
     ("GET", 3): "/v1/Properties/{PropertySid}/Sms",
     ("GET", 4): "/v1/Properties/{PropertySid}/Sms/{MessageSid}",
     ("DELETE", 4): "/v1/Properties/{PropertySid}/Sms/{MessageSid}",
+    ("GET", 5): "/v1/Properties/{PropertySid}/Sms/{MessageSid}/Responses",
 }
 
 

@@ -145,11 +145,12 @@ def test_a_tick_that_dies_mid_way_loses_nothing(schedule, table, queue):
 def test_cancel_before_the_claim_stops_the_send(
     api, tenant, functions, simulator, aws_session, stack
 ):
-    sid = api.send({**SIMPLE, "Schedule": int(time.time()) + 1}).body["Message"]["MessageSid"]
+    due = int(time.time()) + 3
+    sid = api.send({**SIMPLE, "Schedule": due}).body["Message"]["MessageSid"]
     path = f"/v1/Properties/{tenant.property_sid}/Sms/{sid}"
 
     cancelled = api.call("DELETE", path)
-    time.sleep(1.1)
+    time.sleep(max(0.0, due - time.time()) + 1.2)  # SQS delays are whole seconds
     records = queued_records(aws_session, stack)
     result = functions.invoke("sender", {"Records": records})
 

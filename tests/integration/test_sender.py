@@ -177,3 +177,32 @@ def test_raw_requests_for_unknown_properties_or_garbage_are_rejected_and_acknowl
     statuses = [i["Status"] for i in table.scan()["Items"] if i.get("Type") == "Message"]
     assert statuses == ["rejected", "rejected"]
     assert simulator.submissions() == []
+
+
+def test_a_throttled_record_comes_back_after_the_carriers_retry_after_not_the_visibility_timeout(
+    api, functions, simulator, aws_session, stack
+):
+    import time
+
+    api.send(SIMPLE)
+    records = queued_records(aws_session, stack)  # now invisible for the queue's 180 s
+    simulator.set_fault("429", count=1)  # the simulator answers Retry-After: 1
+
+    result = functions.invoke("sender", {"Records": records})
+    time.sleep(1.5)
+    again = queued_records(aws_session, stack)
+
+    assert len(result["batchItemFailures"]) == 1
+    assert [r["messageId"] for r in again] == [records[0]["messageId"]]
+    assert functions.invoke("sender", {"Records": again}) == {"batchItemFailures": []}
+    assert len(simulator.submissions()) == 1
+
+
+def test_retry_delays_grow_with_jitter_and_honour_retry_after():
+    from smsgw.sender import retry_delay
+
+    assert retry_delay(1, 2.5) == 3
+    assert retry_delay(3, 5000) == 900
+    assert all(8 <= retry_delay(1, None) <= 10 for _ in range(50))
+    assert all(32 <= retry_delay(3, None) <= 40 for _ in range(50))
+    assert retry_delay(20, None) <= 900

@@ -12,10 +12,13 @@ from typing import Any
 
 import boto3
 
+from smsgw.carriers import CARRIER_NAMES
+from smsgw.dal.pool import PoolNumber, PoolStore
 from smsgw.dal.tenants import Account, Property, TenantStore
 from smsgw.dal.webhook_secrets import WebhookSecretStore, active
-from smsgw.errors import ErrorCode, NotFoundError
+from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.ids import ACCOUNT_PREFIX, PROPERTY_PREFIX, new_sid
+from smsgw.logic.addresses import parse_e164
 from smsgw.logic.credentials import hash_token, new_token
 from smsgw.models.message import iso_from_epoch, iso_now
 
@@ -31,6 +34,7 @@ class Admin:
         table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(table_name)
         self._tenants = TenantStore(table)
         self._webhook_secrets = WebhookSecretStore(table)
+        self._pool = PoolStore(table)
 
     def create_account(self, name: str, sms_enabled: bool = True) -> dict[str, Any]:
         """A new account and its AuthToken, which is shown only here, once."""
@@ -115,11 +119,59 @@ class Admin:
         self._account(account_sid)
         return [_property_view(p) for p in self._tenants.list_properties(account_sid)]
 
+    def add_pool_number(
+        self, number: str, countries: list[str], carrier: str | None = None
+    ) -> dict[str, Any]:
+        """Add an operator-owned number to the lease pool (or replace its countries and
+        carrier: None sends through the deployment's carrier)."""
+        if carrier is not None and carrier not in CARRIER_NAMES:
+            raise ValidationError(
+                ErrorCode.POOL_NUMBER_INVALID,
+                f"Carrier must be one of {', '.join(CARRIER_NAMES)}.",
+                "Carrier",
+            )
+        added = self._pool.add(*pool_entry(number, countries), iso_now(), carrier)
+        return _pool_view(added)
+
+    def list_pool(self) -> list[dict[str, Any]]:
+        return [_pool_view(n) for n in self._pool.list()]
+
+    def remove_pool_number(self, number: str) -> dict[str, Any]:
+        """Take a number out of the pool; its live leases run to their expiry."""
+        return _pool_view(self._pool.remove(pool_entry(number, ["US"])[0]))
+
     def _account(self, account_sid: str) -> Account:
         account = self._tenants.get_account(account_sid)
         if account is None:
             raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, f"No account {account_sid}.", None)
         return account
+
+
+def pool_entry(number: str, countries: list[str]) -> tuple[str, tuple[str, ...]]:
+    """A pool number and its countries, checked: E.164, and ISO 3166 region codes."""
+    import phonenumbers
+
+    number = parse_e164(number.strip(), "Number", ErrorCode.POOL_NUMBER_INVALID)
+    regions = tuple(dict.fromkeys(c.strip().upper() for c in countries if c.strip()))
+    unknown = [c for c in regions if c not in phonenumbers.SUPPORTED_REGIONS]
+    if not regions or unknown:
+        raise ValidationError(
+            ErrorCode.POOL_NUMBER_INVALID,
+            f"Countries must be ISO 3166 region codes such as AU,NZ (not {','.join(unknown)}).",
+            "Countries",
+        )
+    return number, regions
+
+
+def _pool_view(entry: PoolNumber) -> dict[str, Any]:
+    view = {
+        "Number": entry.number,
+        "Countries": ",".join(entry.countries),
+        "DateCreated": entry.date_created,
+    }
+    if entry.carrier:
+        view["Carrier"] = entry.carrier
+    return view
 
 
 def _account_view(account: Account) -> dict[str, Any]:

@@ -4,6 +4,7 @@ smsgw [--table NAME | --stack NAME] [--endpoint-url URL] [--json] account create
 smsgw ... account list | enable SID | disable SID | rotate-token SID [--keep-previous]
 smsgw ... property create --account SID --name N | list --account SID | enable | disable
 smsgw ... property webhook-secret show SID | rotate SID [--drop-previous]
+smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +61400000001
 smsgw local up | demo | ...   (see `smsgw local --help`)
 """
 
@@ -77,6 +78,21 @@ def _property(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pool(args: argparse.Namespace) -> int:
+    admin = _admin(args)
+    match args.action:
+        case "add":
+            result = admin.add_pool_number(
+                args.number, args.countries.split(","), args.carrier or None
+            )
+        case "list":
+            result = admin.list_pool()
+        case "remove":
+            result = admin.remove_pool_number(args.number)
+    _show(args, result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smsgw", description="SMS gateway administration.")
     parser.add_argument("--table", help="DynamoDB table name (or SMSGW_TABLE)")
@@ -122,9 +138,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prop.set_defaults(func=_property)
 
+    pool = commands.add_parser("pool", help="the numbers leased sender IDs are taken from")
+    pool_actions = pool.add_subparsers(dest="action", required=True)
+    add = pool_actions.add_parser("add", help="add a number (or replace its countries)")
+    add.add_argument("number", help="E.164, e.g. +61400000001")
+    add.add_argument("--countries", required=True, help="where it may send, e.g. AU,NZ")
+    add.add_argument(
+        "--carrier",
+        choices=("twilio", "vonage", "eum"),
+        help="the carrier the number belongs to (default: the deployment's Carrier)",
+    )
+    pool_actions.add_parser("list")
+    pool_actions.add_parser("remove", help="live leases run to their expiry").add_argument("number")
+    pool.set_defaults(func=_pool)
+
     from smsgw_tools.local import cli as local_cli
 
     local_cli.register(commands)
+    from smsgw_tools import openapi
+
+    openapi.register(commands)
     return parser
 
 

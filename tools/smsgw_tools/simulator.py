@@ -4,15 +4,21 @@
 that runs in production. Besides the Messages endpoint it has control endpoints under
 `/_sim/` (JSON in and out) to inspect submissions and inject faults and latency.
 
+It speaks Vonage's SMS API too (`POST /sms/json`, `CarrierSimulator(carrier="vonage")`):
+submissions are recorded in the same shape (E.164 numbers, `Body`, the part ids), receipts
+are Vonage DLRs (signed `sig`, by GET) and replies Vonage inbound messages (a signed JSON
+POST); the control endpoints are the same for both.
+
 Layout: `SimulatorState` holds everything the simulator knows and decides (thread-safe, no
 HTTP); `_Handler` only translates HTTP to and from it; `CarrierSimulator` runs the server in a
 background thread. Delivery receipts (signed callbacks POSTed to each submission's
 StatusCallback) are sent by `simulator_receipts.ReceiptSender`, subscribed through
 `SimulatorState.listeners`, which is called with every submission the simulator took, once
 it has answered; `POST /_sim/outcomes` sets their status, delay and error code per
-recipient, `GET /_sim/receipts` lists what was sent. Replies are not built yet.
+recipient, `GET /_sim/receipts` lists what was sent. Replies (inbound SMS) are posted by
+`simulator_replies.ReplySender` on `POST /_sim/replies`.
 
-    python -m smsgw_tools.simulator --port 8025
+    python -m smsgw_tools.simulator --port 8025 [--carrier vonage]
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import hmac
 import json
 import logging
 import re
+import secrets
 import socket
 import threading
 from collections.abc import Callable
@@ -45,6 +52,8 @@ DEFAULT_AUTH_TOKEN = "simulator-token"  # noqa: S105 - a local simulator, not a 
 DEFAULT_TIMEOUT_SECONDS = 15.0
 RETRY_AFTER_SECONDS = 1
 FAULT_MODES = ("none", "5xx", "429", "timeout", "drop")
+CARRIERS = ("twilio", "vonage")
+VONAGE_SMS_PATH = "/sms/json"
 
 ACCEPTED = "accepted"
 UNKNOWN = "unknown"
@@ -73,7 +82,18 @@ class Fault:
 class SimulatorState:
     """Submissions, faults and latency; shared by all request threads."""
 
-    def __init__(self, account_sid: str, auth_token: str, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        timeout_seconds: float,
+        carrier: str = "twilio",
+        vonage: VonageCredentials | None = None,
+    ) -> None:
+        if carrier not in CARRIERS:
+            raise ValueError(f"carrier must be one of {', '.join(CARRIERS)}")
+        self.carrier = carrier
+        self.vonage = vonage or VonageCredentials()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.default_timeout_seconds = timeout_seconds
@@ -85,6 +105,10 @@ class SimulatorState:
         self._latency = 0.0
         self._outcomes: dict[str | None, dict[str, Any]] = {}
         self.receipts: Any = None  # the ReceiptSender while running
+        from smsgw_tools.simulator_replies import ReplySender
+
+        # Inbound messages (replies); the local stack sets `replies.url` (the Responses URL).
+        self.replies = ReplySender(account_sid, auth_token, carrier=carrier, vonage=self.vonage)
 
     def set_outcome(self, payload: dict[str, Any]) -> dict[str, Any]:
         """What the receipts of later submissions to `to` (None: anyone) will say."""
@@ -128,6 +152,27 @@ class SimulatorState:
             self._submissions.append(submission)
         return dict(submission)
 
+    def record_vonage(self, form: dict[str, str], outcome: str) -> Submission:
+        """Store one Vonage SMS API submission, in the same shape as a Twilio one."""
+        from smsgw.carriers.vonage import e164
+
+        parts = analyse(form.get("text", "")).segments
+        ids = [secrets.token_hex(8).upper() for _ in range(parts)]
+        submission: Submission = {
+            "sid": ids[0],
+            "message_ids": ids,
+            "From": e164(form["from"]),
+            "To": e164(form["to"]),
+            "Body": form["text"],
+            "StatusCallback": form.get("callback") or None,
+            "ClientRef": form.get("client-ref") or None,
+            "received_at": datetime.now(UTC).isoformat(),
+            "outcome": outcome,
+        }
+        with self._lock:
+            self._submissions.append(submission)
+        return dict(submission)
+
     def notify(self, submission: Submission) -> None:
         """Tell the listeners (later: the callback dispatcher) about a submission taken."""
         for listener in list(self.listeners):
@@ -146,6 +191,7 @@ class SimulatorState:
             self._outcomes.clear()
         if self.receipts is not None:
             self.receipts.reset()
+        self.replies.reset()
 
     def set_fault(
         self,
@@ -194,6 +240,16 @@ class SimulatorState:
         """Sleep, but wake up when the simulator stops."""
         if seconds > 0:
             self.stopping.wait(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class VonageCredentials:
+    """What the simulator checks and signs with in Vonage mode."""
+
+    api_key: str = "simkey01"
+    api_secret: str = "simulator-secret"  # noqa: S105 - a local simulator, not a secret
+    signature_secret: str = "simulator-signature-secret"  # noqa: S105
+    signature_method: str = "md5hash"
 
 
 def _seconds(value: Any, name: str) -> float:
@@ -305,10 +361,20 @@ def _receipts(state: SimulatorState, _: dict[str, Any]) -> Answer:
     return 200, {"receipts": state.receipts.sent() if state.receipts else []}
 
 
+def _send_reply(state: SimulatorState, payload: dict[str, Any]) -> Answer:
+    return state.replies.send(payload)
+
+
+def _replies(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    return 200, {"replies": state.replies.sent()}
+
+
 _CONTROL_ROUTES: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]], Answer]] = {
     ("POST", "/_sim/outcomes"): _set_outcome,
     ("GET", "/_sim/outcomes"): _get_outcomes,
     ("GET", "/_sim/receipts"): _receipts,
+    ("POST", "/_sim/replies"): _send_reply,
+    ("GET", "/_sim/replies"): _replies,
     ("GET", "/_sim/health"): _health,
     ("GET", "/_sim/messages"): _messages,
     ("POST", "/_sim/reset"): _reset,
@@ -375,8 +441,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(method, path, body)
             return
         match = _MESSAGES_PATH.fullmatch(path)
-        if method == "POST" and match:
+        if method == "POST" and match and self.server.state.carrier == "twilio":
             self._create_message(match["account_sid"], body)
+            return
+        if method == "POST" and path == VONAGE_SMS_PATH and self.server.state.carrier == "vonage":
+            self._vonage_submit(body)
             return
         self._send(*twilio_error(404, 20404, f"The requested resource {path} was not found"))
 
@@ -421,6 +490,53 @@ class _Handler(BaseHTTPRequestHandler):
             submission = state.record(form, UNKNOWN)
             state.pause(fault.timeout_seconds)
             self._send(201, message_resource(state.account_sid, submission))
+            state.notify(submission)
+
+    def _vonage_submit(self, body: str) -> None:
+        """Vonage's SMS API: HTTP 200 with a status per part; faults as for Twilio."""
+        from smsgw_tools.simulator_vonage import status_answer, vonage_answer
+
+        state = self.server.state
+        state.pause(state.latency())
+        if (self.headers.get("Content-Type") or "").startswith("application/json"):
+            loaded = json.loads(body or "{}")
+            form = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+        else:
+            form = dict(parse_qsl(body, keep_blank_values=True))
+        credentials = state.vonage
+        if not (
+            hmac.compare_digest(form.get("api_key", "").encode(), credentials.api_key.encode())
+            and hmac.compare_digest(
+                form.get("api_secret", "").encode(), credentials.api_secret.encode()
+            )
+        ):
+            self._send(200, status_answer(4))
+            return
+        if not form.get("from") or not form.get("to") or not form.get("text"):
+            self._send(200, status_answer(2))
+            return
+        if not form["to"].isdigit():
+            self._send(200, status_answer(3))
+            return
+        fault = state.take_fault("+" + form["to"])
+        if fault is None:
+            submission = state.record_vonage(form, ACCEPTED)
+            self._send(200, vonage_answer({"to": form["to"], **submission}))
+            state.notify(submission)
+        elif fault.mode == "5xx":
+            self._send(500, {"error": "Internal Server Error"})
+        elif fault.mode == "429":
+            self._send(
+                429, {"error": "Too Many Requests"}, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
+        elif fault.mode == "drop":
+            submission = state.record_vonage(form, UNKNOWN)
+            self.close_connection = True
+            state.notify(submission)
+        else:
+            submission = state.record_vonage(form, UNKNOWN)
+            state.pause(fault.timeout_seconds)
+            self._send(200, vonage_answer({"to": form["to"], **submission}))
             state.notify(submission)
 
     def _basic_auth(self) -> tuple[str, str]:
@@ -470,10 +586,13 @@ class CarrierSimulator:
         auth_token: str = DEFAULT_AUTH_TOKEN,
         *,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        carrier: str = "twilio",
+        vonage: VonageCredentials | None = None,
     ) -> None:
+        """`carrier` is the wire format it speaks: twilio or vonage."""
         self.host = host
         self.port = port
-        self.state = SimulatorState(account_sid, auth_token, timeout_seconds)
+        self.state = SimulatorState(account_sid, auth_token, timeout_seconds, carrier, vonage)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -504,6 +623,8 @@ class CarrierSimulator:
             self.state.auth_token,
             self.state.outcome_for,
             self.state.stopping,
+            carrier=self.state.carrier,
+            vonage=self.state.vonage,
         )
         self.state.listeners.append(self.state.receipts)
         self._server = _Server((self.host, self.port), self.state)
@@ -574,6 +695,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     parser.add_argument("--timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS)
+    parser.add_argument("--carrier", choices=CARRIERS, default="twilio")
     args = parser.parse_args(argv)
     simulator = CarrierSimulator(
         args.host,
@@ -581,6 +703,7 @@ def main(argv: list[str] | None = None) -> int:
         args.account_sid,
         args.auth_token,
         timeout_seconds=args.timeout_seconds,
+        carrier=args.carrier,
     )
     with simulator:
         print(f"carrier simulator on {simulator.url} (AccountSid {simulator.account_sid})")

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from smsgw_tools.local.sim_cli import DEFAULT_INFO_FILE, register_sim
+from smsgw_tools.local.sim_reply import register_reply
 from smsgw_tools.local.stack import LocalStack
 
 DEMO_SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--port", type=int, default=0, help="port of the HTTP API (default: free)")
     demo.set_defaults(func=demo_command)
 
-    register_sim(commands)
+    register_reply(register_sim(commands))
 
 
 def up_command(args: argparse.Namespace) -> int:

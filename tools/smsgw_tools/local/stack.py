@@ -28,6 +28,15 @@ logger = logging.getLogger(__name__)
 CARRIER_LOGICAL_ID = "CarrierSecret"
 API_BASE_PATH = "/v1"
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+# The demo's pool of leased numbers: Australian mobiles and US numbers (docs/leases.md).
+DEMO_POOL = (
+    ("+61400000001", ["AU"]),
+    ("+61400000002", ["AU"]),
+    ("+61400000003", ["AU"]),
+    ("+61400000004", ["AU", "NZ"]),
+    ("+12015550123", ["US", "CA"]),
+    ("+12025550143", ["US", "CA"]),
+)
 
 
 def _free_port(host: str) -> int:
@@ -100,6 +109,7 @@ class LocalStack:
         self.stack = deploy(
             self.session, self.stack_name, self.parameters, endpoint_url=endpoint, template=template
         )
+        self._verify_no_reply_sender()
         if self.use_simulator:
             self._start_simulator()
         self.runtime = LambdaRuntime(
@@ -125,6 +135,11 @@ class LocalStack:
 
         assert self.stack and self.moto
         self.simulator = CarrierSimulator(host=self.host, port=0).start()
+        # Replies go where a carrier's number configuration would send them: Responses.
+        carrier = self.stack.parameters.get("Carrier", "twilio")
+        self.simulator.state.replies.url = (
+            f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers/{carrier}/Responses"
+        )
         if CARRIER_LOGICAL_ID in self.stack.physical_ids:
             secret = {
                 "AccountSid": self.simulator.account_sid,
@@ -179,6 +194,14 @@ class LocalStack:
         assert self.moto
         return self.session.client(service, endpoint_url=self.moto.url)
 
+    def _verify_no_reply_sender(self) -> None:
+        """SES (in moto, as in AWS) sends only from verified identities: verify the domain
+        of the no-reply address e-mail forwards come from."""
+        assert self.stack
+        address = self.stack.parameters.get("NoReplyEmail") or ""
+        if "@" in address:
+            self.client("ses").verify_domain_identity(Domain=address.rsplit("@", 1)[1])
+
     def provision_demo(
         self, account_name: str = "Demo account", property_name: str = "Demo property"
     ) -> dict[str, str]:
@@ -191,6 +214,8 @@ class LocalStack:
         )
         account = admin.create_account(account_name)
         prop = admin.create_property(account["AccountSid"], property_name)
+        for number, countries in DEMO_POOL:
+            admin.add_pool_number(number, countries)
         self.demo = {
             "AccountSid": account["AccountSid"],
             "AuthToken": account["AuthToken"],

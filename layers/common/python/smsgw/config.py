@@ -20,6 +20,7 @@ class Settings:
     webhook_allowed_networks: tuple[str, ...]
     callback_queue_url: str = ""
     public_base_url: str = ""
+    no_reply_email: str = ""
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -37,6 +38,7 @@ class Settings:
             ),
             callback_queue_url=env.get("CALLBACK_QUEUE_URL", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+            no_reply_email=env.get("NO_REPLY_EMAIL", ""),
         )
 
 

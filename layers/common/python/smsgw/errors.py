@@ -42,6 +42,10 @@ class ErrorCode(Enum):
     FORWARD_EMAIL_INVALID = (21603, 400)
     EXTERNAL_ID_INVALID = (21701, 400)
     NO_LEASED_NUMBER_AVAILABLE = (22001, 400)
+    LEASE_LIMIT_REACHED = (22002, 400)
+    RECIPIENT_OPTED_OUT = (22003, 400)
+    POOL_NUMBER_INVALID = (22004, 400)
+    POOL_NUMBER_NOT_FOUND = (22005, 404)
     IDEMPOTENCY_KEY_INVALID = (23001, 400)
     IDEMPOTENCY_KEY_REUSED = (23002, 409)
     IDEMPOTENCY_REQUEST_IN_PROGRESS = (23003, 409)
@@ -49,6 +53,7 @@ class ErrorCode(Enum):
     CALLBACK_SIGNATURE_INVALID = (24001, 403)
     RECEIPT_INVALID = (24002, 400)
     CARRIER_NOT_FOUND = (24003, 404)
+    REPLY_INVALID = (24004, 400)
     INTERNAL_ERROR = (29001, 500)
 
     @property
@@ -96,4 +101,10 @@ class ConflictError(SmsGatewayError):
 
 
 class TransientError(Exception):
-    """A fault worth retrying later (throttling, timeouts, a carrier 5xx)."""
+    """A fault worth retrying later (throttling, timeouts, a carrier 5xx).
+
+    `retry_after` is the wait the other side asked for (e.g. a 429's Retry-After)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -18,6 +18,7 @@ from smsgw import services
 from smsgw.config import settings
 from smsgw.logic.notify import DELIVERED, GAVE_UP, RETRY, Notifier, NotifyOutcome
 from smsgw.models.callback import CallbackJob
+from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, job_kind
 from smsgw.observability import logger, metrics
 
 _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="notify")
@@ -38,6 +39,8 @@ def notifier() -> Notifier:
 def _handle(record: dict[str, Any]) -> NotifyOutcome | None:
     """The outcome, or None for a record that is not a job (dropped, logged)."""
     attempt = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+    if job_kind(record.get("body") or "") in (FORWARD_SMS, FORWARD_EMAIL):
+        return _forward(record, attempt)
     try:
         job = CallbackJob.from_json(record.get("body") or "")
     except (ValueError, KeyError, TypeError):
@@ -56,6 +59,39 @@ def _handle(record: dict[str, Any]) -> NotifyOutcome | None:
         },
     )
     return outcome
+
+
+@cache
+def forwarder():
+    from smsgw.dal.email import SesMailer
+    from smsgw.logic.replies import Forwarder
+
+    return Forwarder(
+        messages=services.messages(),
+        send_queue=services.send_queue(),
+        claims=services.replies(),
+        mailer=SesMailer(),
+        no_reply_email=settings().no_reply_email,
+    )
+
+
+def _forward(record: dict[str, Any], attempt: int) -> NotifyOutcome | None:
+    """A reply forwarded by SMS or e-mail (logic/replies.py). Raises to be retried."""
+    import time
+
+    from smsgw.models.lease import ForwardJob
+
+    try:
+        job = ForwardJob.from_json(record.get("body") or "")
+    except (ValueError, KeyError, TypeError):
+        logger.error("not a forward job; dropped", extra={"messageId": record.get("messageId")})
+        return None
+    result = forwarder().forward(job, time.time())
+    logger.info(
+        "reply forwarded",
+        extra={"ReplySid": job.reply_sid, "Kind": job.kind, "Attempt": attempt, "Result": result},
+    )
+    return NotifyOutcome(DELIVERED, attempt)
 
 
 def _safe_handle(record: dict[str, Any]) -> NotifyOutcome | Exception | None:

@@ -7,18 +7,20 @@ partial-failure response is built here instead, in the same shape.
 
 from __future__ import annotations
 
+import math
+import random
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
 from smsgw import services
-from smsgw.carriers import configured_carrier
 from smsgw.config import settings
 from smsgw.errors import TransientError
 from smsgw.logic.dispatch import Dispatcher, Outcome, SendJob
 from smsgw.models.message import FAILED, REJECTED, SENT
 from smsgw.observability import logger, metrics
 
+MAX_RETRY_DELAY_SECONDS = 900
 _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="send")
 _METRICS = {SENT: "MessagesSent", FAILED: "MessagesFailed", REJECTED: "MessagesRejected"}
 
@@ -30,14 +32,13 @@ def dispatcher() -> Dispatcher:
         claims=services.claims(),
         tenants=services.tenants(),
         queue=services.send_queue(),
-        carrier=configured_carrier(
-            config.carrier, config.carrier_secret_name, config.carrier_timeout_seconds
-        ),
+        carriers=services.carriers(),
         limits=services.send_limits(),
         max_attempts=config.max_send_attempts,
         status_callback_base=config.public_base_url or None,
         receipts=services.receipts(),
         callbacks=services.callback_queue() if config.callback_queue_url else None,
+        leasing=services.leasing(),
     )
 
 
@@ -55,9 +56,12 @@ def _handle(record: dict[str, Any]) -> Outcome | None:
     try:
         outcome = dispatcher().handle(job)
     except TransientError as exc:
+        delay = retry_delay(job.receive_count, exc.retry_after)
         logger.warning(
-            "send will be retried", extra={"messageId": job.message_id, "reason": str(exc)}
+            "send will be retried",
+            extra={"messageId": job.message_id, "reason": str(exc), "retryInSeconds": delay},
         )
+        _back_off(record, delay)
         return None
     except Exception:
         logger.exception("send failed unexpectedly", extra={"messageId": job.message_id})
@@ -71,6 +75,24 @@ def _handle(record: dict[str, Any]) -> Outcome | None:
         },
     )
     return outcome
+
+
+def retry_delay(receive_count: int, retry_after: float | None) -> int:
+    """Seconds until SQS delivers a refused record again: the carrier's Retry-After when it
+    gave one, else exponential backoff (10 s, 20 s, 40 s, ...) with jitter, at most 15 min."""
+    if retry_after is not None:
+        return max(1, min(math.ceil(retry_after), MAX_RETRY_DELAY_SECONDS))
+    base = min(10 * 2 ** max(0, receive_count - 1), MAX_RETRY_DELAY_SECONDS)
+    return int(base * random.uniform(0.8, 1.0)) or 1
+
+
+def _back_off(record: dict[str, Any], delay: int) -> None:
+    """Hold the record back for `delay` seconds by its visibility, instead of sleeping in
+    the function or waiting out the queue's whole visibility timeout."""
+    try:
+        services.send_queue().change_visibility(record["receiptHandle"], delay)
+    except Exception:  # the queue's own visibility timeout is the fallback
+        logger.warning("could not change the record's visibility", exc_info=True)
 
 
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:

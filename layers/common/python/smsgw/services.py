@@ -54,13 +54,25 @@ def send_limits() -> SendLimits:
 
 
 @cache
-def carrier():
-    from smsgw.carriers import configured_carrier
+def carriers():
+    """Every carrier adapter the deployment can use (docs/carriers.md), built on first use;
+    a leased number's pool item may name its own carrier."""
+    from smsgw.carriers import Carriers, load_secret
+    from smsgw.dal.pool import PoolStore
 
     config = settings()
-    return configured_carrier(
-        config.carrier, config.carrier_secret_name, config.carrier_timeout_seconds
+    pool = PoolStore(aws.table(config.table_name))
+    return Carriers(
+        config.carrier,
+        lambda: load_secret(config.carrier_secret_name),
+        config.carrier_timeout_seconds,
+        pool_carrier=pool.carrier_of,
     )
+
+
+def carrier():
+    """The deployment's own carrier adapter."""
+    return carriers().default
 
 
 @cache
@@ -89,3 +101,28 @@ def webhook_secrets():
     from smsgw.dal.webhook_secrets import WebhookSecretStore
 
     return WebhookSecretStore(aws.table(settings().table_name))
+
+
+# --- leases, replies and opt-outs (api, sender, webhooks, notifier) ---------------------
+
+
+@cache
+def lease_store():
+    from smsgw.dal.leases import LeaseStore
+
+    return LeaseStore(aws.table(settings().table_name))
+
+
+@cache
+def leasing():
+    from smsgw.dal.pool import PoolStore
+    from smsgw.logic.leases import Leasing
+
+    return Leasing(leases=lease_store(), pool=PoolStore(aws.table(settings().table_name)))
+
+
+@cache
+def replies():
+    from smsgw.dal.replies import ReplyStore
+
+    return ReplyStore(aws.table(settings().table_name))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from smsgw.api import messages
+from smsgw.api import messages, responses_routes
 from smsgw.api.responses import error_response
 from smsgw.errors import ErrorCode, SmsGatewayError
 from smsgw.observability import logger
 
 app = APIGatewayHttpResolver()
 app.include_router(messages.router)
+app.include_router(responses_routes.router)
 
 
 @app.exception_handler(SmsGatewayError)

@@ -2,6 +2,9 @@
 
 No Basic auth here (the routes have no authorizer); the carrier's signature is the only
 credential. Every answer a carrier can cause is a 2xx or a 4xx in the product's format.
+`{Carrier}` in the path picks the adapter (twilio, vonage or eum); a carrier the deployment
+has no credentials for is a 404. SNS subscription confirmations (End User Messaging) are
+verified and confirmed before anything else.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from smsgw.api.responses import error_response, json_response
-from smsgw.carriers.base import CallbackRequest
+from smsgw.carriers import CarrierNotConfiguredError
+from smsgw.carriers.base import CallbackRequest, Carrier, CarrierError
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
 from smsgw.logic.receipts import ReceiptProcessor
 from smsgw.models.message import iso_from_epoch
@@ -24,12 +28,25 @@ from smsgw.observability import logger
 app = APIGatewayHttpResolver()
 
 
+def adapter(carrier: str) -> Carrier:
+    """The adapter named in the path; NotFoundError for a carrier this deployment has no
+    credentials for (or that does not exist)."""
+    from smsgw import services
+
+    try:
+        return services.carriers().get(carrier)
+    except CarrierNotConfiguredError as exc:
+        raise NotFoundError(
+            ErrorCode.CARRIER_NOT_FOUND, f"This deployment does not use carrier {carrier}.", None
+        ) from exc
+
+
 @cache
-def processor() -> ReceiptProcessor:
+def processor(carrier: str) -> ReceiptProcessor:
     from smsgw import services
 
     return ReceiptProcessor(
-        carrier=services.carrier(),
+        carrier=adapter(carrier),
         store=services.receipts(),
         callbacks=services.callback_queue(),
     )
@@ -59,20 +76,42 @@ def callback_request(event: dict, public_base_url: str) -> CallbackRequest:
     )
 
 
-def _receipt(carrier: str) -> Response:
+def _incoming() -> tuple[CallbackRequest, str, float]:
+    """The callback as it was sent, with when it arrived. Receipts and replies alike; the
+    processors verify its signature first."""
     from smsgw.config import settings
 
     config = settings()
-    if carrier.lower() != config.carrier:
-        raise NotFoundError(
-            ErrorCode.CARRIER_NOT_FOUND, f"This deployment does not use carrier {carrier}.", None
-        )
     event = app.current_event.raw_event
     request = callback_request(event, config.public_base_url)
     epoch_ms = (event.get("requestContext") or {}).get("timeEpoch")
     now = time.time()
     received_at = iso_from_epoch(epoch_ms / 1000 if isinstance(epoch_ms, int) else now)
-    outcome = processor().handle(request, received_at, now)
+    return request, received_at, now
+
+
+def _subscription_confirmed(carrier: Carrier, request: CallbackRequest) -> bool:
+    """True when the callback was a genuine SNS SubscriptionConfirmation, now confirmed."""
+    confirm = getattr(carrier, "confirm_subscription", None)
+    if confirm is None:
+        return False
+    try:
+        confirmed = bool(confirm(request))
+    except CarrierError as exc:
+        # Ours to retry (SNS could not be reached): SNS sends the confirmation again.
+        raise SmsGatewayError(ErrorCode.INTERNAL_ERROR, str(exc), None) from exc
+    if confirmed:
+        logger.info("sns subscription confirmed", extra={"Carrier": carrier.name})
+    return confirmed
+
+
+def _receipt(carrier: str) -> Response:
+    name = carrier.lower()
+    found = adapter(name)
+    request, received_at, now = _incoming()
+    if _subscription_confirmed(found, request):
+        return json_response(200, {"Subscription": "confirmed"})
+    outcome = processor(name).handle(request, received_at, now)
     logger.info(
         "receipt handled",
         extra={
@@ -93,6 +132,51 @@ def post_receipt(carrier: str) -> Response:
 @app.get("/v1/Carriers/<carrier>/Receipts")
 def get_receipt(carrier: str) -> Response:
     return _receipt(carrier)
+
+
+@cache
+def reply_processor(carrier: str):
+    from smsgw import services
+    from smsgw.logic.replies import ReplyProcessor
+
+    return ReplyProcessor(
+        carrier=adapter(carrier),
+        leases=services.lease_store(),
+        store=services.replies(),
+        queue=services.callback_queue(),
+    )
+
+
+def _reply(carrier: str) -> Response:
+    """An inbound SMS (a reply on a leased number), verified like a receipt."""
+    name = carrier.lower()
+    found = adapter(name)
+    request, received_at, now = _incoming()
+    if _subscription_confirmed(found, request):
+        return json_response(200, {"Subscription": "confirmed"})
+    outcome = reply_processor(name).handle(request, received_at, now)
+    logger.info(
+        "reply handled",
+        extra={
+            "ReplySid": outcome.reply_sid,
+            "Reply": outcome.result,
+            "Forwards": outcome.forwards,
+        },
+    )
+    if name == "twilio":
+        # An empty TwiML answer: Twilio sends nothing back to the responder.
+        return Response(200, "text/xml", '<?xml version="1.0" encoding="UTF-8"?><Response/>')
+    return json_response(200, {"Reply": outcome.result})
+
+
+@app.post("/v1/Carriers/<carrier>/Responses")
+def post_response(carrier: str) -> Response:
+    return _reply(carrier)
+
+
+@app.get("/v1/Carriers/<carrier>/Responses")
+def get_response(carrier: str) -> Response:
+    return _reply(carrier)
 
 
 @app.exception_handler(SmsGatewayError)

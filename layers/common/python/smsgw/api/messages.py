@@ -58,7 +58,9 @@ def send_sms(PropertySid: str) -> Response:
     logger.append_keys(PropertySid=prop.property_sid)
     key = (event.headers or {}).get("idempotency-key")
     if key is None:
-        message = build_message(request, prop, new_sid(MESSAGE_PREFIX), now, "api")
+        sid = new_sid(MESSAGE_PREFIX)
+        lease = services.leasing().prepare(request, prop.account_sid, prop.property_sid, sid, now)
+        message = build_message(request, prop, sid, now, "api", lease)
         return _accepted(store_and_queue(services.messages(), services.send_queue(), message, now))
     return _idempotent_send(key, body, request, prop, now)
 
@@ -100,7 +102,9 @@ def _idempotent_send(key, body, request, prop, now) -> Response:
             record.status_code or 200, record.response, {"Idempotent-Replayed": "true"}
         )
     try:
-        message = build_message(request, prop, record.message_sid, now, "api")
+        sid = record.message_sid
+        lease = services.leasing().prepare(request, prop.account_sid, prop.property_sid, sid, now)
+        message = build_message(request, prop, sid, now, "api", lease)
         message = store_and_queue(services.messages(), services.send_queue(), message, now)
     except Exception:
         store.release(scope)

@@ -1,29 +1,155 @@
-"""Carrier adapters; `configured_carrier` builds the deployment's one."""
+"""Carrier adapters; `Carriers` builds the ones a deployment uses (docs/carriers.md).
+
+The deployment names its carrier (the `Carrier` template parameter); a pool number may
+name another (its `Carrier`). Credentials are one JSON secret in Secrets Manager, read
+through Powertools Parameters: either the deployment carrier's keys at the top level
+(`{"AccountSid": ..., "AuthToken": ...}`), or an object per carrier name
+(`{"twilio": {...}, "vonage": {...}, "eum": {...}}`), or both.
+"""
 
 from __future__ import annotations
 
-from smsgw.carriers.base import Carrier
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from smsgw.carriers.base import Carrier, CarrierError
+
+CARRIER_NAMES = ("twilio", "vonage", "eum")
+SECRET_MAX_AGE_SECONDS = 300
 
 
-def configured_carrier(carrier: str, secret_name: str, timeout_seconds: float) -> Carrier:
-    """The carrier named by the deployment, with credentials from Secrets Manager
-    (Powertools Parameters caches the secret for five minutes)."""
+class CarrierNotConfiguredError(LookupError):
+    """No adapter by that name, or no credentials for it in the carrier secret."""
+
+
+def credentials_for(
+    secret: Mapping[str, Any], name: str, deployment_carrier: str
+) -> dict[str, Any] | None:
+    """The keys of one carrier in the carrier secret: its own object, else (for the
+    deployment's carrier only) the top-level keys; None when the secret has none."""
+    nested = secret.get(name)
+    if isinstance(nested, Mapping):
+        return dict(nested)
+    if name == deployment_carrier:
+        flat = {key: value for key, value in secret.items() if not isinstance(value, Mapping)}
+        return flat or None
+    return None
+
+
+def build_carrier(name: str, credentials: Mapping[str, Any], timeout_seconds: float) -> Carrier:
+    """The adapter `name` with its credentials (the keys docs/carriers.md lists)."""
+    from smsgw.observability import tracer
+
+    if name == "twilio":
+        from smsgw.carriers.twilio import TwilioCarrier
+
+        tracer.patch(["requests"])
+        return TwilioCarrier(
+            credentials["AccountSid"],
+            credentials["AuthToken"],
+            credentials.get("BaseUrl") or "https://api.twilio.com",
+            read_timeout=timeout_seconds,
+        )
+    if name == "vonage":
+        from smsgw.carriers.vonage import VonageCarrier
+
+        tracer.patch(["requests"])
+        return VonageCarrier(
+            credentials["ApiKey"],
+            credentials["ApiSecret"],
+            signature_secret=credentials.get("SignatureSecret") or None,
+            signature_method=credentials.get("SignatureMethod") or "md5hash",
+            base_url=credentials.get("BaseUrl") or "https://rest.nexmo.com",
+            read_timeout=timeout_seconds,
+        )
+    if name == "eum":
+        from smsgw.carriers.eum import EndUserMessagingCarrier
+        from smsgw.dal import aws
+
+        return EndUserMessagingCarrier(
+            aws.sms_voice(timeout_seconds, credentials.get("EndpointUrl") or None),
+            origination_identity=credentials.get("OriginationIdentity") or "",
+            configuration_set=credentials.get("ConfigurationSetName") or None,
+            topic_arns=credentials.get("TopicArns") or None,
+        )
+    raise CarrierNotConfiguredError(f"unknown carrier {name!r}")
+
+
+def load_secret(secret_name: str) -> dict[str, Any]:
+    """The carrier secret (Powertools Parameters caches it for five minutes)."""
     from aws_lambda_powertools.utilities import parameters
 
     from smsgw.dal import aws
 
     provider = parameters.SecretsProvider(boto3_client=aws.secretsmanager())
-    secret = provider.get(secret_name, transform="json", max_age=300)
-    if carrier == "twilio":
-        from smsgw.carriers.twilio import TwilioCarrier
-        from smsgw.observability import tracer
+    secret = provider.get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    return secret if isinstance(secret, dict) else {}
 
-        tracer.patch(["requests"])
 
-        return TwilioCarrier(
-            secret["AccountSid"],
-            secret["AuthToken"],
-            secret.get("BaseUrl") or "https://api.twilio.com",
-            read_timeout=timeout_seconds,
-        )
-    raise ValueError(f"unknown carrier {carrier!r}")
+class Carriers:
+    """Every adapter the deployment can use, each built once, on first use."""
+
+    def __init__(
+        self,
+        deployment_carrier: str,
+        secret: Callable[[], Mapping[str, Any]],
+        timeout_seconds: float,
+        *,
+        pool_carrier: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """`secret` reads the carrier secret; `pool_carrier` names the carrier of a pool
+        number (None when the number is not in the pool or names none)."""
+        self.deployment_carrier = deployment_carrier
+        self._secret = secret
+        self._timeout = timeout_seconds
+        self._pool_carrier = pool_carrier
+        self._built: dict[str, Carrier] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def default(self) -> Carrier:
+        return self.get(self.deployment_carrier)
+
+    def get(self, name: str) -> Carrier:
+        """The adapter `name`. Raises CarrierNotConfiguredError when the name is unknown or
+        the secret holds no credentials for it."""
+        name = name.lower()
+        with self._lock:
+            built = self._built.get(name)
+            if built is not None:
+                return built
+            if name not in CARRIER_NAMES:
+                raise CarrierNotConfiguredError(f"unknown carrier {name!r}")
+            credentials = credentials_for(self._secret(), name, self.deployment_carrier)
+            if credentials is None:
+                raise CarrierNotConfiguredError(f"no credentials for carrier {name!r}")
+            try:
+                built = build_carrier(name, credentials, self._timeout)
+            except KeyError as exc:
+                raise CarrierNotConfiguredError(
+                    f"the carrier secret's {name} credentials lack {exc}"
+                ) from exc
+            self._built[name] = built
+            return built
+
+    def carrier_name_for(self, sender: str | None, leased: bool) -> str:
+        """The carrier that sends from `sender`: a leased number's pool carrier when the
+        pool names one, else the deployment's."""
+        if leased and sender and self._pool_carrier is not None:
+            return self._pool_carrier(sender) or self.deployment_carrier
+        return self.deployment_carrier
+
+    def for_sender(self, sender: str | None, leased: bool) -> Carrier:
+        """The adapter for a message from `sender`. Raises CarrierError (not permanent:
+        it clears once the operator adds the credentials) when it is not configured."""
+        name = self.carrier_name_for(sender, leased)
+        try:
+            return self.get(name)
+        except CarrierNotConfiguredError as exc:
+            raise CarrierError(f"carrier {name} is not configured: {exc}", permanent=False) from exc
+
+
+def configured_carrier(carrier: str, secret_name: str, timeout_seconds: float) -> Carrier:
+    """The carrier named by the deployment, with credentials from Secrets Manager."""
+    return Carriers(carrier, lambda: load_secret(secret_name), timeout_seconds).default

@@ -47,6 +47,9 @@ class Receipt:
     error_code: int | None = None
     error_message: str | None = None
     message_sid: str | None = None
+    carrier_status: str = ""
+    """The carrier's own status word (e.g. Twilio's `delivered`, EUM's `TEXT_DELIVERED`),
+    recorded on the message's event as `CarrierStatus`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +109,15 @@ class Carrier(Protocol):
     def parse_reply(self, request: CallbackRequest) -> Reply:
         """The inbound reply in a verified callback. Raises CallbackRejectedError."""
         ...
+
+
+class Reconciling(Protocol):
+    """An adapter that can look up a message whose submission outcome is unknown.
+
+    Optional (docs/carriers.md, "Reconciliation"): `reconcile` returns what the carrier
+    holds for the message (its id and status) when it finds it, None when it does not;
+    it raises CarrierError when the carrier could not be asked. A None is not proof that
+    the carrier never took the message, so nobody resends on it.
+    """
+
+    def reconcile(self, sms: OutboundSms, claimed_at: float) -> SubmitResult | None: ...

@@ -182,6 +182,20 @@ class EndUserMessagingCarrier:
             return None
         return str(url) if self.verify(request) else None
 
+    def confirm_subscription(self, request: CallbackRequest) -> bool:
+        """Confirm a genuine SNS SubscriptionConfirmation by GETting its SubscribeURL (an
+        SNS host only, through the same fetcher as certificates). False when the callback
+        is not one (a forged one included: it then fails verification as a receipt).
+        Raises CarrierError when SNS could not be reached; SNS sends it again."""
+        url = self.is_subscription_confirmation(request)
+        if url is None:
+            return False
+        try:
+            self._fetch(url)
+        except Exception as exc:
+            raise CarrierError(f"sns subscription not confirmed: {exc}", permanent=False) from exc
+        return True
+
     def parse_receipt(self, request: CallbackRequest) -> Receipt:
         """The delivery event in a verified SNS notification.
 
@@ -205,6 +219,7 @@ class EndUserMessagingCarrier:
             if failed
             else None,
             message_sid=str(message_sid) if message_sid else None,
+            carrier_status=event_type,
         )
 
     def parse_reply(self, request: CallbackRequest) -> Reply:

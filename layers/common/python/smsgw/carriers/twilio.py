@@ -127,13 +127,14 @@ class TwilioCarrier:
         """
         params = _params(request)
         carrier_sid = required(params, "MessageSid", "twilio")
-        raw_status = required(params, "MessageStatus", "twilio").lower()
+        raw_status = required(params, "MessageStatus", "twilio")
         return Receipt(
             carrier_sid=carrier_sid,
-            status=STATUS_MAP.get(raw_status, IGNORED),
+            status=STATUS_MAP.get(raw_status.lower(), IGNORED),
             error_code=int_or_none(params.get("ErrorCode")),
             error_message=params.get("ErrorMessage") or None,
             message_sid=request.query.get(GATEWAY_SID_PARAM) or None,
+            carrier_status=raw_status,
         )
 
     def parse_reply(self, request: CallbackRequest) -> Reply:

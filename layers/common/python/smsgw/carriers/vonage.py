@@ -230,16 +230,17 @@ class VonageCarrier:
         """
         params = _callback_params(request)
         carrier_sid = required(params, "messageId", "vonage")
-        raw_status = required(params, "status", "vonage").lower()
+        raw_status = required(params, "status", "vonage")
         error_code = int_or_none(params.get("err-code"))
         if error_code == 0:
             error_code = None
         return Receipt(
             carrier_sid=carrier_sid,
-            status=STATUS_MAP.get(raw_status, IGNORED),
+            status=STATUS_MAP.get(raw_status.lower(), IGNORED),
             error_code=error_code,
             error_message=DLR_ERRORS.get(error_code) if error_code is not None else None,
             message_sid=params.get("client-ref") or request.query.get(GATEWAY_SID_PARAM) or None,
+            carrier_status=raw_status,
         )
 
     def parse_reply(self, request: CallbackRequest) -> Reply:

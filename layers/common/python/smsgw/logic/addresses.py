@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import socket
 from functools import cache
 from importlib import resources
 from urllib.parse import urlsplit
@@ -112,15 +113,33 @@ def _uri_problem(value: str, allowed_networks) -> str | None:
 
 
 def is_internal_address(host: str, allowed_networks=()) -> bool:
-    """True for an IP literal (or `localhost`) that a webhook must never reach."""
-    if host.lower() in ("localhost", "localhost.localdomain"):
+    """True for an IP literal (or `localhost`) that a webhook must never reach. IPv4 in the
+    other forms the C resolver accepts (2130706433, 0x7f000001, 0177.0.0.1, 127.1) and a
+    trailing dot name the address they spell, so they are judged as that address."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host in ("localhost", "localhost.localdomain"):
         host = "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
+    address = _ip_literal(host)
+    if address is None:
         return False
     if any(address in network for network in allowed_networks):
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     return not address.is_global or address.is_multicast
+
+
+_NUMERIC_HOST = re.compile(r"[0-9a-fx.]+")
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if not _NUMERIC_HOST.fullmatch(host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None

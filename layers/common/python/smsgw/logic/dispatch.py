@@ -76,14 +76,23 @@ class Dispatcher:
         claims: ClaimStore,
         tenants: TenantStore,
         queue: SendQueue,
-        carrier: Carrier,
+        carrier: Carrier | None = None,
         limits: SendLimits,
         max_attempts: int = 5,
         clock=time.time,
         status_callback_base: str | None = None,
         receipts: Any = None,
         callbacks: Any = None,
+        leasing: Any = None,
+        carriers: Any = None,
     ) -> None:
+        # `carriers` (smsgw.carriers.Carriers) picks the adapter per message: a leased
+        # number's pool carrier, else the deployment's; without it, `carrier` sends all.
+        if carrier is None and carriers is None:
+            raise ValueError("a Dispatcher needs a carrier or carriers")
+        self._carriers = carriers
+        # Raw requests get the same opt-out check and leases as the API (logic/leases.py).
+        self._leasing = leasing
         # Delivery receipts (docs/webhooks.md): the carrier calls
         # {status_callback_base}?smsgw_sid=<MessageSid>; `receipts` remembers the carrier's
         # id for receipts that do not name ours; `callbacks` queues the customer's webhook.
@@ -178,7 +187,12 @@ class Dispatcher:
                 allowed_webhook_networks=self._limits.allowed_webhook_networks,
                 extra_fields=frozenset({"PropertySid"}),
             )
-            message = build_message(request, prop, message_sid, now, "sqs")
+            lease = None
+            if self._leasing is not None:
+                lease = self._leasing.prepare(
+                    request, prop.account_sid, prop.property_sid, message_sid, now
+                )
+            message = build_message(request, prop, message_sid, now, "sqs", lease)
         except SmsGatewayError as error:
             message = rejected_message(
                 body if isinstance(body, dict) else {},
@@ -195,19 +209,36 @@ class Dispatcher:
             message = self._claims.get(message_sid, consistent=True) or message
         return message
 
+    def carrier_for(self, message: Message) -> Carrier:
+        """The adapter that sends `message`. Raises CarrierError (not permanent) when its
+        carrier is not configured."""
+        if self._carriers is None:
+            return self._carrier
+        return self._carriers.for_sender(message.sender, bool(message.lease))
+
+    def outbound(self, message: Message, carrier: Carrier) -> OutboundSms:
+        sid = message.message_sid
+        return OutboundSms(
+            message_sid=sid,
+            sender=message.sender or "",
+            to=message.to,
+            text=message.text,
+            status_callback_url=self._status_callback_url(sid, carrier.name),
+        )
+
     def _submit(self, claimed: Message, job: SendJob) -> Outcome:
         sid = claimed.message_sid
-        sms = OutboundSms(
-            message_sid=sid,
-            sender=claimed.sender or "",
-            to=claimed.to,
-            text=claimed.text,
-            status_callback_url=self._status_callback_url(sid),
-        )
         try:
-            result = self._carrier.submit(sms)
+            carrier = self.carrier_for(claimed)
+            result = carrier.submit(self.outbound(claimed, carrier))
         except OutcomeUnknownError as exc:
-            self._settle(sid, SUBMIT_UNKNOWN, None, f"carrier outcome unknown: {exc}")
+            self._settle(
+                sid,
+                SUBMIT_UNKNOWN,
+                None,
+                f"carrier outcome unknown: {exc}",
+                carrier_name=carrier.name,
+            )
             return Outcome(sid, SENDING)
         except CarrierError as exc:
             if exc.permanent:
@@ -220,10 +251,10 @@ class Dispatcher:
                     self._notify(claimed, FAILED, CARRIER_UNAVAILABLE, detail)
                 return Outcome(sid, FAILED)
             self._settle(sid, SUBMIT_RETRYABLE, None, f"carrier unavailable, will retry: {exc}")
-            raise TransientError(str(exc)) from exc
+            raise TransientError(str(exc), retry_after=exc.retry_after) from exc
         stamp = iso_from_epoch(self._clock())
         if self._receipts is not None:
-            self._receipts.remember_carrier_sid(self._carrier.name, result.carrier_sid, sid)
+            self._receipts.remember_carrier_sid(carrier.name, result.carrier_sid, sid)
         settled = self._claims.settle_claim(
             sid,
             SUBMIT_DONE,
@@ -231,7 +262,7 @@ class Dispatcher:
             status=SENT,
             set_attributes={
                 "CarrierSid": result.carrier_sid,
-                "Carrier": self._carrier.name,
+                "Carrier": carrier.name,
                 "DateSent": stamp,
             },
         )
@@ -239,10 +270,9 @@ class Dispatcher:
             self._notify(claimed, SENT, stamp=stamp)
         return Outcome(sid, SENT)
 
-    def _status_callback_url(self, sid: str) -> str | None:
+    def _status_callback_url(self, sid: str, carrier: str) -> str | None:
         if not self._status_callback_base:
             return None
-        carrier = self._carrier.name
         base = self._status_callback_base.rstrip("/")
         return f"{base}/v1/Carriers/{carrier}/Receipts?smsgw_sid={sid}"
 
@@ -270,13 +300,16 @@ class Dispatcher:
         detail: str,
         error_code: int | None = None,
         carrier_code: str | None = None,
+        *,
+        carrier_name: str | None = None,
     ) -> bool:
         stamp = iso_from_epoch(self._clock())
         event: dict[str, Any] = {"Status": status or SENDING, "Timestamp": stamp, "Detail": detail}
-        attributes: dict[str, Any] = {}
+        # An unknown outcome names the carrier that may hold the message (reconciliation).
+        attributes: dict[str, Any] = {"Carrier": carrier_name} if carrier_name else {}
         if error_code is not None:
             event["ErrorCode"] = error_code
-            attributes = {"ErrorCode": error_code, "ErrorMessage": detail, "DateFinal": stamp}
+            attributes |= {"ErrorCode": error_code, "ErrorMessage": detail, "DateFinal": stamp}
             if carrier_code:
                 attributes["CarrierErrorCode"] = carrier_code
         return self._claims.settle_claim(

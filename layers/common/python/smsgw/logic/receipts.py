@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
 
 from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier, Receipt
 from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
@@ -79,11 +78,15 @@ def message_error(receipt: Receipt) -> tuple[int | None, str | None]:
     return None, None
 
 
-def _raw_status(request: CallbackRequest) -> str:
-    params = dict(request.query)
-    if request.method.upper() == "POST":
-        params.update(parse_qsl(request.body or "", keep_blank_values=True))
-    return params.get("MessageStatus") or params.get("status") or ""
+def verify_callback(carrier: Carrier, request: CallbackRequest) -> None:
+    """Every carrier callback (receipt or reply) passes here first: ForbiddenError, and
+    nothing stored, without the carrier's valid signature for the URL it called."""
+    if not carrier.verify(request):
+        raise ForbiddenError(
+            ErrorCode.CALLBACK_SIGNATURE_INVALID,
+            "The callback does not carry a valid carrier signature for this URL.",
+            None,
+        )
 
 
 class ReceiptProcessor:
@@ -100,12 +103,7 @@ class ReceiptProcessor:
         Raises ForbiddenError for a callback without the carrier's valid signature (nothing
         is stored) and ValidationError for a signed one that is not a receipt.
         """
-        if not self._carrier.verify(request):
-            raise ForbiddenError(
-                ErrorCode.CALLBACK_SIGNATURE_INVALID,
-                "The callback does not carry a valid carrier signature for this URL.",
-                None,
-            )
+        verify_callback(self._carrier, request)
         try:
             receipt = self._carrier.parse_receipt(request)
         except CallbackRejectedError as exc:
@@ -113,7 +111,7 @@ class ReceiptProcessor:
         if receipt.status not in RECEIPT_STATUSES:
             return ReceiptOutcome(IGNORED)
         carrier = self._carrier.name
-        raw_status = _raw_status(request)
+        raw_status = receipt.carrier_status
         event: dict[str, Any] = {
             "Timestamp": received_at,
             "Source": "receipt",

@@ -20,6 +20,7 @@ from smsgw.errors import (
 from smsgw.ids import is_well_formed
 from smsgw.logic.addresses import supports_alphanumeric
 from smsgw.logic.schedule import waits_in_table
+from smsgw.models.lease import Lease
 from smsgw.models.message import (
     CANCELLED,
     FAILED,
@@ -83,15 +84,22 @@ def choose_sender(request: SendRequest) -> str:
 
 
 def build_message(
-    request: SendRequest, prop: Property, message_sid: str, now: float, source: str
+    request: SendRequest,
+    prop: Property,
+    message_sid: str,
+    now: float,
+    source: str,
+    lease: Lease | None = None,
 ) -> Message:
+    """The message to store; `lease` (logic/leases.py) when the send needed one."""
     status = SCHEDULED if request.deliver_at > int(now) else QUEUED
     created = iso_from_epoch(now)
     return Message(
+        lease=lease.to_message_item() if lease else None,
         message_sid=message_sid,
         account_sid=prop.account_sid,
         property_sid=prop.property_sid,
-        sender=choose_sender(request),
+        sender=lease.number if lease else choose_sender(request),
         sender_type=request.sender_type,
         to=request.to,
         text=request.text,

@@ -23,6 +23,10 @@ PAYLOAD_FIELDS = (
     "IsFinal",
 )
 
+REPLY_PAYLOAD_FIELDS = ("ReplySid", "MessageSid", "AccountSid", "PropertySid", "From", "To", "Text")
+RECEIPT = "receipt"
+REPLY = "reply"
+
 
 def webhook_id(message_sid: str, status: str) -> str:
     """Stable per status change: a redelivered job carries the same `webhook-id`, which the
@@ -36,6 +40,8 @@ class CallbackJob:
     uri: str
     method: str
     payload: dict[str, Any]
+    kind: str = RECEIPT
+    """`receipt` (a delivery receipt) or `reply` (a reply on a lease, logic/replies.py)."""
 
     @property
     def message_sid(self) -> str:
@@ -47,7 +53,7 @@ class CallbackJob:
 
     @property
     def status(self) -> str:
-        return self.payload["Status"]
+        return self.payload.get("Status") or self.kind
 
     @classmethod
     def for_status(cls, message: Message, status: str, timestamp: str) -> CallbackJob | None:
@@ -76,24 +82,28 @@ class CallbackJob:
         )
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "WebhookId": self.webhook_id,
-                "Uri": self.uri,
-                "Method": self.method,
-                "Payload": self.payload,
-            },
-            separators=(",", ":"),
-        )
+        body = {
+            "WebhookId": self.webhook_id,
+            "Uri": self.uri,
+            "Method": self.method,
+            "Payload": self.payload,
+        }
+        if self.kind != RECEIPT:
+            body["Kind"] = self.kind
+        return json.dumps(body, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, body: str) -> CallbackJob:
         """Raises ValueError (or KeyError/TypeError) for a body that is not a job."""
         data = json.loads(body)
         payload = data["Payload"]
-        if not isinstance(payload, dict) or set(PAYLOAD_FIELDS) - set(payload):
+        kind = data.get("Kind", RECEIPT)
+        fields = {RECEIPT: PAYLOAD_FIELDS, REPLY: REPLY_PAYLOAD_FIELDS}.get(kind)
+        if fields is None:
+            raise ValueError(f"unknown callback job kind {kind}")
+        if not isinstance(payload, dict) or set(fields) - set(payload):
             raise ValueError("a callback job needs every payload field")
         method = str(data["Method"]).upper()
         if method not in ("POST", "GET"):
             raise ValueError(f"unsupported webhook method {method}")
-        return cls(str(data["WebhookId"]), str(data["Uri"]), method, payload)
+        return cls(str(data["WebhookId"]), str(data["Uri"]), method, payload, kind)

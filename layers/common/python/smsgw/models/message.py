@@ -84,6 +84,7 @@ class Message:
     carrier_sid: str | None = None
     source: str = "api"
     events: list[dict[str, Any]] = field(default_factory=list)
+    lease: dict[str, Any] | None = None
 
     _ATTRIBUTES = (
         ("message_sid", "MessageSid"),
@@ -112,6 +113,7 @@ class Message:
         ("carrier_sid", "CarrierSid"),
         ("source", "Source"),
         ("events", "Events"),
+        ("lease", "Lease"),
     )
 
     def to_attributes(self) -> dict[str, Any]:
@@ -149,5 +151,10 @@ class Message:
             "DateCreated": self.date_created,
             "DateSent": self.date_sent,
             "DateFinal": self.date_final,
+            "Lease": (
+                {"Number": self.lease["Number"], "ExpiresAt": self.lease["ExpiresAt"]}
+                if self.lease
+                else None
+            ),
             "Events": list(self.events),
         }

@@ -50,6 +50,12 @@ FIELDS = frozenset(_TYPES)
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean (true or false)"}
 
 
+def field_types() -> dict[str, type]:
+    """Each field of the send request and its Python type (str, int or bool), in the order
+    of the contract; the OpenAPI document is generated from it."""
+    return dict(_TYPES)
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseOptions:
     """How replies to a leased message are forwarded (the seed's lease-only options)."""

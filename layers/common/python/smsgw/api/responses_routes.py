@@ -1,0 +1,66 @@
+"""GET /v1/Properties/{PropertySid}/Sms/{MessageSid}/Responses: replies on a message's lease."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from smsgw import services
+from smsgw.api.request import caller
+from smsgw.api.responses import json_response
+from smsgw.errors import ErrorCode, NotFoundError, ValidationError
+from smsgw.ids import is_well_formed
+from smsgw.logic.send import owned_property
+
+router = Router()
+
+MAX_PAGE_SIZE = 100
+
+
+@router.get("/v1/Properties/<PropertySid>/Sms/<MessageSid>/Responses")
+def list_responses(PropertySid: str, MessageSid: str) -> Response:
+    """The replies received on the message's lease since the message was created (every
+    reply on that lease from then on, including those after later messages on it), oldest
+    first. A message sent without a lease has none. Another account's message is a 404."""
+    event = router.current_event
+    who = caller(event)
+    if not is_well_formed(PropertySid):
+        raise NotFoundError(ErrorCode.PROPERTY_NOT_FOUND, "No such property.", "PropertySid")
+    prop = owned_property(services.tenants(), PropertySid, who.account_sid)
+    message = services.messages().get(MessageSid) if is_well_formed(MessageSid) else None
+    if message is None or message.property_sid != prop.property_sid:
+        raise NotFoundError(
+            ErrorCode.MESSAGE_NOT_FOUND, f"No message {MessageSid} in this property.", "MessageSid"
+        )
+    query = event.query_string_parameters or {}
+    for name in query:
+        if name not in ("PageSize", "PageToken"):
+            raise ValidationError(
+                ErrorCode.INVALID_QUERY_PARAMETER,
+                f"{name} is not a parameter of this listing; use PageSize, PageToken.",
+                name,
+            )
+    size = query.get("PageSize") or "50"
+    if not size.isdigit() or not 1 <= int(size) <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            ErrorCode.INVALID_QUERY_PARAMETER,
+            f"PageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.",
+            "PageSize",
+        )
+    replies, next_token = [], None
+    if message.lease:
+        replies, next_token = services.replies().for_lease(
+            message.lease["LeaseId"],
+            message.date_created,
+            page_size=int(size),
+            page_token=query.get("PageToken") or None,
+        )
+    return json_response(
+        200,
+        {
+            "MessageSid": message.message_sid,
+            "Lease": message.to_resource()["Lease"],
+            "Responses": [reply.to_resource() for reply in replies],
+            "NextPageToken": next_token,
+        },
+    )

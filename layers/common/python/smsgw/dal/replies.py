@@ -1,0 +1,126 @@
+"""Replies (inbound SMS on a leased number) and the once-only record of their forwards.
+
+Keys (see docs/data-model.md):
+  reply            PK=LEASEREPLIES#<LeaseId>          SK=<ReceivedAt>#<ReplySid>
+  unmatched reply  PK=LEASEREPLIES#UNMATCHED#<number> SK=<ReceivedAt>#<ReplySid>  (30 days)
+  inbound marker   PK=INBOUND#<carrier>#<carrier sid> SK=INBOUND                  (30 days)
+  forward claim    PK=FORWARD#<ReplySid>#<kind>       SK=FORWARD
+The marker is written in the same transaction as the reply, only if absent, so a carrier
+retrying its callback stores (and forwards) the reply once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from smsgw.dal.messages import decode_page_token, encode_page_token
+from smsgw.models.lease import Reply
+
+UNMATCHED_TTL_SECONDS = 30 * 86400
+FORWARD_SENDING = "sending"
+FORWARD_DONE = "done"
+
+
+def replies_partition(lease_id: str | None, number: str) -> str:
+    return f"LEASEREPLIES#{lease_id}" if lease_id else f"LEASEREPLIES#UNMATCHED#{number}"
+
+
+class ReplyStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def store(self, reply: Reply, now: float) -> bool:
+        """Store a reply once per carrier message. False for a duplicate callback."""
+        name = self._table.name
+        expires = int(now) + UNMATCHED_TTL_SECONDS
+        item: dict[str, Any] = {
+            "PK": replies_partition(reply.lease_id, reply.number),
+            "SK": f"{reply.received_at}#{reply.reply_sid}",
+            "Type": "Reply",
+            **reply.to_item(),
+        }
+        if not reply.lease_id:
+            item["ExpiresAt"] = expires
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": name,
+                            "Item": {
+                                "PK": f"INBOUND#{reply.carrier}#{reply.carrier_sid}",
+                                "SK": "INBOUND",
+                                "Type": "InboundMarker",
+                                "ReplySid": reply.reply_sid,
+                                "ExpiresAt": expires,
+                            },
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {"Put": {"TableName": name, "Item": item}},
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def for_lease(
+        self,
+        lease_id: str,
+        since: str,
+        *,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> tuple[list[Reply], str | None]:
+        """The lease's replies received at or after `since` (ISO time), oldest first."""
+        partition = replies_partition(lease_id, "")
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(partition) & Key("SK").gte(since),
+            "Limit": page_size,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_page_token(page_token, "PK", partition)
+        page = self._table.query(**kwargs)
+        replies = [Reply.from_item(item) for item in page["Items"]]
+        last = page.get("LastEvaluatedKey")
+        return replies, encode_page_token(last) if last else None
+
+    def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool:
+        """Claim the one forward of `kind` for a reply. False if it was claimed before: a
+        forward is made at most once, never repeated after an unknown outcome."""
+        try:
+            self._table.put_item(
+                Item={
+                    "PK": f"FORWARD#{reply_sid}#{kind}",
+                    "SK": "FORWARD",
+                    "Type": "ForwardClaim",
+                    "State": FORWARD_SENDING,
+                    "ExpiresAt": int(now) + UNMATCHED_TTL_SECONDS,
+                },
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def settle_forward(self, reply_sid: str, kind: str, detail: str) -> None:
+        self._table.update_item(
+            Key={"PK": f"FORWARD#{reply_sid}#{kind}", "SK": "FORWARD"},
+            UpdateExpression="SET #s = :done, Detail = :d",
+            ExpressionAttributeNames={"#s": "State"},
+            ExpressionAttributeValues={":done": FORWARD_DONE, ":d": detail[:500]},
+        )
+
+    def release_forward(self, reply_sid: str, kind: str) -> None:
+        """The forward definitely did not happen (the provider refused it): allow a retry."""
+        self._table.delete_item(Key={"PK": f"FORWARD#{reply_sid}#{kind}", "SK": "FORWARD"})

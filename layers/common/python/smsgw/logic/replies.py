@@ -1,0 +1,281 @@
+"""Replies on leased numbers: verify, store, opt-out keywords, and routing to forwards.
+
+The carrier's request costs one GetItem (the lease), one transaction (the reply and its
+once-only marker), an opt-out write for a STOP/START keyword, and one SQS send per
+forward; the forwards themselves (SMS, e-mail, webhook) run in the notifier
+(`Forwarder`, and `logic/notify.py` for the webhook), never inline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier
+from smsgw.errors import ErrorCode, TransientError, ValidationError
+from smsgw.ids import MESSAGE_PREFIX, derived_sid
+from smsgw.logic.receipts import verify_callback
+from smsgw.logic.send import store_and_queue
+from smsgw.logic.text import analyse
+from smsgw.models.callback import REPLY, CallbackJob
+from smsgw.models.lease import (
+    FORWARD_EMAIL,
+    FORWARD_SMS,
+    REPLY_PREFIX,
+    ForwardJob,
+    Lease,
+    Reply,
+    reply_webhook_id,
+)
+from smsgw.models.message import QUEUED, Message, iso_from_epoch
+
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+OPT_OUT = "opt_out"
+OPT_IN = "opt_in"
+
+ROUTED = "routed"
+STORED = "stored"
+UNMATCHED = "unmatched"
+DUPLICATE = "duplicate"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def keyword(text: str) -> str | None:
+    """`opt_out` or `opt_in` when the whole message (trimmed, any case) is a keyword."""
+    word = text.strip().upper()
+    if word in OPT_OUT_KEYWORDS:
+        return OPT_OUT
+    if word in OPT_IN_KEYWORDS:
+        return OPT_IN
+    return None
+
+
+class LeaseLookup(Protocol):
+    def get(self, recipient: str, number: str, *, consistent: bool = True) -> Lease | None: ...
+    def opt_out(self, account_sid: str, recipient: str, stamp: str, reply_sid: str) -> None: ...
+    def opt_in(self, account_sid: str, recipient: str) -> None: ...
+
+
+class ReplyStoreLike(Protocol):
+    def store(self, reply: Reply, now: float) -> bool: ...
+
+
+class JobQueue(Protocol):
+    def enqueue(self, job: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    result: str
+    """routed (forwards queued), stored (a live lease, nothing to forward), unmatched (no
+    live lease: stored aside) or duplicate (the carrier retried: nothing done again)."""
+    reply_sid: str
+    forwards: tuple[str, ...] = ()
+
+
+def forward_jobs(reply: Reply, options: dict[str, str] | None) -> list[Any]:
+    """The CallbackQueue jobs that forward `reply` by the latest message's options."""
+    if not options:
+        return []
+    resource = reply.to_resource()
+    jobs: list[Any] = []
+    if options.get("ForwardToSms"):
+        jobs.append(ForwardJob(FORWARD_SMS, resource, dict(options)))
+    if options.get("ForwardToEmail"):
+        jobs.append(ForwardJob(FORWARD_EMAIL, resource, dict(options)))
+    if options.get("WebhookUri"):
+        jobs.append(
+            CallbackJob(
+                webhook_id=reply_webhook_id(reply.reply_sid),
+                uri=options["WebhookUri"],
+                method=(options.get("WebhookMethod") or "POST").upper(),
+                payload={**resource, "Event": "reply"},
+                kind=REPLY,
+            )
+        )
+    return jobs
+
+
+class ReplyProcessor:
+    def __init__(
+        self, *, carrier: Carrier, leases: LeaseLookup, store: ReplyStoreLike, queue: JobQueue
+    ) -> None:
+        self._carrier = carrier
+        self._leases = leases
+        self._store = store
+        self._queue = queue
+
+    def handle(self, request: CallbackRequest, received_at: str, now: float) -> ReplyOutcome:
+        """Verify, store and route one inbound SMS. Raises ForbiddenError for a callback
+        without the carrier's valid signature (nothing is stored) and ValidationError for a
+        signed one that is not an inbound message. A reply with no live lease is stored
+        and acknowledged, never an error to the carrier."""
+        verify_callback(self._carrier, request)
+        try:
+            inbound = self._carrier.parse_reply(request)
+        except CallbackRejectedError as exc:
+            raise ValidationError(ErrorCode.REPLY_INVALID, str(exc), None) from exc
+        carrier = self._carrier.name
+        lease = self._leases.get(inbound.responder, inbound.number)
+        if lease is not None and not lease.is_live(now):
+            lease = None
+        action = keyword(inbound.text) if lease else None
+        reply = Reply(
+            reply_sid=derived_sid(REPLY_PREFIX, f"{carrier}:{inbound.carrier_sid}"),
+            responder=inbound.responder,
+            number=inbound.number,
+            text=inbound.text,
+            received_at=received_at,
+            carrier=carrier,
+            carrier_sid=inbound.carrier_sid,
+            lease_id=lease.lease_id if lease else None,
+            account_sid=lease.account_sid if lease else None,
+            property_sid=lease.property_sid if lease else None,
+            message_sid=lease.last_message_sid if lease else None,
+            keyword=action,
+        )
+        if lease is not None and action == OPT_OUT:
+            # Before the reply is stored: a retried callback repeats this harmlessly.
+            self._leases.opt_out(lease.account_sid, inbound.responder, received_at, reply.reply_sid)
+        elif lease is not None and action == OPT_IN:
+            self._leases.opt_in(lease.account_sid, inbound.responder)
+        if not self._store.store(reply, now):
+            return ReplyOutcome(DUPLICATE, reply.reply_sid)
+        if lease is None:
+            return ReplyOutcome(UNMATCHED, reply.reply_sid)
+        jobs = forward_jobs(reply, lease.response_options)
+        for job in jobs:
+            self._queue.enqueue(job)
+        kinds = tuple(getattr(job, "kind", "") for job in jobs)
+        return ReplyOutcome(ROUTED if jobs else STORED, reply.reply_sid, kinds)
+
+
+# --- the notifier's side: SMS and e-mail forwards ---------------------------------------
+
+
+class MessageSink(Protocol):
+    def create(self, message: Message, *, wait_in_table: bool = False) -> bool: ...
+    def get(self, message_sid: str, *, consistent: bool = False) -> Message | None: ...
+
+
+class SendQueueLike(Protocol):
+    def enqueue(self, message_sid: str, delay_seconds: int = 0) -> None: ...
+
+
+class ForwardClaims(Protocol):
+    def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool: ...
+    def settle_forward(self, reply_sid: str, kind: str, detail: str) -> None: ...
+    def release_forward(self, reply_sid: str, kind: str) -> None: ...
+
+
+class MailRejectedError(Exception):
+    """The mail service refused the message (e.g. an unverified sender): nothing was sent."""
+
+
+class MailUnavailableError(Exception):
+    """The mail service could not be reached or throttled us: nothing was sent; retry."""
+
+
+class Mailer(Protocol):
+    def send(
+        self, source: str, to: str, subject: str, body: str, reply_to: str | None = None
+    ) -> str:
+        """Send one plain-text e-mail; its message id. Raises MailRejectedError,
+        MailUnavailableError, or anything else for an unknown outcome."""
+        ...
+
+
+def email_content(reply: dict[str, Any]) -> tuple[str, str]:
+    """Subject and plain-text body of a forwarded reply. The subject is one line of
+    printable text (no header can be injected through it); the mail service builds the
+    headers from the API's separate fields."""
+    sender = _CONTROL.sub(" ", str(reply.get("From", "")))[:32]
+    subject = f"SMS reply from {sender}"
+    body = (
+        f"{reply.get('Text', '')}\n\n"
+        f"--\nFrom: {sender}\nTo: {_CONTROL.sub(' ', str(reply.get('To', '')))[:32]}\n"
+        f"Received: {reply.get('DateReceived', '')}\n"
+        f"In reply to message: {reply.get('MessageSid') or '-'}\n"
+    )
+    return subject, body
+
+
+def forwarded_sms(job: ForwardJob, now: float) -> Message:
+    """The new message that forwards a reply by SMS: From ForwardFromSms, else the
+    responder's number; its MessageSid is derived from the reply, so it is created once."""
+    reply, options = job.reply, job.options
+    sender = options.get("ForwardFromSms") or reply["From"]
+    info = analyse(reply["Text"] or " ")
+    created = iso_from_epoch(now)
+    return Message(
+        message_sid=derived_sid(MESSAGE_PREFIX, f"forward:{job.reply_sid}"),
+        account_sid=reply["AccountSid"],
+        property_sid=reply["PropertySid"],
+        sender=sender,
+        sender_type="e164" if sender.startswith("+") else "alphanumeric",
+        to=options["ForwardToSms"],
+        text=reply["Text"] or " ",
+        status=QUEUED,
+        segments=info.segments,
+        encoding=info.encoding,
+        date_created=created,
+        deliver_at=int(now),
+        source="forward",
+        events=[{"Status": QUEUED, "Timestamp": created, "Detail": f"reply {job.reply_sid}"}],
+    )
+
+
+class Forwarder:
+    """Forwards one reply by SMS (a new message through SendQueue, so the sender submits
+    it exactly once) or by e-mail (at most once: claimed before it is sent)."""
+
+    def __init__(
+        self,
+        *,
+        messages: MessageSink,
+        send_queue: SendQueueLike,
+        claims: ForwardClaims,
+        mailer: Mailer,
+        no_reply_email: str,
+    ) -> None:
+        self._messages = messages
+        self._send_queue = send_queue
+        self._claims = claims
+        self._mailer = mailer
+        self._no_reply = no_reply_email
+
+    def forward(self, job: ForwardJob, now: float) -> str:
+        """What was done: `queued`, `sent`, `skipped`. Raises TransientError to retry."""
+        if job.kind == FORWARD_SMS:
+            message = store_and_queue(
+                self._messages, self._send_queue, forwarded_sms(job, now), now
+            )
+            return f"queued {message.message_sid}"
+        return self._email(job, now)
+
+    def _email(self, job: ForwardJob, now: float) -> str:
+        if not self._claims.claim_forward(job.reply_sid, FORWARD_EMAIL, now):
+            return "skipped: already forwarded (or its outcome is unknown)"
+        subject, body = email_content(job.reply)
+        to = job.options["ForwardToEmail"]
+        source = job.options.get("ForwardFromEmail") or self._no_reply
+        try:
+            try:
+                sent = self._mailer.send(source, to, subject, body)
+            except MailRejectedError:
+                if source == self._no_reply:
+                    raise
+                # The customer's From is not a verified sender: send from the no-reply
+                # address, with replies going to theirs.
+                sent = self._mailer.send(self._no_reply, to, subject, body, reply_to=source)
+        except MailRejectedError as exc:
+            self._claims.settle_forward(job.reply_sid, FORWARD_EMAIL, f"rejected: {exc}")
+            return f"rejected: {exc}"
+        except MailUnavailableError as exc:
+            self._claims.release_forward(job.reply_sid, FORWARD_EMAIL)
+            raise TransientError(str(exc)) from exc
+        self._claims.settle_forward(job.reply_sid, FORWARD_EMAIL, f"sent {sent}")
+        return f"sent {sent}"

@@ -1,0 +1,181 @@
+"""Leases, replies and the jobs that forward a reply (SMS, e-mail, webhook)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from smsgw.models.message import _plain, iso_from_epoch
+
+LEASE_SECONDS = 30 * 24 * 3600
+"""A lease lives 30 days (2,592,000 s) from its last send; live while ExpiresAt > now."""
+MAX_LEASES_PER_RECIPIENT = 5
+"""An account holds at most this many live leases to one recipient (the seed)."""
+
+REPLY_PREFIX = "RE"
+LEASE_PREFIX = "LS"
+
+# CallbackQueue job kinds besides the receipt webhook (models/callback.py).
+FORWARD_SMS = "forward_sms"
+FORWARD_EMAIL = "forward_email"
+REPLY_WEBHOOK = "reply"
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    lease_id: str
+    recipient: str
+    number: str
+    account_sid: str
+    property_sid: str
+    expires_at: int
+    slot: int
+    date_created: str
+    last_message_sid: str | None = None
+    response_options: dict[str, str] | None = None
+
+    def is_live(self, now: float) -> bool:
+        return self.expires_at > now
+
+    def to_message_item(self) -> dict[str, Any]:
+        """What the message stores about its lease (shown as `Lease` on the resource)."""
+        return {
+            "LeaseId": self.lease_id,
+            "Number": self.number,
+            "ExpiresAt": iso_from_epoch(self.expires_at),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Lease:
+        item = _plain(item)
+        return cls(
+            lease_id=item["LeaseId"],
+            recipient=item["Recipient"],
+            number=item["Number"],
+            account_sid=item["AccountSid"],
+            property_sid=item["PropertySid"],
+            expires_at=int(item["ExpiresAt"]),
+            slot=int(item.get("Slot", 0)),
+            date_created=item.get("DateCreated", ""),
+            last_message_sid=item.get("LastMessageSid"),
+            response_options=item.get("ResponseOptions") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    reply_sid: str
+    responder: str
+    """The recipient who replied (the inbound SMS's From)."""
+    number: str
+    """The leased number it was sent to (the inbound SMS's To)."""
+    text: str
+    received_at: str
+    carrier: str
+    carrier_sid: str
+    lease_id: str | None = None
+    account_sid: str | None = None
+    property_sid: str | None = None
+    message_sid: str | None = None
+    """The latest message sent on the lease: its ResponseOptions route the reply."""
+    keyword: str | None = None
+    """`opt_out` or `opt_in` when the text was a STOP/START keyword."""
+
+    def to_resource(self) -> dict[str, Any]:
+        return {
+            "ReplySid": self.reply_sid,
+            "MessageSid": self.message_sid,
+            "AccountSid": self.account_sid,
+            "PropertySid": self.property_sid,
+            "From": self.responder,
+            "To": self.number,
+            "Text": self.text,
+            "DateReceived": self.received_at,
+            "Keyword": self.keyword,
+        }
+
+    def to_item(self) -> dict[str, Any]:
+        item = {
+            "ReplySid": self.reply_sid,
+            "From": self.responder,
+            "To": self.number,
+            "Text": self.text,
+            "ReceivedAt": self.received_at,
+            "Carrier": self.carrier,
+            "CarrierSid": self.carrier_sid,
+            "LeaseId": self.lease_id,
+            "AccountSid": self.account_sid,
+            "PropertySid": self.property_sid,
+            "MessageSid": self.message_sid,
+            "Keyword": self.keyword,
+        }
+        return {key: value for key, value in item.items() if value is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Reply:
+        return cls(
+            reply_sid=item["ReplySid"],
+            responder=item["From"],
+            number=item["To"],
+            text=item.get("Text", ""),
+            received_at=item["ReceivedAt"],
+            carrier=item.get("Carrier", ""),
+            carrier_sid=item.get("CarrierSid", ""),
+            lease_id=item.get("LeaseId"),
+            account_sid=item.get("AccountSid"),
+            property_sid=item.get("PropertySid"),
+            message_sid=item.get("MessageSid"),
+            keyword=item.get("Keyword"),
+        )
+
+
+def reply_webhook_id(reply_sid: str) -> str:
+    """Stable per reply, so a retried reply webhook carries the same `webhook-id`."""
+    return "msg_" + hashlib.sha256(f"reply:{reply_sid}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardJob:
+    """A CallbackQueue job that forwards one reply by SMS or e-mail."""
+
+    kind: str
+    reply: dict[str, Any]
+    """The reply's resource (ReplySid, MessageSid, AccountSid, PropertySid, From, To, Text...)."""
+    options: dict[str, str] = field(default_factory=dict)
+    """The ResponseOptions of the message that routed the reply."""
+
+    @property
+    def reply_sid(self) -> str:
+        return self.reply["ReplySid"]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"Kind": self.kind, "Reply": self.reply, "Options": self.options},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> ForwardJob:
+        """Raises ValueError (or KeyError/TypeError) for a body that is not a forward job."""
+        data = json.loads(body)
+        kind = data["Kind"]
+        if kind not in (FORWARD_SMS, FORWARD_EMAIL):
+            raise ValueError(f"not a forward job: {kind}")
+        reply, options = data["Reply"], data.get("Options") or {}
+        if not isinstance(reply, dict) or not isinstance(options, dict):
+            raise ValueError("a forward job needs a Reply and Options object")
+        for name in ("ReplySid", "From", "To", "Text", "AccountSid", "PropertySid"):
+            if not isinstance(reply.get(name), str):
+                raise ValueError(f"a forward job's reply needs {name}")
+        return cls(kind, reply, {str(k): str(v) for k, v in options.items()})
+
+
+def job_kind(body: str) -> str | None:
+    """The `Kind` of a CallbackQueue body (None for a receipt webhook, which has none)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data.get("Kind") if isinstance(data, dict) else None

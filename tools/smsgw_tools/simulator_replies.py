@@ -1,0 +1,92 @@
+"""The carrier simulator's inbound messages (replies), in Twilio's wire format.
+
+`POST /_sim/replies {"from": "+61488023555", "to": "+61400000001", "body": "YES"}` makes the
+simulator do what Twilio does when a handset texts one of its numbers: POST a form-encoded
+incoming-message webhook (MessageSid, AccountSid, From, To, Body, NumMedia, NumSegments,
+...) to the number's messaging URL, signed with `X-Twilio-Signature` over that URL and the
+form (`smsgw.carriers.twilio.signature`). The URL is the gateway's Responses endpoint
+(`{PublicBaseUrl}/v1/Carriers/twilio/Responses`), set by the local stack as `url`.
+`GET /_sim/replies` lists what was sent and how the gateway answered.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import requests
+
+from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
+from smsgw.ids import MESSAGE_PREFIX, new_sid
+from smsgw.logic.text import analyse
+
+_E164 = re.compile(r"\+[1-9]\d{1,14}")
+
+
+def inbound_form(account_sid: str, sender: str, to: str, body: str) -> dict[str, str]:
+    """The form Twilio posts for an incoming SMS (the location fields left empty)."""
+    sid = new_sid(MESSAGE_PREFIX)
+    return {
+        "ToCountry": "",
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "",
+        "To": to,
+        "ToZip": "",
+        "NumSegments": str(analyse(body).segments if body else 1),
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+
+
+class ReplySender:
+    """Posts signed inbound messages to the gateway's Responses URL, one at a time."""
+
+    def __init__(self, account_sid: str, auth_token: str, url: str | None = None) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.url = url
+        self._lock = threading.Lock()
+        self._sent: list[dict[str, Any]] = []
+
+    def send(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Deliver one reply now; the control endpoint's answer."""
+        sender, to, body = payload.get("from"), payload.get("to"), payload.get("body", "")
+        for name, value in (("from", sender), ("to", to)):
+            if not isinstance(value, str) or not _E164.fullmatch(value):
+                raise ValueError(f"{name} must be an E.164 number")
+        if not isinstance(body, str):
+            raise ValueError("body must be a string")
+        url = payload.get("url") or self.url
+        if not url:
+            raise ValueError("no Responses URL: the simulator was not told where to post replies")
+        form = inbound_form(self.account_sid, sender, to, body)
+        headers = {SIGNATURE_HEADER: signature(self.auth_token, url, form.items())}
+        record: dict[str, Any] = {"url": url, "form": form}
+        try:
+            response = requests.post(url, data=form, headers=headers, timeout=10)
+            record["status"] = response.status_code
+        except requests.RequestException as exc:
+            record["error"] = str(exc)
+        with self._lock:
+            self._sent.append(record)
+        return 200, record
+
+    def sent(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._sent]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._sent.clear()
