@@ -17,7 +17,7 @@ import requests
 
 from smsgw_tools.local.sim_cli import DEFAULT_INFO_FILE, register_sim
 from smsgw_tools.local.sim_reply import register_reply
-from smsgw_tools.local.stack import LocalStack
+from smsgw_tools.local.stack import LOCAL_CARRIERS, LocalStack
 
 DEMO_SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
 DEMO_TIMEOUT_SECONDS = 30.0
@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_INFO_FILE,
         help=f"write the endpoints and credentials here (default {DEFAULT_INFO_FILE})",
     )
+    up.add_argument(
+        "--carrier",
+        choices=LOCAL_CARRIERS,
+        default="twilio",
+        help="the deployment's Carrier, spoken by the simulator (default twilio)",
+    )
     up.set_defaults(func=up_command)
 
     demo = commands.add_parser("demo", help="send one SMS through the local stack and show it")
@@ -51,7 +57,7 @@ def up_command(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     print("Starting the local stack ...", file=sys.stderr)
-    with LocalStack(port=args.port) as stack:
+    with LocalStack(port=args.port, carrier=args.carrier) as stack:
         stack.provision_demo()
         info = stack.info()
         if args.info_file:
@@ -66,7 +72,7 @@ def up_command(args: argparse.Namespace) -> int:
 def _print_info(info: dict[str, Any]) -> None:
     print(f"API            {info['ApiUrl']}")
     print(f"AWS endpoint   {info['AwsEndpointUrl']}  (region {info['Region']})")
-    print(f"Carrier sim    {info.get('SimulatorUrl', '-')}")
+    print(f"Carrier sim    {info.get('SimulatorUrl', '-')} ({info.get('Carrier', '-')})")
     print(f"Table          {info['TableName']}")
     for name, url in info["QueueUrls"].items():
         print(f"Queue          {name}: {url}")
@@ -131,7 +137,52 @@ def _demo(info: dict[str, Any], session: Any) -> int:
     print(f"\nThe carrier simulator received:\n{json.dumps(received, indent=2)}")
     _show_receipt_callbacks(info, session, message_sid)
     _show_scheduled_send(info, url, auth)
+    _show_reply_forwarded(info, url, auth)
     return 0
+
+
+def _show_reply_forwarded(info: dict[str, Any], url: str, auth: tuple[str, str]) -> None:
+    """A send from a leased number, the recipient's reply, and the reply forwarded by SMS
+    and to the customer's webhook."""
+    forward_to = "+61499333222"
+    body = {
+        "From": "",
+        "To": DEMO_SMS["To"],
+        "Text": "Reply YES to confirm your booking.",
+        "ForwardToSms": forward_to,
+        "WebhookUri": f"{info['WebhookSinkUrl']}/replies",
+    }
+    with requests.Session() as http:
+        http.auth = auth
+        print(f"\nPOST {url}   (blank From: a leased number)\n{json.dumps(body, indent=2)}")
+        response = http.post(url, json=body, timeout=30)
+        if response.status_code != 200:
+            raise DemoError(f"leased POST answered {response.status_code}: {response.text}")
+        leased = response.json()["Message"]
+        print(f"-> {response.status_code}  From={leased['From']}  Lease={leased.get('Lease')}")
+        _wait_until_sent(http, f"{url}/{leased['MessageSid']}")
+
+        reply = {"from": DEMO_SMS["To"], "to": leased["From"], "body": "YES"}
+        print(f"\nThe recipient replies (simulator): {json.dumps(reply)}")
+        requests.post(f"{info['SimulatorUrl']}/_sim/replies", json=reply, timeout=15)
+        deadline = time.monotonic() + DEMO_TIMEOUT_SECONDS
+        forwarded: list[dict[str, Any]] = []
+        hooks: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not (forwarded and hooks):
+            time.sleep(0.25)
+            messages = requests.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=10).json()
+            forwarded = [m for m in messages["messages"] if m["To"] == forward_to]
+            sink = requests.get(f"{info['WebhookSinkUrl']}/_sink/requests", timeout=10).json()
+            hooks = [r for r in sink["requests"] if r["path"].startswith("/replies")]
+        if not (forwarded and hooks):
+            raise DemoError("the reply was not forwarded by SMS and webhook in time")
+        replies = http.get(f"{url}/{leased['MessageSid']}/Responses", timeout=10).json()
+    print(f"GET {url}/{leased['MessageSid']}/Responses\n{json.dumps(replies, indent=2)}")
+    print(
+        f"Forwarded by SMS: {forwarded[0]['From']} -> {forwarded[0]['To']}: "
+        f"{forwarded[0]['Body']!r}"
+    )
+    print(f"Forwarded to the webhook: {hooks[0]['method']} {hooks[0]['path']}")
 
 
 def _show_receipt_callbacks(info: dict[str, Any], session: Any, message_sid: str) -> None:
