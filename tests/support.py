@@ -64,6 +64,10 @@ def reset_process_caches() -> None:
     aws.sqs.cache_clear()
     aws.sms_voice.cache_clear()
     sender.dispatcher.cache_clear()
+    from smsgw import scheduler
+
+    scheduler.scheduler.cache_clear()
+    scheduler.reconciler.cache_clear()
 
 
 def apply_environment(environment: dict[str, str]) -> None:

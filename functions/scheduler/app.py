@@ -1,7 +1,9 @@
 """Scheduler function: every minute, release the scheduled messages coming due."""
 
+from dataclasses import asdict
+
 from smsgw.observability import logger, metrics, tracer
-from smsgw.scheduler import run_tick
+from smsgw.scheduler import run_reconcile, run_tick
 
 
 @logger.inject_lambda_context
@@ -14,4 +16,9 @@ def lambda_handler(event: dict, context: object) -> dict:
         extra={"released": result.released, "buckets": result.buckets, "skipped": result.skipped},
     )
     metrics.add_metric(name="ScheduledReleased", unit="Count", value=result.released)
+    # Messages whose carrier submission had an unknown outcome (docs/reliability.md).
+    reconciled = run_reconcile()
+    logger.info("reconcile", extra={"reconcile": asdict(reconciled)})
+    metrics.add_metric(name="MessagesReconciled", unit="Count", value=reconciled.found)
+    metrics.add_metric(name="MessagesUnreconciled", unit="Count", value=reconciled.given_up)
     return {"released": result.released, "skipped": result.skipped}

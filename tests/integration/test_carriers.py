@@ -304,9 +304,7 @@ class EumWire:
     def _sign(self, message: dict[str, Any]) -> dict[str, Any]:
         signed = message | {"SignatureVersion": "2", "SigningCertURL": CERT_URL}
         fields = eum._SIGNED_FIELDS[signed["Type"]]
-        raw = self.key.sign(
-            eum.string_to_sign(signed, fields), padding.PKCS1v15(), hashes.SHA256()
-        )
+        raw = self.key.sign(eum.string_to_sign(signed, fields), padding.PKCS1v15(), hashes.SHA256())
         return signed | {"Signature": base64.b64encode(raw).decode()}
 
     @staticmethod
@@ -390,7 +388,7 @@ def send_leased(api, functions, admin, aws_session, stack, wire) -> tuple[str, d
 
 
 def test_each_carrier_submits_applies_its_receipt_and_stores_the_reply(
-    api, functions, admin, aws_session, stack, wire, carrier_name
+    api, functions, admin, aws_session, stack, wire, carrier_name, tenant
 ):
     # Given a deployment whose Carrier is this carrier, and a leased send
     sid, submission = send_leased(api, functions, admin, aws_session, stack, wire)
@@ -419,14 +417,14 @@ def test_each_carrier_submits_applies_its_receipt_and_stores_the_reply(
 
     # Then the reply is stored and listed on the message
     assert status == 200
-    listed = api.call("GET", f"/v1/Properties/{api._tenant.property_sid}/Sms/{sid}/Responses")
+    listed = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sid}/Responses")
     assert [(r["From"], r["To"], r["Text"]) for r in listed.body["Responses"]] == [
         (RECIPIENT, LEASED, "Yes please")
     ]
 
 
 def test_each_carrier_rejects_forged_callbacks_and_stores_nothing(
-    api, functions, admin, aws_session, stack, wire
+    api, functions, admin, aws_session, stack, wire, tenant
 ):
     sid, submission = send_leased(api, functions, admin, aws_session, stack, wire)
 
@@ -440,7 +438,7 @@ def test_each_carrier_rejects_forged_callbacks_and_stores_nothing(
             ErrorCode.CALLBACK_SIGNATURE_INVALID.number,
         )
     assert message_item(aws_session, stack, sid)["Status"] == "sent"
-    listed = api.call("GET", f"/v1/Properties/{api._tenant.property_sid}/Sms/{sid}/Responses")
+    listed = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sid}/Responses")
     assert listed.body["Responses"] == []
 
 
@@ -499,9 +497,7 @@ def test_sns_subscription_confirmation_is_verified_then_confirmed(functions, wir
 
     # A forged one (another SubscribeURL, signature no longer valid): refused, not fetched
     forged = wire.confirmation()
-    message = json.loads(forged["body"]) | {
-        "SubscribeURL": SUBSCRIBE_URL.replace("t0k", "evil")
-    }
+    message = json.loads(forged["body"]) | {"SubscribeURL": SUBSCRIBE_URL.replace("t0k", "evil")}
     forged["body"] = json.dumps(message)
     wire.fetched.clear()
     status, body = webhook(functions, forged)

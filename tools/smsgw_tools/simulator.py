@@ -444,6 +444,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "POST" and match and self.server.state.carrier == "twilio":
             self._create_message(match["account_sid"], body)
             return
+        if method == "GET" and match and self.server.state.carrier == "twilio":
+            self._list_messages(match["account_sid"])
+            return
         if method == "POST" and path == VONAGE_SMS_PATH and self.server.state.carrier == "vonage":
             self._vonage_submit(body)
             return
@@ -491,6 +494,24 @@ class _Handler(BaseHTTPRequestHandler):
             state.pause(fault.timeout_seconds)
             self._send(201, message_resource(state.account_sid, submission))
             state.notify(submission)
+
+    def _list_messages(self, account_sid: str) -> None:
+        """Twilio's Messages list, filtered by To, From and `DateSent>` (a day); the
+        gateway's reconciliation reads it."""
+        state = self.server.state
+        if not state.authorized(account_sid, *self._basic_auth()):
+            self._send(*twilio_error(401, 20003, "Authenticate"))
+            return
+        query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        since = query.get("DateSent>", "")
+        found = [
+            message_resource(state.account_sid, submission)
+            for submission in reversed(state.submissions())
+            if query.get("To") in (None, submission["To"])
+            and query.get("From") in (None, submission["From"])
+            and submission["received_at"][:10] >= since
+        ]
+        self._send(200, {"messages": found, "page": 0, "page_size": len(found)})
 
     def _vonage_submit(self, body: str) -> None:
         """Vonage's SMS API: HTTP 200 with a status per part; faults as for Twilio."""

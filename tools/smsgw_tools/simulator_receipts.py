@@ -1,9 +1,12 @@
-"""The carrier simulator's delivery receipts, in Twilio's wire format.
+"""The carrier simulator's delivery receipts, in Twilio's or Vonage's wire format.
 
-For every submission that named a StatusCallback, the simulator POSTs (form-encoded,
-signed with `X-Twilio-Signature` by `smsgw.carriers.twilio.signature`) a `sent` receipt
-at once and the final status after the outcome's delay: delivered after 0.2 s unless
+For every submission that named a StatusCallback, the simulator sends a `sent` receipt at
+once and the final status after the outcome's delay: delivered after 0.2 s unless
 `POST /_sim/outcomes` set another status, delay or error code for the recipient.
+Twilio: a form POST signed with `X-Twilio-Signature` (`smsgw.carriers.twilio.signature`).
+Vonage: a DLR by GET, its query parameters signed with `sig`
+(`smsgw.carriers.vonage.signature`); `accepted` for sent, `failed` for undelivered and
+`rejected` for failed, our MessageSid in `client-ref`, for the first part's id.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
+VONAGE_STATUS = {
+    "sent": "accepted",
+    "delivered": "delivered",
+    "undelivered": "failed",
+    "failed": "rejected",
+}
 DEFAULT_OUTCOME: dict[str, Any] = {"status": "delivered", "delay": 0.2, "error_code": None}
 
 
@@ -52,7 +61,12 @@ class ReceiptSender:
         auth_token: str,
         outcome_for: Callable[[str], dict[str, Any]],
         stopping: threading.Event,
+        *,
+        carrier: str = "twilio",
+        vonage: Any = None,
     ) -> None:
+        self._carrier = carrier
+        self._vonage = vonage
         self._account_sid = account_sid
         self._auth_token = auth_token
         self._outcome_for = outcome_for
@@ -71,6 +85,9 @@ class ReceiptSender:
         if not url:
             return
         outcome = self._outcome_for(submission["To"])
+        if self._carrier == "vonage":
+            self._schedule_vonage(url, submission, outcome)
+            return
         common = {
             "AccountSid": self._account_sid,
             "ApiVersion": "2010-04-01",
@@ -84,6 +101,28 @@ class ReceiptSender:
         final = {**common, "MessageStatus": outcome["status"], "SmsStatus": outcome["status"]}
         if outcome["status"] != "delivered":
             final["ErrorCode"] = str(outcome.get("error_code") or 30003)
+        self._schedule(now + outcome["delay"], url, final)
+
+    def _schedule_vonage(
+        self, url: str, submission: dict[str, Any], outcome: dict[str, Any]
+    ) -> None:
+        common = {
+            "msisdn": submission["To"].lstrip("+"),
+            "to": submission["From"].lstrip("+"),
+            "network-code": "50501",
+            "messageId": submission["sid"],
+            "price": "0.03330000",
+            "scts": time.strftime("%y%m%d%H%M", time.gmtime()),
+            "message-timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+            "api-key": self._vonage.api_key,
+        }
+        if submission.get("ClientRef"):
+            common["client-ref"] = submission["ClientRef"]
+        now = time.monotonic()
+        self._schedule(now, url, {**common, "status": "accepted", "err-code": "0"})
+        final = {**common, "status": VONAGE_STATUS[outcome["status"]], "err-code": "0"}
+        if outcome["status"] != "delivered":
+            final["err-code"] = str(outcome.get("error_code") or 1)
         self._schedule(now + outcome["delay"], url, final)
 
     def sent(self) -> list[dict[str, Any]]:
@@ -120,10 +159,20 @@ class ReceiptSender:
             self._post(url, form)
 
     def _post(self, url: str, form: dict[str, str]) -> None:
-        headers = {SIGNATURE_HEADER: signature(self._auth_token, url, form.items())}
         record: dict[str, Any] = {"url": url, "form": form}
         try:
-            response = self._session.post(url, data=form, headers=headers, timeout=10)
+            if self._carrier == "vonage":
+                # Signed when sent: Vonage's timestamp must be fresh.
+                from smsgw_tools.simulator_vonage import signed_callback
+
+                params = signed_callback(
+                    form, self._vonage.signature_secret, self._vonage.signature_method
+                )
+                record["form"] = params
+                response = self._session.get(url, params=params, timeout=10)
+            else:
+                headers = {SIGNATURE_HEADER: signature(self._auth_token, url, form.items())}
+                response = self._session.post(url, data=form, headers=headers, timeout=10)
             record["status"] = response.status_code
         except requests.RequestException as exc:
             record["error"] = str(exc)

@@ -7,12 +7,18 @@ incoming-message webhook (MessageSid, AccountSid, From, To, Body, NumMedia, NumS
 form (`smsgw.carriers.twilio.signature`). The URL is the gateway's Responses endpoint
 (`{PublicBaseUrl}/v1/Carriers/twilio/Responses`), set by the local stack as `url`.
 `GET /_sim/replies` lists what was sent and how the gateway answered.
+
+In Vonage mode the reply is Vonage's inbound message instead: a JSON POST of `msisdn`,
+`to` (numbers without "+"), `messageId`, `text`, `type`, `keyword`, `message-timestamp`,
+signed with `sig` (`smsgw_tools.simulator_vonage.signed_callback`).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import threading
+import time
 from typing import Any
 
 import requests
@@ -50,10 +56,37 @@ def inbound_form(account_sid: str, sender: str, to: str, body: str) -> dict[str,
     }
 
 
+def vonage_inbound(credentials: Any, sender: str, to: str, body: str) -> dict[str, str]:
+    """The signed JSON Vonage posts for an inbound SMS."""
+    from smsgw_tools.simulator_vonage import signed_callback
+
+    params = {
+        "msisdn": sender.lstrip("+"),
+        "to": to.lstrip("+"),
+        "messageId": secrets.token_hex(8).upper(),
+        "text": body,
+        "type": "unicode" if analyse(body).encoding != "GSM-7" else "text",
+        "keyword": (body.split() or [""])[0].upper(),
+        "api-key": credentials.api_key,
+        "message-timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
+    return signed_callback(params, credentials.signature_secret, credentials.signature_method)
+
+
 class ReplySender:
     """Posts signed inbound messages to the gateway's Responses URL, one at a time."""
 
-    def __init__(self, account_sid: str, auth_token: str, url: str | None = None) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        url: str | None = None,
+        *,
+        carrier: str = "twilio",
+        vonage: Any = None,
+    ) -> None:
+        self.carrier = carrier
+        self.vonage = vonage
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.url = url
@@ -71,11 +104,17 @@ class ReplySender:
         url = payload.get("url") or self.url
         if not url:
             raise ValueError("no Responses URL: the simulator was not told where to post replies")
-        form = inbound_form(self.account_sid, sender, to, body)
-        headers = {SIGNATURE_HEADER: signature(self.auth_token, url, form.items())}
-        record: dict[str, Any] = {"url": url, "form": form}
+        if self.carrier == "vonage":
+            form = vonage_inbound(self.vonage, sender, to, body)
+            record: dict[str, Any] = {"url": url, "form": form}
+            post: dict[str, Any] = {"json": form}
+        else:
+            form = inbound_form(self.account_sid, sender, to, body)
+            headers = {SIGNATURE_HEADER: signature(self.auth_token, url, form.items())}
+            record = {"url": url, "form": form}
+            post = {"data": form, "headers": headers}
         try:
-            response = requests.post(url, data=form, headers=headers, timeout=10)
+            response = requests.post(url, timeout=10, **post)
             record["status"] = response.status_code
         except requests.RequestException as exc:
             record["error"] = str(exc)

@@ -3,6 +3,9 @@
 with LocalStack(port=0) as stack:
     info = stack.info()          # ApiUrl, AwsEndpointUrl, SimulatorUrl, ...
     stack.provision_demo()       # an account and property to call the API with
+
+`LocalStack(carrier="vonage")` deploys with the template parameter `Carrier=vonage`, runs
+the simulator in Vonage's wire format and puts Vonage keys in the carrier secret.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ logger = logging.getLogger(__name__)
 CARRIER_LOGICAL_ID = "CarrierSecret"
 API_BASE_PATH = "/v1"
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+LOCAL_CARRIERS = ("twilio", "vonage")
+"""Carriers the local simulator speaks (End User Messaging is tested under moto instead)."""
 # The demo's pool of leased numbers: Australian mobiles and US numbers (docs/leases.md).
 DEMO_POOL = (
     ("+61400000001", ["AU"]),
@@ -59,7 +64,11 @@ class LocalStack:
         stack_name: str = "smsgw-local",
         max_workers: int = 4,
         log: IO[str] | None = None,
+        carrier: str = "twilio",
     ) -> None:
+        if carrier not in LOCAL_CARRIERS:
+            raise ValueError(f"carrier must be one of {', '.join(LOCAL_CARRIERS)}")
+        self.carrier = carrier
         self.host = host
         self.port = port
         self.use_simulator = simulator
@@ -102,6 +111,7 @@ class LocalStack:
         self.parameters = {
             "PublicBaseUrl": f"http://{self.host}:{self.port}",
             "WebhookAllowedNetworks": LOOPBACK_NETWORKS,
+            "Carrier": self.carrier,
             **self.parameters,
         }
         self.sink = WebhookSink(host=self.host).start()
@@ -134,18 +144,29 @@ class LocalStack:
         from smsgw_tools.simulator import CarrierSimulator
 
         assert self.stack and self.moto
-        self.simulator = CarrierSimulator(host=self.host, port=0).start()
-        # Replies go where a carrier's number configuration would send them: Responses.
         carrier = self.stack.parameters.get("Carrier", "twilio")
+        self.simulator = CarrierSimulator(host=self.host, port=0, carrier=carrier).start()
+        # Replies go where a carrier's number configuration would send them: Responses.
         self.simulator.state.replies.url = (
             f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers/{carrier}/Responses"
         )
         if CARRIER_LOGICAL_ID in self.stack.physical_ids:
-            secret = {
-                "AccountSid": self.simulator.account_sid,
-                "AuthToken": self.simulator.auth_token,
-                "BaseUrl": self.simulator.url,
-            }
+            vonage = self.simulator.state.vonage
+            secret = (
+                {
+                    "ApiKey": vonage.api_key,
+                    "ApiSecret": vonage.api_secret,
+                    "SignatureSecret": vonage.signature_secret,
+                    "SignatureMethod": vonage.signature_method,
+                    "BaseUrl": self.simulator.url,
+                }
+                if carrier == "vonage"
+                else {
+                    "AccountSid": self.simulator.account_sid,
+                    "AuthToken": self.simulator.auth_token,
+                    "BaseUrl": self.simulator.url,
+                }
+            )
             self.client("secretsmanager").put_secret_value(
                 SecretId=self.stack.physical_ids[CARRIER_LOGICAL_ID],
                 SecretString=json.dumps(secret),
@@ -241,6 +262,7 @@ class LocalStack:
         }
         if self.simulator is not None:
             info["SimulatorUrl"] = self.simulator.url
+            info["Carrier"] = self.simulator.state.carrier
         if self.sink is not None:
             info["WebhookSinkUrl"] = self.sink.url
         return info | self.demo

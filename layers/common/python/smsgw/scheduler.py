@@ -29,3 +29,37 @@ def scheduler() -> Scheduler:
 
 def run_tick(owner: str, now: float | None = None) -> TickResult:
     return scheduler().tick(int(time.time() if now is None else now), owner)
+
+
+@cache
+def reconciler():
+    """Unknown-outcome reconciliation (smsgw.logic.reconcile), run after each tick."""
+    from smsgw.carriers import CarrierNotConfiguredError
+    from smsgw.carriers.base import CarrierError, OutboundSms
+    from smsgw.logic.reconcile import Reconciler
+
+    carriers = services.carriers()
+
+    def carrier_for(message):
+        try:
+            if message.carrier:
+                return carriers.get(message.carrier)
+        except CarrierNotConfiguredError as exc:
+            raise CarrierError(str(exc), permanent=False) from exc
+        return carriers.for_sender(message.sender, bool(message.lease))
+
+    def outbound(message, carrier):
+        return OutboundSms(message.message_sid, message.sender or "", message.to, message.text)
+
+    config = settings()
+    return Reconciler(
+        claims=services.claims(),
+        carrier_for=carrier_for,
+        outbound=outbound,
+        receipts=services.receipts(),
+        callbacks=services.callback_queue() if config.callback_queue_url else None,
+    )
+
+
+def run_reconcile(now: float | None = None):
+    return reconciler().run(int(time.time() if now is None else now))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
@@ -59,6 +61,8 @@ STATUS_MAP: dict[str, str] = {
 """Twilio MessageStatus → the product's receipt status. Unlisted statuses are ignored too."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+RECONCILE_SLACK_SECONDS = 60
+"""Clock skew allowed between our claim and Twilio's date_created."""
 
 
 class TwilioCarrier:
@@ -146,6 +150,48 @@ class TwilioCarrier:
             number=required(params, "To", "twilio"),
             text=params.get("Body", ""),
         )
+
+    def reconcile(self, sms: OutboundSms, claimed_at: float) -> SubmitResult | None:
+        """Best effort: the one message Twilio holds to `sms.to` from `sms.sender` with
+        `sms.text` as its body, created from a minute before the claim on (Twilio's Messages
+        list filters by To, From and DateSent only, so the body is the match). None when
+        there is no such message, or more than one (never guessed). Raises CarrierError
+        when Twilio could not be asked."""
+        day = time.strftime("%Y-%m-%d", time.gmtime(claimed_at - RECONCILE_SLACK_SECONDS))
+        params = {"To": sms.to, "From": sms.sender, "DateSent>": day, "PageSize": "50"}
+        try:
+            response = self._session.get(
+                self._messages_url,
+                params=params,
+                auth=(self.account_sid, self._auth_token),
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise CarrierError(f"twilio lookup failed: {exc}", permanent=False) from exc
+        if response.status_code != 200:
+            raise CarrierError(f"twilio lookup answered {response.status_code}", permanent=False)
+        messages = json_object(response).get("messages")
+        matches = [
+            message
+            for message in (messages if isinstance(messages, list) else [])
+            if isinstance(message, dict)
+            and message.get("body") == sms.text
+            and message.get("from") == sms.sender
+            and _created_at(message) >= claimed_at - RECONCILE_SLACK_SECONDS
+        ]
+        if len(matches) != 1:
+            return None
+        return SubmitResult(
+            carrier_sid=str(matches[0]["sid"]), carrier_status=str(matches[0].get("status"))
+        )
+
+
+def _created_at(message: dict) -> float:
+    try:
+        return parsedate_to_datetime(str(message.get("date_created"))).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ()) -> str:

@@ -4,6 +4,8 @@ Keys (see docs/data-model.md):
   message  PK=MESSAGE#<MessageSid>  SK=MESSAGE
            GSI1PK=PROPERTY#<PropertySid>#SMS              GSI1SK=<DateCreated>#<MessageSid>
            GSI2PK=PROPERTY#<PropertySid>#EXT#<ExternalId>  GSI2SK=<DateCreated>#<MessageSid>
+  unsettled (sparse, while SubmitState is claimed or unknown; docs/reliability.md)
+           GSI3PK=UNSETTLED#<shard>  GSI3SK=<ClaimedAt:012d>#<MessageSid>
 The event history is a list on the message item, appended in the same conditional update
 that changes the status, so a transition and its record can never part.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -20,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from smsgw.dal.schedule import waiting_keys
 from smsgw.errors import ErrorCode, ValidationError
+from smsgw.logic.schedule import shard_of
 from smsgw.models.message import ALLOWED_FROM, Message
 
 
@@ -219,7 +223,7 @@ class ClaimStore(MessageStore):
                 UpdateExpression=(
                     "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
                     "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
-                    "#e = list_append(#e, :e)"
+                    "#e = list_append(#e, :e), GSI3PK = :upk, GSI3SK = :usk"
                 ),
                 ConditionExpression=(
                     "attribute_exists(PK) "
@@ -239,6 +243,7 @@ class ClaimStore(MessageStore):
                     ":zero": 0,
                     ":one": 1,
                     ":e": [event],
+                    **_unsettled_values(message_sid, now),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -270,10 +275,13 @@ class ClaimStore(MessageStore):
             values[":status"] = status
             sets.append("#s = :status")
         _set_attributes(set_attributes, names, values, sets)
+        # Settled for good (done) or to be claimed again (retryable): out of the unsettled
+        # index. An unknown outcome stays in it for reconciliation.
+        removes = "" if submit_state == SUBMIT_UNKNOWN else " REMOVE GSI3PK, GSI3SK"
         try:
             self._table.update_item(
                 Key=_key(message_sid),
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression="SET " + ", ".join(sets) + removes,
                 ConditionExpression="#s = :sending AND SubmitState = :claimed",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -283,3 +291,89 @@ class ClaimStore(MessageStore):
                 return False
             raise
         return True
+
+    def get_submit_state(self, message_sid: str) -> tuple[Message, str | None] | None:
+        """The message and its SubmitState (consistent read); None if it does not exist."""
+        item = self._table.get_item(Key=_key(message_sid), ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return Message.from_attributes(item), item.get("SubmitState")
+
+    def unsettled(self, shard: int, claimed_before: int) -> Iterator[tuple[str, int]]:
+        """(MessageSid, ClaimedAt) of the messages in one shard of the unsettled index
+        claimed before `claimed_before` (Unix seconds)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI3",
+            "KeyConditionExpression": Key("GSI3PK").eq(f"{UNSETTLED_PREFIX}{shard}")
+            & Key("GSI3SK").lt(f"{claimed_before:012d}"),
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            for item in page["Items"]:
+                claimed_at, _, sid = item["GSI3SK"].partition("#")
+                yield sid, int(claimed_at)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def reconciled(
+        self, message_sid: str, event: dict[str, Any], set_attributes: dict[str, Any]
+    ) -> bool:
+        """A claim of unknown outcome found at the carrier: `sent`, SubmitState done, out
+        of the unsettled index. False when it is no longer unsettled and sending."""
+        names = {"#s": "Status", "#e": "Events"}
+        values: dict[str, Any] = {
+            ":sent": "sent",
+            ":sending": "sending",
+            ":done": SUBMIT_DONE,
+            ":unknown": SUBMIT_UNKNOWN,
+            ":claimed": SUBMIT_CLAIMED,
+            ":e": [event],
+        }
+        sets = ["#s = :sent", "SubmitState = :done", "#e = list_append(#e, :e)"]
+        _set_attributes(set_attributes, names, values, sets)
+        try:
+            self._table.update_item(
+                Key=_key(message_sid),
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI3PK, GSI3SK",
+                ConditionExpression="#s = :sending AND SubmitState IN (:unknown, :claimed)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def forget_unsettled(self, message_sid: str, event: dict[str, Any] | None = None) -> None:
+        """Take a message out of the unsettled index (settled by a receipt meanwhile, or
+        given up on), appending `event` when given; the status is not touched."""
+        names = {}
+        values: dict[str, Any] = {":prefix": UNSETTLED_PREFIX}
+        update = "REMOVE GSI3PK, GSI3SK"
+        if event is not None:
+            names["#e"] = "Events"
+            values[":e"] = [event]
+            update = "SET #e = list_append(#e, :e) " + update
+        try:
+            self._table.update_item(
+                Key=_key(message_sid),
+                UpdateExpression=update,
+                ConditionExpression="begins_with(GSI3PK, :prefix)",
+                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+
+UNSETTLED_PREFIX = "UNSETTLED#"
+
+
+def _unsettled_values(message_sid: str, claimed_at: int) -> dict[str, str]:
+    return {
+        ":upk": f"{UNSETTLED_PREFIX}{shard_of(message_sid)}",
+        ":usk": f"{claimed_at:012d}#{message_sid}",
+    }

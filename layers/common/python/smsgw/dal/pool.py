@@ -99,10 +99,8 @@ class PoolStore:
     def carrier_of(self, number: str) -> str | None:
         """The carrier a pool number belongs to; None when it names none (or is not in
         the pool). One eventually consistent GetItem of one attribute."""
-        item = self._table.get_item(
-            Key=number_key(number), ProjectionExpression="Carrier"
-        ).get("Item")
-        return (item or {}).get("Carrier") or None
+        found = self._table.get_item(Key=number_key(number), ProjectionExpression="Carrier")
+        return (found.get("Item") or {}).get("Carrier") or None
 
     def remove(self, number: str) -> PoolNumber:
         """Take a number out of the pool. Its live leases run out; no new ones are made

@@ -1,0 +1,103 @@
+"""One send → receipt → reply over the wire per carrier the local simulator speaks.
+
+Twilio runs on the session's stack; Vonage gets its own stack (`LocalStack(carrier=
+"vonage")`: the template parameter `Carrier=vonage`, Vonage keys in the carrier secret, the
+simulator answering `POST /sms/json`, sending signed DLRs by GET and replies as signed JSON).
+End User Messaging is covered under moto (tests/integration/test_carriers.py).
+"""
+
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from smsgw_tools.local.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", params=["twilio", "vonage"])
+def carrier_stack(request) -> Iterator[dict[str, Any]]:
+    if request.param == "twilio":
+        yield request.getfixturevalue("local_stack")
+        return
+    with LocalStack(port=0, carrier=request.param) as stack:
+        stack.provision_demo()
+        yield stack.info()
+
+
+def _wait(predicate, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_send_receipt_and_reply_over_the_wire(carrier_stack):
+    info = carrier_stack
+    carrier = info["Carrier"]
+    auth = (info["AccountSid"], info["AuthToken"])
+    sms_url = f"{info['ApiUrl']}/Properties/{info['PropertySid']}/Sms"
+    recipient = f"+6149158{random.randrange(10_000):04d}"
+
+    # Given a message sent from a leased number through this carrier
+    sent = requests.post(
+        sms_url, json={"To": recipient, "Text": f"Hello via {carrier}"}, auth=auth, timeout=30
+    )
+    assert sent.status_code == 200, sent.text
+    message = sent.json()["Message"]
+    sid, leased = message["MessageSid"], message["From"]
+
+    # Then the carrier (the simulator, in this carrier's format) has it from the lease
+    def submission():
+        found = requests.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=10).json()
+        return [m for m in found["messages"] if m["To"] == recipient]
+
+    [at_carrier] = _wait(submission)
+    assert (at_carrier["From"], at_carrier["Body"]) == (leased, f"Hello via {carrier}")
+
+    # And its signed receipts make the message delivered, the carrier's word recorded
+    def delivered():
+        got = requests.get(f"{sms_url}/{sid}", auth=auth, timeout=10).json()["Message"]
+        return got if got["Status"] == "delivered" else None
+
+    got = _wait(delivered)
+    assert got, requests.get(f"{sms_url}/{sid}", auth=auth, timeout=10).text
+    assert got["Events"][-1]["Status"] == "delivered"
+
+    # When the recipient replies to the leased number
+    answer = requests.post(
+        f"{info['SimulatorUrl']}/_sim/replies",
+        json={"from": recipient, "to": leased, "body": "Thanks!"},
+        timeout=30,
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == 200, answer.text
+
+    # Then it is listed on the message
+    listed = requests.get(f"{sms_url}/{sid}/Responses", auth=auth, timeout=10).json()
+    assert [(r["From"], r["Text"]) for r in listed["Responses"]] == [(recipient, "Thanks!")]
+
+
+def test_forged_callback_is_rejected_over_the_wire(carrier_stack):
+    carrier = carrier_stack["Carrier"]
+    url = f"{carrier_stack['ApiUrl']}/Carriers/{carrier}/Receipts"
+    forged = {
+        "twilio": {"MessageSid": "SMforged", "MessageStatus": "delivered"},
+        "vonage": {
+            "messageId": "0A0000000123ABCD",
+            "status": "delivered",
+            "timestamp": str(int(time.time())),
+            "sig": "0" * 32,
+        },
+    }[carrier]
+
+    response = requests.get(url, params=forged, timeout=10)
+
+    assert response.status_code == 403
+    assert response.json()["Error"]["Code"] == 24001

@@ -1,0 +1,48 @@
+"""`smsgw.carriers.Carriers`: which adapter, with which keys from the carrier secret."""
+
+import pytest
+
+from smsgw.carriers import CarrierNotConfiguredError, Carriers, credentials_for
+from smsgw.carriers.base import CarrierError
+
+TWILIO = {"AccountSid": "AC1", "AuthToken": "t", "BaseUrl": "http://127.0.0.1:9"}
+VONAGE = {"ApiKey": "k", "ApiSecret": "s", "SignatureSecret": "sig"}
+
+
+def test_top_level_keys_belong_to_the_deployments_carrier_only():
+    secret = TWILIO | {"vonage": VONAGE}
+
+    assert credentials_for(secret, "twilio", "twilio") == TWILIO
+    assert credentials_for(secret, "vonage", "twilio") == VONAGE
+    assert credentials_for(secret, "eum", "twilio") is None
+    assert credentials_for(TWILIO, "twilio", "vonage") is None
+
+
+def test_unknown_or_unconfigured_carriers_are_not_found_and_adapters_are_built_once():
+    reads = []
+
+    def secret():
+        reads.append(1)
+        return TWILIO
+
+    carriers = Carriers("twilio", secret, 5.0)
+
+    assert carriers.get("TWILIO") is carriers.default
+    assert len(reads) == 1
+    for name in ("vonage", "acme"):
+        with pytest.raises(CarrierNotConfiguredError):
+            carriers.get(name)
+
+
+def test_a_leased_number_uses_its_pool_carrier_and_a_missing_one_is_retried():
+    carriers = Carriers(
+        "twilio", lambda: TWILIO | {"vonage": VONAGE}, 5.0, pool_carrier={"+614": "vonage"}.get
+    )
+
+    assert carriers.for_sender("+614", leased=True).name == "vonage"
+    assert carriers.for_sender("+614", leased=False).name == "twilio"
+    assert carriers.for_sender("+615", leased=True).name == "twilio"
+    unconfigured = Carriers("twilio", lambda: TWILIO, 5.0, pool_carrier=lambda _: "eum")
+    with pytest.raises(CarrierError) as raised:
+        unconfigured.for_sender("+614", leased=True)
+    assert raised.value.permanent is False
