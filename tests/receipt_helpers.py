@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
+from tests.support import sqs_records  # noqa: F401  (re-exported for the receipt tests)
 
 
 def twilio_receipt_event(
@@ -103,28 +104,3 @@ def receipt_form(
     if error_code is not None:
         form["ErrorCode"] = str(error_code)
     return form
-
-
-def sqs_records(sqs: Any, queue_url: str, queue_arn: str) -> list[dict[str, Any]]:
-    """Everything visible on a queue now, as SQS-event records (left invisible)."""
-    records = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not batch:
-            return records
-        records.extend(
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in batch
-        )

@@ -6,6 +6,8 @@ import base64
 import importlib.util
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -85,3 +87,40 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 10_000
+
+
+def wait_for(predicate: Callable[[], Any], seconds: float = 20.0) -> Any:
+    """Poll `predicate` every 0.2 s until it returns something truthy or time runs out;
+    returns its last value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def sqs_records(sqs: Any, queue_url: str, queue_arn: str) -> list[dict[str, Any]]:
+    """Everything visible on a queue now, as SQS-event records (left invisible)."""
+    records = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not batch:
+            return records
+        records.extend(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in batch
+        )

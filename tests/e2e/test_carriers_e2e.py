@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from smsgw_tools.local.stack import LocalStack
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,16 +28,6 @@ def carrier_stack(request) -> Iterator[dict[str, Any]]:
     with LocalStack(port=0, carrier=request.param) as stack:
         stack.provision_demo()
         yield stack.info()
-
-
-def _wait(predicate, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_send_receipt_and_reply_over_the_wire(carrier_stack):
@@ -59,7 +50,7 @@ def test_send_receipt_and_reply_over_the_wire(carrier_stack):
         found = requests.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=10).json()
         return [m for m in found["messages"] if m["To"] == recipient]
 
-    [at_carrier] = _wait(submission)
+    [at_carrier] = wait_for(submission)
     assert (at_carrier["From"], at_carrier["Body"]) == (leased, f"Hello via {carrier}")
 
     # And its signed receipts make the message delivered, the carrier's word recorded
@@ -67,7 +58,7 @@ def test_send_receipt_and_reply_over_the_wire(carrier_stack):
         got = requests.get(f"{sms_url}/{sid}", auth=auth, timeout=10).json()["Message"]
         return got if got["Status"] == "delivered" else None
 
-    got = _wait(delivered)
+    got = wait_for(delivered)
     assert got, requests.get(f"{sms_url}/{sid}", auth=auth, timeout=10).text
     assert got["Events"][-1]["Status"] == "delivered"
 

@@ -8,19 +8,10 @@ import pytest
 import requests
 
 from smsgw_tools.admin import Admin
+from tests.support import wait_for
 from tests.unit.test_webhook_signing import documented_verifier
 
 pytestmark = pytest.mark.e2e
-
-
-def _wait(predicate, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_delivered_sms_calls_the_customer_webhook_once_per_status_change(local_stack):
@@ -45,7 +36,7 @@ def test_delivered_sms_calls_the_customer_webhook_once_per_status_change(local_s
     def message():
         return requests.get(f"{sms_url}/{sid}", auth=auth, timeout=10).json()["Message"]
 
-    delivered = _wait(lambda: (m := message())["Status"] == "delivered" and m)
+    delivered = wait_for(lambda: (m := message())["Status"] == "delivered" and m)
     assert delivered, message()
     # (the carrier's own `sent` receipt usually comes after the sender's: recorded only)
     events = delivered["Events"]
@@ -65,7 +56,7 @@ def test_delivered_sms_calls_the_customer_webhook_once_per_status_change(local_s
         found = [r for r in sink.json()["requests"] if r["path"] == path]
         return found if len(found) >= 2 else None
 
-    received = _wait(callbacks)
+    received = wait_for(callbacks)
     time.sleep(0.5)  # a duplicate, if there were one, would have arrived by now
     received = callbacks()
     assert received is not None and len(received) == 2

@@ -9,17 +9,9 @@ import uuid
 import pytest
 import requests
 
+from tests.support import wait_for
+
 pytestmark = pytest.mark.e2e
-
-
-def _wait(predicate, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 def _number():
@@ -77,7 +69,7 @@ def test_a_reply_to_a_leased_number_is_forwarded_by_sms_email_and_webhook(local_
         sink = requests.get(f"{local_stack['WebhookSinkUrl']}/_sink/requests", timeout=10)
         return [r for r in sink.json()["requests"] if r["path"] == path]
 
-    assert _wait(lambda: sms_forwards() and emails() and hooks())
+    assert wait_for(lambda: sms_forwards() and emails() and hooks())
     time.sleep(1.0)  # a duplicate, if there were one, would have arrived by now
     [sms] = sms_forwards()
     [mail] = emails()

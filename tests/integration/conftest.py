@@ -15,7 +15,7 @@ from moto import mock_aws
 from smsgw_tools.admin import Admin
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.simulator import CarrierSimulator
-from tests.support import LambdaContext, apply_environment, basic_auth, load_handler
+from tests.support import LambdaContext, apply_environment, basic_auth, load_handler, sqs_records
 
 FUNCTIONS = {
     "api": "ApiFunction",
@@ -197,27 +197,6 @@ def api(functions, tenant) -> Api:
 
 def queued_records(aws_session, stack: Stack) -> list[dict[str, Any]]:
     """Everything now on SendQueue, received as SQS-event records (and left invisible)."""
-    sqs = aws_session.client("sqs")
-    records = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=stack.queue_url("SendQueue"),
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        if not batch:
-            return records
-        records.extend(
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": stack.queue_arn("SendQueue"),
-                "awsRegion": "us-east-1",
-            }
-            for m in batch
-        )
+    return sqs_records(
+        aws_session.client("sqs"), stack.queue_url("SendQueue"), stack.queue_arn("SendQueue")
+    )

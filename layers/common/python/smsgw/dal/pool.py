@@ -15,6 +15,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.paging import query_items
 from smsgw.errors import ErrorCode, NotFoundError
 
 
@@ -147,17 +148,11 @@ class PoolStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _query(self, partition: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": Key("GSI1PK").eq(partition),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(
+            query_items(
+                self._table, IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq(partition)
+            )
+        )
 
 
 def _pool_number(item: dict[str, Any]) -> PoolNumber:

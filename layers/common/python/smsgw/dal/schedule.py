@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.paging import query_items
 from smsgw.logic.schedule import bucket_of, shard_of
 
 _CURSOR_KEY = {"PK": "SCHEDULER", "SK": "CURSOR"}
@@ -36,18 +37,13 @@ class ScheduleStore:
 
     def waiting(self, bucket: int, shard: int) -> Iterator[tuple[str, int]]:
         """(MessageSid, DeliverAt) of every message waiting in one bucket's shard."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI3",
-            "KeyConditionExpression": Key("GSI3PK").eq(f"SCHEDULE#{bucket}#{shard}"),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            for item in page["Items"]:
-                deliver_at, _, sid = item["GSI3SK"].partition("#")
-                yield sid, int(deliver_at)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in query_items(
+            self._table,
+            IndexName="GSI3",
+            KeyConditionExpression=Key("GSI3PK").eq(f"SCHEDULE#{bucket}#{shard}"),
+        ):
+            deliver_at, _, sid = item["GSI3SK"].partition("#")
+            yield sid, int(deliver_at)
 
     def acquire(self, owner: str, now: int, lease_seconds: int) -> int | None:
         """Take the cursor's lease; the last bucket released (-1 if none), or None when

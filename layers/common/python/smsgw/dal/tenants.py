@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.paging import query_items
 from smsgw.errors import ErrorCode, NotFoundError
 
 
@@ -141,14 +142,8 @@ class TenantStore:
         return [_property(i) for i in self._query_all(f"ACCOUNT#{account_sid}#PROPERTIES")]
 
     def _query_all(self, partition: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": Key("GSI1PK").eq(partition),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(
+            query_items(
+                self._table, IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq(partition)
+            )
+        )
