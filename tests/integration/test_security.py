@@ -309,6 +309,8 @@ INTERNAL_URIS = [
     "http://169.254.169.254/latest/meta-data/",
     "http://[::1]/hook",
     "http://[::ffff:127.0.0.1]/hook",
+    "http://[::7f00:1]/hook",  # IPv4-compatible IPv6 of 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",  # NAT64 of 169.254.169.254
     "http://[::ffff:169.254.169.254]/hook",
     "http://[fe80::1%25eth0]/hook",
     "http://[fd00::1]/hook",

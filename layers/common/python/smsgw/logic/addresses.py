@@ -124,9 +124,25 @@ def is_internal_address(host: str, allowed_networks=()) -> bool:
         return False
     if any(address in network for network in allowed_networks):
         return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None and (not embedded.is_global or embedded.is_multicast):
+            return True
     return not address.is_global or address.is_multicast
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d,
+    or NAT64 64:ff9b::a.b.c.d), which is where a packet to it may end up."""
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 _NUMERIC_HOST = re.compile(r"[0-9a-fx.]+")
