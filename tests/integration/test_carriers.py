@@ -31,7 +31,7 @@ from smsgw.dal import aws
 from smsgw.errors import ErrorCode
 from smsgw_tools.local.resources import deploy
 from smsgw_tools.simulator import CarrierSimulator
-from smsgw_tools.simulator_vonage import DEFAULT_SIGNATURE_SECRET, VonageSimulator, signed_callback
+from smsgw_tools.simulator_formats import DEFAULT_SIGNATURE_SECRET, signed_callback
 from tests.integration.conftest import queued_records
 
 BASE = "https://sms.example.com"
@@ -113,16 +113,21 @@ class TwilioWire:
         return http_event("POST", url, urlencode(form), headers)
 
 
+def _forms(simulator: CarrierSimulator) -> list[dict[str, Any]]:
+    """A Vonage-mode simulator's submissions as the forms sent, with their message ids."""
+    return [s["form"] | {"message_ids": s["message_ids"]} for s in simulator.submissions()]
+
+
 class VonageWire:
     """Receipts by GET (query parameters), replies by a JSON POST: both of Vonage's ways."""
 
     name = "vonage"
 
     def __init__(self, session: Any, stack: Any) -> None:
-        self.sim = VonageSimulator().start()
+        self.sim = CarrierSimulator(carrier="vonage").start()
         self.secret = {
-            "ApiKey": self.sim.state.api_key,
-            "ApiSecret": self.sim.state.api_secret,
+            "ApiKey": self.sim.state.vonage.api_key,
+            "ApiSecret": self.sim.state.vonage.api_secret,
             "SignatureSecret": DEFAULT_SIGNATURE_SECRET,
             "SignatureMethod": "md5hash",
             "BaseUrl": self.sim.url,
@@ -141,7 +146,7 @@ class VonageWire:
                 "client-ref": s["client-ref"],
                 "callback": s.get("callback", ""),
             }
-            for s in self.sim.submissions()
+            for s in _forms(self.sim)
         ]
 
     def receipt(self, submission: dict[str, str], message_sid: str, status: str) -> dict:
@@ -158,7 +163,7 @@ class VonageWire:
                 "err-code": "0",
                 "client-ref": submission["client-ref"],
                 "message-timestamp": "2026-01-01 12:00:00",
-                "api-key": self.sim.state.api_key,
+                "api-key": self.sim.state.vonage.api_key,
             }
         )
         return http_event("GET", f"{submission['callback']}?{urlencode(params)}")
@@ -172,7 +177,7 @@ class VonageWire:
                 "text": text,
                 "type": "text",
                 "keyword": text.split()[0].upper(),
-                "api-key": self.sim.state.api_key,
+                "api-key": self.sim.state.vonage.api_key,
                 "message-timestamp": "2026-01-01 12:00:05",
             }
         )
@@ -458,10 +463,10 @@ def test_a_pool_number_of_another_carrier_sends_through_that_carrier(
 ):
     # Given a Twilio deployment whose secret also holds Vonage's keys, and a pool number
     # that belongs to Vonage
-    with VonageSimulator() as vonage_sim:
+    with CarrierSimulator(carrier="vonage") as vonage_sim:
         vonage = {
-            "ApiKey": vonage_sim.state.api_key,
-            "ApiSecret": vonage_sim.state.api_secret,
+            "ApiKey": vonage_sim.state.vonage.api_key,
+            "ApiSecret": vonage_sim.state.vonage.api_secret,
             "SignatureSecret": DEFAULT_SIGNATURE_SECRET,
             "BaseUrl": vonage_sim.url,
         }
@@ -480,7 +485,7 @@ def test_a_pool_number_of_another_carrier_sends_through_that_carrier(
         # Then the leased one went through Vonage (its receipt URL names vonage), the
         # other through the deployment's carrier
         assert result == {"batchItemFailures": []}
-        [at_vonage] = vonage_sim.submissions()
+        [at_vonage] = _forms(vonage_sim)
         assert (at_vonage["from"], at_vonage["text"]) == (LEASED[1:], "From the Vonage number")
         assert at_vonage["callback"] == f"{BASE}/v1/Carriers/vonage/Receipts"
         assert [s["Text"] for s in wire.submitted()] == ["From Twilio"]

@@ -174,8 +174,9 @@ def test_control_endpoints_over_http(sim: CarrierSimulator, carrier: TwilioCarri
         assert http.post(f"{base}/faults", json=fault, timeout=5).json()["remaining"] == 1
         with pytest.raises(CarrierError):
             carrier.submit(_sms())
-        # a bad fault mode is a 400
+        # a bad fault mode is a 400, and so is Vonage's status fault
         assert http.post(f"{base}/faults", json={"mode": "bogus"}, timeout=5).status_code == 400
+        assert http.post(f"{base}/faults", json={"mode": "status"}, timeout=5).status_code == 400
         # latency
         assert http.post(f"{base}/latency", json={"seconds": 0}, timeout=5).json() == {
             "seconds": 0.0

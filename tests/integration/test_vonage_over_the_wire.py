@@ -1,4 +1,4 @@
-"""VonageCarrier against a running Vonage-format simulator, over real HTTP on loopback."""
+"""VonageCarrier against a running CarrierSimulator speaking Vonage, over real HTTP on loopback."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from smsgw.carriers.base import CallbackRequest, CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.vonage import VonageCarrier
-from smsgw_tools.simulator_vonage import (
-    DEFAULT_SIGNATURE_SECRET,
-    VonageSimulator,
-    signed_callback,
-)
+from smsgw_tools.simulator import CarrierSimulator
+from smsgw_tools.simulator_formats import signed_callback
 
 READ_TIMEOUT = 0.5
 TO = "+447700900123"
@@ -23,27 +21,28 @@ SID = "SM" + "0" * 32
 
 
 @pytest.fixture(scope="module")
-def simulator() -> Iterator[VonageSimulator]:
-    with VonageSimulator() as sim:
+def simulator() -> Iterator[CarrierSimulator]:
+    with CarrierSimulator(carrier="vonage", timeout_seconds=2.0) as sim:
         yield sim
 
 
 @pytest.fixture
-def sim(simulator: VonageSimulator) -> VonageSimulator:
+def sim(simulator: CarrierSimulator) -> CarrierSimulator:
     simulator.reset()
     return simulator
 
 
 @pytest.fixture
-def carrier(sim: VonageSimulator) -> VonageCarrier:
+def carrier(sim: CarrierSimulator) -> VonageCarrier:
     return _carrier(sim)
 
 
-def _carrier(sim: VonageSimulator, secret: str | None = None) -> VonageCarrier:
+def _carrier(sim: CarrierSimulator, secret: str | None = None) -> VonageCarrier:
+    credentials = sim.state.vonage
     return VonageCarrier(
-        sim.state.api_key,
-        secret or sim.state.api_secret,
-        signature_secret=DEFAULT_SIGNATURE_SECRET,
+        credentials.api_key,
+        secret or credentials.api_secret,
+        signature_secret=credentials.signature_secret,
         base_url=sim.url,
         read_timeout=READ_TIMEOUT,
     )
@@ -66,34 +65,44 @@ def _free_port() -> int:
 
 
 def test_accepted_submission_is_held_once_with_vonage_fields(
-    sim: VonageSimulator, carrier: VonageCarrier
+    sim: CarrierSimulator, carrier: VonageCarrier
 ) -> None:
     # When a message is submitted
     result = carrier.submit(_sms())
     # Then Vonage's message-id comes back and the simulator holds that one submission
     [held] = sim.submissions()
-    assert result.carrier_sid == held["message_ids"][0]
-    assert (held["from"], held["to"], held["text"], held["client-ref"], held["outcome"]) == (
+    assert result.carrier_sid == held["message_ids"][0] == held["sid"]
+    form = held["form"]
+    assert (form["from"], form["to"], form["text"], form["client-ref"], held["outcome"]) == (
         "Acme",
         "447700900123",
         "Your code is 1234",
         SID,
         "accepted",
     )
-    assert held["callback"] == "https://gw.example.com/v1/Carriers/vonage/Receipts"
+    assert form["callback"] == "https://gw.example.com/v1/Carriers/vonage/Receipts"
+    assert "api_secret" not in form
+    # recorded in the simulator's common shape too (E.164 recipient, the callback, our sid)
+    assert (held["From"], held["To"], held["Body"], held["ClientRef"]) == (
+        "Acme",
+        TO,
+        "Your code is 1234",
+        SID,
+    )
+    assert held["StatusCallback"] == form["callback"]
 
 
 def test_long_unicode_text_goes_as_parts_and_keeps_all_ids(
-    sim: VonageSimulator, carrier: VonageCarrier
+    sim: CarrierSimulator, carrier: VonageCarrier
 ) -> None:
     result = carrier.submit(_sms(text="Привет! " * 20))
     [held] = sim.submissions()
-    assert held["type"] == "unicode"
+    assert held["form"]["type"] == "unicode"
     assert len(held["message_ids"]) == 3
     assert list(result.message_ids) == held["message_ids"]
 
 
-def test_wrong_credentials_are_a_transient_error(sim: VonageSimulator) -> None:
+def test_wrong_credentials_are_a_transient_error(sim: CarrierSimulator) -> None:
     with pytest.raises(CarrierError) as caught:
         _carrier(sim, secret="wrong").submit(_sms())
     assert (caught.value.permanent, caught.value.code) == (False, "4")
@@ -102,7 +111,7 @@ def test_wrong_credentials_are_a_transient_error(sim: VonageSimulator) -> None:
 
 @pytest.mark.parametrize(("status", "permanent"), [(1, False), (9, False), (7, True), (15, True)])
 def test_vonage_status_in_the_answer_is_classified(
-    sim: VonageSimulator, carrier: VonageCarrier, status: int, permanent: bool
+    sim: CarrierSimulator, carrier: VonageCarrier, status: int, permanent: bool
 ) -> None:
     sim.set_fault("status", status=status, count=1)
     with pytest.raises(CarrierError) as caught:
@@ -114,7 +123,7 @@ def test_vonage_status_in_the_answer_is_classified(
 
 @pytest.mark.parametrize(("mode", "retry_after"), [("5xx", None), ("429", 1.0)])
 def test_http_failure_is_transient_and_then_clears(
-    sim: VonageSimulator, carrier: VonageCarrier, mode: str, retry_after: float | None
+    sim: CarrierSimulator, carrier: VonageCarrier, mode: str, retry_after: float | None
 ) -> None:
     sim.set_fault(mode, count=1)
     with pytest.raises(CarrierError) as caught:
@@ -125,7 +134,7 @@ def test_http_failure_is_transient_and_then_clears(
 
 
 def test_timeout_is_an_unknown_outcome_within_the_read_timeout(
-    sim: VonageSimulator, carrier: VonageCarrier
+    sim: CarrierSimulator, carrier: VonageCarrier
 ) -> None:
     sim.set_fault("timeout", count=1, timeout_seconds=3.0)
     started = time.monotonic()
@@ -136,7 +145,7 @@ def test_timeout_is_an_unknown_outcome_within_the_read_timeout(
 
 
 def test_dropped_connection_is_an_unknown_outcome(
-    sim: VonageSimulator, carrier: VonageCarrier
+    sim: CarrierSimulator, carrier: VonageCarrier
 ) -> None:
     sim.set_fault("drop", count=1)
     with pytest.raises(OutcomeUnknownError):
@@ -145,13 +154,13 @@ def test_dropped_connection_is_an_unknown_outcome(
 
 
 def test_fault_for_one_recipient_spares_the_others(
-    sim: VonageSimulator, carrier: VonageCarrier
+    sim: CarrierSimulator, carrier: VonageCarrier
 ) -> None:
-    sim.set_fault("5xx", to="447700900999")
+    sim.set_fault("5xx", to="+447700900999")
     carrier.submit(_sms())
     with pytest.raises(CarrierError):
         carrier.submit(_sms(to="+447700900999"))
-    assert [s["to"] for s in sim.submissions()] == ["447700900123"]
+    assert [s["form"]["to"] for s in sim.submissions()] == ["447700900123"]
 
 
 def test_refused_connection_is_transient() -> None:
@@ -164,7 +173,7 @@ def test_refused_connection_is_transient() -> None:
 
 
 def test_simulator_signed_receipt_verifies_and_parses(
-    sim: VonageSimulator, carrier: VonageCarrier
+    sim: CarrierSimulator, carrier: VonageCarrier
 ) -> None:
     # Given a submission and the DLR a Vonage-format sender would POST for it
     result = carrier.submit(_sms())
@@ -177,7 +186,8 @@ def test_simulator_signed_receipt_verifies_and_parses(
             "err-code": "0",
             "client-ref": SID,
             "message-timestamp": "2025-01-01 12:00:00",
-        }
+        },
+        sim.state.vonage.signature_secret,
     )
     request = CallbackRequest(
         method="POST",
@@ -193,3 +203,20 @@ def test_simulator_signed_receipt_verifies_and_parses(
         result.carrier_sid,
         SID,
     )
+
+
+def test_status_fault_over_the_control_endpoint(
+    sim: CarrierSimulator, carrier: VonageCarrier
+) -> None:
+    # Given a Vonage status fault set over HTTP (as `smsgw local sim` would)
+    base = f"{sim.url}/_sim"
+    fault = {"mode": "status", "status": 7, "count": 1, "to": TO}
+    answer = requests.post(f"{base}/faults", json=fault, timeout=5).json()
+    assert (answer["mode"], answer["status"], answer["remaining"]) == ("status", 7, 1)
+    # When / Then the next submission is refused permanently with that status, once
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    assert (caught.value.permanent, caught.value.code) == (True, "7")
+    carrier.submit(_sms())
+    messages = requests.get(f"{base}/messages", timeout=5).json()["messages"]
+    assert [m["To"] for m in messages] == [TO]

@@ -5,9 +5,11 @@ that runs in production. Besides the Messages endpoint it has control endpoints 
 `/_sim/` (JSON in and out) to inspect submissions and inject faults and latency.
 
 It speaks Vonage's SMS API too (`POST /sms/json`, `CarrierSimulator(carrier="vonage")`):
-submissions are recorded in the same shape (E.164 numbers, `Body`, the part ids), receipts
-are Vonage DLRs (signed `sig`, by GET) and replies Vonage inbound messages (a signed JSON
-POST); the control endpoints are the same for both.
+submissions are recorded in the same shape (E.164 numbers, `Body`, the part ids, and the
+`form` as sent), receipts are Vonage DLRs (signed `sig`, by GET) and replies Vonage inbound
+messages (a signed JSON POST); the control endpoints are the same for both, and Vonage has
+one more fault: `status`, a Vonage status code in an HTTP 200 answer. What each carrier says
+on the wire is in `simulator_formats`.
 
 Layout: `SimulatorState` holds everything the simulator knows and decides (thread-safe, no
 HTTP); `_Handler` only translates HTTP to and from it; `CarrierSimulator` runs the server in a
@@ -30,40 +32,41 @@ import hmac
 import json
 import logging
 import re
-import secrets
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from smsgw.ids import MESSAGE_PREFIX, new_sid
-from smsgw.logic.text import analyse
+from smsgw_tools.simulator_formats import (
+    API_VERSION,
+    VONAGE_SMS_PATH,
+    WIRES,
+    Answer,
+    Submission,
+    VonageCredentials,
+    message_resource,
+    twilio_error,
+)
 
 log = logging.getLogger(__name__)
 
-API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "simulator".ljust(32, "0")
 DEFAULT_AUTH_TOKEN = "simulator-token"  # noqa: S105 - a local simulator, not a secret
 DEFAULT_TIMEOUT_SECONDS = 15.0
 RETRY_AFTER_SECONDS = 1
-FAULT_MODES = ("none", "5xx", "429", "timeout", "drop")
+FAULT_MODES = ("none", "status", "5xx", "429", "timeout", "drop")
+DEFAULT_VONAGE_STATUS = 5
 CARRIERS = ("twilio", "vonage")
-VONAGE_SMS_PATH = "/sms/json"
 
 ACCEPTED = "accepted"
 UNKNOWN = "unknown"
 """Outcome of a submission the simulator received but never answered in time (or at all)."""
 
-Submission = dict[str, Any]
-Answer = tuple[int, dict[str, Any]]
-
 _MESSAGES_PATH = re.compile(rf"/{API_VERSION}/Accounts/(?P<account_sid>[^/]+)/Messages\.json")
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
 
 
 @dataclass(slots=True)
@@ -74,6 +77,8 @@ class Fault:
     remaining: int | None = None
     to: str | None = None
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    status: int | None = None
+    """The Vonage status code a `status` fault answers with."""
 
     def matches(self, to: str) -> bool:
         return self.mode != "none" and self.to in (None, to) and self.remaining != 0
@@ -137,38 +142,9 @@ class SimulatorState:
             and account_sid == self.account_sid
         )
 
-    def record(self, form: dict[str, str], outcome: str) -> Submission:
+    def record(self, fields: Submission, outcome: str) -> Submission:
         """Store one submission the carrier took (or may have taken) and return it."""
-        submission: Submission = {
-            "sid": new_sid(MESSAGE_PREFIX),
-            "From": form["From"],
-            "To": form["To"],
-            "Body": form["Body"],
-            "StatusCallback": form.get("StatusCallback") or None,
-            "received_at": datetime.now(UTC).isoformat(),
-            "outcome": outcome,
-        }
-        with self._lock:
-            self._submissions.append(submission)
-        return dict(submission)
-
-    def record_vonage(self, form: dict[str, str], outcome: str) -> Submission:
-        """Store one Vonage SMS API submission, in the same shape as a Twilio one."""
-        from smsgw.carriers.vonage import e164
-
-        parts = analyse(form.get("text", "")).segments
-        ids = [secrets.token_hex(8).upper() for _ in range(parts)]
-        submission: Submission = {
-            "sid": ids[0],
-            "message_ids": ids,
-            "From": e164(form["from"]),
-            "To": e164(form["to"]),
-            "Body": form["text"],
-            "StatusCallback": form.get("callback") or None,
-            "ClientRef": form.get("client-ref") or None,
-            "received_at": datetime.now(UTC).isoformat(),
-            "outcome": outcome,
-        }
+        submission = fields | {"received_at": datetime.now(UTC).isoformat(), "outcome": outcome}
         with self._lock:
             self._submissions.append(submission)
         return dict(submission)
@@ -198,17 +174,31 @@ class SimulatorState:
         mode: str,
         count: int | None = None,
         to: str | None = None,
+        *,
         timeout_seconds: float | None = None,
+        status: int | None = None,
     ) -> dict[str, Any]:
-        """Apply `mode` to the next `count` submissions (to `to` only, when given)."""
+        """Fail the next `count` submissions (None: until cleared; to `to` only, when given)
+        the way `mode` says.
+
+        Modes: none, 5xx, 429 (with Retry-After), timeout (answer only after
+        `timeout_seconds`), drop (close the connection without answering), and for Vonage
+        status (an HTTP 200 whose message has Vonage status `status`, default 5).
+        """
         if mode not in FAULT_MODES:
             raise ValueError(f"mode must be one of {', '.join(FAULT_MODES)}")
+        if mode == "status" and self.carrier != "vonage":
+            raise ValueError("the status fault is Vonage's: this simulator speaks Twilio")
+        if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+            raise ValueError("status must be an integer or null")
         if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
             raise ValueError("count must be an integer or null")
         if count is not None and count < 0:
             raise ValueError("count must not be negative")
         seconds = self.default_timeout_seconds if timeout_seconds is None else timeout_seconds
-        fault = Fault(mode, count, to, _seconds(seconds, "timeout_seconds"))
+        if mode == "status" and status is None:
+            status = DEFAULT_VONAGE_STATUS
+        fault = Fault(mode, count, to, _seconds(seconds, "timeout_seconds"), status)
         with self._lock:
             self._fault = fault
         return asdict(fault)
@@ -225,7 +215,7 @@ class SimulatorState:
                 return None
             if fault.remaining is not None:
                 fault.remaining -= 1
-            return Fault(fault.mode, fault.remaining, fault.to, fault.timeout_seconds)
+            return Fault(fault.mode, fault.remaining, fault.to, fault.timeout_seconds, fault.status)
 
     def set_latency(self, seconds: float) -> float:
         with self._lock:
@@ -242,77 +232,10 @@ class SimulatorState:
             self.stopping.wait(seconds)
 
 
-@dataclass(frozen=True, slots=True)
-class VonageCredentials:
-    """What the simulator checks and signs with in Vonage mode."""
-
-    api_key: str = "simkey01"
-    api_secret: str = "simulator-secret"  # noqa: S105 - a local simulator, not a secret
-    signature_secret: str = "simulator-signature-secret"  # noqa: S105
-    signature_method: str = "md5hash"
-
-
 def _seconds(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"{name} must be a non-negative number")
     return float(value)
-
-
-# --- Twilio's answers ------------------------------------------------------------------
-
-
-def twilio_error(status: int, code: int, message: str) -> Answer:
-    """A Twilio-format error body."""
-    return status, {
-        "code": code,
-        "message": message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    }
-
-
-def validation_error(form: dict[str, str]) -> Answer | None:
-    """The 400 Twilio gives a malformed create-message request, or None."""
-    if not form.get("To"):
-        return twilio_error(400, 21604, "A 'To' phone number is required.")
-    if not form.get("From"):
-        return twilio_error(400, 21603, "A 'From' phone number is required.")
-    if not form.get("Body"):
-        return twilio_error(400, 21602, "Message body is required.")
-    if not _E164.fullmatch(form["To"]):
-        return twilio_error(
-            400, 21211, f"The 'To' number {form['To']} is not a valid phone number."
-        )
-    return None
-
-
-def message_resource(account_sid: str, submission: Submission) -> dict[str, Any]:
-    """The Twilio Message resource for a freshly queued submission."""
-    sid = submission["sid"]
-    created = format_datetime(datetime.fromisoformat(submission["received_at"]))
-    uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
-    return {
-        "account_sid": account_sid,
-        "api_version": API_VERSION,
-        "body": submission["Body"],
-        "date_created": created,
-        "date_sent": None,
-        "date_updated": created,
-        "direction": "outbound-api",
-        "error_code": None,
-        "error_message": None,
-        "from": submission["From"],
-        "messaging_service_sid": None,
-        "num_media": "0",
-        "num_segments": str(analyse(submission["Body"]).segments),
-        "price": None,
-        "price_unit": "USD",
-        "sid": sid,
-        "status": "queued",
-        "subresource_uris": {"media": f"{uri}/Media.json"},
-        "to": submission["To"],
-        "uri": f"{uri}.json",
-    }
 
 
 # --- control endpoints -----------------------------------------------------------------
@@ -340,7 +263,8 @@ def _set_fault(state: SimulatorState, payload: dict[str, Any]) -> Answer:
         payload.get("mode", ""),
         payload.get("count"),
         payload.get("to"),
-        payload.get("timeout_seconds"),
+        timeout_seconds=payload.get("timeout_seconds"),
+        status=payload.get("status"),
     )
     return 200, fault
 
@@ -440,15 +364,18 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_sim/"):
             self._control(method, path, body)
             return
+        state = self.server.state
         match = _MESSAGES_PATH.fullmatch(path)
-        if method == "POST" and match and self.server.state.carrier == "twilio":
-            self._create_message(match["account_sid"], body)
+        if method == "POST" and match and state.carrier == "twilio":
+            form = dict(parse_qsl(body, keep_blank_values=True))
+            self._submit(form, state.authorized(match["account_sid"], *self._basic_auth()))
             return
-        if method == "GET" and match and self.server.state.carrier == "twilio":
+        if method == "GET" and match and state.carrier == "twilio":
             self._list_messages(match["account_sid"])
             return
-        if method == "POST" and path == VONAGE_SMS_PATH and self.server.state.carrier == "vonage":
-            self._vonage_submit(body)
+        if method == "POST" and path == VONAGE_SMS_PATH and state.carrier == "vonage":
+            form = self._vonage_form(body)
+            self._submit(form, state.vonage.authorized(form))
             return
         self._send(*twilio_error(404, 20404, f"The requested resource {path} was not found"))
 
@@ -465,34 +392,31 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._send(400, {"error": str(exc)})
 
-    def _create_message(self, account_sid: str, body: str) -> None:
+    def _submit(self, form: dict[str, str], authorized: bool) -> None:
+        """A submission in the simulator's carrier's format: refused as that carrier would,
+        failed as the fault says, or recorded, answered and passed to the listeners."""
         state = self.server.state
+        wire = WIRES[state.carrier]
         state.pause(state.latency())
-        if not state.authorized(account_sid, *self._basic_auth()):
-            self._send(*twilio_error(401, 20003, "Authenticate"))
+        if refusal := wire.refusal(form, authorized):
+            self._send(*refusal)
             return
-        form = dict(parse_qsl(body, keep_blank_values=True))
-        if error := validation_error(form):
-            self._send(*error)
-            return
-        fault = state.take_fault(form["To"])
-        if fault is None:
-            submission = state.record(form, ACCEPTED)
-            self._send(201, message_resource(state.account_sid, submission))
-            state.notify(submission)
-        elif fault.mode == "5xx":
-            self._send(*twilio_error(500, 20500, "Internal Server Error"))
-        elif fault.mode == "429":
-            answer = twilio_error(429, 20429, "Too Many Requests")
-            self._send(*answer, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        elif fault.mode == "drop":
-            submission = state.record(form, UNKNOWN)
-            self.close_connection = True
-            state.notify(submission)
+        fields = wire.submission(form)
+        fault = state.take_fault(fields["To"])
+        if fault is not None and fault.mode == "status":
+            self._send(*wire.status_refusal(fault.status or DEFAULT_VONAGE_STATUS))
+        elif fault is not None and fault.mode == "5xx":
+            self._send(*wire.server_error())
+        elif fault is not None and fault.mode == "429":
+            self._send(*wire.throttled(), headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         else:
-            submission = state.record(form, UNKNOWN)
-            state.pause(fault.timeout_seconds)
-            self._send(201, message_resource(state.account_sid, submission))
+            submission = state.record(fields, ACCEPTED if fault is None else UNKNOWN)
+            if fault is not None and fault.mode == "drop":
+                self.close_connection = True
+            else:
+                if fault is not None:
+                    state.pause(fault.timeout_seconds)
+                self._send(*wire.accepted(state.account_sid, submission))
             state.notify(submission)
 
     def _list_messages(self, account_sid: str) -> None:
@@ -513,52 +437,12 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         self._send(200, {"messages": found, "page": 0, "page_size": len(found)})
 
-    def _vonage_submit(self, body: str) -> None:
-        """Vonage's SMS API: HTTP 200 with a status per part; faults as for Twilio."""
-        from smsgw_tools.simulator_vonage import status_answer, vonage_answer
-
-        state = self.server.state
-        state.pause(state.latency())
+    def _vonage_form(self, body: str) -> dict[str, str]:
+        """Vonage's submission: form-encoded, or a JSON object."""
         if (self.headers.get("Content-Type") or "").startswith("application/json"):
             loaded = json.loads(body or "{}")
-            form = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-        else:
-            form = dict(parse_qsl(body, keep_blank_values=True))
-        credentials = state.vonage
-        if not (
-            hmac.compare_digest(form.get("api_key", "").encode(), credentials.api_key.encode())
-            and hmac.compare_digest(
-                form.get("api_secret", "").encode(), credentials.api_secret.encode()
-            )
-        ):
-            self._send(200, status_answer(4))
-            return
-        if not form.get("from") or not form.get("to") or not form.get("text"):
-            self._send(200, status_answer(2))
-            return
-        if not form["to"].isdigit():
-            self._send(200, status_answer(3))
-            return
-        fault = state.take_fault("+" + form["to"])
-        if fault is None:
-            submission = state.record_vonage(form, ACCEPTED)
-            self._send(200, vonage_answer({"to": form["to"], **submission}))
-            state.notify(submission)
-        elif fault.mode == "5xx":
-            self._send(500, {"error": "Internal Server Error"})
-        elif fault.mode == "429":
-            self._send(
-                429, {"error": "Too Many Requests"}, {"Retry-After": str(RETRY_AFTER_SECONDS)}
-            )
-        elif fault.mode == "drop":
-            submission = state.record_vonage(form, UNKNOWN)
-            self.close_connection = True
-            state.notify(submission)
-        else:
-            submission = state.record_vonage(form, UNKNOWN)
-            state.pause(fault.timeout_seconds)
-            self._send(200, vonage_answer({"to": form["to"], **submission}))
-            state.notify(submission)
+            return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+        return dict(parse_qsl(body, keep_blank_values=True))
 
     def _basic_auth(self) -> tuple[str, str]:
         scheme, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
@@ -688,20 +572,9 @@ class CarrierSimulator:
         """Forget every submission and clear the fault and the latency."""
         self.state.reset()
 
-    def set_fault(
-        self,
-        mode: str,
-        count: int | None = None,
-        to: str | None = None,
-        *,
-        timeout_seconds: float | None = None,
-    ) -> None:
-        """Fail the next `count` submissions (None: until cleared) the way `mode` says.
-
-        Modes: none, 5xx, 429 (with Retry-After), timeout (answer only after
-        `timeout_seconds`), drop (close the connection without answering).
-        """
-        self.state.set_fault(mode, count, to, timeout_seconds)
+    def set_fault(self, mode: str, *args: Any, **options: Any) -> None:
+        """`SimulatorState.set_fault`: fail the next submissions the way `mode` says."""
+        self.state.set_fault(mode, *args, **options)
 
     def set_latency(self, seconds: float) -> None:
         """Delay every answer of the Messages endpoint by `seconds`."""

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
+from smsgw_tools.simulator_formats import signed_callback
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,6 @@ class ReceiptSender:
         try:
             if self._carrier == "vonage":
                 # Signed when sent: Vonage's timestamp must be fresh.
-                from smsgw_tools.simulator_vonage import signed_callback
-
                 params = signed_callback(
                     form, self._vonage.signature_secret, self._vonage.signature_method
                 )

@@ -10,7 +10,7 @@ form (`smsgw.carriers.twilio.signature`). The URL is the gateway's Responses end
 
 In Vonage mode the reply is Vonage's inbound message instead: a JSON POST of `msisdn`,
 `to` (numbers without "+"), `messageId`, `text`, `type`, `keyword`, `message-timestamp`,
-signed with `sig` (`smsgw_tools.simulator_vonage.signed_callback`).
+signed with `sig` (`smsgw_tools.simulator_formats.signed_callback`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import requests
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
 from smsgw.ids import MESSAGE_PREFIX, new_sid
 from smsgw.logic.text import analyse
+from smsgw_tools.simulator_formats import signed_callback
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 
@@ -58,8 +59,6 @@ def inbound_form(account_sid: str, sender: str, to: str, body: str) -> dict[str,
 
 def vonage_inbound(credentials: Any, sender: str, to: str, body: str) -> dict[str, str]:
     """The signed JSON Vonage posts for an inbound SMS."""
-    from smsgw_tools.simulator_vonage import signed_callback
-
     params = {
         "msisdn": sender.lstrip("+"),
         "to": to.lstrip("+"),
