@@ -1,0 +1,525 @@
+"""What one message costs in AWS requests, and what a million of them cost in dollars.
+
+One message goes the whole way through the real handlers, in-process under moto with the
+template's resources: the API send (with its authorizer), the sender (to the carrier
+simulator), one signed `delivered` receipt through the webhooks function, and the
+customer receipt webhooks it causes through the notifier (to a loopback sink). Every AWS
+request our code makes is counted by a botocore `before-call` hook on every client; the
+DynamoDB request units come from the items' sizes before and after each write (moto does
+not report ConsumedCapacity), by DynamoDB's sizing rules, indexes included. Log bytes are
+what each handler wrote to stdout. Handler durations are measured here, but moto is far
+slower than DynamoDB, so the prices use the stated assumptions instead.
+
+Then it prices a million such messages at the on-demand prices in PRICES (us-east-1) and
+prints a table per component, for traffic that fills SQS batches (10 records per sender
+and notifier invocation) and for traffic that does not (one record per invocation).
+
+    .venv/bin/python bench/cost.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # a script, not a test: pytest's pythonpath does not apply
+from tests.integration.conftest import Api, Functions, Tenant, queued_records  # noqa: E402
+from tests.receipt_helpers import receipt_form, twilio_receipt_event  # noqa: E402
+from tests.support import sqs_records  # noqa: E402
+
+# On-demand prices, us-east-1, as published on 2026-11-27 (USD). Sources: "Amazon API
+# Gateway pricing" (HTTP APIs, first 300 million requests a month), "AWS Lambda pricing"
+# (Arm, first 7.5 billion GB-seconds a month), "Amazon DynamoDB pricing for on-demand
+# capacity" (after the November 2024 reduction), "Amazon SQS pricing" (standard queues,
+# beyond the free tier; a request is billed per 64 KB chunk), "AWS Secrets Manager
+# pricing", "Amazon CloudWatch pricing" (Logs, standard ingestion), "AWS X-Ray pricing"
+# (traces recorded), "Amazon EC2 On-Demand pricing" (data transfer out to the internet,
+# first 10 TB a month).
+PRICES = {
+    "apigw_http_request": 1.00 / 1e6,
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second_arm": 0.0000133334,
+    "dynamodb_wru": 0.625 / 1e6,
+    "dynamodb_rru": 0.125 / 1e6,
+    "sqs_request": 0.40 / 1e6,
+    "secrets_api_call": 0.05 / 1e4,
+    "logs_ingest_gb": 0.50,
+    "xray_trace_recorded": 5.00 / 1e6,
+    "data_out_gb": 0.09,
+}
+
+# Assumptions (stated, not measured against AWS):
+# API Gateway caches the authorizer's answer per Authorization header for the template's
+# AuthorizerCacheSeconds (default 60 s): a client sending 100 requests a minute costs one
+# authorizer call per 100 sends. A client sending once a minute or less costs one per send
+# (+$0.20 Lambda requests per million, and its GetItem).
+AUTHORIZER_CACHE_SECONDS = 60
+REQUESTS_PER_CLIENT_PER_CACHE_PERIOD = 100
+SECRET_CACHE_SECONDS = 300  # Powertools Parameters' max_age for the carrier secret
+WARM_ENVIRONMENTS = 10  # sender/webhooks environments each refreshing their secret
+MESSAGES_PER_MONTH = 1_000_000
+DURATION_MS = {  # warm invocation in Lambda at the template's 512 MB
+    "authorizer": 15,  # one GetItem and a hash check
+    "api": 60,  # GetItem property + account, PutItem, SQS SendMessage
+    "sender_record": 300,  # the carrier's answer (~250 ms for Twilio) + two writes
+    "webhooks": 30,  # signature check, UpdateItem, SQS SendMessage
+    "notifier_record": 250,  # the customer's webhook answering + one UpdateItem
+}
+RUNTIME_LOG_BYTES = 350  # START, END and REPORT lines Lambda adds per invocation
+XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s, then 5%
+CARRIER_AND_WEBHOOK_BYTES = 3_000  # HTTPS to the carrier and the customer, per message
+
+
+class LogCapture(io.TextIOBase):
+    """Stands in for stdout: counts the bytes each function writes (logs and EMF)."""
+
+    def __init__(self) -> None:
+        self.function = "setup"
+        self.bytes: Counter = Counter()
+
+    def write(self, text: str) -> int:
+        self.bytes[self.function] += len(text.encode())
+        return len(text)
+
+
+class Meter:
+    """Counts AWS requests per function and DynamoDB request units, from botocore hooks
+    registered on every botocore session the handlers use."""
+
+    def __init__(self, raw_dynamodb: Any, table: str, indexes: list[dict[str, Any]]) -> None:
+        self.function = "setup"
+        self.calls: dict[str, Counter] = defaultdict(Counter)
+        self.units: dict[str, Counter] = defaultdict(Counter)
+        self._raw = raw_dynamodb
+        self._table = table
+        self._indexes = indexes
+        self._before = threading.local()
+        self.writes: list[tuple] = []
+
+    def register(self, botocore_session: Any) -> None:
+        botocore_session.register("before-parameter-build.dynamodb", self._parameters)
+        botocore_session.register("before-call", self._before_call)
+        botocore_session.register("after-call.dynamodb", self._after_call)
+
+    def _parameters(self, params: dict[str, Any], **_: Any) -> None:
+        self._before.params = params  # the API parameters (before-call sees the HTTP request)
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        service = model.service_model.service_name
+        self.calls[self.function][f"{service} {model.name}"] += 1
+        if service == "dynamodb":
+            params = self._before.params
+            self._before.items = [self._item(key) for key in _keys(model.name, params)]
+
+    def _after_call(self, model: Any, parsed: dict, **_: Any) -> None:
+        name, units = model.name, self.units[self.function]
+        params = self._before.params
+        if name in ("GetItem", "Query", "BatchGetItem"):
+            items = [parsed["Item"]] if "Item" in parsed else parsed.get("Items", [])
+            size = sum(item_size(item) for item in items)
+            units["RRU"] += math.ceil(max(size, 1) / 4096) * (
+                1 if params.get("ConsistentRead") else 0.5
+            )
+            return
+        transactional = 2 if name == "TransactWriteItems" else 1
+        for key, before in zip(_keys(name, params), self._before.items, strict=True):
+            after = self._item(key)
+            wru = transactional * self._write_units(before, after)
+            units["WRU"] += wru
+            self.writes.append(
+                (
+                    self.function,
+                    name,
+                    key["PK"]["S"].split("#")[0],
+                    item_size(before or {}),
+                    item_size(after or {}),
+                    wru,
+                )
+            )
+
+    def _item(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self._raw.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+
+    def _write_units(self, before: dict | None, after: dict | None) -> int:
+        """WRUs of one item write: the table's, plus each index the item is (or was) in."""
+        sizes = [item_size(i) for i in (before, after) if i]
+        total = math.ceil(max([*sizes, 1]) / 1024)
+        for index in self._indexes:
+            keys = [k["AttributeName"] for k in index["KeySchema"]]
+            old, new = (
+                (tuple(str(i[k]) for k in keys) if i and all(k in i for k in keys) else None)
+                for i in (before, after)
+            )
+            kept = [self._kept(i, index, keys) for i, k in ((before, old), (after, new)) if k]
+            projected = [item_size(i) for i in kept]
+            if old and new and old == new:
+                # An index is written only when what it holds of the item changed.
+                total += math.ceil(max(projected) / 1024) if kept[0] != kept[1] else 0
+            else:  # entering, leaving, or moving within the index: one write each side
+                total += sum(math.ceil(size / 1024) for size in projected)
+        return total
+
+    @staticmethod
+    def _kept(item: dict[str, Any], index: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+        """What the index holds of the item."""
+        if index["Projection"]["ProjectionType"] == "ALL":
+            return item
+        kept = set(keys) | {"PK", "SK"} | set(index["Projection"].get("NonKeyAttributes", []))
+        return {k: v for k, v in item.items() if k in kept}
+
+
+def _keys(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The primary keys a DynamoDB request writes (none for reads)."""
+    if operation == "PutItem":
+        return [{k: params["Item"][k] for k in ("PK", "SK")}]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [params["Key"]]
+    if operation == "TransactWriteItems":
+        keys = []
+        for entry in params["TransactItems"]:
+            ((kind, body),) = entry.items()
+            if kind == "Put":
+                keys.append({k: body["Item"][k] for k in ("PK", "SK")})
+            elif kind in ("Update", "Delete"):
+                keys.append(body["Key"])
+        return keys
+    return []
+
+
+def value_size(value: dict[str, Any]) -> int:
+    """Bytes of one attribute value by DynamoDB's item size rules."""
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return len(data.encode())
+    if kind == "N":
+        return (len(data.lstrip("-").replace(".", "").strip("0")) + 1) // 2 + 1
+    if kind == "B":
+        return len(data)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + value_size(v) for v in data)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + value_size(v) for k, v in data.items())
+    return sum(len(str(v).encode()) for v in data)  # sets
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def measure(
+    projection: str | None = None,
+) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int]]:
+    """One message through every function; returns the meter, the handler durations (s),
+    the log bytes and the invocations per function. `projection` prices the writes as if
+    every index projected that (e.g. KEYS_ONLY) instead of what the template says."""
+    from smsgw.dal import aws
+
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "1",
+        }
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from smsgw_tools.admin import Admin
+    from smsgw_tools.local.resources import deploy
+    from smsgw_tools.local.sink import WebhookSink
+    from smsgw_tools.simulator import CarrierSimulator
+
+    durations: dict[str, float] = defaultdict(float)
+    invocations: Counter = Counter()
+    with mock_aws(), CarrierSimulator() as carrier, WebhookSink() as sink:
+        session = boto3.session.Session(region_name="us-east-1")
+        stack = deploy(
+            session,
+            parameters={
+                "PublicBaseUrl": "http://127.0.0.1:9",
+                "WebhookAllowedNetworks": "127.0.0.0/8,::1/128",
+            },
+        )
+        session.client("secretsmanager").put_secret_value(
+            SecretId=stack.parameters["CarrierSecretName"],
+            SecretString=json.dumps(
+                {
+                    "AccountSid": carrier.account_sid,
+                    "AuthToken": carrier.auth_token,
+                    "BaseUrl": carrier.url,
+                }
+            ),
+        )
+        admin = Admin(stack.physical_ids["Table"], session=session)
+        account = admin.create_account("Cost")
+        prop = admin.create_property(account["AccountSid"], "Cost shop")
+        tenant = Tenant(account["AccountSid"], account["AuthToken"], prop["PropertySid"])
+        table = stack.physical_ids["Table"]
+        raw = session.client("dynamodb")
+        indexes = raw.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        if projection:
+            indexes = [{**i, "Projection": {"ProjectionType": projection}} for i in indexes]
+        meter = Meter(raw, table, indexes)
+        meter.register(boto3._get_default_session()._session)
+        thread_session = aws._thread_session
+
+        def metered_thread_session():
+            created = thread_session()
+            meter.register(created._session)
+            return created
+
+        aws._thread_session = metered_thread_session
+        functions = Functions(stack)
+        invoke = functions.invoke
+
+        from smsgw.observability import logger
+
+        capture = LogCapture()
+        logger.registered_handler.setStream(capture)  # it kept the stdout of its import
+
+        def metered(function: str, event: dict[str, Any]) -> Any:
+            meter.function = capture.function = function
+            started = time.perf_counter()
+            with contextlib.redirect_stdout(capture):
+                result = invoke(function, event)
+            durations[function] += time.perf_counter() - started
+            invocations[function] += 1
+            meter.function = capture.function = "test"
+            return result
+
+        functions.invoke = metered
+        api = Api(functions, tenant)
+        try:
+            response = api.send(
+                {
+                    "From": "+61499009990",
+                    "To": "+61488023555",
+                    "Text": "Your parcel arrives today between 10:00 and 12:00.",
+                    "ExternalId": "order-1",
+                    "DeliveryReceiptWebhookUri": f"{sink.url}/hooks",
+                }
+            )
+            assert response.status == 200, response.body
+            records = queued_records(session, stack)
+            assert metered("sender", {"Records": records}) == {"batchItemFailures": []}
+            submission = carrier.submissions()[-1]
+            receipt = twilio_receipt_event(
+                submission["StatusCallback"],
+                receipt_form(submission["sid"], "delivered"),
+                carrier.auth_token,
+            )
+            assert metered("webhooks", receipt)["statusCode"] == 200
+            callbacks = sqs_records(
+                session.client("sqs"),
+                stack.queue_url("CallbackQueue"),
+                stack.queue_arn("CallbackQueue"),
+            )
+            for record in callbacks:  # one invocation per callback: the unbatched case
+                assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
+            assert len(sink.requests()) == len(callbacks)
+        finally:
+            aws._thread_session = thread_session
+            functions.restore()
+            logger.registered_handler.setStream(sys.stdout)
+    return meter, durations, capture.bytes, invocations
+
+
+def price(meter: Meter, log_bytes: Counter, invocations: Counter, batch: int) -> list[tuple]:
+    """(component, requests per message, $ per million messages, note) rows."""
+    calls = meter.calls
+    per_record = {"sender": batch, "notifier": batch}
+    rows = []
+    apigw = invocations["api"] + invocations["webhooks"]  # the send and the carrier's receipt
+    rows.append(
+        (
+            "API Gateway HTTP API",
+            apigw,
+            apigw * PRICES["apigw_http_request"] * 1e6,
+            "the send + the carrier's receipt callback",
+        )
+    )
+    authorizer_share = 1 / REQUESTS_PER_CLIENT_PER_CACHE_PERIOD
+    lambda_invocations = {
+        "authorizer": authorizer_share,
+        "api": invocations["api"],
+        "sender": invocations["sender"] / per_record["sender"],
+        "webhooks": invocations["webhooks"],
+        "notifier": invocations["notifier"] / per_record["notifier"],
+    }
+    requests = sum(lambda_invocations.values())
+    rows.append(
+        (
+            "Lambda requests",
+            requests,
+            requests * PRICES["lambda_request"] * 1e6,
+            f"authorizer {authorizer_share:g} (cached), sender/notifier batches of {batch}",
+        )
+    )
+    gb_seconds = (
+        0.5
+        * (
+            authorizer_share * DURATION_MS["authorizer"]
+            + invocations["api"] * DURATION_MS["api"]
+            + invocations["webhooks"] * DURATION_MS["webhooks"]
+            # a batch's records run concurrently: a full batch costs about one record's time
+            + (invocations["sender"] / batch)
+            * DURATION_MS["sender_record"]
+            * (1 + 0.1 * (batch - 1))
+            + (invocations["notifier"] / batch)
+            * DURATION_MS["notifier_record"]
+            * (1 + 0.1 * (batch - 1))
+        )
+        / 1000
+    )
+    rows.append(
+        (
+            "Lambda GB-seconds (arm64, 512 MB)",
+            gb_seconds,
+            gb_seconds * PRICES["lambda_gb_second_arm"] * 1e6,
+            "GB-s per message",
+        )
+    )
+    wru = sum(u["WRU"] for f, u in meter.units.items() if f in lambda_invocations)
+    rru = sum(u["RRU"] for f, u in meter.units.items() if f in lambda_invocations)
+    ddb_calls = sum(
+        n
+        for f, c in calls.items()
+        if f in lambda_invocations
+        for op, n in c.items()
+        if op.startswith("dynamodb")
+    )
+    authorizer_rru = meter.units["authorizer"]["RRU"]
+    rru = rru - authorizer_rru + authorizer_rru * authorizer_share
+    rows.append(
+        (
+            "DynamoDB writes (WRU)",
+            wru,
+            wru * PRICES["dynamodb_wru"] * 1e6,
+            f"{ddb_calls} DynamoDB calls in all",
+        )
+    )
+    rows.append(
+        (
+            "DynamoDB reads (RRU)",
+            rru,
+            rru * PRICES["dynamodb_rru"] * 1e6,
+            "authorizer's read amortized like its calls",
+        )
+    )
+    ours = sum(
+        n
+        for f, c in calls.items()
+        if f in lambda_invocations
+        for op, n in c.items()
+        if op.startswith("sqs")
+    )
+    # The event source's ReceiveMessage and DeleteMessageBatch, per batch, on two queues;
+    # its empty long polls are a fixed cost per queue (below), not per message.
+    poller = 2 * (2 / batch)
+    rows.append(
+        (
+            "SQS requests",
+            ours + poller,
+            (ours + poller) * PRICES["sqs_request"] * 1e6,
+            f"ours {ours} + event source {poller:g} (receive + delete per batch, 2 queues)",
+        )
+    )
+    seconds_per_message = 30 * 24 * 3600 / MESSAGES_PER_MONTH
+    refreshes = WARM_ENVIRONMENTS * 2 * seconds_per_message / SECRET_CACHE_SECONDS
+    rows.append(
+        (
+            "Secrets Manager GetSecretValue",
+            refreshes,
+            refreshes * PRICES["secrets_api_call"] * 1e6,
+            f"{WARM_ENVIRONMENTS} warm sender + webhooks environments, 5-min cache",
+        )
+    )
+    logged = (
+        sum(log_bytes[f] for f in lambda_invocations if f != "authorizer")
+        + log_bytes["authorizer"] * authorizer_share
+        + RUNTIME_LOG_BYTES * requests
+    )
+    rows.append(
+        (
+            "CloudWatch Logs ingestion",
+            logged,
+            logged / 1e9 * PRICES["logs_ingest_gb"] * 1e6,
+            "bytes per message (handlers' JSON logs + EMF + runtime lines)",
+        )
+    )
+    traces = requests * XRAY_SAMPLED
+    rows.append(
+        (
+            "X-Ray traces (Tracing: Active)",
+            traces,
+            traces * PRICES["xray_trace_recorded"] * 1e6,
+            f"{XRAY_SAMPLED:.0%} sampled",
+        )
+    )
+    rows.append(
+        (
+            "Data transfer out",
+            CARRIER_AND_WEBHOOK_BYTES,
+            CARRIER_AND_WEBHOOK_BYTES / 1e9 * PRICES["data_out_gb"] * 1e6,
+            "bytes per message to the carrier and the customer",
+        )
+    )
+    return rows
+
+
+def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--projection",
+        choices=("KEYS_ONLY",),
+        help="price the index writes as if every index projected only its keys",
+    )
+    args = parser.parse_args()
+    meter, durations, log_bytes, invocations = measure(args.projection)
+    print("AWS requests our code made for one message (send, sender, 1 receipt, callbacks):")
+    for function in ("authorizer", "api", "sender", "webhooks", "notifier"):
+        calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls[function].items()))
+        units = meter.units[function]
+        print(
+            f"  {function:<10} x{invocations[function]}  {calls}"
+            f"  | WRU {units['WRU']:g}, RRU {units['RRU']:g}"
+            f"  | {log_bytes[function]} log bytes, {durations[function] * 1000:.0f} ms here"
+        )
+    print("\nDynamoDB writes: function, operation, item, bytes before -> after, WRU (indexes too)")
+    for function, operation, kind, before, after, wru in meter.writes:
+        if function != "test":
+            print(f"  {function:<10} {operation:<18} {kind:<10} {before:>5} -> {after:>5}  {wru}")
+    for batch in (1, 10):
+        rows = price(meter, log_bytes, invocations, batch)
+        total = sum(row[2] for row in rows)
+        label = "one record per invocation" if batch == 1 else "full batches of 10"
+        print(f"\nPer 1 million messages, {label}:")
+        print(f"  {'component':<36}{'per message':>12}{'$ / 1M':>10}  note")
+        for component, quantity, dollars, note in rows:
+            print(f"  {component:<36}{quantity:>12.4g}{dollars:>10.2f}  {note}")
+        print(f"  {'total':<36}{'':>12}{total:>10.2f}  target <= 6.00")
+    print(
+        "\nFixed costs, not per message: the secret ($0.40/month), the event source's empty"
+        " long polls (~0.26 $/month per queue), custom metrics and alarms."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
