@@ -18,9 +18,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.paging import batch_get
 from smsgw.dal.schedule import waiting_keys
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.logic.schedule import shard_of
@@ -144,26 +145,23 @@ class MessageStore:
             "KeyConditionExpression": Key(pk_name).eq(partition),
             "ScanIndexForward": False,
         }
-        filters = None
-        for name, value in (("To", to), ("Status", status)):
-            if value:
-                condition = Attr(name).eq(value)
-                filters = condition if filters is None else filters & condition
-        if filters is not None:
-            kwargs["FilterExpression"] = filters
+        wanted = {name: value for name, value in (("To", to), ("Status", status)) if value}
         start_key = decode_page_token(page_token, pk_name, partition) if page_token else None
         messages: list[Message] = []
-        # Filters apply after the read, so keep reading until the page is full.
+        # The index holds keys only: read each page's items from the table, then filter.
         while len(messages) < page_size:
-            kwargs["Limit"] = page_size - len(messages) if filters is None else page_size * 4
+            kwargs["Limit"] = min(100, page_size - len(messages) if not wanted else page_size * 2)
             if start_key:
                 kwargs["ExclusiveStartKey"] = start_key
             page = self._table.query(**kwargs)
-            for item in page["Items"]:
-                if len(messages) == page_size:
-                    break
-                messages.append(Message.from_attributes(item))
-                start_key = {k: item[k] for k in ("PK", "SK", f"{index}PK", f"{index}SK")}
+            found = batch_get(self._table, [{"PK": k["PK"], "SK": k["SK"]} for k in page["Items"]])
+            for key in page["Items"]:
+                start_key = {k: key[k] for k in ("PK", "SK", f"{index}PK", f"{index}SK")}
+                item = found.get((key["PK"], key["SK"]))
+                if item and all(item.get(name) == value for name, value in wanted.items()):
+                    messages.append(Message.from_attributes(item))
+                    if len(messages) == page_size:
+                        break
             else:
                 start_key = page.get("LastEvaluatedKey")
             if not start_key:

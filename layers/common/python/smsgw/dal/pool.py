@@ -15,7 +15,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from smsgw.dal.paging import query_items
+from smsgw.dal.paging import query_full_items
 from smsgw.errors import ErrorCode, NotFoundError
 
 
@@ -140,7 +140,7 @@ class PoolStore:
         }
         while True:
             page = self._table.query(**kwargs)
-            numbers = [item["Number"] for item in page["Items"]]
+            numbers = [item["GSI1SK"] for item in page["Items"]]  # the index's sort key
             if numbers:
                 yield numbers
             if "LastEvaluatedKey" not in page:
@@ -149,7 +149,7 @@ class PoolStore:
 
     def _query(self, partition: str) -> list[dict[str, Any]]:
         return list(
-            query_items(
+            query_full_items(
                 self._table, IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq(partition)
             )
         )

@@ -13,7 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from smsgw.dal.paging import query_items
+from smsgw.dal.paging import query_full_items
 from smsgw.errors import ErrorCode, NotFoundError
 
 
@@ -143,7 +143,7 @@ class TenantStore:
 
     def _query_all(self, partition: str) -> list[dict[str, Any]]:
         return list(
-            query_items(
+            query_full_items(
                 self._table, IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq(partition)
             )
         )
