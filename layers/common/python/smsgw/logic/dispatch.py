@@ -232,7 +232,8 @@ class Dispatcher:
             carrier = self.carrier_for(claimed)
             result = carrier.submit(self.outbound(claimed, carrier))
         except OutcomeUnknownError as exc:
-            self._settle(
+            _persist(
+                self._settle,
                 sid,
                 SUBMIT_UNKNOWN,
                 None,
@@ -242,20 +243,25 @@ class Dispatcher:
             return Outcome(sid, SENDING)
         except CarrierError as exc:
             if exc.permanent:
-                if self._settle(sid, SUBMIT_DONE, FAILED, str(exc), CARRIER_REJECTED, exc.code):
+                if _persist(
+                    self._settle, sid, SUBMIT_DONE, FAILED, str(exc), CARRIER_REJECTED, exc.code
+                ):
                     self._notify(claimed, FAILED, CARRIER_REJECTED, str(exc))
                 return Outcome(sid, FAILED)
             if job.receive_count >= self._max_attempts:
                 detail = f"carrier unavailable: {exc}"
-                if self._settle(sid, SUBMIT_DONE, FAILED, detail, CARRIER_UNAVAILABLE, exc.code):
+                if _persist(
+                    self._settle, sid, SUBMIT_DONE, FAILED, detail, CARRIER_UNAVAILABLE, exc.code
+                ):
                     self._notify(claimed, FAILED, CARRIER_UNAVAILABLE, detail)
                 return Outcome(sid, FAILED)
-            self._settle(sid, SUBMIT_RETRYABLE, None, f"carrier unavailable, will retry: {exc}")
+            _persist(
+                self._settle, sid, SUBMIT_RETRYABLE, None, f"carrier unavailable, will retry: {exc}"
+            )
             raise TransientError(str(exc), retry_after=exc.retry_after) from exc
         stamp = iso_from_epoch(self._clock())
-        if self._receipts is not None:
-            self._receipts.remember_carrier_sid(carrier.name, result.carrier_sid, sid)
-        settled = self._claims.settle_claim(
+        settled = _persist(
+            self._claims.settle_claim,
             sid,
             SUBMIT_DONE,
             {"Status": SENT, "Timestamp": stamp, "CarrierSid": result.carrier_sid},
@@ -266,6 +272,9 @@ class Dispatcher:
                 "DateSent": stamp,
             },
         )
+        if self._receipts is not None:
+            # Only for receipts that do not name our MessageSid; the outcome comes first.
+            _persist(self._receipts.remember_carrier_sid, carrier.name, result.carrier_sid, sid)
         if settled:
             self._notify(claimed, SENT, stamp=stamp)
         return Outcome(sid, SENT)
@@ -315,3 +324,20 @@ class Dispatcher:
         return self._claims.settle_claim(
             sid, submit_state, event, status=status, set_attributes=attributes
         )
+
+
+PERSIST_ATTEMPTS = 3
+
+
+def _persist(write, *args, **kwargs):
+    """A write recording what the carrier answered. The carrier cannot be asked again, so a
+    failed write (throttling beyond the SDK's own retries) is tried twice more before the
+    record is left to the unknown-outcome policy."""
+    for attempt in range(PERSIST_ATTEMPTS):
+        try:
+            return write(*args, **kwargs)
+        except Exception:
+            if attempt == PERSIST_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * 2**attempt)
+    return None
