@@ -39,6 +39,10 @@ class CallbackRequest:
     query: dict[str, str] = field(default_factory=dict)
 
 
+IGNORED = "ignored"
+"""Receipt status for a carrier's intermediate statuses, which move no message forward."""
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     carrier_sid: str

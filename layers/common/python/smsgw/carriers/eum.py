@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from smsgw.carriers.base import (
+    IGNORED,
     CallbackRejectedError,
     CallbackRequest,
     CarrierError,
@@ -32,8 +33,6 @@ GATEWAY_SID_KEY = "smsgw_sid"
 """Key of SendTextMessage's `Context` that carries our MessageSid into every event."""
 MESSAGE_TYPE = "TRANSACTIONAL"
 
-IGNORED = "ignored"
-"""Receipt status for intermediate and unknown events."""
 
 EVENT_STATUS: dict[str, str] = {
     "TEXT_DELIVERED": "delivered",

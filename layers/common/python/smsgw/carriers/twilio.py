@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import requests
 
 from smsgw.carriers.base import (
+    IGNORED,
     CallbackRequest,
     CarrierError,
     OutboundSms,
@@ -41,8 +42,6 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 GATEWAY_SID_PARAM = "smsgw_sid"
 """Query parameter of the StatusCallback URL that carries the gateway's own MessageSid."""
 
-IGNORED = "ignored"
-"""Receipt status for Twilio's intermediate statuses, which move no message forward."""
 
 STATUS_MAP: dict[str, str] = {
     "sent": "sent",

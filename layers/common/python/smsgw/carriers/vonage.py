@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from smsgw.carriers.base import (
+    IGNORED,
     CallbackRejectedError,
     CallbackRequest,
     CarrierError,
@@ -59,8 +60,6 @@ SIGNATURE_METHODS: dict[str, Callable[..., Any] | None] = {
     "sha512": hashlib.sha512,
 }
 
-IGNORED = "ignored"
-"""Receipt status for Vonage's intermediate and unknown statuses."""
 
 STATUS_MAP: dict[str, str] = {
     "accepted": "sent",

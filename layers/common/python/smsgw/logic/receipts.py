@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier, Receipt
+from smsgw.carriers.base import IGNORED, CallbackRejectedError, CallbackRequest, Carrier, Receipt
 from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
 from smsgw.ids import is_well_formed
 from smsgw.models.callback import CallbackJob
@@ -30,7 +30,6 @@ RECEIPT_STATUSES = (SENT, DELIVERED, UNDELIVERED, FAILED)
 
 APPLIED = "applied"
 RECORDED = "recorded"
-IGNORED = "ignored"
 UNMATCHED = "unmatched"
 
 
