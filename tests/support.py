@@ -124,3 +124,21 @@ def sqs_records(sqs: Any, queue_url: str, queue_arn: str) -> list[dict[str, Any]
             }
             for m in batch
         )
+
+
+TEST_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "SmsGateway",
+}
+
+
+def use_test_aws_environment(patch: Any) -> None:
+    """Dummy credentials and in-process AWS for handlers run under `mock_aws` (`patch` is
+    pytest's monkeypatch)."""
+    for name, value in TEST_AWS_ENVIRONMENT.items():
+        patch.setenv(name, value)
+    patch.delenv("AWS_ENDPOINT_URL", raising=False)

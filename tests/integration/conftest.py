@@ -15,7 +15,14 @@ from moto import mock_aws
 from smsgw_tools.admin import Admin
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.simulator import CarrierSimulator
-from tests.support import LambdaContext, apply_environment, basic_auth, load_handler, sqs_records
+from tests.support import (
+    LambdaContext,
+    apply_environment,
+    basic_auth,
+    load_handler,
+    sqs_records,
+    use_test_aws_environment,
+)
 
 FUNCTIONS = {
     "api": "ApiFunction",
@@ -29,16 +36,7 @@ FUNCTIONS = {
 
 @pytest.fixture
 def aws_session(monkeypatch) -> Iterator[boto3.session.Session]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "SmsGateway",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_test_aws_environment(monkeypatch)
     with mock_aws():
         yield boto3.session.Session(region_name="us-east-1")
 

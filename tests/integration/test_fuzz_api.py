@@ -44,7 +44,7 @@ from smsgw_tools.admin import Admin
 from smsgw_tools.local.resources import Stack, deploy
 from tests.integration.conftest import Api, Functions, Tenant
 from tests.receipt_helpers import receipt_form, twilio_receipt_event
-from tests.support import apply_environment
+from tests.support import apply_environment, use_test_aws_environment
 
 EXAMPLES = int(os.environ.get("SMSGW_FUZZ_EXAMPLES", "1000"))
 # Shares of the customer-route cases; together at least EXAMPLES.
@@ -167,16 +167,7 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_TRACE_DISABLED": "1",
-            "POWERTOOLS_METRICS_NAMESPACE": "SmsGateway",
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        use_test_aws_environment(patch)
         with mock_aws():
             session = boto3.session.Session(region_name="us-east-1")
             stack = deploy(session, parameters={"PublicBaseUrl": BASE})

@@ -105,12 +105,23 @@ def _subscription_confirmed(carrier: Carrier, request: CallbackRequest) -> bool:
     return confirmed
 
 
-def _receipt(carrier: str) -> Response:
+def _callback(carrier: str, handle) -> Response:
+    """A carrier's callback: its adapter (404 for an unknown carrier), the request as it
+    arrived, an SNS subscription confirmation answered; else `handle(name, request,
+    received_at, now)` answers it."""
     name = carrier.lower()
     found = adapter(name)
     request, received_at, now = _incoming()
     if _subscription_confirmed(found, request):
         return json_response(200, {"Subscription": "confirmed"})
+    return handle(name, request, received_at, now)
+
+
+def _receipt(carrier: str) -> Response:
+    return _callback(carrier, _handle_receipt)
+
+
+def _handle_receipt(name: str, request, received_at: str, now: float) -> Response:
     outcome = processor(name).handle(request, received_at, now)
     logger.info(
         "receipt handled",
@@ -149,11 +160,10 @@ def reply_processor(carrier: str):
 
 def _reply(carrier: str) -> Response:
     """An inbound SMS (a reply on a leased number), verified like a receipt."""
-    name = carrier.lower()
-    found = adapter(name)
-    request, received_at, now = _incoming()
-    if _subscription_confirmed(found, request):
-        return json_response(200, {"Subscription": "confirmed"})
+    return _callback(carrier, _handle_reply)
+
+
+def _handle_reply(name: str, request, received_at: str, now: float) -> Response:
     outcome = reply_processor(name).handle(request, received_at, now)
     logger.info(
         "reply handled",
