@@ -5,7 +5,10 @@ carrier simulator), sends N messages over HTTP from C concurrent clients, waits 
 one is `sent`, and prints the throughput and where a message's time goes, from each
 message's own event history: API (the POST, seen by the client), queue wait (`queued` to
 `sending`: SQS, the poller, the sender's start), sender (`sending` to `sent`: the carrier
-call and the write), and the carrier simulator's share of it.
+call and the write), and the carrier simulator's share of it. Each message asks for a
+receipt webhook (to the local sink), so every function runs; at the end it prints each
+function's peak resident memory per worker process (what Lambda reports as "Max Memory
+Used"), which sizes the template's MemorySize.
 
     .venv/bin/python bench/local_e2e.py                     # 200 messages, 4 clients
     .venv/bin/python bench/local_e2e.py --messages 500 --clients 8
@@ -14,14 +17,18 @@ call and the write), and the carrier simulator's share of it.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 import requests
 
+from smsgw_tools.local.runtime import WORKER_SCRIPT
 from smsgw_tools.local.stack import LocalStack
 
 
@@ -60,7 +67,12 @@ def run(count: int, clients: int) -> None:
                 url,
                 auth=auth,
                 timeout=30,
-                json={"From": "+61499009990", "To": f"+614880{n % 100000:05d}", "Text": f"m{n}"},
+                json={
+                    "From": "+61499009990",
+                    "To": f"+614880{n % 100000:05d}",
+                    "Text": f"m{n}",
+                    "DeliveryReceiptWebhookUri": f"{info['WebhookSinkUrl']}/bench",
+                },
             )
             response.raise_for_status()
             return response.json()["Message"]["MessageSid"], time.perf_counter() - started
@@ -80,6 +92,8 @@ def run(count: int, clients: int) -> None:
                     pending.discard(sid)
             time.sleep(0.2)
         wall = time.perf_counter() - started
+        time.sleep(2)  # the last receipt callbacks reach the notifier
+        peak_rss = _peak_rss_by_function()
         submissions = session.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=30).json()
         carrier_at = {s["Body"]: _seconds(s["received_at"]) for s in submissions["messages"]}
 
@@ -106,6 +120,26 @@ def run(count: int, clients: int) -> None:
     print(f"  queue wait       {_percentiles(queue_wait)}   (queued -> sending)")
     print(f"  sender           {_percentiles(sender)}   (sending -> sent)")
     print(f"   of which carrier {_percentiles(to_carrier)}   (sending -> simulator received it)")
+    print("  peak RSS per worker process (MB), by function:")
+    for function, sizes in sorted(peak_rss.items()):
+        print(f"    {function:<10} max {max(sizes):5.0f}  ({len(sizes)} workers)")
+
+
+def _peak_rss_by_function() -> dict[str, list[float]]:
+    """The high-water resident set (VmHWM) of each local worker process, by the function
+    whose code directory it runs in: what Lambda reports as "Max Memory Used"."""
+    peaks: dict[str, list[float]] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if WORKER_SCRIPT.name not in (proc / "cmdline").read_text():
+                continue
+            function = Path(os.readlink(proc / "cwd")).name
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        kib = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
+        peaks.setdefault(function, []).append(kib / 1024)
+    return peaks
 
 
 def main() -> None:

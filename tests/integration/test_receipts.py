@@ -80,8 +80,8 @@ def test_delivered_receipt_moves_the_message_forward_and_queues_one_callback(
         receipt_form(submission["sid"], "delivered"),
     )
 
-    # Then it is delivered, the event is in its history, and callbacks are queued for
-    # sent (by the sender) and delivered (by the receipt)
+    # Then it is delivered, the event is in its history, and one callback is queued: the
+    # delivery receipt (the sender's `sent` is not one)
     assert (status, body) == (200, {"Receipt": "applied"})
     item = stored(aws_session, stack, sid)
     assert item["Status"] == "delivered"
@@ -89,8 +89,8 @@ def test_delivered_receipt_moves_the_message_forward_and_queues_one_callback(
     assert [e["Status"] for e in item["Events"]] == ["queued", "sending", "sent", "delivered"]
     assert item["Events"][-1]["CarrierStatus"] == "delivered"
     jobs = callback_jobs(aws_session, stack)
-    assert [job["Payload"]["Status"] for job in jobs] == ["sent", "delivered"]
-    delivered = jobs[1]["Payload"]
+    assert [job["Payload"]["Status"] for job in jobs] == ["delivered"]
+    delivered = jobs[0]["Payload"]
     assert delivered["IsFinal"] is True
     assert set(delivered) == {
         "MessageSid",
@@ -106,7 +106,7 @@ def test_delivered_receipt_moves_the_message_forward_and_queues_one_callback(
         "IsFinal",
     }
     assert (delivered["MessageSid"], delivered["ExternalId"]) == (sid, "order-7")
-    assert jobs[1]["Uri"] == "https://hooks.example.com/receipts"
+    assert jobs[0]["Uri"] == "https://hooks.example.com/receipts"
 
 
 def test_late_and_duplicate_receipts_never_move_a_message_back(
@@ -212,15 +212,44 @@ def test_signature_covers_the_url_so_another_message_sid_is_rejected(
     assert stored(aws_session, stack, sid)["Status"] == "sent"
 
 
-def test_receipt_without_our_sid_is_matched_by_the_carrier_id(
+def lookup_items(aws_session, stack):
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    return [i for i in table.scan()["Items"] if i["PK"].startswith("CARRIERSID#")]
+
+
+def test_receipts_that_name_our_sid_need_no_lookup_item(
     api, functions, aws_session, stack, simulator
 ):
+    # Twilio's receipts come to the StatusCallback URL, which names our MessageSid
     sid, submission = send_and_submit(api, functions, aws_session, stack, simulator)
 
+    assert "smsgw_sid=" in submission["StatusCallback"]
+    assert lookup_items(aws_session, stack) == []  # one write per message saved
+    status, body = receipt(
+        functions,
+        simulator,
+        submission["StatusCallback"],
+        receipt_form(submission["sid"], "delivered"),
+    )
+    assert (status, body) == (200, {"Receipt": "applied"})
+
+
+def test_receipt_without_our_sid_is_matched_by_the_carrier_id(
+    api, functions, aws_session, stack, simulator, monkeypatch
+):
+    # Given an adapter whose receipts do not name our MessageSid
+    from smsgw.carriers.twilio import TwilioCarrier
+
+    monkeypatch.setattr(TwilioCarrier, "receipts_name_message_sid", lambda self, sms: False)
+    sid, submission = send_and_submit(api, functions, aws_session, stack, simulator)
+    assert [i["MessageSid"] for i in lookup_items(aws_session, stack)] == [sid]
+
+    # When a receipt arrives on a URL without it
     status, body = receipt(
         functions, simulator, RECEIPTS, receipt_form(submission["sid"], "delivered")
     )
 
+    # Then the carrier-id lookup item finds the message
     assert (status, body) == (200, {"Receipt": "applied"})
     assert stored(aws_session, stack, sid)["Status"] == "delivered"
 

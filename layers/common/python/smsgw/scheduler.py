@@ -51,13 +51,11 @@ def reconciler():
     def outbound(message, carrier):
         return OutboundSms(message.message_sid, message.sender or "", message.to, message.text)
 
-    config = settings()
     return Reconciler(
         claims=services.claims(),
         carrier_for=carrier_for,
         outbound=outbound,
         receipts=services.receipts(),
-        callbacks=services.callback_queue() if config.callback_queue_url else None,
     )
 
 

@@ -125,3 +125,22 @@ class Reconciling(Protocol):
     """
 
     def reconcile(self, sms: OutboundSms, claimed_at: float) -> SubmitResult | None: ...
+
+
+class NamesMessageSid(Protocol):
+    """An adapter whose delivery receipts carry our MessageSid back.
+
+    Optional (docs/carriers.md, "Adding a carrier"): `receipts_name_message_sid(sms)` is
+    True when the receipts for `sms` will name its MessageSid (a callback URL parameter, a
+    client reference, a message context). Only for the others does the sender store the
+    carrier-id lookup item that receipts are matched by (one more write per message).
+    """
+
+    def receipts_name_message_sid(self, sms: OutboundSms) -> bool: ...
+
+
+def receipts_name_message_sid(carrier: Carrier, sms: OutboundSms) -> bool:
+    """Whether `carrier`'s receipts for `sms` name our MessageSid (False when the adapter
+    does not say)."""
+    says = getattr(carrier, "receipts_name_message_sid", None)
+    return bool(says(sms)) if callable(says) else False

@@ -98,6 +98,11 @@ class EndUserMessagingCarrier:
 
     name = "eum"
 
+    @staticmethod
+    def receipts_name_message_sid(_: OutboundSms) -> bool:
+        """Its events return the message's `Context`, which holds our MessageSid."""
+        return True
+
     def __init__(
         self,
         client: Any,

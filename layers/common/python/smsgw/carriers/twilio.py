@@ -69,6 +69,11 @@ class TwilioCarrier:
 
     name = "twilio"
 
+    @staticmethod
+    def receipts_name_message_sid(sms: OutboundSms) -> bool:
+        """Its StatusCallback URL carries our MessageSid (`smsgw_sid`)."""
+        return sms.status_callback_url is not None
+
     def __init__(
         self,
         account_sid: str,

@@ -146,6 +146,11 @@ class VonageCarrier:
 
     name = "vonage"
 
+    @staticmethod
+    def receipts_name_message_sid(_: OutboundSms) -> bool:
+        """Its delivery receipts return the `client-ref` we send: our MessageSid."""
+        return True
+
     def __init__(
         self,
         api_key: str,

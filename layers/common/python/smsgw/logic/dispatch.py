@@ -15,7 +15,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from smsgw.carriers.base import Carrier, CarrierError, OutboundSms, OutcomeUnknownError
+from smsgw.carriers.base import (
+    Carrier,
+    CarrierError,
+    OutboundSms,
+    OutcomeUnknownError,
+    receipts_name_message_sid,
+)
 from smsgw.dal.messages import (
     SUBMIT_DONE,
     SUBMIT_RETRYABLE,
@@ -230,7 +236,8 @@ class Dispatcher:
         sid = claimed.message_sid
         try:
             carrier = self.carrier_for(claimed)
-            result = carrier.submit(self.outbound(claimed, carrier))
+            sms = self.outbound(claimed, carrier)
+            result = carrier.submit(sms)
         except OutcomeUnknownError as exc:
             _persist(
                 self._settle,
@@ -260,7 +267,7 @@ class Dispatcher:
             )
             raise TransientError(str(exc), retry_after=exc.retry_after) from exc
         stamp = iso_from_epoch(self._clock())
-        settled = _persist(
+        _persist(
             self._claims.settle_claim,
             sid,
             SUBMIT_DONE,
@@ -272,11 +279,9 @@ class Dispatcher:
                 "DateSent": stamp,
             },
         )
-        if self._receipts is not None:
-            # Only for receipts that do not name our MessageSid; the outcome comes first.
+        if self._receipts is not None and not receipts_name_message_sid(carrier, sms):
+            # For receipts that will not name our MessageSid; the outcome comes first.
             _persist(self._receipts.remember_carrier_sid, carrier.name, result.carrier_sid, sid)
-        if settled:
-            self._notify(claimed, SENT, stamp=stamp)
         return Outcome(sid, SENT)
 
     def _status_callback_url(self, sid: str, carrier: str) -> str | None:
@@ -291,13 +296,12 @@ class Dispatcher:
         status: str,
         error_code: int | None = None,
         error_message: str | None = None,
-        stamp: str | None = None,
     ) -> None:
-        """Queue the customer's receipt webhook for a status change the sender made."""
+        """Queue the customer's receipt webhook for a final status the sender set."""
         if self._callbacks is None:
             return
         changed = replace(message, error_code=error_code, error_message=error_message)
-        job = CallbackJob.for_status(changed, status, stamp or iso_from_epoch(self._clock()))
+        job = CallbackJob.for_status(changed, status, iso_from_epoch(self._clock()))
         if job is not None:
             self._callbacks.enqueue(job)
 

@@ -17,7 +17,6 @@ from typing import Any
 from smsgw.carriers.base import CarrierError, OutboundSms
 from smsgw.dal.messages import SUBMIT_CLAIMED, SUBMIT_UNKNOWN
 from smsgw.logic.schedule import SHARDS
-from smsgw.models.callback import CallbackJob
 from smsgw.models.message import SENDING, SENT, iso_from_epoch
 
 GRACE_SECONDS = 300
@@ -43,7 +42,6 @@ class Reconciler:
         carrier_for: Callable[[Any], Any],
         outbound: Callable[[Any, Any], OutboundSms],
         receipts: Any = None,
-        callbacks: Any = None,
         grace_seconds: int = GRACE_SECONDS,
         give_up_seconds: int = GIVE_UP_SECONDS,
         max_per_run: int = MAX_PER_RUN,
@@ -54,7 +52,6 @@ class Reconciler:
         self._carrier_for = carrier_for
         self._outbound = outbound
         self._receipts = receipts
-        self._callbacks = callbacks
         self._grace = grace_seconds
         self._give_up = give_up_seconds
         self._max = max_per_run
@@ -96,12 +93,9 @@ class Reconciler:
                 "Carrier": carrier.name,
                 "DateSent": stamp,
             }
-            if self._claims.reconciled(sid, event | {"Detail": detail}, attributes):
-                if self._receipts is not None:
-                    self._receipts.remember_carrier_sid(carrier.name, result.carrier_sid, sid)
-                job = CallbackJob.for_status(message, SENT, stamp)
-                if job is not None and self._callbacks is not None:
-                    self._callbacks.enqueue(job)
+            reconciled = self._claims.reconciled(sid, event | {"Detail": detail}, attributes)
+            if reconciled and self._receipts is not None:
+                self._receipts.remember_carrier_sid(carrier.name, result.carrier_sid, sid)
             return "found"
         if now - claimed_at < self._give_up:
             return "pending"

@@ -58,8 +58,11 @@ class CallbackJob:
     @classmethod
     def for_status(cls, message: Message, status: str, timestamp: str) -> CallbackJob | None:
         """The job for `message` having reached `status` at `timestamp` (the carrier's
-        event), or None when the customer asked for no receipt webhook."""
+        event), or None when the customer asked for no receipt webhook or `status` is not
+        final: the webhook reports the delivery receipt, once per message (docs/webhooks.md)."""
         if not message.delivery_receipt or not message.delivery_receipt_webhook_uri:
+            return None
+        if status not in FINAL_STATUSES:
             return None
         payload = {
             "MessageSid": message.message_sid,
