@@ -12,9 +12,12 @@ slower than DynamoDB, so the prices use the stated assumptions instead.
 
 Then it prices a million such messages at the on-demand prices in PRICES (us-east-1) and
 prints a table per component, for traffic that fills SQS batches (10 records per sender
-and notifier invocation) and for traffic that does not (one record per invocation).
+and notifier invocation) and for traffic that does not (one record per invocation). The
+deployment priced is the template's defaults (each function's MemorySize, the LogLevel and
+Tracing parameters); the options price another.
 
     .venv/bin/python bench/cost.py
+    .venv/bin/python bench/cost.py --log-level INFO --tracing Active
 """
 
 from __future__ import annotations
@@ -70,8 +73,7 @@ AUTHORIZER_CACHE_SECONDS = 60
 REQUESTS_PER_CLIENT_PER_CACHE_PERIOD = 100
 SECRET_CACHE_SECONDS = 300  # Powertools Parameters' max_age for the carrier secret
 WARM_ENVIRONMENTS = 10  # sender/webhooks environments each refreshing their secret
-MESSAGES_PER_MONTH = 1_000_000
-DURATION_MS = {  # warm invocation in Lambda at the template's 512 MB
+DURATION_MS = {  # a warm invocation in Lambda (mostly waiting on AWS, the carrier, the customer)
     "authorizer": 15,  # one GetItem and a hash check
     "api": 60,  # GetItem property + account, PutItem, SQS SendMessage
     "sender_record": 300,  # the carrier's answer (~250 ms for Twilio) + two writes
@@ -81,6 +83,13 @@ DURATION_MS = {  # warm invocation in Lambda at the template's 512 MB
 RUNTIME_LOG_BYTES = 350  # START, END and REPORT lines Lambda adds per invocation
 XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s, then 5%
 CARRIER_AND_WEBHOOK_BYTES = 3_000  # HTTPS to the carrier and the customer, per message
+FUNCTION_IDS = {
+    "authorizer": "AuthorizerFunction",
+    "api": "ApiFunction",
+    "sender": "SenderFunction",
+    "webhooks": "WebhooksFunction",
+    "notifier": "NotifierFunction",
+}
 
 
 class LogCapture(io.TextIOBase):
@@ -222,11 +231,12 @@ def item_size(item: dict[str, Any]) -> int:
 
 
 def measure(
-    projection: str | None = None,
-) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int]]:
+    projection: str | None = None, parameters: dict[str, str] | None = None
+) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int], dict[str, int]]:
     """One message through every function; returns the meter, the handler durations (s),
-    the log bytes and the invocations per function. `projection` prices the writes as if
-    every index projected that (e.g. KEYS_ONLY) instead of what the template says."""
+    the log bytes, the invocations and the MemorySize (MB) per function. `projection`
+    prices the writes as if every index projected that (e.g. KEYS_ONLY) instead of what
+    the template says; `parameters` override the template's defaults."""
     from smsgw.dal import aws
 
     os.environ.update(
@@ -252,8 +262,10 @@ def measure(
             parameters={
                 "PublicBaseUrl": "http://127.0.0.1:9",
                 "WebhookAllowedNetworks": "127.0.0.0/8,::1/128",
+                **(parameters or {}),
             },
         )
+        memory = {f: stack.template.functions[i].memory for f, i in FUNCTION_IDS.items()}
         session.client("secretsmanager").put_secret_value(
             SecretId=stack.parameters["CarrierSecretName"],
             SecretString=json.dumps(
@@ -290,6 +302,8 @@ def measure(
 
         capture = LogCapture()
         logger.registered_handler.setStream(capture)  # it kept the stdout of its import
+        # and the level of its import, before any function's environment was applied
+        logger.setLevel(stack.function_environment("ApiFunction")["POWERTOOLS_LOG_LEVEL"])
 
         def metered(function: str, event: dict[str, Any]) -> Any:
             meter.function = capture.function = function
@@ -335,10 +349,17 @@ def measure(
             aws._thread_session = thread_session
             functions.restore()
             logger.registered_handler.setStream(sys.stdout)
-    return meter, durations, capture.bytes, invocations
+    return meter, durations, capture.bytes, invocations, memory
 
 
-def price(meter: Meter, log_bytes: Counter, invocations: Counter, batch: int) -> list[tuple]:
+def price(
+    meter: Meter,
+    log_bytes: Counter,
+    invocations: Counter,
+    memory: dict[str, int],
+    batch: int,
+    traced: bool,
+) -> list[tuple]:
     """(component, requests per message, $ per million messages, note) rows."""
     calls = meter.calls
     per_record = {"sender": batch, "notifier": batch}
@@ -369,28 +390,23 @@ def price(meter: Meter, log_bytes: Counter, invocations: Counter, batch: int) ->
             f"authorizer {authorizer_share:g} (cached), sender/notifier batches of {batch}",
         )
     )
-    gb_seconds = (
-        0.5
-        * (
-            authorizer_share * DURATION_MS["authorizer"]
-            + invocations["api"] * DURATION_MS["api"]
-            + invocations["webhooks"] * DURATION_MS["webhooks"]
-            # a batch's records run concurrently: a full batch costs about one record's time
-            + (invocations["sender"] / batch)
-            * DURATION_MS["sender_record"]
-            * (1 + 0.1 * (batch - 1))
-            + (invocations["notifier"] / batch)
-            * DURATION_MS["notifier_record"]
-            * (1 + 0.1 * (batch - 1))
-        )
-        / 1000
-    )
+    # A batch's records run concurrently: a full batch costs about one record's time.
+    batch_factor = (1 + 0.1 * (batch - 1)) / batch
+    seconds = {
+        "authorizer": authorizer_share * DURATION_MS["authorizer"],
+        "api": invocations["api"] * DURATION_MS["api"],
+        "webhooks": invocations["webhooks"] * DURATION_MS["webhooks"],
+        "sender": invocations["sender"] * DURATION_MS["sender_record"] * batch_factor,
+        "notifier": invocations["notifier"] * DURATION_MS["notifier_record"] * batch_factor,
+    }
+    gb_seconds = sum(ms / 1000 * memory[f] / 1024 for f, ms in seconds.items())
+    sizes = ", ".join(f"{f} {memory[f]}" for f in ("api", "sender", "webhooks", "notifier"))
     rows.append(
         (
-            "Lambda GB-seconds (arm64, 512 MB)",
+            "Lambda GB-seconds (arm64)",
             gb_seconds,
             gb_seconds * PRICES["lambda_gb_second_arm"] * 1e6,
-            "GB-s per message",
+            f"GB-s per message; MB: {sizes}",
         )
     )
     wru = sum(u["WRU"] for f, u in meter.units.items() if f in lambda_invocations)
@@ -438,16 +454,6 @@ def price(meter: Meter, log_bytes: Counter, invocations: Counter, batch: int) ->
             f"ours {ours} + event source {poller:g} (receive + delete per batch, 2 queues)",
         )
     )
-    seconds_per_message = 30 * 24 * 3600 / MESSAGES_PER_MONTH
-    refreshes = WARM_ENVIRONMENTS * 2 * seconds_per_message / SECRET_CACHE_SECONDS
-    rows.append(
-        (
-            "Secrets Manager GetSecretValue",
-            refreshes,
-            refreshes * PRICES["secrets_api_call"] * 1e6,
-            f"{WARM_ENVIRONMENTS} warm sender + webhooks environments, 5-min cache",
-        )
-    )
     logged = (
         sum(log_bytes[f] for f in lambda_invocations if f != "authorizer")
         + log_bytes["authorizer"] * authorizer_share
@@ -461,13 +467,13 @@ def price(meter: Meter, log_bytes: Counter, invocations: Counter, batch: int) ->
             "bytes per message (handlers' JSON logs + EMF + runtime lines)",
         )
     )
-    traces = requests * XRAY_SAMPLED
+    traces = requests * XRAY_SAMPLED if traced else 0.0
     rows.append(
         (
-            "X-Ray traces (Tracing: Active)",
+            "X-Ray traces",
             traces,
             traces * PRICES["xray_trace_recorded"] * 1e6,
-            f"{XRAY_SAMPLED:.0%} sampled",
+            f"Tracing Active: {XRAY_SAMPLED:.0%} sampled" if traced else "Tracing PassThrough",
         )
     )
     rows.append(
@@ -481,6 +487,13 @@ def price(meter: Meter, log_bytes: Counter, invocations: Counter, batch: int) ->
     return rows
 
 
+def tpl_default(name: str) -> str:
+    """A template parameter's default."""
+    from smsgw_tools.local import template as tpl
+
+    return str(tpl.load().parameter_defaults()[name])
+
+
 def main() -> int:
     import argparse
 
@@ -490,8 +503,17 @@ def main() -> int:
         choices=("KEYS_ONLY",),
         help="price the index writes as if every index projected only its keys",
     )
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument("--tracing", choices=("Active", "PassThrough"))
     args = parser.parse_args()
-    meter, durations, log_bytes, invocations = measure(args.projection)
+    overrides = {"LogLevel": args.log_level, "Tracing": args.tracing}
+    parameters = {k: v for k, v in overrides.items() if v}
+    meter, durations, log_bytes, invocations, memory = measure(args.projection, parameters)
+    traced = parameters.get("Tracing", tpl_default("Tracing")) == "Active"
+    print(
+        f"Deployment priced: LogLevel {parameters.get('LogLevel', tpl_default('LogLevel'))}, "
+        f"Tracing {'Active' if traced else 'PassThrough'}\n"
+    )
     print("AWS requests our code made for one message (send, sender, 1 receipt, callbacks):")
     for function in ("authorizer", "api", "sender", "webhooks", "notifier"):
         calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls[function].items()))
@@ -506,7 +528,7 @@ def main() -> int:
         if function != "test":
             print(f"  {function:<10} {operation:<18} {kind:<10} {before:>5} -> {after:>5}  {wru}")
     for batch in (1, 10):
-        rows = price(meter, log_bytes, invocations, batch)
+        rows = price(meter, log_bytes, invocations, memory, batch, traced)
         total = sum(row[2] for row in rows)
         label = "one record per invocation" if batch == 1 else "full batches of 10"
         print(f"\nPer 1 million messages, {label}:")
@@ -514,9 +536,13 @@ def main() -> int:
         for component, quantity, dollars, note in rows:
             print(f"  {component:<36}{quantity:>12.4g}{dollars:>10.2f}  {note}")
         print(f"  {'total':<36}{'':>12}{total:>10.2f}  target <= 6.00")
+    secret_calls = WARM_ENVIRONMENTS * 2 * 30 * 24 * 3600 / SECRET_CACHE_SECONDS
     print(
-        "\nFixed costs, not per message: the secret ($0.40/month), the event source's empty"
-        " long polls (~0.26 $/month per queue), custom metrics and alarms."
+        "\nFixed costs a month, not per message: the carrier secret $0.40 and its reads"
+        f" ${secret_calls * PRICES['secrets_api_call']:.2f} ({WARM_ENVIRONMENTS} warm sender and"
+        f" {WARM_ENVIRONMENTS} webhooks environments re-reading it every"
+        f" {SECRET_CACHE_SECONDS // 60} min), the event source's empty long polls"
+        " (~$0.26 per queue), custom metrics and alarms."
     )
     return 0
 
