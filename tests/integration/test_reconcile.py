@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
 from smsgw.logic.reconcile import GIVE_UP_SECONDS, GRACE_SECONDS
 from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import queued_records
@@ -79,11 +80,31 @@ def test_a_claim_the_carrier_never_got_stays_sending_and_is_given_up_without_a_r
     apply_environment(stack.function_environment("SenderFunction"))
     now = int(time.time())
     assert services.claims().claim(sid, {"Status": "sending"}, now, due_by=now + 1)
+    # (a claim alone is not indexed: reconciliation does not know of it yet)
+    assert "GSI3PK" not in item(aws_session, stack, sid)
+    assert reconcile(stack, now + GRACE_SECONDS + 1).pending == 0
 
-    # When reconciliation runs: not found, asked again later, then given up
-    assert reconcile(stack, now + GRACE_SECONDS + 1).pending == 1
+    # And its job comes back while the claim is fresh (a duplicate): left alone
+    [job] = queued_records(aws_session, stack)
+    assert functions.invoke("sender", {"Records": [job]}) == {"batchItemFailures": []}
+    assert "GSI3PK" not in item(aws_session, stack, sid)
+
+    # When the dead sender's job comes back after the claim went stale (SQS returns it after
+    # the visibility timeout; here the claim is aged instead), it is indexed, not resent
+    claimed_at = now - STALE_CLAIM_SECONDS - 1
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    table.update_item(
+        Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"},
+        UpdateExpression="SET ClaimedAt = :at",
+        ExpressionAttributeValues={":at": claimed_at},
+    )
+    assert functions.invoke("sender", {"Records": [job]}) == {"batchItemFailures": []}
+    assert item(aws_session, stack, sid)["GSI3SK"] == f"{claimed_at:012d}#{sid}"
+
+    # Then reconciliation: not found, asked again later, then given up
+    assert reconcile(stack, claimed_at + GRACE_SECONDS + 1).pending == 1
     assert item(aws_session, stack, sid)["GSI3PK"].startswith("UNSETTLED#")
-    assert reconcile(stack, now + GIVE_UP_SECONDS + 1).given_up == 1
+    assert reconcile(stack, claimed_at + GIVE_UP_SECONDS + 1).given_up == 1
 
     stored = item(aws_session, stack, sid)
     assert (stored["Status"], stored["SubmitState"]) == ("sending", "claimed")

@@ -4,7 +4,7 @@ Keys (see docs/data-model.md):
   message  PK=MESSAGE#<MessageSid>  SK=MESSAGE
            GSI1PK=PROPERTY#<PropertySid>#SMS              GSI1SK=<DateCreated>#<MessageSid>
            GSI2PK=PROPERTY#<PropertySid>#EXT#<ExternalId>  GSI2SK=<DateCreated>#<MessageSid>
-  unsettled (sparse, while SubmitState is claimed or unknown; docs/reliability.md)
+  unsettled (sparse: an unknown outcome, or a claim whose sender died; docs/reliability.md)
            GSI3PK=UNSETTLED#<shard>  GSI3SK=<ClaimedAt:012d>#<MessageSid>
 The event history is a list on the message item, appended in the same conditional update
 that changes the status, so a transition and its record can never part.
@@ -208,6 +208,11 @@ class ClaimStore(MessageStore):
     A claim moves the message to `sending` with SubmitState=claimed. Only a claim that
     ended in a definite refusal by the carrier (SubmitState=retryable) may be claimed
     again; a claim whose outcome is unknown never is.
+
+    The claim itself is not indexed (an index entry would cost a write at the claim and
+    another at the outcome, for every message). A message enters the unsettled index only
+    when its outcome is unknown (`settle_claim`) or when a redelivered job finds its claim
+    older than any live sender could hold it (`index_stale_claim`).
     """
 
     def claim(
@@ -221,7 +226,9 @@ class ClaimStore(MessageStore):
                 UpdateExpression=(
                     "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
                     "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
-                    "#e = list_append(#e, :e), GSI3PK = :upk, GSI3SK = :usk"
+                    "#e = list_append(#e, :e) "
+                    # a scheduled message's SCHEDULE# keys: it has left the waiting room
+                    "REMOVE GSI3PK, GSI3SK"
                 ),
                 ConditionExpression=(
                     "attribute_exists(PK) "
@@ -241,7 +248,6 @@ class ClaimStore(MessageStore):
                     ":zero": 0,
                     ":one": 1,
                     ":e": [event],
-                    **_unsettled_values(message_sid, now),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -259,8 +265,10 @@ class ClaimStore(MessageStore):
         *,
         status: str | None = None,
         set_attributes: dict[str, Any] | None = None,
+        now: int = 0,
     ) -> bool:
-        """Record what became of a claim: the new SubmitState, optionally a new status."""
+        """Record what became of a claim: the new SubmitState, optionally a new status. An
+        unknown outcome enters the unsettled index as of `now` for reconciliation."""
         names = {"#s": "Status", "#e": "Events"}
         values: dict[str, Any] = {
             ":state": submit_state,
@@ -273,13 +281,13 @@ class ClaimStore(MessageStore):
             values[":status"] = status
             sets.append("#s = :status")
         _set_attributes(set_attributes, names, values, sets)
-        # Settled for good (done) or to be claimed again (retryable): out of the unsettled
-        # index. An unknown outcome stays in it for reconciliation.
-        removes = "" if submit_state == SUBMIT_UNKNOWN else " REMOVE GSI3PK, GSI3SK"
+        if submit_state == SUBMIT_UNKNOWN:
+            sets.append("GSI3PK = :upk, GSI3SK = :usk")
+            values.update(_unsettled_values(message_sid, now))
         try:
             self._table.update_item(
                 Key=_key(message_sid),
-                UpdateExpression="SET " + ", ".join(sets) + removes,
+                UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression="#s = :sending AND SubmitState = :claimed",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -296,6 +304,38 @@ class ClaimStore(MessageStore):
         if not item:
             return None
         return Message.from_attributes(item), item.get("SubmitState")
+
+    def index_stale_claim(self, message_sid: str, claimed_before: int) -> bool:
+        """Put a claim made before `claimed_before` (so its sender is gone: no invocation
+        outlives it) that never recorded an outcome into the unsettled index, keyed by its
+        ClaimedAt. False when there is no such claim (settled, fresh, or indexed already)."""
+        item = self._table.get_item(Key=_key(message_sid), ConsistentRead=True).get("Item")
+        if not item or item.get("SubmitState") != SUBMIT_CLAIMED or "GSI3PK" in item:
+            return False
+        claimed_at = int(item.get("ClaimedAt", 0))
+        if claimed_at >= claimed_before:
+            return False
+        try:
+            self._table.update_item(
+                Key=_key(message_sid),
+                UpdateExpression="SET GSI3PK = :upk, GSI3SK = :usk",
+                ConditionExpression=(
+                    "#s = :sending AND SubmitState = :claimed AND ClaimedAt = :at "
+                    "AND attribute_not_exists(GSI3PK)"
+                ),
+                ExpressionAttributeNames={"#s": "Status"},
+                ExpressionAttributeValues={
+                    ":sending": "sending",
+                    ":claimed": SUBMIT_CLAIMED,
+                    ":at": claimed_at,
+                    **_unsettled_values(message_sid, claimed_at),
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def unsettled(self, shard: int, claimed_before: int) -> Iterator[tuple[str, int]]:
         """(MessageSid, ClaimedAt) of the messages in one shard of the unsettled index

@@ -138,6 +138,10 @@ class Dispatcher:
         current = self._claims.get(sid, consistent=True)
         if current is None:
             return Outcome(sid, "missing")
+        if current.status == SENDING:
+            # A claim no live sender can still hold and that recorded no outcome: its sender
+            # died (this job is its redelivery). Never resent; reconciliation looks it up.
+            self._claims.index_stale_claim(sid, int(now) - STALE_CLAIM_SECONDS)
         if current.status in (QUEUED, SCHEDULED) and (current.deliver_at or 0) > now:
             # Not due yet (a raw request with a Schedule): a delayed job comes back for it.
             self._queue.enqueue(sid, int((current.deliver_at or 0) - now))
@@ -326,11 +330,20 @@ class Dispatcher:
             if carrier_code:
                 attributes["CarrierErrorCode"] = carrier_code
         return self._claims.settle_claim(
-            sid, submit_state, event, status=status, set_attributes=attributes
+            sid,
+            submit_state,
+            event,
+            status=status,
+            set_attributes=attributes,
+            now=int(self._clock()),
         )
 
 
 PERSIST_ATTEMPTS = 3
+STALE_CLAIM_SECONDS = 60
+"""Older than the sender's timeout (30 s in template.yaml), so no live invocation holds
+such a claim; and shorter than SendQueue's visibility timeout (180 s), so the job of a
+sender that died after its claim comes back only once the claim is stale."""
 
 
 def _persist(write, *args, **kwargs):
