@@ -64,9 +64,13 @@ def callback_records(aws_session, stack):
     )
 
 
-def message_item(aws_session, stack, sid):
-    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
-    return table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
+def attempts_of(aws_session, stack, sid):
+    """The webhook attempts recorded for a message, oldest first."""
+    from smsgw.dal.callbacks import CallbackLog
+
+    return CallbackLog(
+        aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    ).attempts(sid)
 
 
 def test_post_callbacks_are_signed_with_the_property_secret(
@@ -88,7 +92,7 @@ def test_post_callbacks_are_signed_with_the_property_secret(
     assert verify(secret, request["headers"], request["body"])
     final = json.loads(request["body"])
     assert (final["MessageSid"], final["ExternalId"], final["IsFinal"]) == (sid, "order-9", True)
-    attempts = message_item(aws_session, stack, sid)["Callbacks"]
+    attempts = attempts_of(aws_session, stack, sid)
     assert [(a["Status"], a["Result"], a["HttpStatus"]) for a in attempts] == [
         ("delivered", "delivered", 200),
     ]
@@ -167,7 +171,7 @@ def test_failing_endpoint_is_retried_on_schedule_then_dead_lettered(
         sqs, stack.queue_url("CallbackDeadLetterQueue"), stack.queue_arn("CallbackDeadLetterQueue")
     )
     assert [json.loads(r["body"])["Payload"]["Status"] for r in dead] == ["undelivered"]
-    attempts = message_item(aws_session, stack, sid)["Callbacks"]
+    attempts = attempts_of(aws_session, stack, sid)
     assert [a["Result"] for a in attempts] == ["retry"] * 7 + ["gave_up"]
     for attempt, base in zip(attempts, RETRY_SCHEDULE, strict=False):
         waited = _seconds(attempt["NextAttemptAt"]) - _seconds(attempt["Timestamp"])
@@ -186,7 +190,7 @@ def test_410_gone_stops_retries(api, functions, aws_session, stack, simulator, s
     result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
 
     assert result == {"batchItemFailures": []}
-    assert [a["Result"] for a in message_item(aws_session, stack, sid)["Callbacks"]] == ["gone"]
+    assert [a["Result"] for a in attempts_of(aws_session, stack, sid)] == ["gone"]
 
 
 def test_host_name_is_pinned_to_the_checked_address_with_its_own_host_header(
@@ -225,6 +229,6 @@ def test_host_name_resolving_to_a_refused_address_is_not_called(
     result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
 
     assert result == {"batchItemFailures": []}
-    attempts = message_item(aws_session, stack, sid)["Callbacks"]
+    attempts = attempts_of(aws_session, stack, sid)
     assert [a["Result"] for a in attempts] == ["refused"]
     assert "169.254.169.254" in attempts[0]["Detail"]

@@ -1,11 +1,13 @@
-"""CallbackQueue and the record of webhook attempts on a message."""
+"""CallbackQueue, and the record of each webhook attempt."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from boto3.dynamodb.conditions import Key
 
+from smsgw.dal.paging import query_items
 from smsgw.models.callback import CallbackJob
 
 
@@ -24,20 +26,35 @@ class CallbackQueue:
         )
 
 
+ATTEMPT_LOG_DAYS = 30
+
+
 class CallbackLog:
-    """Appends each webhook attempt to the message's `Callbacks` list."""
+    """Each webhook attempt as its own small item beside the message (docs/data-model.md):
+    one write unit, whatever the message's size, and kept 30 days (TTL)."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
 
     def record_attempt(self, message_sid: str, attempt: dict[str, Any]) -> None:
-        try:
-            self._table.update_item(
-                Key={"PK": f"MESSAGE#{message_sid}", "SK": "MESSAGE"},
-                UpdateExpression="SET Callbacks = list_append(if_not_exists(Callbacks, :none), :a)",
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeValues={":a": [attempt], ":none": []},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        """Store one attempt (`WebhookId`, `Status`, `Attempt`, `Timestamp`, `Result`, ...)."""
+        self._table.put_item(
+            Item={
+                "PK": f"{PREFIX}{message_sid}",
+                "SK": f"{attempt['Timestamp']}#{attempt['Attempt']:02d}#{attempt['WebhookId']}",
+                "ExpiresAt": _epoch(attempt["Timestamp"]) + ATTEMPT_LOG_DAYS * 86400,
+                **attempt,
+            }
+        )
+
+    def attempts(self, message_sid: str) -> list[dict[str, Any]]:
+        """A message's webhook attempts, oldest first."""
+        items = query_items(self._table, KeyConditionExpression=Key("PK").eq(PREFIX + message_sid))
+        return [{k: v for k, v in i.items() if k not in ("PK", "SK", "ExpiresAt")} for i in items]
+
+
+PREFIX = "CALLBACKS#"
+
+
+def _epoch(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
