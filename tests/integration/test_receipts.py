@@ -223,7 +223,7 @@ def test_receipts_that_name_our_sid_need_no_lookup_item(
     # Twilio's receipts come to the StatusCallback URL, which names our MessageSid
     sid, submission = send_and_submit(api, functions, aws_session, stack, simulator)
 
-    assert "smsgw_sid=" in submission["StatusCallback"]
+    assert submission["StatusCallback"].endswith(f"smsgw_sid={sid}")
     assert lookup_items(aws_session, stack) == []  # one write per message saved
     status, body = receipt(
         functions,
