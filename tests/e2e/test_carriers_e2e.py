@@ -2,10 +2,13 @@
 
 Twilio runs on the session's stack; Vonage gets its own stack (`LocalStack(carrier=
 "vonage")`: the template parameter `Carrier=vonage`, Vonage keys in the carrier secret, the
-simulator answering `POST /sms/json`, sending signed DLRs by GET and replies as signed JSON).
-End User Messaging is covered under moto (tests/integration/test_carriers.py).
+simulator answering `POST /sms/json`, sending signed DLRs by GET and replies as signed JSON);
+End User Messaging runs on the session's eum stack (`SendTextMessage` through boto3, events
+and replies as signed SNS notifications whose certificate the webhooks function fetches from
+`sns.<region>.amazonaws.com`; tests/e2e/test_eum_e2e.py has the rest).
 """
 
+import json
 import random
 import time
 from collections.abc import Iterator
@@ -15,15 +18,21 @@ import pytest
 import requests
 
 from smsgw_tools.local.stack import LocalStack
-from tests.support import wait_for
+from tests.support import ROOT, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module", params=["twilio", "vonage"])
+FIXTURES = ROOT / "tests" / "fixtures" / "eum"
+
+
+@pytest.fixture(scope="module", params=["twilio", "vonage", "eum"])
 def carrier_stack(request) -> Iterator[dict[str, Any]]:
     if request.param == "twilio":
         yield request.getfixturevalue("local_stack")
+        return
+    if request.param == "eum":
+        yield request.getfixturevalue("eum_stack").info()
         return
     with LocalStack(port=0, carrier=request.param) as stack:
         stack.provision_demo()
@@ -75,9 +84,27 @@ def test_send_receipt_and_reply_over_the_wire(carrier_stack):
     assert [(r["From"], r["Text"]) for r in listed["Responses"]] == [(recipient, "Thanks!")]
 
 
-def test_forged_callback_is_rejected_over_the_wire(carrier_stack):
-    carrier = carrier_stack["Carrier"]
-    url = f"{carrier_stack['ApiUrl']}/Carriers/{carrier}/Receipts"
+def _forged_sns_notification(info: dict[str, Any]) -> dict[str, Any]:
+    """The documented SNS notification carrying the documented SMS event, on our topic and
+    naming our certificate, with a signature nobody made."""
+    notification = json.loads((FIXTURES / "sns_notification.json").read_text())
+    notification.pop("Subject")
+    return notification | {
+        "TopicArn": info["Sns"]["Topics"][0],
+        "Message": (FIXTURES / "sms_event.json").read_text(),
+        "SignatureVersion": "2",
+        "Signature": "Zm9yZ2Vk" * 43,
+        "SigningCertURL": info["Sns"]["SigningCertUrl"],
+    }
+
+
+def _send_forged(carrier: str, info: dict[str, Any]) -> requests.Response:
+    """A delivery receipt in the carrier's format, signed by nobody, sent as it sends them."""
+    url = f"{info['ApiUrl']}/Carriers/{carrier}/Receipts"
+    if carrier == "eum":
+        headers = {"x-amz-sns-message-type": "Notification", "content-type": "text/plain"}
+        body = json.dumps(_forged_sns_notification(info))
+        return requests.post(url, data=body, headers=headers, timeout=10)
     forged = {
         "twilio": {"MessageSid": "SMforged", "MessageStatus": "delivered"},
         "vonage": {
@@ -87,8 +114,11 @@ def test_forged_callback_is_rejected_over_the_wire(carrier_stack):
             "sig": "0" * 32,
         },
     }[carrier]
+    return requests.get(url, params=forged, timeout=10)
 
-    response = requests.get(url, params=forged, timeout=10)
+
+def test_forged_callback_is_rejected_over_the_wire(carrier_stack):
+    response = _send_forged(carrier_stack["Carrier"], carrier_stack)
 
     assert response.status_code == 403
     assert response.json()["Error"]["Code"] == 24001

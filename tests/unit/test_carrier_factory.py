@@ -4,6 +4,7 @@ import pytest
 
 from smsgw.carriers import CarrierNotConfiguredError, Carriers, credentials_for
 from smsgw.carriers.base import CarrierError
+from tests.support import use_test_aws_environment
 
 TWILIO = {"AccountSid": "AC1", "AuthToken": "t", "BaseUrl": "http://127.0.0.1:9"}
 VONAGE = {"ApiKey": "k", "ApiSecret": "s", "SignatureSecret": "sig"}
@@ -46,3 +47,21 @@ def test_a_leased_number_uses_its_pool_carrier_and_a_missing_one_is_retried():
     with pytest.raises(CarrierError) as raised:
         unconfigured.for_sender("+614", leased=True)
     assert raised.value.permanent is False
+
+
+@pytest.mark.parametrize(
+    "topics",
+    [
+        "arn:aws:sns:us-east-1:1:events",
+        ["arn:aws:sns:us-east-1:1:events"],
+        "arn:aws:sns:us-east-1:1:events, arn:aws:sns:us-east-1:1:replies",
+    ],
+)
+def test_eum_topic_arns_may_be_one_string_or_a_list(topics, monkeypatch):
+    use_test_aws_environment(monkeypatch)  # the adapter builds its boto3 client (no call)
+    carrier = Carriers(
+        "eum", lambda: {"OriginationIdentity": "pool-1", "TopicArns": topics}, 5.0
+    ).default
+
+    assert "arn:aws:sns:us-east-1:1:events" in carrier._topic_arns
+    assert all(arn.startswith("arn:aws:sns:") for arn in carrier._topic_arns)

@@ -437,6 +437,10 @@ def test_message_without_sender_uses_the_configured_identity(client: Any) -> Non
         ("InternalServerException", 500, None, False),
         ("AccessDeniedException", 403, "ACCOUNT_DISABLED", False),
         ("ResourceNotFoundException", 404, None, False),
+        # our credentials or signing, not the message: retried, never a failed message
+        ("UnrecognizedClientException", 400, None, False),
+        ("InvalidSignatureException", 403, None, False),
+        ("ExpiredTokenException", 400, None, False),
         ("ValidationException", 400, "INVALID_IDENTITY_FOR_DESTINATION_COUNTRY", True),
         ("ConflictException", 409, "DESTINATION_PHONE_NUMBER_OPTED_OUT", True),
         ("SomeNewClientException", 400, None, True),

@@ -11,6 +11,13 @@ messages (a signed JSON POST); the control endpoints are the same for both, and 
 one more fault: `status`, a Vonage status code in an HTTP 200 answer. What each carrier says
 on the wire is in `simulator_formats`.
 
+And it speaks AWS End User Messaging SMS (`CarrierSimulator(carrier="eum")`): `POST /` with
+`X-Amz-Target: PinpointSMSVoiceV2.SendTextMessage` (boto3's `pinpoint-sms-voice-v2` client
+with the simulator as its endpoint), AWS JSON errors for the faults (ThrottlingException,
+InternalServerException), and delivery events and replies as signed SNS notifications to
+the subscribed endpoints; `GET /_sim/sns` shows the topics, subscriptions and the HTTPS
+server that serves the signing certificate (`simulator_eum`, `simulator_sns`).
+
 Layout: `SimulatorState` holds everything the simulator knows and decides (thread-safe, no
 HTTP); `_Handler` only translates HTTP to and from it; `CarrierSimulator` runs the server in a
 background thread. Delivery receipts (signed callbacks POSTed to each submission's
@@ -20,7 +27,7 @@ it has answered; `POST /_sim/outcomes` sets their status, delay and error code p
 recipient, `GET /_sim/receipts` lists what was sent. Replies (inbound SMS) are posted by
 `simulator_replies.ReplySender` on `POST /_sim/replies`.
 
-    python -m smsgw_tools.simulator --port 8025 [--carrier vonage]
+    python -m smsgw_tools.simulator --port 8025 [--carrier vonage|eum]
 """
 
 from __future__ import annotations
@@ -41,6 +48,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from smsgw_tools.simulator_eum import (
+    DEFAULT_REGION,
+    AwsError,
+    EumAccount,
+    EumWire,
+    aws_authorized,
+    send_text_message_request,
+)
 from smsgw_tools.simulator_formats import (
     API_VERSION,
     VONAGE_SMS_PATH,
@@ -48,9 +63,11 @@ from smsgw_tools.simulator_formats import (
     Answer,
     Submission,
     VonageCredentials,
+    Wire,
     message_resource,
     twilio_error,
 )
+from smsgw_tools.simulator_sns import Sns
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +77,7 @@ DEFAULT_TIMEOUT_SECONDS = 15.0
 RETRY_AFTER_SECONDS = 1
 FAULT_MODES = ("none", "status", "5xx", "429", "timeout", "drop")
 DEFAULT_VONAGE_STATUS = 5
-CARRIERS = ("twilio", "vonage")
+CARRIERS = ("twilio", "vonage", "eum")
 
 ACCEPTED = "accepted"
 UNKNOWN = "unknown"
@@ -94,11 +111,17 @@ class SimulatorState:
         timeout_seconds: float,
         carrier: str = "twilio",
         vonage: VonageCredentials | None = None,
+        eum: EumAccount | None = None,
     ) -> None:
         if carrier not in CARRIERS:
             raise ValueError(f"carrier must be one of {', '.join(CARRIERS)}")
         self.carrier = carrier
         self.vonage = vonage or VonageCredentials()
+        self.eum = eum or EumAccount()
+        self.wire: Wire = EumWire(self.eum) if carrier == "eum" else WIRES[carrier]
+        # End User Messaging's events and replies travel through SNS (its keys are made
+        # here: only an eum simulator has one).
+        self.sns: Sns | None = Sns(self.eum) if carrier == "eum" else None
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.default_timeout_seconds = timeout_seconds
@@ -113,7 +136,14 @@ class SimulatorState:
         from smsgw_tools.simulator_replies import ReplySender
 
         # Inbound messages (replies); the local stack sets `replies.url` (the Responses URL).
-        self.replies = ReplySender(account_sid, auth_token, carrier=carrier, vonage=self.vonage)
+        self.replies = ReplySender(
+            account_sid,
+            auth_token,
+            carrier=carrier,
+            vonage=self.vonage,
+            sns=self.sns,
+            previous=self.last_message_id,
+        )
 
     def set_outcome(self, payload: dict[str, Any]) -> dict[str, Any]:
         """What the receipts of later submissions to `to` (None: anyone) will say."""
@@ -158,6 +188,15 @@ class SimulatorState:
         with self._lock:
             return [dict(s) for s in self._submissions]
 
+    def last_message_id(self, recipient: str, sender: str) -> str | None:
+        """The id of the latest submission from `sender` to `recipient` (what a two-way
+        reply names as the message it answers), or None."""
+        with self._lock:
+            for submission in reversed(self._submissions):
+                if (submission["To"], submission["From"]) == (recipient, sender):
+                    return str(submission["sid"])
+        return None
+
     def reset(self) -> None:
         """Forget every submission and clear the fault and the latency."""
         with self._lock:
@@ -168,6 +207,8 @@ class SimulatorState:
         if self.receipts is not None:
             self.receipts.reset()
         self.replies.reset()
+        if self.sns is not None:
+            self.sns.reset()
 
     def set_fault(
         self,
@@ -188,7 +229,7 @@ class SimulatorState:
         if mode not in FAULT_MODES:
             raise ValueError(f"mode must be one of {', '.join(FAULT_MODES)}")
         if mode == "status" and self.carrier != "vonage":
-            raise ValueError("the status fault is Vonage's: this simulator speaks Twilio")
+            raise ValueError(f"the status fault is Vonage's: this simulator speaks {self.carrier}")
         if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
             raise ValueError("status must be an integer or null")
         if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
@@ -293,6 +334,21 @@ def _replies(state: SimulatorState, _: dict[str, Any]) -> Answer:
     return 200, {"replies": state.replies.sent()}
 
 
+def _sns_of(state: SimulatorState) -> Sns:
+    if state.sns is None:
+        raise ValueError(f"SNS is End User Messaging's: this simulator speaks {state.carrier}")
+    return state.sns
+
+
+def _sns(state: SimulatorState, _: dict[str, Any]) -> Answer:
+    return 200, _sns_of(state).describe()
+
+
+def _subscribe(state: SimulatorState, payload: dict[str, Any]) -> Answer:
+    """Subscribe an endpoint to a topic; SNS sends it the SubscriptionConfirmation now."""
+    return 200, _sns_of(state).subscribe(payload.get("topic", ""), payload.get("endpoint", ""))
+
+
 _CONTROL_ROUTES: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]], Answer]] = {
     ("POST", "/_sim/outcomes"): _set_outcome,
     ("GET", "/_sim/outcomes"): _get_outcomes,
@@ -305,6 +361,8 @@ _CONTROL_ROUTES: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]]
     ("GET", "/_sim/faults"): _get_fault,
     ("POST", "/_sim/faults"): _set_fault,
     ("POST", "/_sim/latency"): _set_latency,
+    ("GET", "/_sim/sns"): _sns,
+    ("POST", "/_sim/sns/subscriptions"): _subscribe,
 }
 
 
@@ -377,6 +435,9 @@ class _Handler(BaseHTTPRequestHandler):
             form = self._vonage_form(body)
             self._submit(form, state.vonage.authorized(form))
             return
+        if method == "POST" and path == "/" and state.carrier == "eum":
+            self._eum_call(body)
+            return
         self._send(*twilio_error(404, 20404, f"The requested resource {path} was not found"))
 
     def _control(self, method: str, path: str, body: str) -> None:
@@ -392,23 +453,35 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._send(400, {"error": str(exc)})
 
-    def _submit(self, form: dict[str, str], authorized: bool) -> None:
+    def _eum_call(self, body: str) -> None:
+        """An End User Messaging API call: SendTextMessage, signed for `sms-voice` in the
+        simulator's region; any other operation or a body that is not JSON is refused."""
+        state = self.server.state
+        try:
+            request = send_text_message_request(self.headers.get("X-Amz-Target"), body)
+        except AwsError as refused:
+            self._send(*refused.answer, content_type=state.wire.content_type)
+            return
+        self._submit(request, aws_authorized(self.headers.get("Authorization"), state.eum.region))
+
+    def _submit(self, form: dict[str, Any], authorized: bool) -> None:
         """A submission in the simulator's carrier's format: refused as that carrier would,
         failed as the fault says, or recorded, answered and passed to the listeners."""
         state = self.server.state
-        wire = WIRES[state.carrier]
+        wire = state.wire
         state.pause(state.latency())
         if refusal := wire.refusal(form, authorized):
-            self._send(*refusal)
+            self._send(*refusal, content_type=wire.content_type)
             return
         fields = wire.submission(form)
         fault = state.take_fault(fields["To"])
         if fault is not None and fault.mode == "status":
             self._send(*wire.status_refusal(fault.status or DEFAULT_VONAGE_STATUS))
         elif fault is not None and fault.mode == "5xx":
-            self._send(*wire.server_error())
+            self._send(*wire.server_error(), content_type=wire.content_type)
         elif fault is not None and fault.mode == "429":
-            self._send(*wire.throttled(), headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if wire.retry_after else None
+            self._send(*wire.throttled(), headers=retry, content_type=wire.content_type)
         else:
             submission = state.record(fields, ACCEPTED if fault is None else UNKNOWN)
             if fault is not None and fault.mode == "drop":
@@ -416,7 +489,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 if fault is not None:
                     state.pause(fault.timeout_seconds)
-                self._send(*wire.accepted(state.account_sid, submission))
+                answer = wire.accepted(state.account_sid, submission)
+                self._send(*answer, content_type=wire.content_type)
             state.notify(submission)
 
     def _list_messages(self, account_sid: str) -> None:
@@ -459,12 +533,16 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length).decode("utf-8", errors="replace") if length > 0 else ""
 
     def _send(
-        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+        self,
+        status: int,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> None:
         data = json.dumps(payload).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             if status == 401:
                 self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')
@@ -493,11 +571,13 @@ class CarrierSimulator:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         carrier: str = "twilio",
         vonage: VonageCredentials | None = None,
+        eum: EumAccount | None = None,
     ) -> None:
-        """`carrier` is the wire format it speaks: twilio or vonage."""
+        """`carrier` is the wire format it speaks: twilio, vonage or eum (`eum` is the AWS
+        account End User Messaging plays: region, identity, configuration set)."""
         self.host = host
         self.port = port
-        self.state = SimulatorState(account_sid, auth_token, timeout_seconds, carrier, vonage)
+        self.state = SimulatorState(account_sid, auth_token, timeout_seconds, carrier, vonage, eum)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -510,8 +590,14 @@ class CarrierSimulator:
         return self.state.auth_token
 
     @property
+    def sns(self) -> Sns | None:
+        """End User Messaging's SNS (None for the other carriers)."""
+        return self.state.sns
+
+    @property
     def url(self) -> str:
-        """The base URL to give TwilioCarrier, e.g. http://127.0.0.1:54321."""
+        """The base URL to give the adapter (TwilioCarrier's base URL, VonageCarrier's,
+        End User Messaging's `EndpointUrl`), e.g. http://127.0.0.1:54321."""
         if self._server is None:
             raise RuntimeError("the simulator is not running")
         return f"http://{self.host}:{self._server.server_address[1]}"
@@ -530,8 +616,11 @@ class CarrierSimulator:
             self.state.stopping,
             carrier=self.state.carrier,
             vonage=self.state.vonage,
+            sns=self.state.sns,
         )
         self.state.listeners.append(self.state.receipts)
+        if self.state.sns is not None:
+            self.state.sns.start(self.host)
         self._server = _Server((self.host, self.port), self.state)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -557,6 +646,8 @@ class CarrierSimulator:
             self.state.listeners.remove(self.state.receipts)
             self.state.receipts.stop()
             self.state.receipts = None
+        if self.state.sns is not None:
+            self.state.sns.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -590,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     parser.add_argument("--timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS)
     parser.add_argument("--carrier", choices=CARRIERS, default="twilio")
+    parser.add_argument("--region", default=DEFAULT_REGION, help="End User Messaging's")
     args = parser.parse_args(argv)
     simulator = CarrierSimulator(
         args.host,
@@ -598,9 +690,16 @@ def main(argv: list[str] | None = None) -> int:
         args.auth_token,
         timeout_seconds=args.timeout_seconds,
         carrier=args.carrier,
+        eum=EumAccount(region=args.region),
     )
     with simulator:
         print(f"carrier simulator on {simulator.url} (AccountSid {simulator.account_sid})")
+        if simulator.sns is not None:
+            print(
+                f"SNS over HTTPS on {simulator.sns.https_url}: map {simulator.sns.hosts} and "
+                f"trust the CA of GET {simulator.url}/_sim/sns; subscribe with "
+                f"POST {simulator.url}/_sim/sns/subscriptions"
+            )
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

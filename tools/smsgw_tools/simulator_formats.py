@@ -1,12 +1,12 @@
 """What the carrier simulator says, per carrier: Twilio's Programmable Messaging subset and
-Vonage's SMS API.
+Vonage's SMS API (End User Messaging's is in `simulator_eum`).
 
-A wire (`TWILIO`, `VONAGE`, chosen by `WIRES[carrier]`) refuses a request the carrier would
-refuse (credentials, missing or malformed fields), turns an accepted request into the
-simulator's submission record (the same shape for both: E.164 `From`/`To`, `Body`,
-`StatusCallback`, `sid`) and gives the answers: accepted, server error, throttled, and for
-Vonage a `status` code in an HTTP 200. `signed_callback` signs a Vonage webhook (receipts,
-inbound messages) the way Vonage does.
+A wire (`TwilioWire`, `VonageWire`, chosen by `WIRES[carrier]`; `simulator_eum.EumWire`)
+refuses a request the carrier would refuse (credentials, missing or malformed fields), turns
+an accepted request into the simulator's submission record (the same shape for all: E.164
+`To`, `From`, `Body`, `StatusCallback`, `sid`) and gives the answers: accepted, server
+error, throttled, and for Vonage a `status` code in an HTTP 200. `signed_callback` signs a
+Vonage webhook (receipts, inbound messages) the way Vonage does.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, Protocol
 
 from smsgw.carriers.vonage import SUBMIT_STATUSES, e164, signature
 from smsgw.ids import MESSAGE_PREFIX, new_sid
@@ -34,6 +34,22 @@ Submission = dict[str, Any]
 Answer = tuple[int, dict[str, Any]]
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
+
+
+class Wire(Protocol):
+    """What the simulator's HTTP handler needs of a carrier's wire format."""
+
+    content_type: str
+    """The Content-Type of the carrier's answers."""
+    retry_after: bool
+    """Whether the carrier's throttling answer carries Retry-After."""
+
+    def refusal(self, form: dict[str, Any], authorized: bool) -> Answer | None: ...
+    def submission(self, form: dict[str, Any]) -> Submission: ...
+    def accepted(self, account_sid: str, submission: Submission) -> Answer: ...
+    def server_error(self) -> Answer: ...
+    def throttled(self) -> Answer: ...
+    def status_refusal(self, status: int) -> Answer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +142,9 @@ def message_resource(account_sid: str, submission: Submission) -> dict[str, Any]
 class TwilioWire:
     """Twilio's create-message request (form-encoded, Basic auth) and its answers."""
 
+    content_type = "application/json"
+    retry_after = True
+
     @staticmethod
     def refusal(form: dict[str, str], authorized: bool) -> Answer | None:
         if not authorized:
@@ -190,6 +209,9 @@ class VonageWire:
     """Vonage's `POST /sms/json` (form or JSON, key and secret in it) and its answers: HTTP
     200 with a `status` per part, 500 and 429 for the HTTP faults."""
 
+    content_type = "application/json"
+    retry_after = True
+
     @staticmethod
     def refusal(form: dict[str, str], authorized: bool) -> Answer | None:
         if not authorized:
@@ -233,4 +255,4 @@ class VonageWire:
         return 200, status_answer(status)
 
 
-WIRES: dict[str, type[TwilioWire] | type[VonageWire]] = {"twilio": TwilioWire, "vonage": VonageWire}
+WIRES: dict[str, Wire] = {"twilio": TwilioWire(), "vonage": VonageWire()}

@@ -7,12 +7,19 @@ Twilio: a form POST signed with `X-Twilio-Signature` (`smsgw.carriers.twilio.sig
 Vonage: a DLR by GET, its query parameters signed with `sig`
 (`smsgw.carriers.vonage.signature`); `accepted` for sent, `failed` for undelivered and
 `rejected` for failed, our MessageSid in `client-ref`, for the first part's id.
+End User Messaging: SMS events (`simulator_eum.sms_event`: `TEXT_SUCCESSFUL` for sent,
+then `TEXT_DELIVERED`, `TEXT_CARRIER_UNREACHABLE` or `TEXT_INVALID`, the request's Context
+in `context`) published on the events topic, i.e. POSTed as signed SNS notifications to its
+confirmed subscriptions; a submission's StatusCallback is that topic (None when the request
+named no configuration set: then no events, as in AWS). The outcome's error code is not
+used: these events have none.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import logging
 import threading
 import time
@@ -22,6 +29,7 @@ from typing import Any
 import requests
 
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
+from smsgw_tools.simulator_eum import sms_event
 from smsgw_tools.simulator_formats import signed_callback
 
 log = logging.getLogger(__name__)
@@ -65,14 +73,16 @@ class ReceiptSender:
         *,
         carrier: str = "twilio",
         vonage: Any = None,
+        sns: Any = None,
     ) -> None:
         self._carrier = carrier
         self._vonage = vonage
+        self._sns = sns
         self._account_sid = account_sid
         self._auth_token = auth_token
         self._outcome_for = outcome_for
         self._stopping = stopping
-        self._queue: list[tuple[float, int, str, dict[str, str]]] = []
+        self._queue: list[tuple[float, int, str, dict[str, Any]]] = []
         self._counter = itertools.count()
         self._wake = threading.Condition()
         self._session = requests.Session()
@@ -88,6 +98,9 @@ class ReceiptSender:
         outcome = self._outcome_for(submission["To"])
         if self._carrier == "vonage":
             self._schedule_vonage(url, submission, outcome)
+            return
+        if self._carrier == "eum":
+            self._schedule_eum(url, submission, outcome)
             return
         common = {
             "AccountSid": self._account_sid,
@@ -126,6 +139,15 @@ class ReceiptSender:
             final["err-code"] = str(outcome.get("error_code") or 1)
         self._schedule(now + outcome["delay"], url, final)
 
+    def _schedule_eum(
+        self, topic: str, submission: dict[str, Any], outcome: dict[str, Any]
+    ) -> None:
+        """Events are made when scheduled, each stamped with the time it will be sent."""
+        now, wall = time.monotonic(), time.time()
+        self._schedule(now, topic, sms_event(submission, "sent", wall))
+        final = sms_event(submission, outcome["status"], wall + outcome["delay"])
+        self._schedule(now + outcome["delay"], topic, final)
+
     def sent(self) -> list[dict[str, Any]]:
         with self._wake:
             return [dict(r) for r in self._sent]
@@ -140,7 +162,7 @@ class ReceiptSender:
         self._thread.join(timeout=2)
         self._session.close()
 
-    def _schedule(self, when: float, url: str, form: dict[str, str]) -> None:
+    def _schedule(self, when: float, url: str, form: dict[str, Any]) -> None:
         with self._wake:
             heapq.heappush(self._queue, (when, next(self._counter), url, form))
             self._wake.notify()
@@ -159,7 +181,10 @@ class ReceiptSender:
                 heapq.heappop(self._queue)
             self._post(url, form)
 
-    def _post(self, url: str, form: dict[str, str]) -> None:
+    def _post(self, url: str, form: dict[str, Any]) -> None:
+        if self._carrier == "eum":
+            self._publish(url, form)
+            return
         record: dict[str, Any] = {"url": url, "form": form}
         try:
             if self._carrier == "vonage":
@@ -178,3 +203,16 @@ class ReceiptSender:
             log.debug("simulator: receipt to %s failed: %s", url, exc)
         with self._wake:
             self._sent.append(record)
+
+    def _publish(self, topic: str, event: dict[str, Any]) -> None:
+        """One End User Messaging event, published on its topic: one record per delivery
+        (`url` the subscribed endpoint, `form` the event), or one with an `error` when
+        the topic had no confirmed subscription (SNS then delivers to nobody)."""
+        deliveries = self._sns.publish(topic, json.dumps(event))
+        records = [
+            {"url": d["url"], "topic": topic, "form": event}
+            | {k: d[k] for k in ("status", "error") if k in d}
+            for d in deliveries
+        ] or [{"url": None, "topic": topic, "form": event, "error": "no confirmed subscription"}]
+        with self._wake:
+            self._sent.extend(records)

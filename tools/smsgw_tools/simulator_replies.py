@@ -11,10 +11,17 @@ form (`smsgw.carriers.twilio.signature`). The URL is the gateway's Responses end
 In Vonage mode the reply is Vonage's inbound message instead: a JSON POST of `msisdn`,
 `to` (numbers without "+"), `messageId`, `text`, `type`, `keyword`, `message-timestamp`,
 signed with `sig` (`smsgw_tools.simulator_formats.signed_callback`).
+
+In End User Messaging mode the reply is the two-way channel's JSON
+(`simulator_eum.two_way_message`: originationNumber, destinationNumber, messageBody,
+inboundMessageId, ...) published on the replies topic: a signed SNS notification POSTed to
+the topic's confirmed subscription (the gateway's Responses URL, subscribed by the local
+stack), or to `url` when the control request names one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
@@ -26,6 +33,7 @@ import requests
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
 from smsgw.ids import MESSAGE_PREFIX, new_sid
 from smsgw.logic.text import analyse
+from smsgw_tools.simulator_eum import PreviousMessage, two_way_message
 from smsgw_tools.simulator_formats import signed_callback
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
@@ -83,9 +91,15 @@ class ReplySender:
         *,
         carrier: str = "twilio",
         vonage: Any = None,
+        sns: Any = None,
+        previous: PreviousMessage | None = None,
     ) -> None:
+        """`sns` and `previous` are End User Messaging's: the SNS that carries replies,
+        and the id of the message a reply answers."""
         self.carrier = carrier
         self.vonage = vonage
+        self.sns = sns
+        self.previous = previous
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.url = url
@@ -100,6 +114,8 @@ class ReplySender:
                 raise ValueError(f"{name} must be an E.164 number")
         if not isinstance(body, str):
             raise ValueError("body must be a string")
+        if self.carrier == "eum":
+            return self._publish(sender, to, body, payload.get("url"))
         url = payload.get("url") or self.url
         if not url:
             raise ValueError("no Responses URL: the simulator was not told where to post replies")
@@ -117,6 +133,22 @@ class ReplySender:
             record["status"] = response.status_code
         except requests.RequestException as exc:
             record["error"] = str(exc)
+        with self._lock:
+            self._sent.append(record)
+        return 200, record
+
+    def _publish(
+        self, sender: str, to: str, body: str, url: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """End User Messaging's reply, published on the replies topic through SNS."""
+        previous = self.previous(sender, to) if self.previous else None
+        message = two_way_message(sender, to, body, previous)
+        topic = self.sns.account.replies_topic
+        deliveries = self.sns.publish(topic, json.dumps(message), url)
+        if not deliveries:
+            raise ValueError(f"no confirmed subscription to {topic}: nowhere to deliver")
+        record: dict[str, Any] = {"url": deliveries[0]["url"], "topic": topic, "form": message}
+        record |= {k: deliveries[0][k] for k in ("status", "error") if k in deliveries[0]}
         with self._lock:
             self._sent.append(record)
         return 200, record

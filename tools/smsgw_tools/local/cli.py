@@ -73,6 +73,8 @@ def _print_info(info: dict[str, Any]) -> None:
     print(f"API            {info['ApiUrl']}")
     print(f"AWS endpoint   {info['AwsEndpointUrl']}  (region {info['Region']})")
     print(f"Carrier sim    {info.get('SimulatorUrl', '-')} ({info.get('Carrier', '-')})")
+    if sns := info.get("Sns"):
+        print(f"SNS (HTTPS)    {sns['HttpsUrl']}  ({sns['Hosts']}, CA bundle {sns['CaBundle']})")
     print(f"Table          {info['TableName']}")
     for name, url in info["QueueUrls"].items():
         print(f"Queue          {name}: {url}")

@@ -263,9 +263,14 @@ class LambdaRuntime:
         *,
         max_workers: int = 4,
         log: IO[str] | None = None,
+        harness_environment: dict[str, str] | None = None,
     ) -> None:
+        """`harness_environment` is added to every worker's environment: the local
+        stack's own variables (SMSGW_LOCAL_HOSTS, REQUESTS_CA_BUNDLE), which stand in for
+        the network and trust store a Lambda function gets, not for its configuration."""
         self.stack = stack
         self.endpoint_url = endpoint_url
+        self.harness_environment = dict(harness_environment or {})
         self._logs = _LogPump(log or sys.stderr, threading.Lock())
         self._pools = {
             logical_id: FunctionPool(
@@ -307,6 +312,7 @@ class LambdaRuntime:
             # X-Ray has no daemon locally.
             "POWERTOOLS_TRACE_DISABLED": "1",
             "TZ": ":UTC",
+            **self.harness_environment,
         }
 
     def invoke(self, logical_id: str, event: Any) -> Invocation:

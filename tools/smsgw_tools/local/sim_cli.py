@@ -34,6 +34,9 @@ def register_sim(commands: argparse._SubParsersAction) -> argparse._SubParsersAc
     actions.add_parser("reset", help="forget submissions; clear faults and latency").set_defaults(
         func=_call("POST", "/_sim/reset")
     )
+    actions.add_parser(
+        "sns", help="End User Messaging: SNS topics, subscriptions and the local CA"
+    ).set_defaults(func=_call("GET", "/_sim/sns"))
 
     fault = actions.add_parser("fault", help="fail the next submissions")
     fault.add_argument("mode", choices=["none", "5xx", "429", "timeout", "drop"])

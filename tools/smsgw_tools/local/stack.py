@@ -6,6 +6,16 @@ with LocalStack(port=0) as stack:
 
 `LocalStack(carrier="vonage")` deploys with the template parameter `Carrier=vonage`, runs
 the simulator in Vonage's wire format and puts Vonage keys in the carrier secret.
+
+`LocalStack(carrier="eum")` does the same for AWS End User Messaging (the simulator as the
+`EndpointUrl`, its origination identity, configuration set and SNS topics in the secret),
+and stands in for AWS's network where SNS is concerned: the functions' workers resolve
+`sns.<region>.amazonaws.com:443` to the simulator's SNS server (SMSGW_LOCAL_HOSTS, see
+`worker.py`) and trust the simulator's private CA (REQUESTS_CA_BUNDLE, the usual CAs plus
+it, written to the stack's temporary directory). Once the API is up the simulator subscribes
+the gateway's eum Receipts and Responses URLs to its events and replies topics; each
+SubscriptionConfirmation is confirmed by the webhooks function itself, with the product's
+checks unchanged (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import tempfile
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -31,8 +42,9 @@ logger = logging.getLogger(__name__)
 CARRIER_LOGICAL_ID = "CarrierSecret"
 API_BASE_PATH = "/v1"
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
-LOCAL_CARRIERS = ("twilio", "vonage")
-"""Carriers the local simulator speaks (End User Messaging is tested under moto instead)."""
+LOCAL_CARRIERS = ("twilio", "vonage", "eum")
+"""Carriers the local simulator speaks."""
+CA_BUNDLE_NAME = "ca-bundle.pem"
 # The demo's pool of leased numbers: Australian mobiles and US numbers (docs/leases.md).
 DEMO_POOL = (
     ("+61400000001", ["AU"]),
@@ -85,6 +97,7 @@ class LocalStack:
         self.pollers: list[SqsPoller | SchedulePoller] = []
         self.demo: dict[str, str] = {}
         self.sink: WebhookSink | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def session(self) -> boto3.session.Session:
@@ -112,6 +125,7 @@ class LocalStack:
             "PublicBaseUrl": f"http://{self.host}:{self.port}",
             "WebhookAllowedNetworks": LOOPBACK_NETWORKS,
             "Carrier": self.carrier,
+            "LogLevel": "INFO",  # a line per request and record in the local stack's log
             **self.parameters,
         }
         self.sink = WebhookSink(host=self.host).start()
@@ -123,7 +137,11 @@ class LocalStack:
         if self.use_simulator:
             self._start_simulator()
         self.runtime = LambdaRuntime(
-            self.stack, endpoint, max_workers=self.max_workers, log=self.log
+            self.stack,
+            endpoint,
+            max_workers=self.max_workers,
+            log=self.log,
+            harness_environment=self._harness_environment(),
         )
         self.runtime.warm()
         self.gateway = HttpApiGateway(
@@ -139,38 +157,89 @@ class LocalStack:
         self.pollers = self._pollers()
         for poller in self.pollers:
             poller.start()
+        self._subscribe_sns()
 
     def _start_simulator(self) -> None:
         from smsgw_tools.simulator import CarrierSimulator
+        from smsgw_tools.simulator_eum import EumAccount
 
         assert self.stack and self.moto
         carrier = self.stack.parameters.get("Carrier", "twilio")
-        self.simulator = CarrierSimulator(host=self.host, port=0, carrier=carrier).start()
+        account = EumAccount(region=self.stack.region, account_id=self.stack.account_id)
+        self.simulator = CarrierSimulator(
+            host=self.host, port=0, carrier=carrier, eum=account
+        ).start()
         # Replies go where a carrier's number configuration would send them: Responses.
-        self.simulator.state.replies.url = (
-            f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers/{carrier}/Responses"
-        )
+        self.simulator.state.replies.url = self._callback_url(carrier, "Responses")
         if CARRIER_LOGICAL_ID in self.stack.physical_ids:
-            vonage = self.simulator.state.vonage
-            secret = (
-                {
-                    "ApiKey": vonage.api_key,
-                    "ApiSecret": vonage.api_secret,
-                    "SignatureSecret": vonage.signature_secret,
-                    "SignatureMethod": vonage.signature_method,
-                    "BaseUrl": self.simulator.url,
-                }
-                if carrier == "vonage"
-                else {
-                    "AccountSid": self.simulator.account_sid,
-                    "AuthToken": self.simulator.auth_token,
-                    "BaseUrl": self.simulator.url,
-                }
-            )
             self.client("secretsmanager").put_secret_value(
                 SecretId=self.stack.physical_ids[CARRIER_LOGICAL_ID],
-                SecretString=json.dumps(secret),
+                SecretString=json.dumps(self._carrier_secret(carrier)),
             )
+
+    def _callback_url(self, carrier: str, kind: str) -> str:
+        """The gateway's callback URL of a carrier: kind is Receipts or Responses."""
+        return f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers/{carrier}/{kind}"
+
+    def _carrier_secret(self, carrier: str) -> dict[str, Any]:
+        """The simulator's keys, as an operator puts a real carrier's in the secret."""
+        simulator = self.simulator
+        if carrier == "vonage":
+            vonage = simulator.state.vonage
+            return {
+                "ApiKey": vonage.api_key,
+                "ApiSecret": vonage.api_secret,
+                "SignatureSecret": vonage.signature_secret,
+                "SignatureMethod": vonage.signature_method,
+                "BaseUrl": simulator.url,
+            }
+        if carrier == "eum":
+            account = simulator.state.eum
+            return {
+                "EndpointUrl": simulator.url,
+                "OriginationIdentity": account.origination_identity,
+                "ConfigurationSetName": account.configuration_set,
+                "TopicArns": [account.events_topic, account.replies_topic],
+            }
+        return {
+            "AccountSid": simulator.account_sid,
+            "AuthToken": simulator.auth_token,
+            "BaseUrl": simulator.url,
+        }
+
+    def _harness_environment(self) -> dict[str, str]:
+        """What the workers need of this machine's network when the simulator plays SNS:
+        the SNS host name mapped to its HTTPS server, and its CA trusted (a bundle of the
+        usual CAs plus it, written to the stack's temporary directory)."""
+        sns = self.simulator.sns if self.simulator is not None else None
+        if sns is None:
+            return {}
+        from requests import certs
+
+        self._scratch = tempfile.TemporaryDirectory(prefix="smsgw-local-")
+        bundle = Path(self._scratch.name, CA_BUNDLE_NAME)
+        bundle.write_bytes(Path(certs.where()).read_bytes() + b"\n" + sns.authority.pem)
+        return {"SMSGW_LOCAL_HOSTS": sns.hosts, "REQUESTS_CA_BUNDLE": str(bundle)}
+
+    def _subscribe_sns(self) -> None:
+        """Subscribe the gateway's eum Receipts and Responses URLs to the simulator's
+        events and replies topics, as an operator does after deploying. SNS sends each a
+        SubscriptionConfirmation at once, which the webhooks function confirms; SNS
+        delivers nothing to a subscription left unconfirmed, so that is logged loudly."""
+        sns = self.simulator.sns if self.simulator is not None else None
+        if sns is None:
+            return
+        for topic, kind in (
+            (sns.account.events_topic, "Receipts"),
+            (sns.account.replies_topic, "Responses"),
+        ):
+            subscription = sns.subscribe(topic, self._callback_url("eum", kind))
+            if not subscription["confirmed"]:
+                logger.warning(
+                    "the SNS subscription of %s was not confirmed: %s",
+                    subscription["endpoint"],
+                    subscription["confirmation"],
+                )
 
     def _pollers(self) -> list[SqsPoller | SchedulePoller]:
         assert self.stack and self.runtime
@@ -263,6 +332,17 @@ class LocalStack:
         if self.simulator is not None:
             info["SimulatorUrl"] = self.simulator.url
             info["Carrier"] = self.simulator.state.carrier
+        if self.simulator is not None and self.simulator.sns is not None:
+            sns = self.simulator.sns
+            info["Sns"] = {
+                "HttpsUrl": sns.https_url,
+                "Hosts": sns.hosts,
+                "SigningCertUrl": sns.signing_cert_url,
+                "Topics": [sns.account.events_topic, sns.account.replies_topic],
+                "CaBundle": self.runtime.harness_environment.get("REQUESTS_CA_BUNDLE")
+                if self.runtime
+                else None,
+            }
         if self.sink is not None:
             info["WebhookSinkUrl"] = self.sink.url
         return info | self.demo
@@ -289,6 +369,9 @@ class LocalStack:
         if self.moto:
             self.moto.stop()
             self.moto = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> Self:
         return self.start()

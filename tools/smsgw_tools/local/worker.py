@@ -9,6 +9,14 @@ invocation, answered by one line on WRITE_FD:
     out:  {"ok": true, "result": ...} | {"ok": false, "error": {"errorType": ..., ...}}
 
 The first line written is the init outcome: {"ready": true} or {"ready": false, "error": ...}.
+
+Before the handler is imported, `SMSGW_LOCAL_HOSTS` (`host:port=address:port`, comma-separated)
+makes those names resolve to local servers, the way /etc/hosts would (with the port as
+well, since the local servers cannot all listen on 443): the local stack maps
+`sns.<region>.amazonaws.com:443` to the carrier simulator's SNS server, so End User
+Messaging's certificate and subscription URLs, checked by the product to be AWS's, reach it.
+TLS still verifies the name (trust for the simulator's CA comes from REQUESTS_CA_BUNDLE).
+This is the harness's, never the function's: nothing under layers/ or functions/ knows.
 """
 
 from __future__ import annotations
@@ -16,10 +24,57 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import socket
 import sys
 import time
 import traceback
 from typing import Any
+
+HOSTS_VARIABLE = "SMSGW_LOCAL_HOSTS"
+_HTTPS_PORT_NAMES = ("https",)
+
+
+def parse_hosts(spec: str) -> dict[tuple[str, int], tuple[str, int]]:
+    """`host:port=address:port,...` → {(host, port): (address, port)}; host names are
+    compared lower-case, without a trailing dot."""
+    mapping: dict[tuple[str, int], tuple[str, int]] = {}
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, target = entry.partition("=")
+        host, _, port = name.rpartition(":")
+        address, _, target_port = target.rpartition(":")
+        if not (host and port.isdigit() and address and target_port.isdigit()):
+            raise ValueError(f"{HOSTS_VARIABLE}: {entry!r} is not host:port=address:port")
+        mapping[(host.lower().rstrip("."), int(port))] = (address, int(target_port))
+    return mapping
+
+
+def _port(port: Any) -> int | None:
+    if isinstance(port, bytes):
+        port = port.decode()
+    if isinstance(port, str) and port in _HTTPS_PORT_NAMES:
+        return 443
+    try:
+        return int(port)
+    except (TypeError, ValueError):
+        return None
+
+
+def map_hosts(mapping: dict[tuple[str, int], tuple[str, int]]) -> None:
+    """Make `socket.getaddrinfo` answer the mapped (host, port) pairs with the local
+    address and port; everything else resolves as before."""
+    if not mapping:
+        return
+    resolve = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if isinstance(name, str):
+            target = mapping.get((name.lower().rstrip("."), _port(port) or -1))
+            if target is not None:
+                host, port = target
+        return resolve(host, port, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
 
 
 class LambdaContext:
@@ -80,6 +135,13 @@ class _InitError(Exception):
         self.error = error
 
 
+def _map_local_hosts() -> None:
+    try:
+        map_hosts(parse_hosts(os.environ.get(HOSTS_VARIABLE, "")))
+    except ValueError as exc:
+        raise _InitError(_error(exc, "Runtime.LocalHostsError")) from exc
+
+
 def _report(error: dict[str, Any]) -> str:
     print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", file=sys.stderr)
     print("".join(error["stackTrace"]), file=sys.stderr, end="", flush=True)
@@ -111,6 +173,7 @@ def main(argv: list[str]) -> int:
     requests = os.fdopen(read_fd, "r", encoding="utf-8")
     replies = os.fdopen(write_fd, "w", encoding="utf-8")
     try:
+        _map_local_hosts()
         function = _load(handler)
     except _InitError as exc:
         print(f"[ERROR] {exc.error['errorType']}: {exc.error['errorMessage']}", file=sys.stderr)

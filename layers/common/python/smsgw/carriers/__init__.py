@@ -71,9 +71,17 @@ def build_carrier(name: str, credentials: Mapping[str, Any], timeout_seconds: fl
             aws.sms_voice(timeout_seconds, credentials.get("EndpointUrl") or None),
             origination_identity=credentials.get("OriginationIdentity") or "",
             configuration_set=credentials.get("ConfigurationSetName") or None,
-            topic_arns=credentials.get("TopicArns") or None,
+            topic_arns=_names(credentials.get("TopicArns")) or None,
         )
     raise CarrierNotConfiguredError(f"unknown carrier {name!r}")
+
+
+def _names(value: Any) -> list[str]:
+    """A list of names from a JSON list or a comma-separated string (one ARN given as a
+    plain string must not become a set of its characters)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part) for part in value or ()]
 
 
 def load_secret(secret_name: str) -> dict[str, Any]:

@@ -68,6 +68,15 @@ _TRANSIENT_CODES = frozenset(
         "InternalServerException",
         "AccessDeniedException",
         "ResourceNotFoundException",
+        # our credentials or request signing (a rotated key, clock skew): not the message's
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "ExpiredTokenException",
+        "IncompleteSignatureException",
+        "MissingAuthenticationTokenException",
+        "InvalidClientTokenId",
+        "RequestExpired",
     }
 )
 # The message itself is refused (bad number, opted out, sender not allowed there, ...).
