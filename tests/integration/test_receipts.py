@@ -121,7 +121,7 @@ def test_late_and_duplicate_receipts_never_move_a_message_back(
         DeliveryReceiptWebhookUri="https://hooks.example.com/r",
     )
     url, carrier_sid = submission["StatusCallback"], submission["sid"]
-    callback_jobs(aws_session, stack)  # the sender's `sent` callback, taken off the queue
+    assert callback_jobs(aws_session, stack) == []  # `sent` is no receipt: no webhook
 
     # When delivered arrives, then sent (out of order), then delivered again (duplicate)
     first = receipt(functions, simulator, url, receipt_form(carrier_sid, "delivered"))
@@ -148,8 +148,11 @@ def test_late_and_duplicate_receipts_never_move_a_message_back(
         ("failed", False),
     ]
     assert all(e["Timestamp"] for e in events)
-    # And only the change produced a customer callback
-    assert [job["Payload"]["Status"] for job in callback_jobs(aws_session, stack)] == ["delivered"]
+    # And only the change produced a customer callback, which the duplicate queued again
+    # as it was (the late `sent` and `failed` queued nothing)
+    jobs = callback_jobs(aws_session, stack)
+    assert [job["Payload"]["Status"] for job in jobs] == ["delivered", "delivered"]
+    assert jobs[0] == jobs[1]
 
 
 def test_undelivered_receipt_records_the_product_and_carrier_error(
@@ -375,3 +378,48 @@ def test_every_twilio_status_maps_to_a_product_status_or_is_ignored():
         "receiving": "ignored",
         "received": "ignored",
     }
+
+
+def test_a_receipt_whose_webhook_job_was_not_queued_queues_it_when_the_carrier_retries(
+    api, functions, aws_session, stack, simulator, monkeypatch
+):
+    # Given a delivered receipt stored, but SQS refusing its webhook job
+    sid, submission = send_and_submit(
+        api,
+        functions,
+        aws_session,
+        stack,
+        simulator,
+        DeliveryReceiptWebhookUri="https://hooks.example.com/receipts",
+    )
+    from smsgw.dal.callbacks import CallbackQueue
+
+    real_enqueue = CallbackQueue.enqueue
+    refusals = []
+
+    def refuse_once(self, job):
+        if not refusals:
+            refusals.append(job)
+            raise RuntimeError("SQS unavailable")
+        real_enqueue(self, job)
+
+    monkeypatch.setattr(CallbackQueue, "enqueue", refuse_once)
+    form = receipt_form(submission["sid"], "delivered")
+    with pytest.raises(RuntimeError):  # the function fails: the carrier will retry
+        receipt(functions, simulator, submission["StatusCallback"], form)
+    assert stored(aws_session, stack, sid)["Status"] == "delivered"
+    assert callback_jobs(aws_session, stack) == []
+
+    # When the carrier retries the same receipt
+    status, body = receipt(functions, simulator, submission["StatusCallback"], form)
+
+    # Then it changes nothing, but the webhook job is queued: the one that was refused
+    assert (status, body) == (200, {"Receipt": "recorded"})
+    [job] = callback_jobs(aws_session, stack)
+    assert job["WebhookId"] == refusals[0].webhook_id
+    assert job["Payload"] == refusals[0].payload
+    # and a late receipt of another status queues nothing
+    receipt(
+        functions, simulator, submission["StatusCallback"], receipt_form(submission["sid"], "sent")
+    )
+    assert callback_jobs(aws_session, stack) == []

@@ -11,6 +11,7 @@ from smsgw.errors import ErrorCode
 from smsgw_tools.local.resources import deploy
 from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import queued_records
+from tests.integration.test_leases import _AtomicBackend
 from tests.receipt_helpers import sqs_records, twilio_receipt_event
 from tests.unit.test_webhook_signing import documented_verifier
 
@@ -80,17 +81,21 @@ def table_items(aws_session, stack, prefix):
 
 
 def test_a_reply_is_forwarded_once_by_sms_email_and_webhook(
-    functions, simulator, aws_session, stack, leased, sink, tenant, api
+    functions, simulator, aws_session, stack, leased, sink, tenant, api, monkeypatch
 ):
+    _AtomicBackend(monkeypatch)  # the sender's concurrent claims race as on DynamoDB
     # When the recipient replies to the leased number (and the carrier retries the callback)
     first = functions.invoke("webhooks", inbound("YES please"))
     again = functions.invoke("webhooks", inbound("YES please"))
 
-    # Then the carrier gets an empty TwiML answer both times, and three forwards are queued
+    # Then the carrier gets an empty TwiML answer both times; the reply is stored once, and
+    # each callback queues the three forwards (the retry's are what would deliver them had
+    # the first queue sends failed)
     assert (first["statusCode"], again["statusCode"]) == (200, 200)
     assert "<Response/>" in first["body"]
+    assert len(table_items(aws_session, stack, "LEASEREPLIES#")) == 1
     jobs = callback_jobs(aws_session, stack)
-    assert len(jobs) == 3
+    assert len(jobs) == 6
 
     # When the notifier runs them, and the sender sends what it queued
     assert functions.invoke("notifier", {"Records": jobs}) == {"batchItemFailures": []}
@@ -104,8 +109,11 @@ def test_a_reply_is_forwarded_once_by_sms_email_and_webhook(
     assert mail.source == "no-reply@sms.example.com"
     assert mail.destinations["ToAddresses"] == ["desk@shop.example"]
     assert mail.subject == f"SMS reply from {RECIPIENT}" and "YES please" in mail.body
-    # and the webhook once, signed with the property's secret
-    [hook] = sink.requests()
+    # and the webhook twice with one webhook-id (a receiver drops the repeat), signed with
+    # the property's secret
+    hook, repeat = sink.requests()
+    assert hook["headers"]["webhook-id"] == repeat["headers"]["webhook-id"]
+    assert hook["body"] == repeat["body"]
     payload = json.loads(hook["body"])
     assert (payload["Event"], payload["Text"], payload["MessageSid"]) == (
         "reply",

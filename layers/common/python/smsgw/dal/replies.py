@@ -55,6 +55,7 @@ class ReplyStore:
                                 "SK": "INBOUND",
                                 "Type": "InboundMarker",
                                 "ReplySid": reply.reply_sid,
+                                "ReceivedAt": reply.received_at,
                                 "ExpiresAt": expires,
                             },
                             "ConditionExpression": "attribute_not_exists(PK)",
@@ -71,6 +72,14 @@ class ReplyStore:
                 return False
             raise
         return True
+
+    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None:
+        """When the reply of a carrier message was first received (its stored ReceivedAt),
+        for a retried callback to rebuild exactly what the first one queued."""
+        item = self._table.get_item(
+            Key={"PK": f"INBOUND#{carrier}#{carrier_sid}", "SK": "INBOUND"}, ConsistentRead=True
+        ).get("Item")
+        return str(item["ReceivedAt"]) if item and item.get("ReceivedAt") else None
 
     def for_lease(
         self,

@@ -20,6 +20,7 @@ from smsgw.models.message import (
     FINAL_STATUSES,
     SENT,
     UNDELIVERED,
+    Message,
 )
 
 # Message error codes (docs/errors.md, "Message errors").
@@ -77,6 +78,23 @@ def message_error(receipt: Receipt) -> tuple[int | None, str | None]:
     return None, None
 
 
+def _repeated_callback(message: Message, receipt: Receipt) -> CallbackJob | None:
+    """The webhook job again, for a receipt repeating the one that set the message's status.
+
+    The job is queued after the receipt is stored; if that send failed, the function
+    failed, and the carrier's retry of the receipt changes nothing. Queueing the job again
+    for it (the same webhook-id and payload as the first, so a receiver drops a duplicate)
+    is what keeps that webhook from being lost."""
+    if receipt.status != message.status:
+        return None  # late or out of order: its status is not the message's
+    applied = [
+        e for e in message.events if e.get("Status") == message.status and e.get("Applied", True)
+    ]
+    if not applied:
+        return None
+    return CallbackJob.for_status(message, message.status, applied[-1]["Timestamp"])
+
+
 def verify_callback(carrier: Carrier, request: CallbackRequest) -> None:
     """Every carrier callback (receipt or reply) passes here first: ForbiddenError, and
     nothing stored, without the carrier's valid signature for the URL it called."""
@@ -132,7 +150,10 @@ class ReceiptProcessor:
             return ReceiptOutcome(UNMATCHED, receipt.message_sid)
         message = applied.message
         if not applied.changed:
-            return ReceiptOutcome(RECORDED, message.message_sid, message.status)
+            job = _repeated_callback(message, receipt)
+            if job is not None:
+                self._callbacks.enqueue(job)
+            return ReceiptOutcome(RECORDED, message.message_sid, message.status, job is not None)
         job = CallbackJob.for_status(message, receipt.status, received_at)
         if job is not None:
             self._callbacks.enqueue(job)

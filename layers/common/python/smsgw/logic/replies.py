@@ -9,7 +9,7 @@ forward; the forwards themselves (SMS, e-mail, webhook) run in the notifier
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier
@@ -61,6 +61,7 @@ class LeaseLookup(Protocol):
 
 class ReplyStoreLike(Protocol):
     def store(self, reply: Reply, now: float) -> bool: ...
+    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None: ...
 
 
 class JobQueue(Protocol):
@@ -71,7 +72,8 @@ class JobQueue(Protocol):
 class ReplyOutcome:
     result: str
     """routed (forwards queued), stored (a live lease, nothing to forward), unmatched (no
-    live lease: stored aside) or duplicate (the carrier retried: nothing done again)."""
+    live lease: stored aside) or duplicate (the carrier retried: stored once, its forwards
+    queued again)."""
     reply_sid: str
     forwards: tuple[str, ...] = ()
 
@@ -142,14 +144,21 @@ class ReplyProcessor:
             self._leases.opt_out(lease.account_sid, inbound.responder, received_at, reply.reply_sid)
         elif lease is not None and action == OPT_IN:
             self._leases.opt_in(lease.account_sid, inbound.responder)
-        if not self._store.store(reply, now):
-            return ReplyOutcome(DUPLICATE, reply.reply_sid)
+        stored = self._store.store(reply, now)
         if lease is None:
-            return ReplyOutcome(UNMATCHED, reply.reply_sid)
+            return ReplyOutcome(UNMATCHED if stored else DUPLICATE, reply.reply_sid)
+        if not stored:  # the forwards as the first callback queued them
+            first = self._store.first_received_at(carrier, inbound.carrier_sid)
+            reply = replace(reply, received_at=first or reply.received_at)
+        # A retried callback (already stored) queues its forwards again: if the first
+        # queue send failed, this is what delivers them. Forwards are idempotent (the SMS
+        # has a MessageSid derived from the reply, the e-mail a claim, the webhook its id).
         jobs = forward_jobs(reply, lease.response_options)
         for job in jobs:
             self._queue.enqueue(job)
         kinds = tuple(getattr(job, "kind", "") for job in jobs)
+        if not stored:
+            return ReplyOutcome(DUPLICATE, reply.reply_sid, kinds)
         return ReplyOutcome(ROUTED if jobs else STORED, reply.reply_sid, kinds)
 
 
