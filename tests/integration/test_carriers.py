@@ -33,6 +33,7 @@ from smsgw_tools.local.resources import deploy
 from smsgw_tools.simulator import CarrierSimulator
 from smsgw_tools.simulator_formats import DEFAULT_SIGNATURE_SECRET, signed_callback
 from tests.integration.conftest import queued_records
+from tests.support import sqs_records
 
 BASE = "https://sms.example.com"
 RECIPIENT = "+61488023555"
@@ -508,3 +509,51 @@ def test_sns_subscription_confirmation_is_verified_then_confirmed(functions, wir
     status, body = webhook(functions, forged)
     assert (status, body["Error"]["Code"]) == (403, ErrorCode.CALLBACK_SIGNATURE_INVALID.number)
     assert SUBSCRIBE_URL.replace("t0k", "evil") not in wire.fetched
+
+
+@pytest.mark.parametrize("carrier_name", ["vonage"])
+def test_every_part_of_a_long_vonage_message_is_matched_by_its_receipt(
+    api, functions, aws_session, stack, wire
+):
+    # Given a text Vonage sends as two parts, each with its own id and receipt
+    response = api.send(
+        {
+            "From": "+61499009990",
+            "To": RECIPIENT,
+            "Text": "Your order has shipped. " * 8,  # 192 GSM-7 characters: two parts
+            "DeliveryReceiptWebhookUri": "https://hooks.example.com/r",
+        }
+    )
+    assert response.status == 200, response.body
+    sid = response.body["Message"]["MessageSid"]
+    functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+    [form] = _forms(wire.sim)
+    first, second = form["message_ids"]
+    [submission] = wire.submitted()
+    item = message_item(aws_session, stack, sid)
+    assert (item["CarrierSid"], item["CarrierPartSids"]) == (first, [second])
+
+    # When the second part's receipt comes first, then the first part's
+    later = webhook(functions, wire.receipt(submission | {"sid": second}, sid, "delivered"))
+    earlier = webhook(functions, wire.receipt(submission, sid, "delivered"))
+
+    # Then both are the message's (none stored as unmatched), the first to arrive moved it,
+    # and the customer gets one webhook
+    assert (later, earlier) == (
+        (200, {"Receipt": "applied"}),
+        (200, {"Receipt": "recorded"}),
+    )
+    item = message_item(aws_session, stack, sid)
+    assert item["Status"] == "delivered"
+    assert [(e["CarrierSid"], e.get("Applied", True)) for e in item["Events"][-2:]] == [
+        (second, True),
+        (first, False),
+    ]
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    assert not [i for i in table.scan()["Items"] if i["PK"].startswith("RECEIPT#")]
+    records = sqs_records(
+        aws_session.client("sqs"),
+        stack.queue_url("CallbackQueue"),
+        stack.queue_arn("CallbackQueue"),
+    )
+    assert [json.loads(r["body"])["Payload"]["Status"] for r in records] == ["delivered"]

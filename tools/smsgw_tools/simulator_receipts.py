@@ -6,7 +6,7 @@ once and the final status after the outcome's delay: delivered after 0.2 s unles
 Twilio: a form POST signed with `X-Twilio-Signature` (`smsgw.carriers.twilio.signature`).
 Vonage: a DLR by GET, its query parameters signed with `sig`
 (`smsgw.carriers.vonage.signature`); `accepted` for sent, `failed` for undelivered and
-`rejected` for failed, our MessageSid in `client-ref`, for the first part's id.
+`rejected` for failed, our MessageSid in `client-ref`, one for each part's id.
 End User Messaging: SMS events (`simulator_eum.sms_event`: `TEXT_SUCCESSFUL` for sent,
 then `TEXT_DELIVERED`, `TEXT_CARRIER_UNREACHABLE` or `TEXT_INVALID`, the request's Context
 in `context`) published on the events topic, i.e. POSTed as signed SNS notifications to its
@@ -133,11 +133,14 @@ class ReceiptSender:
         if submission.get("ClientRef"):
             common["client-ref"] = submission["ClientRef"]
         now = time.monotonic()
-        self._schedule(now, url, {**common, "status": "accepted", "err-code": "0"})
-        final = {**common, "status": VONAGE_STATUS[outcome["status"]], "err-code": "0"}
-        if outcome["status"] != "delivered":
-            final["err-code"] = str(outcome.get("error_code") or 1)
-        self._schedule(now + outcome["delay"], url, final)
+        # one DLR per part of a long message, each under its own message-id
+        for message_id in submission.get("message_ids") or [submission["sid"]]:
+            part = {**common, "messageId": message_id}
+            self._schedule(now, url, {**part, "status": "accepted", "err-code": "0"})
+            final = {**part, "status": VONAGE_STATUS[outcome["status"]], "err-code": "0"}
+            if outcome["status"] != "delivered":
+                final["err-code"] = str(outcome.get("error_code") or 1)
+            self._schedule(now + outcome["delay"], url, final)
 
     def _schedule_eum(
         self, topic: str, submission: dict[str, Any], outcome: dict[str, Any]

@@ -27,6 +27,12 @@ class SubmitResult:
     carrier_sid: str
     carrier_status: str
 
+    @property
+    def further_part_sids(self) -> tuple[str, ...]:
+        """The carrier's ids of a long message's parts after the first (`carrier_sid`),
+        where each part has an id and a receipt of its own; empty otherwise."""
+        return ()
+
 
 @dataclass(frozen=True, slots=True)
 class CallbackRequest:

@@ -140,6 +140,10 @@ class VonageSubmitResult(SubmitResult):
 
     message_ids: tuple[str, ...] = ()
 
+    @property
+    def further_part_sids(self) -> tuple[str, ...]:
+        return self.message_ids[1:]
+
 
 class VonageCarrier:
     """The carrier adapter for the Vonage SMS API (`rest.nexmo.com`)."""

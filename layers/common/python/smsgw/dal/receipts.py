@@ -115,7 +115,7 @@ class ReceiptStore:
                 UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression=(
                     f"attribute_exists(PK) AND #s IN ({', '.join(allowed)}) "
-                    "AND (attribute_not_exists(CarrierSid) OR CarrierSid = :cs)"
+                    "AND (attribute_not_exists(CarrierSid) OR CarrierSid = :cs OR contains(CarrierPartSids, :cs))"
                 ),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -131,7 +131,7 @@ class ReceiptStore:
             current = Message.from_attributes(
                 {k: _deserializer.deserialize(v) for k, v in old.items()}
             )
-            if current.carrier_sid not in (None, carrier_sid):
+            if not current.may_have_carrier_sid(carrier_sid):
                 return None
             return self._record_late(current, carrier_sid, event)
         return Applied(Message.from_attributes(result["Attributes"]), changed=True)
@@ -148,7 +148,7 @@ class ReceiptStore:
                     Key=_message_key(current.message_sid),
                     UpdateExpression="SET #e = list_append(#e, :e)",
                     ConditionExpression=(
-                        "#s = :current AND (attribute_not_exists(CarrierSid) OR CarrierSid = :cs)"
+                        "#s = :current AND (attribute_not_exists(CarrierSid) OR CarrierSid = :cs OR contains(CarrierPartSids, :cs))"
                     ),
                     ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
                     ExpressionAttributeValues={
@@ -167,7 +167,7 @@ class ReceiptStore:
                 if not item:
                     return None
                 current = Message.from_attributes(item)
-                if current.carrier_sid not in (None, carrier_sid):
+                if not current.may_have_carrier_sid(carrier_sid):
                     return None
                 continue
             return Applied(Message.from_attributes(result["Attributes"]), changed=False)

@@ -281,6 +281,12 @@ class Dispatcher:
                 "CarrierSid": result.carrier_sid,
                 "Carrier": carrier.name,
                 "DateSent": stamp,
+                # the receipts of a long message's other parts match it too
+                **(
+                    {"CarrierPartSids": list(result.further_part_sids)}
+                    if result.further_part_sids
+                    else {}
+                ),
             },
         )
         if self._receipts is not None and not receipts_name_message_sid(carrier, sms):

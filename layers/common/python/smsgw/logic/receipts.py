@@ -90,7 +90,8 @@ def _repeated_callback(message: Message, receipt: Receipt) -> CallbackJob | None
     applied = [
         e for e in message.events if e.get("Status") == message.status and e.get("Applied", True)
     ]
-    if not applied:
+    # the same receipt again (not another part's, nor the sender's own outcome)
+    if not applied or applied[-1].get("CarrierSid") != receipt.carrier_sid:
         return None
     return CallbackJob.for_status(message, message.status, applied[-1]["Timestamp"])
 

@@ -82,6 +82,7 @@ class Message:
     date_final: str | None = None
     carrier: str | None = None
     carrier_sid: str | None = None
+    carrier_part_sids: list[str] | None = None
     source: str = "api"
     events: list[dict[str, Any]] = field(default_factory=list)
     lease: dict[str, Any] | None = None
@@ -111,6 +112,7 @@ class Message:
         ("date_final", "DateFinal"),
         ("carrier", "Carrier"),
         ("carrier_sid", "CarrierSid"),
+        ("carrier_part_sids", "CarrierPartSids"),
         ("source", "Source"),
         ("events", "Events"),
         ("lease", "Lease"),
@@ -128,6 +130,13 @@ class Message:
     def from_attributes(cls, item: dict[str, Any]) -> Message:
         item = _plain(item)
         return cls(**{attr: item[name] for attr, name in cls._ATTRIBUTES if name in item})
+
+    def may_have_carrier_sid(self, carrier_sid: str) -> bool:
+        """Whether a receipt for `carrier_sid` may be this message's: its carrier id, one of
+        its further parts' ids, or any while the sender has not recorded one yet."""
+        return self.carrier_sid in (None, carrier_sid) or carrier_sid in (
+            self.carrier_part_sids or ()
+        )
 
     def to_resource(self) -> dict[str, Any]:
         """The public Message resource: the seed's fields first, then the product's."""
