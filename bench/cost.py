@@ -359,18 +359,21 @@ def price(
     memory: dict[str, int],
     batch: int,
     traced: bool,
+    receipts_on_api: bool,
 ) -> list[tuple]:
     """(component, requests per message, $ per million messages, note) rows."""
     calls = meter.calls
     per_record = {"sender": batch, "notifier": batch}
     rows = []
-    apigw = invocations["api"] + invocations["webhooks"]  # the send and the carrier's receipt
+    # The send; the carrier's receipt too if its route is on the HTTP API (it is on the
+    # webhooks function's URL in this template: no per-request charge beyond Lambda's).
+    apigw = invocations["api"] + (invocations["webhooks"] if receipts_on_api else 0)
     rows.append(
         (
             "API Gateway HTTP API",
             apigw,
             apigw * PRICES["apigw_http_request"] * 1e6,
-            "the send + the carrier's receipt callback",
+            "the send + the receipt" if receipts_on_api else "the send (receipts: function URL)",
         )
     )
     authorizer_share = 1 / REQUESTS_PER_CLIENT_PER_CACHE_PERIOD
@@ -510,6 +513,9 @@ def main() -> int:
     parameters = {k: v for k, v in overrides.items() if v}
     meter, durations, log_bytes, invocations, memory = measure(args.projection, parameters)
     traced = parameters.get("Tracing", tpl_default("Tracing")) == "Active"
+    from smsgw_tools.local import template as tpl
+
+    receipts_on_api = any(r.function == FUNCTION_IDS["webhooks"] for r in tpl.load().routes)
     print(
         f"Deployment priced: LogLevel {parameters.get('LogLevel', tpl_default('LogLevel'))}, "
         f"Tracing {'Active' if traced else 'PassThrough'}\n"
@@ -528,7 +534,7 @@ def main() -> int:
         if function != "test":
             print(f"  {function:<10} {operation:<18} {kind:<10} {before:>5} -> {after:>5}  {wru}")
     for batch in (1, 10):
-        rows = price(meter, log_bytes, invocations, memory, batch, traced)
+        rows = price(meter, log_bytes, invocations, memory, batch, traced, receipts_on_api)
         total = sum(row[2] for row in rows)
         label = "one record per invocation" if batch == 1 else "full batches of 10"
         print(f"\nPer 1 million messages, {label}:")

@@ -100,7 +100,7 @@ def _forged_sns_notification(info: dict[str, Any]) -> dict[str, Any]:
 
 def _send_forged(carrier: str, info: dict[str, Any]) -> requests.Response:
     """A delivery receipt in the carrier's format, signed by nobody, sent as it sends them."""
-    url = f"{info['ApiUrl']}/Carriers/{carrier}/Receipts"
+    url = f"{info['CarrierCallbackUrl']}/{carrier}/Receipts"
     if carrier == "eum":
         headers = {"x-amz-sns-message-type": "Notification", "content-type": "text/plain"}
         body = json.dumps(_forged_sns_notification(info))

@@ -209,7 +209,7 @@ def _sns_state(info: dict[str, Any]) -> dict[str, Any]:
 def test_both_subscriptions_were_confirmed_through_the_sns_host_name(info):
     state = _sns_state(info)
     subscriptions = {s["endpoint"]: s for s in state["subscriptions"]}
-    base = f"{info['ApiUrl']}/Carriers/eum"
+    base = f"{info['CarrierCallbackUrl']}/eum"
 
     # The events topic feeds Receipts and the two-way topic Responses, both confirmed
     assert {url: s["topic_arn"] for url, s in subscriptions.items()} == {
@@ -314,7 +314,7 @@ def test_a_reply_to_a_leased_number_is_stored_and_forwarded(info):
         timeout=30,
     )
     assert answer.status_code == 200 and answer.json()["status"] == 200, answer.text
-    assert answer.json()["url"] == f"{info['ApiUrl']}/Carriers/eum/Responses"
+    assert answer.json()["url"] == f"{info['CarrierCallbackUrl']}/eum/Responses"
 
     # Then it is forwarded by SMS (a SendTextMessage from the responder) and by webhook
     assert wait_for(lambda: _submissions(info, forward_to) and _sink(info, path))
@@ -336,7 +336,7 @@ def test_a_reply_to_a_leased_number_is_stored_and_forwarded(info):
 
 def _post_sns(info: dict[str, Any], kind: str, message: dict[str, Any]) -> requests.Response:
     return requests.post(
-        f"{info['ApiUrl']}/Carriers/eum/{kind}",
+        f"{info['CarrierCallbackUrl']}/eum/{kind}",
         data=json.dumps(message),
         headers={"x-amz-sns-message-type": message["Type"], "content-type": "text/plain"},
         timeout=10,

@@ -90,7 +90,7 @@ def test_a_reply_to_a_leased_number_is_forwarded_by_sms_email_and_webhook(local_
 
 
 def test_a_forged_reply_is_rejected_over_the_wire(local_stack):
-    url = local_stack["ApiUrl"] + "/Carriers/twilio/Responses"
+    url = local_stack["CarrierCallbackUrl"] + "/twilio/Responses"
     form = {"MessageSid": "SMforged", "From": "+61491570156", "To": "+61400000001", "Body": "STOP"}
 
     unsigned = requests.post(url, data=form, timeout=10)

@@ -90,7 +90,7 @@ def test_another_account_cannot_reach_the_message_over_http(route, local_stack, 
 def test_unsigned_and_forged_carrier_callbacks_are_refused_over_http(local_stack, message_sid):
     form = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered", "To": BODY["To"]}
     for kind in ("Receipts", "Responses"):
-        url = f"{local_stack['ApiUrl']}/Carriers/twilio/{kind}?smsgw_sid={message_sid}"
+        url = f"{local_stack['CarrierCallbackUrl']}/twilio/{kind}?smsgw_sid={message_sid}"
         for headers in ({}, {"X-Twilio-Signature": "forged="}):
             response = requests.post(url, data=form, headers=headers, timeout=30)
             assert response.status_code == 403, response.text

@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from moto import mock_aws
 
+from smsgw.api.carrier_callbacks import CALLBACK_ROUTES
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
 from smsgw.errors import ErrorCode
 from smsgw_tools import openapi
@@ -676,17 +677,13 @@ FORMS = st.one_of(
         }
     ),
 )
-CALLBACK_ROUTES = [
-    route.path
-    for route in _template().routes
-    if route.path.startswith("/v1/Carriers/") and route.method == "POST"
-]
+CALLBACK_PATHS = sorted({path for _, path in CALLBACK_ROUTES})
 
 
 @st.composite
 def callbacks(draw) -> dict[str, Any]:
-    path = draw(st.sampled_from(CALLBACK_ROUTES))
-    # API Gateway routes no empty path parameter.
+    path = draw(st.sampled_from(CALLBACK_PATHS))
+    # The resolver routes no empty path parameter.
     carrier = draw(
         st.one_of(
             st.just("twilio"),

@@ -4,6 +4,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
+from smsgw.api.carrier_callbacks import CALLBACK_ROUTES
 from smsgw.errors import ErrorCode, SmsGatewayError
 from smsgw.models.send import FIELDS, LEASE_OPTIONS
 from smsgw_tools import openapi
@@ -35,13 +36,17 @@ def test_document_is_a_valid_openapi_3_1_document(document):
     assert document["openapi"].startswith("3.1")
 
 
-def test_every_route_of_the_template_is_documented_with_its_authorizer(template, document):
-    for route in template.routes:
-        operation = document["paths"][route.path][route.method.lower()]
+def test_every_route_is_documented_with_its_authorizer(template, document):
+    # the HTTP API's routes, and the carrier callbacks on the webhooks function's URL
+    routes = {(r.method, r.path): r.authorizer is not None for r in template.routes}
+    routes |= {(method, path): False for method, path in CALLBACK_ROUTES}
+    for (method, path), authorized in routes.items():
+        operation = document["paths"][path][method.lower()]
         secured = operation.get("security", document["security"]) != []
-        assert secured == (route.authorizer is not None), route
+        assert secured == authorized, (method, path)
+        assert ("servers" in operation) == path.startswith("/v1/Carriers/")
     documented = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
-    assert documented == {(r.method, r.path) for r in template.routes}
+    assert documented == set(routes)
 
 
 def test_error_envelope_lists_every_error_code(document):

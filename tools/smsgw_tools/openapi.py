@@ -95,22 +95,37 @@ _OPERATION_IDS = {
 }
 
 
+CALLBACK_SERVER = {
+    "url": "https://{function_url}",
+    "description": "The webhooks function's URL (or the PublicBaseUrl in front of it)",
+    "variables": {"function_url": {"default": "abc123.lambda-url.us-east-1.on.aws"}},
+}
+
+
 def build(template: Any = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route of `template` (default: the repo's)."""
     if template is None:
         from smsgw_tools.local import template as sam_template
 
         template = sam_template.load()
+    from smsgw.api.carrier_callbacks import CALLBACK_ROUTES
+
     paths: dict[str, dict[str, Any]] = {}
-    for route in sorted(template.routes, key=lambda r: (r.path, _METHOD_ORDER.get(r.method, 9))):
-        key = (route.method, route.path)
+    routes = [(r.method, r.path, r.authorizer is not None) for r in template.routes]
+    # The carrier callbacks are served on the webhooks function's URL, not the HTTP API.
+    routes += [(method, path, False) for method, path in CALLBACK_ROUTES]
+    for method, path, authorized in sorted(
+        routes, key=lambda r: (r[1], _METHOD_ORDER.get(r[0], 9))
+    ):
+        key = (method, path)
         if key in ROUTE_ERRORS:
-            operation = _customer_operation(key, authorized=route.authorizer is not None)
-        elif route.path.startswith("/v1/Carriers/{Carrier}/"):
-            operation = _callback_operation(route.method, route.path.rsplit("/", 1)[1], template)
+            operation = _customer_operation(key, authorized=authorized)
+        elif path.startswith("/v1/Carriers/{Carrier}/"):
+            operation = _callback_operation(method, path.rsplit("/", 1)[1], template)
+            operation["servers"] = [CALLBACK_SERVER]
         else:
             raise ValueError(f"the OpenAPI generator does not know the route {key}")
-        paths.setdefault(route.path, {})[route.method.lower()] = operation
+        paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {

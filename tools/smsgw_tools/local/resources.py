@@ -99,6 +99,10 @@ class Stack:
             return self.ref(name)
         if kind == "AWS::Lambda::Function" and attribute == "Arn":
             return self.function_arn(name)
+        if kind == "AWS::Lambda::Url" and attribute == "FunctionUrl":
+            # The local stack serves it and records its address in `attributes`; elsewhere
+            # (a stack deployed for in-process tests) the shape of a real one.
+            return f"https://{name.lower()}.lambda-url.{self.region}.on.aws/"
         raise LookupError(f"!GetAtt {name}.{attribute}: not available locally ({self._why(name)})")
 
     def resolve(self, value: Any) -> Any:
@@ -210,8 +214,14 @@ def _resolve_select(stack: Stack, argument: Any) -> Any:
     return stack.resolve(items)[int(stack.resolve(index))]
 
 
+def _resolve_split(stack: Stack, argument: Any) -> list[str]:
+    separator, text = argument
+    return str(stack.resolve(text)).split(separator)
+
+
 _INTRINSICS: dict[str, Callable[[Stack, Any], Any]] = {
     "Ref": _resolve_ref,
+    "Fn::Split": _resolve_split,
     "Fn::GetAtt": _resolve_get_att,
     "Fn::Sub": _resolve_sub,
     "Fn::Join": _resolve_join,

@@ -40,6 +40,8 @@ from smsgw_tools.local.sink import WebhookSink
 
 logger = logging.getLogger(__name__)
 CARRIER_LOGICAL_ID = "CarrierSecret"
+CALLBACK_FUNCTION = "WebhooksFunction"
+"""The function whose URL carriers call back on (template.yaml, `FunctionUrlConfig`)."""
 API_BASE_PATH = "/v1"
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
 LOCAL_CARRIERS = ("twilio", "vonage", "eum")
@@ -94,6 +96,8 @@ class LocalStack:
         self.simulator: Any = None
         self.runtime: LambdaRuntime | None = None
         self.gateway: HttpApiGateway | None = None
+        self.function_urls: dict[str, HttpApiGateway] = {}
+        """A function's URL, served like Lambda's: every path and method to it, no authorizer."""
         self.pollers: list[SqsPoller | SchedulePoller] = []
         self.demo: dict[str, str] = {}
         self.sink: WebhookSink | None = None
@@ -117,12 +121,13 @@ class LocalStack:
     def _start(self) -> None:
         self.moto = MotoServer(host=self.host, log=self.log)
         endpoint = self.moto.start()
-        # Carriers call back on the gateway's own URL, so its port is chosen before the
-        # functions' environments are resolved; webhooks may reach the loopback sink.
+        # Carriers call back on the webhooks function's URL, so its port is chosen before
+        # the functions' environments are resolved; webhooks may reach the loopback sink.
         if not self.port:
             self.port = _free_port(self.host)
+        callback_port = _free_port(self.host)
         self.parameters = {
-            "PublicBaseUrl": f"http://{self.host}:{self.port}",
+            "PublicBaseUrl": f"http://{self.host}:{callback_port}",
             "WebhookAllowedNetworks": LOOPBACK_NETWORKS,
             "Carrier": self.carrier,
             "LogLevel": "INFO",  # a line per request and record in the local stack's log
@@ -154,6 +159,20 @@ class LocalStack:
             port=self.port,
         )
         self.gateway.start()
+        for function, url_id in template.function_urls.items():
+            port = callback_port if function == CALLBACK_FUNCTION else _free_port(self.host)
+            served = HttpApiGateway(
+                [tpl.Route(method="ANY", path="$default", function=function, authorizer=None)],
+                {},
+                self.runtime.invoke,
+                region=self.stack.region,
+                account_id=self.stack.account_id,
+                host=self.host,
+                port=port,
+            )
+            served.start()
+            self.function_urls[function] = served
+            self.stack.attributes[(url_id, "FunctionUrl")] = served.url + "/"
         self.pollers = self._pollers()
         for poller in self.pollers:
             poller.start()
@@ -318,6 +337,10 @@ class LocalStack:
         assert self.stack and self.moto and self.gateway
         info: dict[str, Any] = {
             "ApiUrl": self.gateway.url + API_BASE_PATH,
+            # where carriers call back: the webhooks function's URL, unless PublicBaseUrl
+            # names another (then that is what the functions sign and verify against)
+            "CarrierCallbackUrl": f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers",
+            "FunctionUrls": {name: served.url for name, served in self.function_urls.items()},
             "AwsEndpointUrl": self.moto.url,
             "Region": self.stack.region,
             "StackName": self.stack.name,
@@ -357,6 +380,9 @@ class LocalStack:
         if self.gateway:
             self.gateway.stop()
             self.gateway = None
+        for served in self.function_urls.values():
+            served.stop()
+        self.function_urls = {}
         if self.runtime:
             self.runtime.stop()
             self.runtime = None

@@ -123,6 +123,8 @@ class Template:
     queue_triggers: list[QueueTrigger] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     code_dirs: dict[str, Path] = field(default_factory=dict)
+    function_urls: dict[str, str] = field(default_factory=dict)
+    """Function logical id → the logical id of its `AWS::Lambda::Url`."""
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -173,6 +175,7 @@ def load(
     template.routes = _routes(translated)
     template.queue_triggers = _queue_triggers(translated)
     template.schedules = _schedules(translated)
+    template.function_urls = _function_urls(translated)
     return template
 
 
@@ -364,6 +367,16 @@ def _routes(translated: dict[str, Any]) -> list[Route]:
                     )
                 )
     return routes
+
+
+def _function_urls(translated: dict[str, Any]) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for logical_id, resource in translated["Resources"].items():
+        if resource["Type"] == "AWS::Lambda::Url":
+            target = ref_target(resource["Properties"]["TargetFunctionArn"])
+            if target:
+                urls[target] = logical_id
+    return urls
 
 
 def _queue_triggers(translated: dict[str, Any]) -> list[QueueTrigger]:

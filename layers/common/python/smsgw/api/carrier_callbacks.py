@@ -1,7 +1,7 @@
 """The webhooks function's resolver: carrier callbacks, verified by the carrier's signature.
 
-No Basic auth here (the routes have no authorizer); the carrier's signature is the only
-credential. Every answer a carrier can cause is a 2xx or a 4xx in the product's format.
+Served on the function's own URL (template.yaml, `FunctionUrlConfig`), not the HTTP API.
+No Basic auth here; the carrier's signature is the only credential. Every answer a carrier can cause is a 2xx or a 4xx in the product's format.
 `{Carrier}` in the path picks the adapter (twilio, vonage or eum); a carrier the deployment
 has no credentials for is a 404. SNS subscription confirmations (End User Messaging) are
 verified and confirmed before anything else.
@@ -15,7 +15,7 @@ import time
 from functools import cache
 from urllib.parse import parse_qsl
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 
 from smsgw.api.responses import error_response, json_response
 from smsgw.carriers import CarrierNotConfiguredError
@@ -25,7 +25,7 @@ from smsgw.logic.receipts import ReceiptProcessor
 from smsgw.models.message import iso_from_epoch
 from smsgw.observability import logger
 
-app = APIGatewayHttpResolver()
+app = LambdaFunctionUrlResolver()  # API Gateway HTTP API (v2) events have the same shape
 
 
 def adapter(carrier: str) -> Carrier:
@@ -135,16 +135,6 @@ def _handle_receipt(name: str, request, received_at: str, now: float) -> Respons
     return json_response(200, {"Receipt": outcome.result})
 
 
-@app.post("/v1/Carriers/<carrier>/Receipts")
-def post_receipt(carrier: str) -> Response:
-    return _receipt(carrier)
-
-
-@app.get("/v1/Carriers/<carrier>/Receipts")
-def get_receipt(carrier: str) -> Response:
-    return _receipt(carrier)
-
-
 @cache
 def reply_processor(carrier: str):
     from smsgw import services
@@ -179,14 +169,20 @@ def _handle_reply(name: str, request, received_at: str, now: float) -> Response:
     return json_response(200, {"Reply": outcome.result})
 
 
-@app.post("/v1/Carriers/<carrier>/Responses")
-def post_response(carrier: str) -> Response:
-    return _reply(carrier)
+CALLBACK_ROUTES = (
+    ("POST", "/v1/Carriers/{Carrier}/Receipts"),
+    ("GET", "/v1/Carriers/{Carrier}/Receipts"),
+    ("POST", "/v1/Carriers/{Carrier}/Responses"),
+    ("GET", "/v1/Carriers/{Carrier}/Responses"),
+)
+"""The function URL's routes (carriers call either method, as configured); the OpenAPI
+document is built from this tuple too."""
 
-
-@app.get("/v1/Carriers/<carrier>/Responses")
-def get_response(carrier: str) -> Response:
-    return _reply(carrier)
+for _method, _path in CALLBACK_ROUTES:
+    _kind = _path.rsplit("/", 1)[1]
+    app.route(_path.replace("{Carrier}", "<carrier>"), method=[_method])(
+        {"Receipts": _receipt, "Responses": _reply}[_kind]
+    )
 
 
 @app.exception_handler(SmsGatewayError)
