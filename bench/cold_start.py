@@ -6,7 +6,8 @@ runtime dependencies (layers/deps/requirements.txt plus boto3 and their dependen
 symlinked from the venv) — so nothing the dev venv has installed besides them can be
 imported, by us or by the X-Ray SDK's `patch_all`. The environment is the template's for
 the function (dummy resource names) plus the variables the Lambda runtime sets, so the
-Powertools Tracer is enabled as it is under `Tracing: Active`. Nothing calls AWS.
+Powertools Tracer is enabled as it is with the template's `Tracing` parameter set to
+`Active` (the slower start; the default, PassThrough, disables it). Nothing calls AWS.
 
 The baseline is a bare script in the same kind of interpreter that imports boto3 and
 creates the clients the function needs. The figure that matters is the ratio of
@@ -128,8 +129,14 @@ def function_environment(logical_id: str) -> dict[str, str]:
         region=REGION,
         account_id=ACCOUNT,
         template=template,
-        parameters=template.parameter_defaults(),
-        physical_ids={"Table": "smsgw-Table-DUMMY", "SendQueue": DUMMY_QUEUE_URL},
+        # Tracing Active, the slower start (the Tracer and X-Ray SDK load); the default,
+        # PassThrough, starts with the Tracer disabled.
+        parameters=template.parameter_defaults() | {"Tracing": "Active"},
+        physical_ids={
+            "Table": "smsgw-Table-DUMMY",
+            "SendQueue": DUMMY_QUEUE_URL,
+            "CallbackQueue": DUMMY_QUEUE_URL.replace("SendQueue", "CallbackQueue"),
+        },
     )
     return stack.function_environment(logical_id)
 
