@@ -135,3 +135,15 @@ def test_the_scheduler_tick_is_read_from_the_template():
     # Then its one schedule fires the scheduler every 60 seconds
     [schedule] = template.schedules
     assert (schedule.function, schedule.rate_seconds) == ("SchedulerFunction", 60)
+
+
+def test_a_dead_senders_job_returns_only_once_its_claim_is_stale(session, stack):
+    # The sender's timeout < STALE_CLAIM_SECONDS < SendQueue's visibility timeout: no live
+    # invocation holds a claim that old, and an unacknowledged job comes back after it
+    from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
+
+    sender = stack.template.functions["SenderFunction"]
+    attributes = session.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queue_url("SendQueue"), AttributeNames=["VisibilityTimeout"]
+    )["Attributes"]
+    assert sender.timeout < STALE_CLAIM_SECONDS < int(attributes["VisibilityTimeout"])
