@@ -18,6 +18,7 @@ Tracing parameters); the options price another.
 
     .venv/bin/python bench/cost.py
     .venv/bin/python bench/cost.py --log-level INFO --tracing Active
+    .venv/bin/python bench/cost.py --without-external-id
 """
 
 from __future__ import annotations
@@ -231,7 +232,9 @@ def item_size(item: dict[str, Any]) -> int:
 
 
 def measure(
-    projection: str | None = None, parameters: dict[str, str] | None = None
+    projection: str | None = None,
+    parameters: dict[str, str] | None = None,
+    external_id: bool = True,
 ) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int], dict[str, int]]:
     """One message through every function; returns the meter, the handler durations (s),
     the log bytes, the invocations and the MemorySize (MB) per function. `projection`
@@ -323,7 +326,7 @@ def measure(
                     "From": "+61499009990",
                     "To": "+61488023555",
                     "Text": "Your parcel arrives today between 10:00 and 12:00.",
-                    "ExternalId": "order-1",
+                    **({"ExternalId": "order-1"} if external_id else {}),
                     "DeliveryReceiptWebhookUri": f"{sink.url}/hooks",
                 }
             )
@@ -508,10 +511,17 @@ def main() -> int:
     )
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--tracing", choices=("Active", "PassThrough"))
+    parser.add_argument(
+        "--without-external-id",
+        action="store_true",
+        help="send without an ExternalId (its GSI2 entry is one write unit)",
+    )
     args = parser.parse_args()
     overrides = {"LogLevel": args.log_level, "Tracing": args.tracing}
     parameters = {k: v for k, v in overrides.items() if v}
-    meter, durations, log_bytes, invocations, memory = measure(args.projection, parameters)
+    meter, durations, log_bytes, invocations, memory = measure(
+        args.projection, parameters, external_id=not args.without_external_id
+    )
     traced = parameters.get("Tracing", tpl_default("Tracing")) == "Active"
     from smsgw_tools.local import template as tpl
 
