@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+GATEWAY_SID_PARAM = "smsgw_sid"
+"""How our MessageSid travels with a message to the carrier and back in its receipts: a
+query parameter of the callback URL (Twilio, Vonage) or a `Context` key (End User
+Messaging)."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundSms:

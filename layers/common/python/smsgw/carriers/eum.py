@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from smsgw.carriers.base import (
+    GATEWAY_SID_PARAM,
     IGNORED,
     CallbackRejectedError,
     CallbackRequest,
@@ -29,8 +30,6 @@ from smsgw.carriers.base import (
     SubmitResult,
 )
 
-GATEWAY_SID_KEY = "smsgw_sid"
-"""Key of SendTextMessage's `Context` that carries our MessageSid into every event."""
 MESSAGE_TYPE = "TRANSACTIONAL"
 
 
@@ -146,7 +145,7 @@ class EndUserMessagingCarrier:
             "OriginationIdentity": sms.sender or self.origination_identity,
             "MessageBody": sms.text,
             "MessageType": MESSAGE_TYPE,
-            "Context": {GATEWAY_SID_KEY: sms.message_sid},
+            "Context": {GATEWAY_SID_PARAM: sms.message_sid},
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
@@ -222,7 +221,7 @@ class EndUserMessagingCarrier:
         if event_type == "TEXT_SUCCESSFUL" and event.get("isFinal") is True:
             status = "delivered"
         context = event.get("context")
-        message_sid = context.get(GATEWAY_SID_KEY) if isinstance(context, dict) else None
+        message_sid = context.get(GATEWAY_SID_PARAM) if isinstance(context, dict) else None
         failed = status in ("undelivered", "failed")
         return Receipt(
             carrier_sid=_required(event, "messageId"),

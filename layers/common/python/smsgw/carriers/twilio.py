@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import requests
 
 from smsgw.carriers.base import (
+    GATEWAY_SID_PARAM,
     IGNORED,
     CallbackRequest,
     CarrierError,
@@ -39,8 +40,6 @@ from smsgw.carriers.http import (
 
 API_VERSION = "2010-04-01"
 SIGNATURE_HEADER = "X-Twilio-Signature"
-GATEWAY_SID_PARAM = "smsgw_sid"
-"""Query parameter of the StatusCallback URL that carries the gateway's own MessageSid."""
 
 
 STATUS_MAP: dict[str, str] = {

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from smsgw.carriers.base import (
+    GATEWAY_SID_PARAM,
     IGNORED,
     CallbackRejectedError,
     CallbackRequest,
@@ -42,7 +43,6 @@ from smsgw.carriers.http import (
     required,
     retry_after,
 )
-from smsgw.carriers.twilio import GATEWAY_SID_PARAM
 from smsgw.logic.text import GSM7, analyse
 
 SMS_PATH = "/sms/json"

@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from smsgw.dal.conditions import condition_failed
+
 IN_PROGRESS = "in_progress"
 COMPLETE = "complete"
 
@@ -32,10 +34,6 @@ class IdempotencyRecord:
 
 def _key(scope: str) -> dict[str, str]:
     return {"PK": f"IDEMPOTENCY#{scope}", "SK": "IDEMPOTENCY"}
-
-
-def _failed_condition(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class IdempotencyStore:
@@ -61,7 +59,7 @@ class IdempotencyStore:
             )
             return IdempotencyRecord(True, message_sid, body_hash, IN_PROGRESS)
         except ClientError as exc:
-            if not _failed_condition(exc):
+            if not condition_failed(exc):
                 raise
         item = self._table.get_item(Key=_key(scope), ConsistentRead=True).get("Item") or {}
         record = IdempotencyRecord(
@@ -91,7 +89,7 @@ class IdempotencyStore:
                 },
             )
         except ClientError as exc:
-            if _failed_condition(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -118,5 +116,5 @@ class IdempotencyStore:
                 ExpressionAttributeValues={":progress": IN_PROGRESS},
             )
         except ClientError as exc:
-            if not _failed_condition(exc):
+            if not condition_failed(exc):
                 raise

@@ -21,6 +21,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.conditions import condition_failed, written
 from smsgw.dal.paging import batch_get
 from smsgw.dal.schedule import waiting_keys
 from smsgw.errors import ErrorCode, ValidationError
@@ -40,13 +41,6 @@ def _set_attributes(
         names[f"#a{index}"] = name
         values[f":a{index}"] = value
         sets.append(f"#a{index} = :a{index}")
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] in (
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    )
 
 
 class MessageStore:
@@ -70,13 +64,9 @@ class MessageStore:
             item["GSI2SK"] = sort_key
         if wait_in_table and message.deliver_at is not None:
             item.update(waiting_keys(message.message_sid, int(message.deliver_at)))
-        try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return written(
+            lambda: self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+        )
 
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None:
         item = self._table.get_item(Key=_key(message_sid), ConsistentRead=consistent).get("Item")
@@ -118,7 +108,7 @@ class MessageStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return None
             raise
         return Message.from_attributes(result["Attributes"])
@@ -252,7 +242,7 @@ class ClaimStore(MessageStore):
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return None
             raise
         return Message.from_attributes(result["Attributes"])
@@ -284,19 +274,15 @@ class ClaimStore(MessageStore):
         if submit_state == SUBMIT_UNKNOWN:
             sets.append("GSI3PK = :upk, GSI3SK = :usk")
             values.update(_unsettled_values(message_sid, now))
-        try:
-            self._table.update_item(
+        return written(
+            lambda: self._table.update_item(
                 Key=_key(message_sid),
                 UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression="#s = :sending AND SubmitState = :claimed",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        )
 
     def get_submit_state(self, message_sid: str) -> tuple[Message, str | None] | None:
         """The message and its SubmitState (consistent read); None if it does not exist."""
@@ -315,8 +301,8 @@ class ClaimStore(MessageStore):
         claimed_at = int(item.get("ClaimedAt", 0))
         if claimed_at >= claimed_before:
             return False
-        try:
-            self._table.update_item(
+        return written(
+            lambda: self._table.update_item(
                 Key=_key(message_sid),
                 UpdateExpression="SET GSI3PK = :upk, GSI3SK = :usk",
                 ConditionExpression=(
@@ -331,11 +317,7 @@ class ClaimStore(MessageStore):
                     **_unsettled_values(message_sid, claimed_at),
                 },
             )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        )
 
     def unsettled(self, shard: int, claimed_before: int) -> Iterator[tuple[str, int]]:
         """(MessageSid, ClaimedAt) of the messages in one shard of the unsettled index
@@ -370,19 +352,15 @@ class ClaimStore(MessageStore):
         }
         sets = ["#s = :sent", "SubmitState = :done", "#e = list_append(#e, :e)"]
         _set_attributes(set_attributes, names, values, sets)
-        try:
-            self._table.update_item(
+        return written(
+            lambda: self._table.update_item(
                 Key=_key(message_sid),
                 UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI3PK, GSI3SK",
                 ConditionExpression="#s = :sending AND SubmitState IN (:unknown, :claimed)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        )
 
     def forget_unsettled(self, message_sid: str, event: dict[str, Any] | None = None) -> None:
         """Take a message out of the unsettled index (settled by a receipt meanwhile, or
@@ -403,7 +381,7 @@ class ClaimStore(MessageStore):
                 **({"ExpressionAttributeNames": names} if names else {}),
             )
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not condition_failed(exc):
                 raise
 
 

@@ -14,6 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw.carriers.base import Receipt
+from smsgw.dal.conditions import condition_failed
 from smsgw.models.message import ALLOWED_FROM, Message
 
 UNMATCHED_TTL_SECONDS = 30 * 86400
@@ -123,7 +124,7 @@ class ReceiptStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
             old = exc.response.get("Item")
             if not old:
@@ -159,7 +160,7 @@ class ReceiptStore:
                     ReturnValues="ALL_NEW",
                 )
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not condition_failed(exc):
                     raise
                 item = self._table.get_item(
                     Key=_message_key(current.message_sid), ConsistentRead=True

@@ -16,6 +16,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.conditions import written
 from smsgw.dal.messages import decode_page_token, encode_page_token
 from smsgw.models.lease import Reply
 
@@ -105,8 +106,8 @@ class ReplyStore:
     def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool:
         """Claim the one forward of `kind` for a reply. False if it was claimed before: a
         forward is made at most once, never repeated after an unknown outcome."""
-        try:
-            self._table.put_item(
+        return written(
+            lambda: self._table.put_item(
                 Item={
                     "PK": f"FORWARD#{reply_sid}#{kind}",
                     "SK": "FORWARD",
@@ -116,11 +117,7 @@ class ReplyStore:
                 },
                 ConditionExpression="attribute_not_exists(PK)",
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def settle_forward(self, reply_sid: str, kind: str, detail: str) -> None:
         self._table.update_item(

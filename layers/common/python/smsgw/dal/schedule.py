@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.conditions import condition_failed
 from smsgw.dal.paging import query_items
 from smsgw.logic.schedule import bucket_of, shard_of
 
@@ -25,10 +26,6 @@ def waiting_keys(message_sid: str, deliver_at: int) -> dict[str, str]:
         "GSI3PK": f"SCHEDULE#{bucket_of(deliver_at)}#{shard_of(message_sid)}",
         "GSI3SK": f"{deliver_at:012d}#{message_sid}",
     }
-
-
-def _failed_condition(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class ScheduleStore:
@@ -62,7 +59,7 @@ class ScheduleStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _failed_condition(exc):
+            if condition_failed(exc):
                 return None
             raise
         return int(result["Attributes"].get("Bucket", -1))
@@ -78,7 +75,7 @@ class ScheduleStore:
                 ExpressionAttributeValues={":bucket": bucket, ":owner": owner},
             )
         except ClientError as exc:
-            if _failed_condition(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -93,5 +90,5 @@ class ScheduleStore:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as exc:
-            if not _failed_condition(exc):
+            if not condition_failed(exc):
                 raise

@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.conditions import condition_failed
 from smsgw.dal.paging import query_full_items
 from smsgw.errors import ErrorCode, NotFoundError
 
@@ -126,7 +127,7 @@ class TenantStore:
                 ExpressionAttributeValues={":v": value},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 code = (
                     ErrorCode.PROPERTY_NOT_FOUND
                     if kind == "property"

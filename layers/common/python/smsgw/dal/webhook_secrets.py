@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from smsgw.dal.conditions import written
 from smsgw.errors import ErrorCode, NotFoundError
 from smsgw.logic.webhook_signing import new_secret
 from smsgw.models.message import iso_from_epoch
@@ -103,15 +102,11 @@ class WebhookSecretStore:
         else:
             condition = "attribute_exists(PK) AND (attribute_not_exists(WebhookSecrets) OR size(WebhookSecrets) = :zero)"
             values[":zero"] = 0
-        try:
-            self._table.update_item(
+        return written(
+            lambda: self._table.update_item(
                 Key=_key(property_sid),
                 UpdateExpression="SET WebhookSecrets = :new",
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from smsgw.carriers.base import (
+    GATEWAY_SID_PARAM,
     Carrier,
     CarrierError,
     OutboundSms,
@@ -298,7 +299,7 @@ class Dispatcher:
         if not self._status_callback_base:
             return None
         base = self._status_callback_base.rstrip("/")
-        return f"{base}/v1/Carriers/{carrier}/Receipts?smsgw_sid={sid}"
+        return f"{base}/v1/Carriers/{carrier}/Receipts?{GATEWAY_SID_PARAM}={sid}"
 
     def _notify(
         self,
