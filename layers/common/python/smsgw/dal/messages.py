@@ -291,16 +291,10 @@ class ClaimStore(MessageStore):
             return None
         return Message.from_attributes(item), item.get("SubmitState")
 
-    def index_stale_claim(self, message_sid: str, claimed_before: int) -> bool:
-        """Put a claim made before `claimed_before` (so its sender is gone: no invocation
-        outlives it) that never recorded an outcome into the unsettled index, keyed by its
-        ClaimedAt. False when there is no such claim (settled, fresh, or indexed already)."""
-        item = self._table.get_item(Key=_key(message_sid), ConsistentRead=True).get("Item")
-        if not item or item.get("SubmitState") != SUBMIT_CLAIMED or "GSI3PK" in item:
-            return False
-        claimed_at = int(item.get("ClaimedAt", 0))
-        if claimed_at >= claimed_before:
-            return False
+    def index_stale_claim(self, message_sid: str, claimed_at: int) -> bool:
+        """Put a claim made at `claimed_at` whose sender is gone (the caller judged it
+        stale) and that never recorded an outcome into the unsettled index, keyed by its
+        ClaimedAt. False when it is no longer that claim, or is indexed already."""
         return written(
             lambda: self._table.update_item(
                 Key=_key(message_sid),

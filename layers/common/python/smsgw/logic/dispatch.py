@@ -24,6 +24,7 @@ from smsgw.carriers.base import (
     receipts_name_message_sid,
 )
 from smsgw.dal.messages import (
+    SUBMIT_CLAIMED,
     SUBMIT_DONE,
     SUBMIT_RETRYABLE,
     SUBMIT_UNKNOWN,
@@ -136,13 +137,15 @@ class Dispatcher:
         )
         if claimed is not None:
             return self._submit(claimed, job)
-        current = self._claims.get(sid, consistent=True)
-        if current is None:
+        found = self._claims.get_submit_state(sid)
+        if found is None:
             return Outcome(sid, "missing")
-        if current.status == SENDING:
+        current, submit_state = found
+        claimed_at = current.claimed_at or 0
+        if submit_state == SUBMIT_CLAIMED and claimed_at < now - STALE_CLAIM_SECONDS:
             # A claim no live sender can still hold and that recorded no outcome: its sender
             # died (this job is its redelivery). Never resent; reconciliation looks it up.
-            self._claims.index_stale_claim(sid, int(now) - STALE_CLAIM_SECONDS)
+            self._claims.index_stale_claim(sid, claimed_at)
         if current.status in (QUEUED, SCHEDULED) and (current.deliver_at or 0) > now:
             # Not due yet (a raw request with a Schedule): a delayed job comes back for it.
             self._queue.enqueue(sid, int((current.deliver_at or 0) - now))

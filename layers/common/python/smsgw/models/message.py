@@ -83,6 +83,7 @@ class Message:
     carrier: str | None = None
     carrier_sid: str | None = None
     carrier_part_sids: list[str] | None = None
+    claimed_at: int | None = None
     source: str = "api"
     events: list[dict[str, Any]] = field(default_factory=list)
     lease: dict[str, Any] | None = None
@@ -113,6 +114,7 @@ class Message:
         ("carrier", "Carrier"),
         ("carrier_sid", "CarrierSid"),
         ("carrier_part_sids", "CarrierPartSids"),
+        ("claimed_at", "ClaimedAt"),
         ("source", "Source"),
         ("events", "Events"),
         ("lease", "Lease"),
