@@ -48,6 +48,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from smsgw_tools.serving import serve_in_background
 from smsgw_tools.simulator_eum import (
     DEFAULT_REGION,
     AwsError,
@@ -622,13 +623,7 @@ class CarrierSimulator:
         if self.state.sns is not None:
             self.state.sns.start(self.host)
         self._server = _Server((self.host, self.port), self.state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="carrier-simulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "carrier-simulator")
         return self
 
     def stop(self) -> None:

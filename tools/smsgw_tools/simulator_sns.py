@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from smsgw_tools.serving import serve_in_background, stop_serving
 from smsgw_tools.simulator_eum import EumAccount
 
 log = logging.getLogger(__name__)
@@ -252,22 +253,14 @@ class Sns:
         if self._server is not None:
             return self
         self._server = _HttpsServer((host, 0), self, self._tls_context())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sns-https",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "sns-https")
         return self
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        stop_serving(server, thread)
         self._server = self._thread = None
         self._session.close()
 

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from smsgw_tools.local.runtime import Invocation
 from smsgw_tools.local.template import Authorizer, Route
+from smsgw_tools.serving import serve_in_background, stop_serving
 
 BODY_LIMIT_BYTES = 10 * 1024 * 1024
 STAGE = "$default"
@@ -126,18 +127,15 @@ class HttpApiGateway:
 
     def start(self) -> None:
         """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="http-api", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "http-api")
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
         if self._thread:
-            self._server.shutdown()
-            self._thread.join()
+            stop_serving(self._server, self._thread)
             self._thread = None
-        self._server.server_close()
+        else:
+            self._server.server_close()
 
     def handle(self, request: Request) -> Response:
         """Route, authorize and invoke one request."""

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from smsgw_tools.serving import serve_in_background, stop_serving
+
 
 class WebhookSink:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -99,17 +101,12 @@ class WebhookSink:
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-sink", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "webhook-sink")
         return self
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+            stop_serving(self._server, self._thread)
         self._server = self._thread = None
 
     def __enter__(self) -> Self:
