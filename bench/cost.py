@@ -493,13 +493,6 @@ def price(
     return rows
 
 
-def tpl_default(name: str) -> str:
-    """A template parameter's default."""
-    from smsgw_tools.local import template as tpl
-
-    return str(tpl.load().parameter_defaults()[name])
-
-
 def main() -> int:
     import argparse
 
@@ -522,14 +515,13 @@ def main() -> int:
     meter, durations, log_bytes, invocations, memory = measure(
         args.projection, parameters, external_id=not args.without_external_id
     )
-    traced = parameters.get("Tracing", tpl_default("Tracing")) == "Active"
     from smsgw_tools.local import template as tpl
 
-    receipts_on_api = any(r.function == FUNCTION_IDS["webhooks"] for r in tpl.load().routes)
-    print(
-        f"Deployment priced: LogLevel {parameters.get('LogLevel', tpl_default('LogLevel'))}, "
-        f"Tracing {'Active' if traced else 'PassThrough'}\n"
-    )
+    template = tpl.load()
+    deployed = template.parameter_defaults() | parameters
+    traced = deployed["Tracing"] == "Active"
+    receipts_on_api = any(r.function == FUNCTION_IDS["webhooks"] for r in template.routes)
+    print(f"Deployment priced: LogLevel {deployed['LogLevel']}, Tracing {deployed['Tracing']}\n")
     print("AWS requests our code made for one message (send, sender, 1 receipt, callbacks):")
     for function in ("authorizer", "api", "sender", "webhooks", "notifier"):
         calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls[function].items()))

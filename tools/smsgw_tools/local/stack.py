@@ -197,7 +197,7 @@ class LocalStack:
             )
 
     def _callback_url(self, carrier: str, kind: str) -> str:
-        """The gateway's callback URL of a carrier: kind is Receipts or Responses."""
+        """A carrier's callback URL (the webhooks function's): kind is Receipts or Responses."""
         return f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers/{carrier}/{kind}"
 
     def _carrier_secret(self, carrier: str) -> dict[str, Any]:
