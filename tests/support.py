@@ -142,3 +142,13 @@ def use_test_aws_environment(patch: Any) -> None:
     for name, value in TEST_AWS_ENVIRONMENT.items():
         patch.setenv(name, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+def message_item(aws_session: Any, stack: Any, sid: str) -> dict[str, Any]:
+    """A message's stored item as the model reads it: its MessageSid (the key holds it) and
+    its events in their API form (they are stored compactly)."""
+    from smsgw.models.message import event_from_store
+
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    item = table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
+    return {**item, "MessageSid": sid, "Events": [event_from_store(e) for e in item["Events"]]}

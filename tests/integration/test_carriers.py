@@ -33,7 +33,7 @@ from smsgw_tools.local.resources import deploy
 from smsgw_tools.simulator import CarrierSimulator
 from smsgw_tools.simulator_formats import DEFAULT_SIGNATURE_SECRET, signed_callback
 from tests.integration.conftest import queued_records
-from tests.support import sqs_records
+from tests.support import message_item, sqs_records
 
 BASE = "https://sms.example.com"
 RECIPIENT = "+61488023555"
@@ -370,11 +370,6 @@ def webhook(functions, event: dict) -> tuple[int, Any]:
         return result["statusCode"], json.loads(body)
     except ValueError:
         return result["statusCode"], body
-
-
-def message_item(aws_session, stack, sid: str) -> dict[str, Any]:
-    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
-    return table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
 
 
 def send_leased(api, functions, admin, aws_session, stack, wire) -> tuple[str, dict[str, str]]:

@@ -9,6 +9,7 @@ from smsgw.errors import ErrorCode
 from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import queued_records
 from tests.receipt_helpers import receipt_form, sqs_records, twilio_receipt_event
+from tests.support import message_item
 
 # Receipts the simulator sends by itself go to a closed port; the tests send their own.
 BASE = "http://127.0.0.1:9"
@@ -35,11 +36,6 @@ def receipt(functions, simulator, url, form, **kwargs):
     event = twilio_receipt_event(url, form, simulator.auth_token, **kwargs)
     result = functions.invoke("webhooks", event)
     return result["statusCode"], json.loads(result["body"] or "{}")
-
-
-def stored(aws_session, stack, sid):
-    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
-    return table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
 
 
 def callback_jobs(aws_session, stack):
@@ -83,7 +79,7 @@ def test_delivered_receipt_moves_the_message_forward_and_queues_one_callback(
     # Then it is delivered, the event is in its history, and one callback is queued: the
     # delivery receipt (the sender's `sent` is not one)
     assert (status, body) == (200, {"Receipt": "applied"})
-    item = stored(aws_session, stack, sid)
+    item = message_item(aws_session, stack, sid)
     assert item["Status"] == "delivered"
     assert item["DateFinal"]
     assert [e["Status"] for e in item["Events"]] == ["queued", "sending", "sent", "delivered"]
@@ -136,7 +132,7 @@ def test_late_and_duplicate_receipts_never_move_a_message_back(
         "recorded",
         "recorded",
     ]
-    item = stored(aws_session, stack, sid)
+    item = message_item(aws_session, stack, sid)
     assert item["Status"] == "delivered"
     assert "ErrorCode" not in item
     events = item["Events"]
@@ -167,7 +163,7 @@ def test_undelivered_receipt_records_the_product_and_carrier_error(
         receipt_form(submission["sid"], "undelivered", error_code=30005),
     )
 
-    item = stored(aws_session, stack, sid)
+    item = message_item(aws_session, stack, sid)
     assert status == 200
     assert (item["Status"], item["ErrorCode"], item["CarrierErrorCode"]) == (
         "undelivered",
@@ -182,7 +178,7 @@ def test_forged_receipt_is_rejected_and_changes_nothing(
 ):
     sid, submission = send_and_submit(api, functions, aws_session, stack, simulator)
     form = receipt_form(submission["sid"], "delivered")
-    before = stored(aws_session, stack, sid)
+    before = message_item(aws_session, stack, sid)
 
     unsigned = receipt(functions, simulator, submission["StatusCallback"], form, signed=False)
     forged = receipt(
@@ -198,7 +194,7 @@ def test_forged_receipt_is_rejected_and_changes_nothing(
     ):
         assert status == 403
         assert body["Error"]["Code"] == ErrorCode.CALLBACK_SIGNATURE_INVALID.number
-    assert stored(aws_session, stack, sid) == before
+    assert message_item(aws_session, stack, sid) == before
 
 
 def test_signature_covers_the_url_so_another_message_sid_is_rejected(
@@ -212,7 +208,7 @@ def test_signature_covers_the_url_so_another_message_sid_is_rejected(
     result = functions.invoke("webhooks", event)
 
     assert result["statusCode"] == 403
-    assert stored(aws_session, stack, sid)["Status"] == "sent"
+    assert message_item(aws_session, stack, sid)["Status"] == "sent"
 
 
 def lookup_items(aws_session, stack):
@@ -254,7 +250,7 @@ def test_receipt_without_our_sid_is_matched_by_the_carrier_id(
 
     # Then the carrier-id lookup item finds the message
     assert (status, body) == (200, {"Receipt": "applied"})
-    assert stored(aws_session, stack, sid)["Status"] == "delivered"
+    assert message_item(aws_session, stack, sid)["Status"] == "delivered"
 
 
 def test_receipt_for_an_unknown_message_is_stored_and_acknowledged(
@@ -282,7 +278,7 @@ def test_intermediate_carrier_statuses_are_acknowledged_and_ignored(
             functions, simulator, submission["StatusCallback"], receipt_form(submission["sid"], raw)
         )
         assert (status, body) == (200, {"Receipt": "ignored"})
-    assert stored(aws_session, stack, sid)["Status"] == "sent"
+    assert message_item(aws_session, stack, sid)["Status"] == "sent"
 
 
 def test_base64_encoded_form_body_is_decoded(api, functions, aws_session, stack, simulator):
@@ -297,7 +293,7 @@ def test_base64_encoded_form_body_is_decoded(api, functions, aws_session, stack,
     )
 
     assert status == 200
-    assert stored(aws_session, stack, sid)["Status"] == "delivered"
+    assert message_item(aws_session, stack, sid)["Status"] == "delivered"
 
 
 def test_get_receipt_is_verified_over_its_query_string(
@@ -314,7 +310,7 @@ def test_get_receipt_is_verified_over_its_query_string(
     )
 
     assert status == 200
-    assert stored(aws_session, stack, sid)["Status"] == "delivered"
+    assert message_item(aws_session, stack, sid)["Status"] == "delivered"
 
 
 def test_bad_payloads_are_clear_4xx_never_5xx(functions, simulator):
@@ -407,7 +403,7 @@ def test_a_receipt_whose_webhook_job_was_not_queued_queues_it_when_the_carrier_r
     form = receipt_form(submission["sid"], "delivered")
     with pytest.raises(RuntimeError):  # the function fails: the carrier will retry
         receipt(functions, simulator, submission["StatusCallback"], form)
-    assert stored(aws_session, stack, sid)["Status"] == "delivered"
+    assert message_item(aws_session, stack, sid)["Status"] == "delivered"
     assert callback_jobs(aws_session, stack) == []
 
     # When the carrier retries the same receipt

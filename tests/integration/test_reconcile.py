@@ -10,7 +10,7 @@ from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
 from smsgw.logic.reconcile import GIVE_UP_SECONDS, GRACE_SECONDS
 from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import queued_records
-from tests.support import apply_environment
+from tests.support import apply_environment, message_item
 
 # Receipts the simulator sends go to a closed port: only reconciliation settles messages.
 BASE = "http://127.0.0.1:9"
@@ -28,11 +28,6 @@ def send(api, functions, aws_session, stack, text):
     return response.body["Message"]["MessageSid"]
 
 
-def item(aws_session, stack, sid):
-    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
-    return table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
-
-
 def reconcile(stack, now):
     from smsgw import scheduler
 
@@ -47,8 +42,8 @@ def test_an_unknown_outcome_the_carrier_holds_is_reconciled_to_sent(
     # Given a submission whose answer was lost (the carrier took it)
     simulator.set_fault("drop", count=1)
     sid = send(api, functions, aws_session, stack, "Lost answer")
-    assert item(aws_session, stack, sid)["SubmitState"] == "unknown"
-    assert item(aws_session, stack, sid)["GSI3PK"].startswith("UNSETTLED#")
+    assert message_item(aws_session, stack, sid)["SubmitState"] == "unknown"
+    assert message_item(aws_session, stack, sid)["GSI3PK"].startswith("UNSETTLED#")
 
     # When reconciliation runs inside the grace period, nothing happens
     assert reconcile(stack, time.time()).found == 0
@@ -57,7 +52,7 @@ def test_an_unknown_outcome_the_carrier_holds_is_reconciled_to_sent(
     result = reconcile(stack, time.time() + GRACE_SECONDS + 1)
 
     assert result.found == 1
-    stored = item(aws_session, stack, sid)
+    stored = message_item(aws_session, stack, sid)
     [at_carrier] = simulator.submissions()
     assert (stored["Status"], stored["SubmitState"], stored["CarrierSid"]) == (
         "sent",
@@ -81,13 +76,13 @@ def test_a_claim_the_carrier_never_got_stays_sending_and_is_given_up_without_a_r
     now = int(time.time())
     assert services.claims().claim(sid, {"Status": "sending"}, now, due_by=now + 1)
     # (a claim alone is not indexed: reconciliation does not know of it yet)
-    assert "GSI3PK" not in item(aws_session, stack, sid)
+    assert "GSI3PK" not in message_item(aws_session, stack, sid)
     assert reconcile(stack, now + GRACE_SECONDS + 1).pending == 0
 
     # And its job comes back while the claim is fresh (a duplicate): left alone
     [job] = queued_records(aws_session, stack)
     assert functions.invoke("sender", {"Records": [job]}) == {"batchItemFailures": []}
-    assert "GSI3PK" not in item(aws_session, stack, sid)
+    assert "GSI3PK" not in message_item(aws_session, stack, sid)
 
     # When the dead sender's job comes back after the claim went stale (SQS returns it after
     # the visibility timeout; here the claim is aged instead), it is indexed, not resent
@@ -99,14 +94,14 @@ def test_a_claim_the_carrier_never_got_stays_sending_and_is_given_up_without_a_r
         ExpressionAttributeValues={":at": claimed_at},
     )
     assert functions.invoke("sender", {"Records": [job]}) == {"batchItemFailures": []}
-    assert item(aws_session, stack, sid)["GSI3SK"] == f"{claimed_at:012d}#{sid}"
+    assert message_item(aws_session, stack, sid)["GSI3SK"] == f"{claimed_at:012d}#{sid}"
 
     # Then reconciliation: not found, asked again later, then given up
     assert reconcile(stack, claimed_at + GRACE_SECONDS + 1).pending == 1
-    assert item(aws_session, stack, sid)["GSI3PK"].startswith("UNSETTLED#")
+    assert message_item(aws_session, stack, sid)["GSI3PK"].startswith("UNSETTLED#")
     assert reconcile(stack, claimed_at + GIVE_UP_SECONDS + 1).given_up == 1
 
-    stored = item(aws_session, stack, sid)
+    stored = message_item(aws_session, stack, sid)
     assert (stored["Status"], stored["SubmitState"]) == ("sending", "claimed")
     assert "GSI3PK" not in stored
     assert "not resent" in stored["Events"][-1]["Detail"]
@@ -118,6 +113,6 @@ def test_a_message_sent_normally_leaves_the_unsettled_index(
 ):
     sid = send(api, functions, aws_session, stack, "All fine")
 
-    stored = item(aws_session, stack, sid)
+    stored = message_item(aws_session, stack, sid)
     assert stored["Status"] == "sent" and "GSI3PK" not in stored
     assert reconcile(stack, time.time() + GRACE_SECONDS + 1).found == 0

@@ -82,7 +82,7 @@ def message_items(aws_session, stack) -> dict[str, dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             break
         start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
-    return {i["MessageSid"]: i for i in items if i.get("Type") == "Message"}
+    return {i["PK"].removeprefix("MESSAGE#"): i for i in items if i.get("Type") == "Message"}
 
 
 def test_every_message_reaches_the_carrier_at_most_once_under_redelivery_races_and_kills(

@@ -3,7 +3,7 @@
 Keys (see docs/data-model.md):
   message  PK=MESSAGE#<MessageSid>  SK=MESSAGE
            GSI1PK=PROPERTY#<PropertySid>#SMS              GSI1SK=<DateCreated>#<MessageSid>
-           GSI2PK=PROPERTY#<PropertySid>#EXT#<ExternalId>  GSI2SK=<DateCreated>#<MessageSid>
+           GSI2PK=PROPERTY#<PropertySid>#EXT#<ExternalId>  (sorted by GSI1SK too)
   unsettled (sparse: an unknown outcome, or a claim whose sender died; docs/reliability.md)
            GSI3PK=UNSETTLED#<shard>  GSI3SK=<ClaimedAt:012d>#<MessageSid>
 The event history is a list on the message item, appended in the same conditional update
@@ -26,7 +26,7 @@ from smsgw.dal.paging import batch_get
 from smsgw.dal.schedule import waiting_keys
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.logic.schedule import shard_of
-from smsgw.models.message import ALLOWED_FROM, Message
+from smsgw.models.message import ALLOWED_FROM, Message, stored_event
 
 
 def _key(message_sid: str) -> dict[str, str]:
@@ -51,17 +51,15 @@ class MessageStore:
         """Store a new message. False if one with this MessageSid already exists.
 
         `wait_in_table` indexes a scheduled message by when it is due, for the scheduler."""
-        sort_key = f"{message.date_created}#{message.message_sid}"
         item = {
             **_key(message.message_sid),
             "Type": "Message",
             "GSI1PK": f"PROPERTY#{message.property_sid}#SMS",
-            "GSI1SK": sort_key,
+            "GSI1SK": f"{message.date_created}#{message.message_sid}",
             **message.to_attributes(),
         }
         if message.external_id:
             item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
-            item["GSI2SK"] = sort_key
         if wait_in_table and message.deliver_at is not None:
             item.update(waiting_keys(message.message_sid, int(message.deliver_at)))
         return written(
@@ -87,7 +85,7 @@ class MessageStore:
         an allowed state (or does not exist): the caller reads it to learn why."""
         allowed = allowed_from if allowed_from is not None else ALLOWED_FROM[status]
         names = {"#s": "Status", "#e": "Events"}
-        values: dict[str, Any] = {":s": status, ":e": [event]}
+        values: dict[str, Any] = {":s": status, ":e": [stored_event(event)]}
         sets = ["#s = :s", "#e = list_append(#e, :e)"]
         _set_attributes(set_attributes, names, values, sets)
         conditions = []
@@ -146,7 +144,7 @@ class MessageStore:
             page = self._table.query(**kwargs)
             found = batch_get(self._table, [{"PK": k["PK"], "SK": k["SK"]} for k in page["Items"]])
             for key in page["Items"]:
-                start_key = {k: key[k] for k in ("PK", "SK", f"{index}PK", f"{index}SK")}
+                start_key = {k: key[k] for k in ("PK", "SK", f"{index}PK", "GSI1SK")}
                 item = found.get((key["PK"], key["SK"]))
                 if item and all(item.get(name) == value for name, value in wanted.items()):
                     messages.append(Message.from_attributes(item))
@@ -237,7 +235,7 @@ class ClaimStore(MessageStore):
                     ":due": due_by,
                     ":zero": 0,
                     ":one": 1,
-                    ":e": [event],
+                    ":e": [stored_event(event)],
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -264,7 +262,7 @@ class ClaimStore(MessageStore):
             ":state": submit_state,
             ":claimed": SUBMIT_CLAIMED,
             ":sending": "sending",
-            ":e": [event],
+            ":e": [stored_event(event)],
         }
         sets = ["SubmitState = :state", "#e = list_append(#e, :e)"]
         if status:
@@ -342,7 +340,7 @@ class ClaimStore(MessageStore):
             ":done": SUBMIT_DONE,
             ":unknown": SUBMIT_UNKNOWN,
             ":claimed": SUBMIT_CLAIMED,
-            ":e": [event],
+            ":e": [stored_event(event)],
         }
         sets = ["#s = :sent", "SubmitState = :done", "#e = list_append(#e, :e)"]
         _set_attributes(set_attributes, names, values, sets)
@@ -364,7 +362,7 @@ class ClaimStore(MessageStore):
         update = "REMOVE GSI3PK, GSI3SK"
         if event is not None:
             names["#e"] = "Events"
-            values[":e"] = [event]
+            values[":e"] = [stored_event(event)]
             update = "SET #e = list_append(#e, :e) " + update
         try:
             self._table.update_item(

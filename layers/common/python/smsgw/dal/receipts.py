@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from smsgw.carriers.base import Receipt
 from smsgw.dal.conditions import condition_failed
-from smsgw.models.message import ALLOWED_FROM, Message
+from smsgw.models.message import ALLOWED_FROM, Message, stored_event
 
 UNMATCHED_TTL_SECONDS = 30 * 86400
 _deserializer = TypeDeserializer()
@@ -92,7 +92,7 @@ class ReceiptStore:
         names = {"#s": "Status", "#e": "Events"}
         values: dict[str, Any] = {
             ":s": status,
-            ":e": [{**event, "Status": status}],
+            ":e": [stored_event({**event, "Status": status})],
             ":cs": carrier_sid,
             ":c": carrier,
         }
@@ -153,7 +153,7 @@ class ReceiptStore:
                     ),
                     ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
                     ExpressionAttributeValues={
-                        ":e": [record],
+                        ":e": [stored_event(record)],
                         ":current": current.status,
                         ":cs": carrier_sid,
                     },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,63 @@ def iso(moment: datetime) -> str:
 
 def iso_from_epoch(seconds: float) -> str:
     return iso(datetime.fromtimestamp(seconds, UTC))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_ms(timestamp: str) -> int | None:
+    """`timestamp` (ISO, as `iso()` writes it) as Unix milliseconds; None for any other form."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    ms = (moment - _EPOCH) // timedelta(milliseconds=1)
+    return ms if _iso_from_ms(ms) == timestamp else None
+
+
+def _iso_from_ms(ms: int) -> str:
+    return iso(_EPOCH + timedelta(milliseconds=ms))
+
+
+# The stored form of an event: the same fields under one- or two-letter names, and its
+# Timestamp as Unix milliseconds (8 bytes, not 24). A message's history is most of its
+# item, and an item over 1 KB costs two write units on every update (docs/data-model.md).
+_EVENT_NAMES = {
+    "Status": "s",
+    "Timestamp": "t",
+    "Source": "o",
+    "CarrierStatus": "cs",
+    "CarrierSid": "ci",
+    "CarrierErrorCode": "ce",
+    "ErrorCode": "e",
+    "Detail": "d",
+    "Applied": "a",
+}
+_EVENT_FIELDS = {short: name for name, short in _EVENT_NAMES.items()}
+
+
+def stored_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as the message item keeps it (`event_from_store` reads it back)."""
+    stored = {}
+    for name, value in event.items():
+        if name == "Timestamp" and (ms := _epoch_ms(value)) is not None:
+            value = ms
+        stored[_EVENT_NAMES.get(name, name)] = value
+    return stored
+
+
+def event_from_store(stored: dict[str, Any]) -> dict[str, Any]:
+    """An event as stored, compact or (written before the compact form) as is."""
+    event = {}
+    for name, value in stored.items():
+        name = _EVENT_FIELDS.get(name, name)
+        if name == "Timestamp" and not isinstance(value, str):
+            value = _iso_from_ms(int(value))
+        event[name] = value
+    return event
 
 
 def _plain(value: Any) -> Any:
@@ -120,17 +177,34 @@ class Message:
         ("lease", "Lease"),
     )
 
+    # Not stored when they have these values (the defaults).
+    _DEFAULTS = {
+        "delivery_receipt": True,
+        "delivery_receipt_webhook_method": "POST",
+        "source": "api",
+    }
+
     def to_attributes(self) -> dict[str, Any]:
-        """The stored attributes (without keys), leaving out what is unset."""
-        return {
-            name: getattr(self, attr)
+        """The stored attributes (without keys), leaving out what is unset, what the key
+        says and what is a default: every byte of the item is paid on each of its updates."""
+        attributes = {
+            name: value
             for attr, name in self._ATTRIBUTES
-            if getattr(self, attr) is not None
+            if (value := getattr(self, attr)) is not None
+            and attr != "message_sid"  # the item's key holds it
+            and (attr not in self._DEFAULTS or value != self._DEFAULTS[attr])
         }
+        attributes["Events"] = [stored_event(e) for e in self.events]
+        return attributes
 
     @classmethod
     def from_attributes(cls, item: dict[str, Any]) -> Message:
+        """A stored item (or its attributes with `MessageSid`) as a Message."""
         item = _plain(item)
+        if "MessageSid" not in item:
+            item["MessageSid"] = item["PK"].removeprefix("MESSAGE#")
+        if "Events" in item:
+            item["Events"] = [event_from_store(e) for e in item["Events"]]
         return cls(**{attr: item[name] for attr, name in cls._ATTRIBUTES if name in item})
 
     def may_have_carrier_sid(self, carrier_sid: str) -> bool:
