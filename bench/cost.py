@@ -10,14 +10,25 @@ not report ConsumedCapacity), by DynamoDB's sizing rules, indexes included. Log 
 what each handler wrote to stdout. Handler durations are measured here, but moto is far
 slower than DynamoDB, so the prices use the stated assumptions instead.
 
-Then it prices a million such messages at the on-demand prices in PRICES (us-east-1) and
-prints a table per component, for traffic that fills SQS batches (10 records per sender
-and notifier invocation) and for traffic that does not (one record per invocation). The
-deployment priced is the template's defaults (each function's MemorySize, the LogLevel and
-Tracing parameters); the options price another.
+Then it prices a million such messages at the prices in PRICES (us-east-1) and prints a
+table per component, for traffic that fills SQS batches (10 records per sender and
+notifier invocation) and for traffic that does not (one record per invocation), then one
+line with the totals under the other TableBillingMode. The deployment priced is the
+template's defaults (each function's MemorySize, the LogLevel, Tracing and
+TableBillingMode parameters); the options price another.
+
+DynamoDB at PROVISIONED capacity is priced per capacity-unit hour: one WRU a second,
+sustained, needs one WCU, and one RCU serves one RRU a second as this script counts them
+(a strongly consistent read of 4 KB is 1, an eventually consistent one 0.5), so a
+request unit costs the unit-hour's price / 3600 / the utilisation. The utilisation is the
+share of the provisioned capacity that is consumed, on average; auto scaling aims at
+TableTargetUtilization (the default here), but scales in slowly and never below the
+minimum capacity, so spiky or low traffic achieves less: price that with --utilisation.
+The minimum capacity of the table and each index is a fixed cost a month.
 
     .venv/bin/python bench/cost.py
     .venv/bin/python bench/cost.py --log-level INFO --tracing Active
+    .venv/bin/python bench/cost.py --billing-mode PROVISIONED --utilisation 0.5
     .venv/bin/python bench/cost.py --without-external-id
 """
 
@@ -47,7 +58,8 @@ from tests.support import sqs_records  # noqa: E402
 # On-demand prices, us-east-1, as published on 2026-11-27 (USD). Sources: "Amazon API
 # Gateway pricing" (HTTP APIs, first 300 million requests a month), "AWS Lambda pricing"
 # (Arm, first 7.5 billion GB-seconds a month), "Amazon DynamoDB pricing for on-demand
-# capacity" (after the November 2024 reduction), "Amazon SQS pricing" (standard queues,
+# capacity" (after the November 2024 reduction), "Amazon DynamoDB pricing for provisioned
+# capacity" (Standard table class, per unit-hour), "Amazon SQS pricing" (standard queues,
 # beyond the free tier; a request is billed per 64 KB chunk), "AWS Secrets Manager
 # pricing", "Amazon CloudWatch pricing" (Logs, standard ingestion), "AWS X-Ray pricing"
 # (traces recorded), "Amazon EC2 On-Demand pricing" (data transfer out to the internet,
@@ -58,6 +70,8 @@ PRICES = {
     "lambda_gb_second_arm": 0.0000133334,
     "dynamodb_wru": 0.625 / 1e6,
     "dynamodb_rru": 0.125 / 1e6,
+    "dynamodb_wcu_hour": 0.00065,
+    "dynamodb_rcu_hour": 0.00013,
     "sqs_request": 0.40 / 1e6,
     "secrets_api_call": 0.05 / 1e4,
     "logs_ingest_gb": 0.50,
@@ -363,8 +377,11 @@ def price(
     batch: int,
     traced: bool,
     receipts_on_api: bool,
+    billing_mode: str = "PAY_PER_REQUEST",
+    utilisation: float = 0.7,
 ) -> list[tuple]:
-    """(component, requests per message, $ per million messages, note) rows."""
+    """(component, requests per message, $ per million messages, note) rows. PROVISIONED
+    prices the request units as capacity consumed at `utilisation`."""
     calls = meter.calls
     per_record = {"sender": batch, "notifier": batch}
     rows = []
@@ -426,20 +443,27 @@ def price(
     )
     authorizer_rru = meter.units["authorizer"]["RRU"]
     rru = rru - authorizer_rru + authorizer_rru * authorizer_share
+    if billing_mode == "PROVISIONED":
+        # A unit a second for an hour, of which `utilisation` is consumed.
+        wru_price = PRICES["dynamodb_wcu_hour"] / 3600 / utilisation
+        rru_price = PRICES["dynamodb_rcu_hour"] / 3600 / utilisation
+        capacity = f", provisioned at {utilisation:.0%} utilisation"
+    else:
+        wru_price, rru_price, capacity = PRICES["dynamodb_wru"], PRICES["dynamodb_rru"], ""
     rows.append(
         (
             "DynamoDB writes (WRU)",
             wru,
-            wru * PRICES["dynamodb_wru"] * 1e6,
-            f"{ddb_calls} DynamoDB calls in all",
+            wru * wru_price * 1e6,
+            f"{ddb_calls} DynamoDB calls in all{capacity}",
         )
     )
     rows.append(
         (
             "DynamoDB reads (RRU)",
             rru,
-            rru * PRICES["dynamodb_rru"] * 1e6,
-            "authorizer's read amortized like its calls",
+            rru * rru_price * 1e6,
+            f"authorizer's read amortized like its calls{capacity}",
         )
     )
     ours = sum(
@@ -504,13 +528,25 @@ def main() -> int:
     )
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--tracing", choices=("Active", "PassThrough"))
+    parser.add_argument("--billing-mode", choices=("PAY_PER_REQUEST", "PROVISIONED"))
+    parser.add_argument(
+        "--utilisation",
+        type=float,
+        help="the share of provisioned capacity consumed (default: TableTargetUtilization)",
+    )
     parser.add_argument(
         "--without-external-id",
         action="store_true",
         help="send without an ExternalId (its GSI2 entry is one write unit)",
     )
     args = parser.parse_args()
-    overrides = {"LogLevel": args.log_level, "Tracing": args.tracing}
+    if args.utilisation is not None and not 0 < args.utilisation <= 1:
+        parser.error("--utilisation is a fraction: more than 0, at most 1")
+    overrides = {
+        "LogLevel": args.log_level,
+        "Tracing": args.tracing,
+        "TableBillingMode": args.billing_mode,
+    }
     parameters = {k: v for k, v in overrides.items() if v}
     meter, durations, log_bytes, invocations, memory = measure(
         args.projection, parameters, external_id=not args.without_external_id
@@ -521,7 +557,14 @@ def main() -> int:
     deployed = template.parameter_defaults() | parameters
     traced = deployed["Tracing"] == "Active"
     receipts_on_api = any(r.function == FUNCTION_IDS["webhooks"] for r in template.routes)
-    print(f"Deployment priced: LogLevel {deployed['LogLevel']}, Tracing {deployed['Tracing']}\n")
+    billing_mode = deployed["TableBillingMode"]
+    utilisation = args.utilisation or int(deployed["TableTargetUtilization"]) / 100
+    print(f"Deployment priced: LogLevel {deployed['LogLevel']}, Tracing {deployed['Tracing']}")
+    print(
+        f"                   TableBillingMode {billing_mode}"
+        + (f" ({utilisation:.0%} utilisation)" if billing_mode == "PROVISIONED" else "")
+        + "\n"
+    )
     print("AWS requests our code made for one message (send, sender, 1 receipt, callbacks):")
     for function in ("authorizer", "api", "sender", "webhooks", "notifier"):
         calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls[function].items()))
@@ -535,22 +578,52 @@ def main() -> int:
     for function, operation, kind, before, after, wru in meter.writes:
         if function != "test":
             print(f"  {function:<10} {operation:<18} {kind:<10} {before:>5} -> {after:>5}  {wru}")
+    other_mode = "PAY_PER_REQUEST" if billing_mode == "PROVISIONED" else "PROVISIONED"
+    other_totals = {}
     for batch in (1, 10):
-        rows = price(meter, log_bytes, invocations, memory, batch, traced, receipts_on_api)
+        common = (meter, log_bytes, invocations, memory, batch, traced, receipts_on_api)
+        rows = price(*common, billing_mode, utilisation)
         total = sum(row[2] for row in rows)
+        other = price(*common, other_mode, utilisation)
+        other_totals[batch] = sum(row[2] for row in other)
         label = "one record per invocation" if batch == 1 else "full batches of 10"
         print(f"\nPer 1 million messages, {label}:")
         print(f"  {'component':<36}{'per message':>12}{'$ / 1M':>10}  note")
         for component, quantity, dollars, note in rows:
             print(f"  {component:<36}{quantity:>12.4g}{dollars:>10.2f}  {note}")
         print(f"  {'total':<36}{'':>12}{total:>10.2f}  target <= 6.00")
+    # The table and each of its indexes hold their minimum capacity around the clock (730
+    # hours a month).
+    tables = 1 + len(template.sam["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"])
+    minimum = (
+        tables
+        * 730
+        * (
+            int(deployed["TableMinWriteCapacity"]) * PRICES["dynamodb_wcu_hour"]
+            + int(deployed["TableMinReadCapacity"]) * PRICES["dynamodb_rcu_hour"]
+        )
+    )
+    units = (
+        f"{tables} x ({deployed['TableMinWriteCapacity']} WCU"
+        f" + {deployed['TableMinReadCapacity']} RCU), the table and its indexes"
+    )
+    totals = f"${other_totals[10]:.2f} full batches / ${other_totals[1]:.2f} one per invocation"
+    if other_mode == "PROVISIONED":
+        print(
+            f"\nPer 1 million messages at provisioned capacity, {utilisation:.0%} utilisation:"
+            f" {totals} (+ ${minimum:.2f} a month of minimum capacity: {units})"
+        )
+    else:
+        print(f"\nPer 1 million messages on demand (PAY_PER_REQUEST): {totals}")
+    provisioned = billing_mode == "PROVISIONED"
+    floor = f"the minimum capacity ${minimum:.2f} ({units}), " if provisioned else ""
     secret_calls = WARM_ENVIRONMENTS * 2 * 30 * 24 * 3600 / SECRET_CACHE_SECONDS
     print(
         "\nFixed costs a month, not per message: the carrier secret $0.40 and its reads"
         f" ${secret_calls * PRICES['secrets_api_call']:.2f} ({WARM_ENVIRONMENTS} warm sender and"
         f" {WARM_ENVIRONMENTS} webhooks environments re-reading it every"
         f" {SECRET_CACHE_SECONDS // 60} min), the event source's empty long polls"
-        " (~$0.26 per queue), custom metrics and alarms."
+        f" (~$0.26 per queue), {floor}custom metrics and alarms."
     )
     return 0
 

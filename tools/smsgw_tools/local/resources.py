@@ -4,7 +4,8 @@ The translated template is filtered to the resources that carry no code and that
 CloudFormation can create (tables, queues, topics, ...); the local runtime plays the
 functions, the gateway plays the HTTP API. A few types moto's CloudFormation lacks but its
 services support (Secrets Manager secrets, CloudWatch alarms) are created through their
-own APIs afterwards, and properties moto's CloudFormation ignores (a table's TTL) are
+own APIs afterwards (so are Application Auto Scaling's targets and policies, those of a
+PROVISIONED table), and properties moto's CloudFormation ignores (a table's TTL) are
 applied the same way. `Stack` then resolves function environments the way CloudFormation
 would, so handlers see the same names and URLs here as in AWS.
 """
@@ -39,6 +40,16 @@ _RUNTIME_PREFIXES = (
 _HIDDEN_OUTPUT = "LocalStack"
 _PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId"}
 _PSEUDO |= {"AWS::Partition", "AWS::URLSuffix", "AWS::NoValue", "AWS::NotificationARNs"}
+
+
+class _NoValue:
+    """What `!Ref AWS::NoValue` resolves to: the key or list item holding it is dropped."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
 
 
 @dataclass
@@ -106,9 +117,13 @@ class Stack:
         raise LookupError(f"!GetAtt {name}.{attribute}: not available locally ({self._why(name)})")
 
     def resolve(self, value: Any) -> Any:
-        """Evaluate the intrinsic functions in `value` against this stack."""
+        """Evaluate the intrinsic functions in `value` against this stack.
+
+        Keys and list items that resolve to `AWS::NoValue` are dropped, as CloudFormation
+        drops them; `value` itself resolving to it gives `NO_VALUE`.
+        """
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in map(self.resolve, value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -116,12 +131,13 @@ class Stack:
             handler = _INTRINSICS.get(key)
             if handler:
                 return handler(self, argument)
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
     def function_environment(self, function_logical_id: str) -> dict[str, str]:
         """A function's environment variables (Globals merged with its own), resolved."""
         function = self.template.functions[function_logical_id]
-        return {name: str(self.resolve(value)) for name, value in function.environment.items()}
+        return {name: str(value) for name, value in self.resolve(function.environment).items()}
 
     def queue_url(self, logical_id: str) -> str:
         """The URL of a queue resource."""
@@ -151,8 +167,8 @@ class Stack:
         }[name]
 
 
-def _resolve_ref(stack: Stack, name: str) -> str:
-    return stack.ref(name)
+def _resolve_ref(stack: Stack, name: str) -> Any:
+    return NO_VALUE if name == "AWS::NoValue" else stack.ref(name)
 
 
 def _resolve_get_att(stack: Stack, argument: Any) -> str:
@@ -378,12 +394,35 @@ def deploy(
     )
     _create_stack(client("cloudformation"), stack, resource_plan)
     _apply_ignored_properties(client, stack, resource_plan)
-    for logical_id, resource in resource_plan.direct.items():
+    for logical_id, resource in _in_creation_order(resource_plan.direct):
+        condition = resource.get("Condition")
+        if condition and not _condition(stack, condition):
+            stack.skipped[logical_id] = f"condition {condition} is false"
+            continue
         creator = _DIRECT_CREATORS[resource["Type"]]
         stack.physical_ids[logical_id] = creator(
             client, stack, logical_id, resource.get("Properties", {})
         )
     return stack
+
+
+def _in_creation_order(resources: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The resources, each after those of them it refers to (a policy after its target)."""
+    ordered: list[tuple[str, Any]] = []
+    placed: set[str] = set()
+
+    def place(logical_id: str, seen: frozenset[str] = frozenset()) -> None:
+        if logical_id in placed or logical_id in seen:
+            return
+        resource = resources[logical_id]
+        for name in sorted(tpl.references(resource.get("Properties", {})) & set(resources)):
+            place(name, seen | {logical_id})
+        placed.add(logical_id)
+        ordered.append((logical_id, resource))
+
+    for logical_id in resources:
+        place(logical_id)
+    return ordered
 
 
 def _session(
@@ -501,7 +540,56 @@ def _create_alarm(
     return arguments["AlarmName"]
 
 
+def _register_scalable_target(
+    client: Callable[[str], Any], stack: Stack, logical_id: str, properties: Any
+) -> str:
+    properties = stack.resolve(properties)
+    arguments = {
+        "ServiceNamespace": properties["ServiceNamespace"],
+        "ResourceId": properties["ResourceId"],
+        "ScalableDimension": properties["ScalableDimension"],
+        "MinCapacity": int(properties["MinCapacity"]),
+        "MaxCapacity": int(properties["MaxCapacity"]),
+    }
+    if "RoleARN" in properties:
+        arguments["RoleARN"] = properties["RoleARN"]
+    client("application-autoscaling").register_scalable_target(**arguments)
+    # CloudFormation's id of a scalable target, what a policy's ScalingTargetId names.
+    return "|".join(
+        arguments[key] for key in ("ResourceId", "ScalableDimension", "ServiceNamespace")
+    )
+
+
+def _put_scaling_policy(
+    client: Callable[[str], Any], stack: Stack, logical_id: str, properties: Any
+) -> str:
+    properties = stack.resolve(properties)
+    if "ScalingTargetId" in properties:
+        resource_id, dimension, namespace = properties["ScalingTargetId"].split("|")
+    else:
+        resource_id, dimension, namespace = (
+            properties[key] for key in ("ResourceId", "ScalableDimension", "ServiceNamespace")
+        )
+    arguments = {
+        "PolicyName": properties["PolicyName"],
+        "ServiceNamespace": namespace,
+        "ResourceId": resource_id,
+        "ScalableDimension": dimension,
+        "PolicyType": properties["PolicyType"],
+    }
+    tracking = properties.get("TargetTrackingScalingPolicyConfiguration")
+    if tracking:
+        tracking = tracking | {"TargetValue": float(tracking["TargetValue"])}
+        arguments["TargetTrackingScalingPolicyConfiguration"] = tracking
+    if "StepScalingPolicyConfiguration" in properties:
+        arguments["StepScalingPolicyConfiguration"] = properties["StepScalingPolicyConfiguration"]
+    policy = client("application-autoscaling").put_scaling_policy(**arguments)
+    return policy["PolicyARN"]
+
+
 _DIRECT_CREATORS: dict[str, Callable[[Callable[[str], Any], Stack, str, Any], str]] = {
     "AWS::SecretsManager::Secret": _create_secret,
     "AWS::CloudWatch::Alarm": _create_alarm,
+    "AWS::ApplicationAutoScaling::ScalableTarget": _register_scalable_target,
+    "AWS::ApplicationAutoScaling::ScalingPolicy": _put_scaling_policy,
 }
