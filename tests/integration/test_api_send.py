@@ -286,3 +286,49 @@ def test_a_fault_of_ours_is_a_500_in_the_error_format_and_nothing_is_queued(
     assert response.body["Error"]["Code"] == ErrorCode.INTERNAL_ERROR.number
     (stored,) = stored_items(aws_session, stack, "Message")
     assert (stored["Status"], stored["ErrorCode"]) == ("failed", ErrorCode.INTERNAL_ERROR.number)
+
+
+def test_dynamodb_out_of_capacity_is_a_503_with_retry_after_and_nothing_stored(
+    api, aws_session, stack
+):
+    import boto3
+    from botocore.awsrequest import AWSResponse
+    from moto.core.botocore_stubber import MockRawResponse
+
+    from tests.support import reset_process_caches
+
+    throttled = []
+
+    def over_capacity(request, **_):
+        # Every attempt at the message's PutItem is refused the way DynamoDB refuses it; the
+        # attempt goes where moto serves nothing, so it changes nothing.
+        if request.headers.get("X-Amz-Target", b"") != b"DynamoDB_20120810.PutItem":
+            return None
+        if b'"MESSAGE#' not in request.body:
+            return None
+        throttled.append(request.url)
+        request.url = "https://throttled.invalid/"
+        body = json.dumps(
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "The level of configured provisioned throughput was exceeded.",
+            }
+        )
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 400, headers, MockRawResponse(body))
+
+    events = boto3._get_default_session()._session.get_component("event_emitter")
+    events.register_first("before-send.dynamodb", over_capacity)
+    reset_process_caches()  # clients made from now on carry the hook
+    try:
+        response = api.send(SIMPLE)
+    finally:
+        events.unregister("before-send.dynamodb", over_capacity)
+        reset_process_caches()
+
+    assert response.status == 503
+    assert response.body["Error"]["Code"] == ErrorCode.SERVICE_BUSY.number
+    assert response.headers["Retry-After"] == "1"
+    assert len(throttled) == 4  # an attempt and botocore's 3 retries (dal/aws.py), then ours
+    assert stored_items(aws_session, stack, "Message") == []
+    assert queued_records(aws_session, stack) == []

@@ -281,7 +281,10 @@ def _json_response(description: str, schema: str) -> dict[str, Any]:
 
 def _error_responses(codes: tuple[ErrorCode, ...], gateway: bool) -> dict[str, Any]:
     by_status: dict[int, list[ErrorCode]] = {}
-    for code in (*codes, ErrorCode.INTERNAL_ERROR):
+    # Out of capacity (503) is the customer API's answer; a carrier's callback fails and is
+    # retried by the carrier.
+    faults = (ErrorCode.INTERNAL_ERROR, ErrorCode.SERVICE_BUSY) if gateway else (_E.INTERNAL_ERROR,)
+    for code in (*codes, *faults):
         by_status.setdefault(code.http_status, []).append(code)
     responses: dict[str, Any] = {}
     for status in sorted(by_status):
@@ -308,6 +311,13 @@ def _error_responses(codes: tuple[ErrorCode, ...], gateway: bool) -> dict[str, A
             "description": description,
             "content": {"application/json": {"schema": schema}},
         }
+        if status == ErrorCode.SERVICE_BUSY.http_status:
+            responses[str(status)]["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying.",
+                    "schema": {"type": "integer"},
+                }
+            }
     if gateway:
         responses["429"] = {
             "description": "Over the stage's throttling limit (API Gateway's own answer).",

@@ -55,6 +55,7 @@ class ErrorCode(Enum):
     CARRIER_NOT_FOUND = (24003, 404)
     REPLY_INVALID = (24004, 400)
     INTERNAL_ERROR = (29001, 500)
+    SERVICE_BUSY = (29002, 503)
 
     @property
     def number(self) -> int:

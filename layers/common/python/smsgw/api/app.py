@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from botocore.exceptions import ClientError
 
 from smsgw.api import messages, responses_routes
-from smsgw.api.responses import error_response
+from smsgw.api.responses import error_response, json_response
 from smsgw.errors import ErrorCode, SmsGatewayError
 from smsgw.observability import logger
 
@@ -29,10 +30,32 @@ def handle_not_found(_: Exception) -> Response:
     )
 
 
+# What DynamoDB and SQS answer when a request is over their capacity (a PROVISIONED table
+# before auto scaling catches up, a hot partition), after botocore's own retries.
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "RequestThrottled",
+    }
+)
+RETRY_AFTER_SECONDS = 1
+
+
 @app.exception_handler(Exception)
 def handle_unexpected(error: Exception) -> Response:
-    # A fault of ours or of a dependency, never of the request: log it, answer 500 in the
-    # API's error format; the client may retry (with an Idempotency-Key, safely).
+    # A fault of ours or of a dependency, never of the request: log it, answer in the API's
+    # error format; the client may retry (with an Idempotency-Key, safely). Out of capacity
+    # is a 503 with Retry-After; anything else a 500.
+    if isinstance(error, ClientError) and error.response["Error"]["Code"] in THROTTLING_CODES:
+        logger.warning("throttled", extra={"AwsErrorCode": error.response["Error"]["Code"]})
+        busy = SmsGatewayError(
+            ErrorCode.SERVICE_BUSY, "We are over capacity for a moment; retry shortly.", None
+        )
+        return json_response(
+            busy.code.http_status, busy.to_dict(), {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     logger.exception("unexpected error")
     return error_response(
         SmsGatewayError(ErrorCode.INTERNAL_ERROR, "Something went wrong on our side; retry.", None)
