@@ -62,3 +62,24 @@ def test_property_without_a_secret_gets_one_on_first_use(aws_session, stack, ten
     again = store.active_secrets(tenant.property_sid, time.time())
 
     assert len(first) == 1 and first == again
+
+
+def test_the_notifiers_cache_follows_a_rotation_within_its_minute(aws_session, stack, tenant):
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    admin, ticks = WebhookSecretStore(table), [0.0]
+    cached = WebhookSecretStore(table, cache_seconds=60, clock=lambda: ticks[0])
+    now = time.time()
+    [first] = cached.active_secrets(tenant.property_sid, now)
+
+    # When the secret is rotated elsewhere (the admin CLI), with an overlap of 30 s
+    admin.rotate(tenant.property_sid, now, overlap_seconds=30)
+    [_, newest] = [e["Secret"] for e in admin.entries(tenant.property_sid)]
+
+    # Then a warm notifier signs with the previous secret (still valid) for its minute, and
+    # with both once it has read the table again; an expiry is honoured from the cache too
+    ticks[0] = 59
+    assert cached.active_secrets(tenant.property_sid, now) == [first]
+    ticks[0] = 61
+    assert cached.active_secrets(tenant.property_sid, now) == [first, newest]
+    ticks[0] = 70
+    assert cached.active_secrets(tenant.property_sid, now + 31) == [newest]

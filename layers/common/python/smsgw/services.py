@@ -100,7 +100,8 @@ def callback_log():
 def webhook_secrets():
     from smsgw.dal.webhook_secrets import WebhookSecretStore
 
-    return WebhookSecretStore(aws.table(settings().table_name))
+    # Each warm notifier re-reads a property's secrets at most once a minute.
+    return WebhookSecretStore(aws.table(settings().table_name), cache_seconds=60)
 
 
 # --- leases, replies and opt-outs (api, sender, webhooks, notifier) ---------------------

@@ -7,6 +7,7 @@ and gives the previous one an ExpiresAt (24 h by default); until then both sign.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +29,21 @@ def active(entries: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
 
 
 class WebhookSecretStore:
-    def __init__(self, table: Any, generate: Callable[[], str] = new_secret) -> None:
+    def __init__(
+        self,
+        table: Any,
+        generate: Callable[[], str] = new_secret,
+        *,
+        cache_seconds: float = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`cache_seconds` keeps a property's secrets that long for `active_secrets` (the
+        notifier's signing); reads for rotation and the admin CLI always go to the table."""
         self._table = table
         self._generate = generate
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cached: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
     def entries(self, property_sid: str) -> list[dict[str, Any]] | None:
         """The stored entries; None when there is no such property."""
@@ -45,10 +58,21 @@ class WebhookSecretStore:
 
     def active_secrets(self, property_sid: str, now: float) -> list[str]:
         """The secrets that sign a callback now (newest last); a property without one gets
-        its first on first use."""
+        its first on first use.
+
+        Read from the cache when it is fresh: a rotation keeps the previous secret valid for
+        24 hours, so signing with it for `cache_seconds` more is what a receiver expects."""
+        cached = self._cached.get(property_sid)
+        if cached and self._clock() - cached[0] < self._cache_seconds:
+            entries = active(cached[1], now)
+            if entries:
+                return [e["Secret"] for e in entries]
+        read_at = self._clock()
         entries = active(self.entries(property_sid) or [], now)
         if not entries:
             entries = self.ensure(property_sid, now)
+        if self._cache_seconds:
+            self._cached[property_sid] = (read_at, entries)
         return [e["Secret"] for e in entries]
 
     def ensure(self, property_sid: str, now: float) -> list[dict[str, Any]]:
