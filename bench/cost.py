@@ -86,6 +86,9 @@ PRICES = {
 # (+$0.20 Lambda requests per million, and its GetItem).
 AUTHORIZER_CACHE_SECONDS = 60
 REQUESTS_PER_CLIENT_PER_CACHE_PERIOD = 100
+# A warm notifier keeps a property's webhook signing secrets for 60 s: a property with 100
+# webhooks a minute per warm notifier costs one read of them per 100 webhooks.
+WEBHOOKS_PER_PROPERTY_PER_CACHE_PERIOD = 100
 SECRET_CACHE_SECONDS = 300  # Powertools Parameters' max_age for the carrier secret
 WARM_ENVIRONMENTS = 10  # sender/webhooks environments each refreshing their secret
 DURATION_MS = {  # a warm invocation in Lambda (mostly waiting on AWS, the carrier, the customer)
@@ -132,6 +135,7 @@ class Meter:
         self._indexes = indexes
         self._before = threading.local()
         self.writes: list[tuple] = []
+        self.reads: list[tuple] = []
 
     def register(self, botocore_session: Any) -> None:
         botocore_session.register("before-parameter-build.dynamodb", self._parameters)
@@ -154,9 +158,10 @@ class Meter:
         if name in ("GetItem", "Query", "BatchGetItem"):
             items = [parsed["Item"]] if "Item" in parsed else parsed.get("Items", [])
             size = sum(item_size(item) for item in items)
-            units["RRU"] += math.ceil(max(size, 1) / 4096) * (
-                1 if params.get("ConsistentRead") else 0.5
-            )
+            rru = math.ceil(max(size, 1) / 4096) * (1 if params.get("ConsistentRead") else 0.5)
+            units["RRU"] += rru
+            kind = params["Key"]["PK"]["S"].split("#")[0] if name == "GetItem" else name
+            self.reads.append((self.function, kind, rru))
             return
         transactional = 2 if name == "TransactWriteItems" else 1
         for key, before in zip(_keys(name, params), self._before.items, strict=True):
@@ -443,6 +448,9 @@ def price(
     )
     authorizer_rru = meter.units["authorizer"]["RRU"]
     rru = rru - authorizer_rru + authorizer_rru * authorizer_share
+    # the notifier's read of the property's signing secrets, cached like the authorizer's
+    secrets_rru = sum(r for f, kind, r in meter.reads if (f, kind) == ("notifier", "PROPERTY"))
+    rru = rru - secrets_rru + secrets_rru / WEBHOOKS_PER_PROPERTY_PER_CACHE_PERIOD
     if billing_mode == "PROVISIONED":
         # A unit a second for an hour, of which `utilisation` is consumed.
         wru_price = PRICES["dynamodb_wcu_hour"] / 3600 / utilisation
@@ -463,7 +471,7 @@ def price(
             "DynamoDB reads (RRU)",
             rru,
             rru * rru_price * 1e6,
-            f"authorizer's read amortized like its calls{capacity}",
+            f"the authorizer's and the webhook secrets' reads amortized (cached){capacity}",
         )
     )
     ours = sum(
