@@ -121,7 +121,14 @@ def _forward(record: dict[str, Any], attempt: int) -> NotifyOutcome | None:
 def _handle_stream(record: dict[str, Any]) -> NotifyOutcome | None:
     """A stream record: the first attempt of the receipt webhook it calls for (None if it
     calls for none); an attempt to retry is queued on CallbackQueue after its delay."""
-    job = outbox.job_for_record(record)
+    try:
+        job = outbox.job_for_record(record)
+    except (ValueError, KeyError, TypeError):  # not a message item: retrying cannot help
+        logger.error(
+            "stream record is not a message; dropped",
+            extra={"SequenceNumber": outbox.sequence_number(record)},
+        )
+        return None
     if job is None:
         return None
     outcome = _attempt(job, 1)
