@@ -3,7 +3,8 @@
 One message goes the whole way through the real handlers, in-process under moto with the
 template's resources: the API send (with its authorizer), the sender (to the carrier
 simulator), one signed `delivered` receipt through the webhooks function, and the
-customer receipt webhooks it causes through the notifier (to a loopback sink). Every AWS
+customer receipt webhook its write causes: the table's stream records, filtered as the
+notifier's event source filters them, through the notifier (to a loopback sink). Every AWS
 request our code makes is counted by a botocore `before-call` hook on every client; the
 DynamoDB request units come from the items' sizes before and after each write (moto does
 not report ConsumedCapacity), by DynamoDB's sizing rules, indexes included. Log bytes are
@@ -53,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # a script, not a test: pytest's pythonpath does not apply
 from tests.integration.conftest import Api, Functions, Tenant, queued_records  # noqa: E402
 from tests.receipt_helpers import receipt_form, twilio_receipt_event  # noqa: E402
-from tests.support import sqs_records  # noqa: E402
+from tests.support import TableStream  # noqa: E402
 
 # On-demand prices, us-east-1, as published on 2026-11-27 (USD). Sources: "Amazon API
 # Gateway pricing" (HTTP APIs, first 300 million requests a month), "AWS Lambda pricing"
@@ -359,11 +360,9 @@ def measure(
                 carrier.auth_token,
             )
             assert metered("webhooks", receipt)["statusCode"] == 200
-            callbacks = sqs_records(
-                session.client("sqs"),
-                stack.queue_url("CallbackQueue"),
-                stack.queue_arn("CallbackQueue"),
-            )
+            # Lambda reads the stream (at no charge) and invokes the notifier with what its
+            # filter passes: here the receipt's write that made the message delivered.
+            callbacks = TableStream(session, stack).records()
             for record in callbacks:  # one invocation per callback: the unbatched case
                 assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
             assert len(sink.requests()) == len(callbacks)
@@ -481,15 +480,17 @@ def price(
         for op, n in c.items()
         if op.startswith("sqs")
     )
-    # The event source's ReceiveMessage and DeleteMessageBatch, per batch, on two queues;
-    # its empty long polls are a fixed cost per queue (below), not per message.
-    poller = 2 * (2 / batch)
+    # The sender's event source: ReceiveMessage and DeleteMessageBatch per batch on
+    # SendQueue; its empty long polls are a fixed cost per queue (below), not per message.
+    # The notifier's receipt webhooks come from the table's stream, which Lambda reads at
+    # no charge; CallbackQueue carries only retries and replies.
+    poller = 2 / batch
     rows.append(
         (
             "SQS requests",
             ours + poller,
             (ours + poller) * PRICES["sqs_request"] * 1e6,
-            f"ours {ours} + event source {poller:g} (receive + delete per batch, 2 queues)",
+            f"ours {ours} + event source {poller:g} (receive + delete per batch, SendQueue)",
         )
     )
     logged = (
@@ -630,8 +631,9 @@ def main() -> int:
         "\nFixed costs a month, not per message: the carrier secret $0.40 and its reads"
         f" ${secret_calls * PRICES['secrets_api_call']:.2f} ({WARM_ENVIRONMENTS} warm sender and"
         f" {WARM_ENVIRONMENTS} webhooks environments re-reading it every"
-        f" {SECRET_CACHE_SECONDS // 60} min), the event source's empty long polls"
-        f" (~$0.26 per queue), {floor}custom metrics and alarms."
+        f" {SECRET_CACHE_SECONDS // 60} min), the event sources' empty long polls"
+        f" (~$0.26 per queue: SendQueue, CallbackQueue), {floor}custom metrics and alarms."
+        " The table's stream costs nothing when only Lambda reads it."
     )
     return 0
 

@@ -126,6 +126,34 @@ def sqs_records(sqs: Any, queue_url: str, queue_arn: str) -> list[dict[str, Any]
         )
 
 
+class TableStream:
+    """The table's stream as the notifier's DynamoDB event source hands it over: each call
+    of `records` returns the records written since the last call, in order, as Lambda
+    event records, filtered by the template's FilterCriteria (smsgw_tools.local.streams,
+    which the local stack's stream poller uses too)."""
+
+    def __init__(self, session: Any, stack: Any, function: str = "NotifierFunction") -> None:
+        from smsgw_tools.local.streams import CLIENT_CONFIG, StreamReader
+
+        [self.trigger] = [t for t in stack.template.stream_triggers if t.function == function]
+        self._reader = StreamReader(
+            session.client("dynamodbstreams", config=CLIENT_CONFIG),
+            stack.get_att(self.trigger.table, "StreamArn"),
+            stack.region,
+        )
+
+    def records(self, *, unfiltered: bool = False) -> list[dict[str, Any]]:
+        """The new records (every one with `unfiltered`, as if there were no filter)."""
+        found = [r for shard in self._reader.read().values() for r in shard]
+        return found if unfiltered else [r for r in found if self.trigger.filters.matches(r)]
+
+    def deliver(self, functions: Any) -> dict[str, Any] | None:
+        """Invoke the notifier with the new records, as Lambda does (nothing new: no
+        invocation, None); the function's answer."""
+        records = self.records()
+        return functions.invoke("notifier", {"Records": records}) if records else None
+
+
 TEST_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

@@ -1,4 +1,5 @@
-"""Notifier function: CallbackQueue jobs -> signed customer delivery-receipt webhooks."""
+"""Notifier function: the table's stream (receipt webhooks' first attempts) and CallbackQueue
+(their retries, reply webhooks, reply forwards) -> signed customer webhooks."""
 
 from smsgw.notifier import process_batch
 from smsgw.observability import logger, metrics, tracer

@@ -17,6 +17,7 @@ from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.simulator import CarrierSimulator
 from tests.support import (
     LambdaContext,
+    TableStream,
     apply_environment,
     basic_auth,
     load_handler,
@@ -105,6 +106,13 @@ def functions(stack) -> Iterator[Functions]:
     invoker = Functions(stack)
     yield invoker
     invoker.restore()
+
+
+@pytest.fixture
+def table_stream(aws_session, stack) -> TableStream:
+    """The table's stream from its start, filtered as the notifier's event source filters
+    it; `table_stream.deliver(functions)` invokes the notifier with what is new."""
+    return TableStream(aws_session, stack)
 
 
 ROUTES = {

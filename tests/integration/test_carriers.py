@@ -29,11 +29,12 @@ from smsgw.carriers.twilio import SIGNATURE_HEADER
 from smsgw.carriers.twilio import signature as twilio_signature
 from smsgw.dal import aws
 from smsgw.errors import ErrorCode
+from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy
 from smsgw_tools.simulator import CarrierSimulator
 from smsgw_tools.simulator_formats import DEFAULT_SIGNATURE_SECRET, signed_callback
 from tests.integration.conftest import queued_records
-from tests.support import message_item, sqs_records
+from tests.support import message_item
 
 BASE = "https://sms.example.com"
 RECIPIENT = "+61488023555"
@@ -508,7 +509,7 @@ def test_sns_subscription_confirmation_is_verified_then_confirmed(functions, wir
 
 @pytest.mark.parametrize("carrier_name", ["vonage"])
 def test_every_part_of_a_long_vonage_message_is_matched_by_its_receipt(
-    api, functions, aws_session, stack, wire
+    table_stream, api, functions, aws_session, stack, wire
 ):
     # Given a text Vonage sends as two parts, each with its own id and receipt
     response = api.send(
@@ -546,9 +547,5 @@ def test_every_part_of_a_long_vonage_message_is_matched_by_its_receipt(
     ]
     table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
     assert not [i for i in table.scan()["Items"] if i["PK"].startswith("RECEIPT#")]
-    records = sqs_records(
-        aws_session.client("sqs"),
-        stack.queue_url("CallbackQueue"),
-        stack.queue_arn("CallbackQueue"),
-    )
-    assert [json.loads(r["body"])["Payload"]["Status"] for r in records] == ["delivered"]
+    jobs = [job_for_record(r) for r in table_stream.records()]
+    assert [job.payload["Status"] for job in jobs if job] == ["delivered"]

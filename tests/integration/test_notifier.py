@@ -74,11 +74,11 @@ def attempts_of(aws_session, stack, sid):
 
 
 def test_post_callbacks_are_signed_with_the_property_secret(
-    api, functions, aws_session, stack, simulator, sink, admin, tenant
+    table_stream, api, functions, aws_session, stack, simulator, sink, admin, tenant
 ):
     sid = deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
 
-    result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+    result = table_stream.deliver(functions)
 
     assert result == {"batchItemFailures": []}
     secret = admin.webhook_secret(tenant.property_sid)["WebhookSecret"]
@@ -99,13 +99,13 @@ def test_post_callbacks_are_signed_with_the_property_secret(
 
 
 def test_get_callbacks_carry_the_fields_as_query_parameters(
-    api, functions, aws_session, stack, simulator, sink, admin, tenant
+    table_stream, api, functions, aws_session, stack, simulator, sink, admin, tenant
 ):
     sid = deliver_receipt(
         api, functions, aws_session, stack, simulator, f"{sink.url}/hooks?shop=1", method="GET"
     )
 
-    functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+    table_stream.deliver(functions)
 
     secret = admin.webhook_secret(tenant.property_sid)["WebhookSecret"]
     final = sink.requests()[-1]
@@ -121,7 +121,7 @@ def test_get_callbacks_carry_the_fields_as_query_parameters(
 
 
 def test_rotated_secret_signs_beside_the_old_until_dropped(
-    api, functions, aws_session, stack, simulator, sink, admin, tenant
+    table_stream, api, functions, aws_session, stack, simulator, sink, admin, tenant
 ):
     old = admin.webhook_secret(tenant.property_sid)["WebhookSecret"]
     rotated = admin.rotate_webhook_secret(tenant.property_sid)
@@ -129,7 +129,7 @@ def test_rotated_secret_signs_beside_the_old_until_dropped(
     assert rotated["PreviousWebhookSecrets"][0]["Secret"] == old and new != old
     deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
 
-    functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+    table_stream.deliver(functions)
     dropped = admin.rotate_webhook_secret(tenant.property_sid, drop_previous=True)
 
     request = sink.requests()[-1]
@@ -140,61 +140,120 @@ def test_rotated_secret_signs_beside_the_old_until_dropped(
 
 
 def test_failing_endpoint_is_retried_on_schedule_then_dead_lettered(
-    api, functions, aws_session, stack, simulator, sink
+    table_stream, api, functions, aws_session, stack, simulator, sink, monkeypatch
 ):
     # Given a customer endpoint that fails every time
+    sink.answer_with(503, count=MAX_ATTEMPTS)
     sid = deliver_receipt(
         api, functions, aws_session, stack, simulator, f"{sink.url}/hooks", final="undelivered"
     )
     sqs = aws_session.client("sqs")
     queue = stack.queue_url("CallbackQueue")
-    [record] = callback_records(aws_session, stack)
-    sink.answer_with(503, count=MAX_ATTEMPTS)
+    # (the test plays the clock: a queued retry's delay is recorded, and the job is
+    # visible at once; each later wait is ended by making the job visible, once the test
+    # has checked that it is hidden)
+    from smsgw.dal.callbacks import CallbackQueue
 
-    # When SQS hands the job back after each delay (the test plays the clock: it ends each
-    # wait by making the job visible, once it has checked that the job is hidden)
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        assert record["attributes"]["ApproximateReceiveCount"] == str(attempt)
+    enqueue, delays = CallbackQueue.enqueue, []
+
+    def record_delay(self, job, delay_seconds=0):
+        delays.append(delay_seconds)
+        enqueue(self, job)
+
+    monkeypatch.setattr(CallbackQueue, "enqueue", record_delay)
+
+    # When the stream's record makes the first attempt, which fails
+    assert table_stream.deliver(functions) == {"batchItemFailures": []}
+
+    # Then the retry is queued on CallbackQueue after the first delay, as attempt 2
+    [delay] = delays
+    assert RETRY_SCHEDULE[0] <= delay <= RETRY_SCHEDULE[0] * 1.2 + 1
+    [record] = callback_records(aws_session, stack)
+    assert json.loads(record["body"])["FirstAttempt"] == 2
+    # and when SQS hands the job back after each delay
+    for receive in range(1, MAX_ATTEMPTS):
+        assert record["attributes"]["ApproximateReceiveCount"] == str(receive)
         result = functions.invoke("notifier", {"Records": [record]})
         assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
-        if attempt < MAX_ATTEMPTS:
+        if receive < MAX_ATTEMPTS - 1:
             assert callback_records(aws_session, stack) == []  # hidden for the delay
             sqs.change_message_visibility(
                 QueueUrl=queue, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
             )
-            [record] = callback_records(aws_session, stack)
-
-    # Then every attempt is recorded with its planned next attempt, and the job ends up
-    # in the dead-letter queue
+        [record] = callback_records(aws_session, stack)
+    # the job given up (visible at once) is received once more, makes no attempt, and
+    # the queue's redrive policy moves it to the dead-letter queue
+    result = functions.invoke("notifier", {"Records": [record]})
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert callback_records(aws_session, stack) == []
     dead = sqs_records(
         sqs, stack.queue_url("CallbackDeadLetterQueue"), stack.queue_arn("CallbackDeadLetterQueue")
     )
     assert [json.loads(r["body"])["Payload"]["Status"] for r in dead] == ["undelivered"]
+
+    # And every attempt is recorded with its planned next attempt: 8 in all, one webhook-id
     attempts = attempts_of(aws_session, stack, sid)
     assert [a["Result"] for a in attempts] == ["retry"] * 7 + ["gave_up"]
+    assert [a["Attempt"] for a in attempts] == list(range(1, MAX_ATTEMPTS + 1))
     for attempt, base in zip(attempts, RETRY_SCHEDULE, strict=False):
         waited = _seconds(attempt["NextAttemptAt"]) - _seconds(attempt["Timestamp"])
         assert base <= waited <= base * 1.2 + 1
-    assert len(sink.requests()) == MAX_ATTEMPTS
+    requests = sink.requests()
+    assert len(requests) == MAX_ATTEMPTS
+    assert len({r["headers"]["webhook-id"] for r in requests}) == 1
+
+
+def test_a_stream_record_that_raised_is_reported_and_delivered_when_lambda_retries_it(
+    table_stream, api, functions, aws_session, stack, simulator, sink, monkeypatch
+):
+    # Given a delivered receipt on the stream, and the attempt log failing once
+    sid = deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
+    [record] = table_stream.records()
+    from smsgw.dal.callbacks import CallbackLog
+
+    record_attempt, failures = CallbackLog.record_attempt, []
+
+    def fail_once(self, message_sid, attempt):
+        if not failures:
+            failures.append(attempt)
+            raise RuntimeError("DynamoDB unavailable")
+        record_attempt(self, message_sid, attempt)
+
+    monkeypatch.setattr(CallbackLog, "record_attempt", fail_once)
+
+    # When the notifier processes it: the record is reported by its sequence number
+    first = functions.invoke("notifier", {"Records": [record]})
+    assert first == {
+        "batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]
+    }
+    # and Lambda hands it over again
+    again = functions.invoke("notifier", {"Records": [record]})
+
+    # Then it is delivered and recorded; the repeat carries the same webhook-id and body
+    assert again == {"batchItemFailures": []}
+    assert [a["Result"] for a in attempts_of(aws_session, stack, sid)] == ["delivered"]
+    first_call, second_call = sink.requests()
+    assert first_call["headers"]["webhook-id"] == second_call["headers"]["webhook-id"]
+    assert first_call["body"] == second_call["body"]
+    assert callback_records(aws_session, stack) == []  # nothing was queued for a retry
 
 
 def _seconds(iso):
     return time.mktime(time.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
-def test_410_gone_stops_retries(api, functions, aws_session, stack, simulator, sink):
+def test_410_gone_stops_retries(table_stream, api, functions, aws_session, stack, simulator, sink):
     sid = deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
     sink.answer_with(410, count=1)
 
-    result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+    result = table_stream.deliver(functions)
 
     assert result == {"batchItemFailures": []}
     assert [a["Result"] for a in attempts_of(aws_session, stack, sid)] == ["gone"]
 
 
 def test_host_name_is_pinned_to_the_checked_address_with_its_own_host_header(
-    api, functions, aws_session, stack, simulator, sink, monkeypatch
+    table_stream, api, functions, aws_session, stack, simulator, sink, monkeypatch
 ):
     # Given a host name that resolves to the (allowed) loopback sink
     real = socket.getaddrinfo
@@ -208,13 +267,13 @@ def test_host_name_is_pinned_to_the_checked_address_with_its_own_host_header(
         api, functions, aws_session, stack, simulator, f"http://hooks.example.test:{port}/h"
     )
 
-    functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+    table_stream.deliver(functions)
 
     assert {r["headers"]["host"] for r in sink.requests()} == {f"hooks.example.test:{port}"}
 
 
 def test_host_name_resolving_to_a_refused_address_is_not_called(
-    api, functions, aws_session, stack, simulator, monkeypatch
+    table_stream, api, functions, aws_session, stack, simulator, monkeypatch
 ):
     real = socket.getaddrinfo
 
@@ -226,7 +285,7 @@ def test_host_name_resolving_to_a_refused_address_is_not_called(
         api, functions, aws_session, stack, simulator, "http://metadata.example.test/h"
     )
 
-    result = functions.invoke("notifier", {"Records": callback_records(aws_session, stack)})
+    result = table_stream.deliver(functions)
 
     assert result == {"batchItemFailures": []}
     attempts = attempts_of(aws_session, stack, sid)

@@ -5,10 +5,12 @@ import json
 import pytest
 
 from smsgw.carriers.twilio import STATUS_MAP
+from smsgw.dal.callbacks import CallbackLog
 from smsgw.errors import ErrorCode
+from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import queued_records
-from tests.receipt_helpers import receipt_form, sqs_records, twilio_receipt_event
+from tests.receipt_helpers import receipt_form, twilio_receipt_event
 from tests.support import message_item
 
 # Receipts the simulator sends by itself go to a closed port; the tests send their own.
@@ -38,13 +40,10 @@ def receipt(functions, simulator, url, form, **kwargs):
     return result["statusCode"], json.loads(result["body"] or "{}")
 
 
-def callback_jobs(aws_session, stack):
-    records = sqs_records(
-        aws_session.client("sqs"),
-        stack.queue_url("CallbackQueue"),
-        stack.queue_arn("CallbackQueue"),
-    )
-    return [json.loads(r["body"]) for r in records]
+def callback_jobs(table_stream):
+    """The receipt webhooks the notifier makes for the stream's new records (it builds
+    each job from a record, then delivers it; the delivery is test_notifier's)."""
+    return [job for r in table_stream.records() if (job := job_for_record(r)) is not None]
 
 
 def test_sender_asks_the_carrier_for_receipts_on_the_public_url(
@@ -55,8 +54,8 @@ def test_sender_asks_the_carrier_for_receipts_on_the_public_url(
     assert submission["StatusCallback"] == f"{RECEIPTS}?smsgw_sid={sid}"
 
 
-def test_delivered_receipt_moves_the_message_forward_and_queues_one_callback(
-    api, functions, aws_session, stack, simulator
+def test_delivered_receipt_moves_the_message_forward_and_calls_for_one_webhook(
+    table_stream, api, functions, aws_session, stack, simulator
 ):
     # Given a sent message whose customer wants receipts
     sid, submission = send_and_submit(
@@ -76,17 +75,17 @@ def test_delivered_receipt_moves_the_message_forward_and_queues_one_callback(
         receipt_form(submission["sid"], "delivered"),
     )
 
-    # Then it is delivered, the event is in its history, and one callback is queued: the
-    # delivery receipt (the sender's `sent` is not one)
+    # Then it is delivered, the event is in its history, and its write on the table's
+    # stream calls for one webhook: the delivery receipt (the sender's `sent` is not one)
     assert (status, body) == (200, {"Receipt": "applied"})
     item = message_item(aws_session, stack, sid)
     assert item["Status"] == "delivered"
     assert item["DateFinal"]
     assert [e["Status"] for e in item["Events"]] == ["queued", "sending", "sent", "delivered"]
     assert item["Events"][-1]["CarrierStatus"] == "delivered"
-    jobs = callback_jobs(aws_session, stack)
-    assert [job["Payload"]["Status"] for job in jobs] == ["delivered"]
-    delivered = jobs[0]["Payload"]
+    jobs = callback_jobs(table_stream)
+    assert [job.payload["Status"] for job in jobs] == ["delivered"]
+    delivered = jobs[0].payload
     assert delivered["IsFinal"] is True
     assert set(delivered) == {
         "MessageSid",
@@ -102,11 +101,13 @@ def test_delivered_receipt_moves_the_message_forward_and_queues_one_callback(
         "IsFinal",
     }
     assert (delivered["MessageSid"], delivered["ExternalId"]) == (sid, "order-7")
-    assert jobs[0]["Uri"] == "https://hooks.example.com/receipts"
+    # the payload's time is the receipt's, as the status change recorded it
+    assert delivered["Timestamp"] == item["DateFinal"] == item["Events"][-1]["Timestamp"]
+    assert jobs[0].uri == "https://hooks.example.com/receipts"
 
 
-def test_late_and_duplicate_receipts_never_move_a_message_back(
-    api, functions, aws_session, stack, simulator
+def test_late_and_duplicate_receipts_never_move_a_message_back_nor_call_again(
+    table_stream, api, functions, aws_session, stack, simulator
 ):
     sid, submission = send_and_submit(
         api,
@@ -117,7 +118,7 @@ def test_late_and_duplicate_receipts_never_move_a_message_back(
         DeliveryReceiptWebhookUri="https://hooks.example.com/r",
     )
     url, carrier_sid = submission["StatusCallback"], submission["sid"]
-    assert callback_jobs(aws_session, stack) == []  # `sent` is no receipt: no webhook
+    assert callback_jobs(table_stream) == []  # `sent` is no receipt: no webhook
 
     # When delivered arrives, then sent (out of order), then delivered again (duplicate)
     first = receipt(functions, simulator, url, receipt_form(carrier_sid, "delivered"))
@@ -144,11 +145,12 @@ def test_late_and_duplicate_receipts_never_move_a_message_back(
         ("failed", False),
     ]
     assert all(e["Timestamp"] for e in events)
-    # And only the change produced a customer callback, which the duplicate queued again
-    # as it was (the late `sent` and `failed` queued nothing)
-    jobs = callback_jobs(aws_session, stack)
-    assert [job["Payload"]["Status"] for job in jobs] == ["delivered", "delivered"]
-    assert jobs[0] == jobs[1]
+    # And only the change calls for a webhook: the late receipts' writes pass the stream's
+    # filter (the message is final, with a webhook URI), but their status did not change
+    records = table_stream.records()
+    assert [r["dynamodb"]["NewImage"]["Status"]["S"] for r in records] == ["delivered"] * 4
+    jobs = [job_for_record(r) for r in records]
+    assert [job.payload["Status"] if job else None for job in jobs] == ["delivered"] + [None] * 3
 
 
 def test_undelivered_receipt_records_the_product_and_carrier_error(
@@ -338,8 +340,10 @@ def test_bad_payloads_are_clear_4xx_never_5xx(functions, simulator):
     )
 
 
-def test_no_callback_when_delivery_receipt_is_false(api, functions, aws_session, stack, simulator):
-    _, submission = send_and_submit(
+def test_no_callback_when_delivery_receipt_is_false(
+    table_stream, api, functions, aws_session, stack, simulator
+):
+    sid, submission = send_and_submit(
         api,
         functions,
         aws_session,
@@ -356,7 +360,13 @@ def test_no_callback_when_delivery_receipt_is_false(api, functions, aws_session,
         receipt_form(submission["sid"], "delivered"),
     )
 
-    assert callback_jobs(aws_session, stack) == []
+    # The write passes the stream's filter (the item holds DeliveryReceipt only when it is
+    # false, so the filter cannot ask for true); the notifier drops it: no attempt
+    [record] = table_stream.records()
+    assert job_for_record(record) is None
+    assert functions.invoke("notifier", {"Records": [record]}) == {"batchItemFailures": []}
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    assert CallbackLog(table).attempts(sid) == []
 
 
 def test_every_twilio_status_maps_to_a_product_status_or_is_ignored():
@@ -374,48 +384,3 @@ def test_every_twilio_status_maps_to_a_product_status_or_is_ignored():
         "receiving": "ignored",
         "received": "ignored",
     }
-
-
-def test_a_receipt_whose_webhook_job_was_not_queued_queues_it_when_the_carrier_retries(
-    api, functions, aws_session, stack, simulator, monkeypatch
-):
-    # Given a delivered receipt stored, but SQS refusing its webhook job
-    sid, submission = send_and_submit(
-        api,
-        functions,
-        aws_session,
-        stack,
-        simulator,
-        DeliveryReceiptWebhookUri="https://hooks.example.com/receipts",
-    )
-    from smsgw.dal.callbacks import CallbackQueue
-
-    real_enqueue = CallbackQueue.enqueue
-    refusals = []
-
-    def refuse_once(self, job):
-        if not refusals:
-            refusals.append(job)
-            raise RuntimeError("SQS unavailable")
-        real_enqueue(self, job)
-
-    monkeypatch.setattr(CallbackQueue, "enqueue", refuse_once)
-    form = receipt_form(submission["sid"], "delivered")
-    with pytest.raises(RuntimeError):  # the function fails: the carrier will retry
-        receipt(functions, simulator, submission["StatusCallback"], form)
-    assert message_item(aws_session, stack, sid)["Status"] == "delivered"
-    assert callback_jobs(aws_session, stack) == []
-
-    # When the carrier retries the same receipt
-    status, body = receipt(functions, simulator, submission["StatusCallback"], form)
-
-    # Then it changes nothing, but the webhook job is queued: the one that was refused
-    assert (status, body) == (200, {"Receipt": "recorded"})
-    [job] = callback_jobs(aws_session, stack)
-    assert job["WebhookId"] == refusals[0].webhook_id
-    assert job["Payload"] == refusals[0].payload
-    # and a late receipt of another status queues nothing
-    receipt(
-        functions, simulator, submission["StatusCallback"], receipt_form(submission["sid"], "sent")
-    )
-    assert callback_jobs(aws_session, stack) == []

@@ -74,9 +74,10 @@ def test_a_carrier_5xx_fails_only_that_record_and_a_retry_sends_it_once(
 
 
 def test_a_transient_error_on_the_last_attempt_fails_the_message(
-    api, tenant, functions, simulator, aws_session, stack
+    table_stream, api, tenant, functions, simulator, aws_session, stack
 ):
-    sid = api.send(SIMPLE).body["Message"]["MessageSid"]
+    uri = "https://hooks.example.com/receipts"
+    sid = api.send(SIMPLE | {"DeliveryReceiptWebhookUri": uri}).body["Message"]["MessageSid"]
     records = queued_records(aws_session, stack)
     records[0]["attributes"]["ApproximateReceiveCount"] = "5"
     simulator.set_fault("429")
@@ -86,6 +87,14 @@ def test_a_transient_error_on_the_last_attempt_fails_the_message(
     assert result == {"batchItemFailures": []}
     failed = message(api, tenant, sid)
     assert (failed["Status"], failed["ErrorCode"]) == ("failed", 30002)
+    # and the failure's write on the table's stream calls for the receipt webhook (the
+    # sender queues nothing itself), with the failure's error and time
+    from smsgw.logic.outbox import job_for_record
+
+    [job] = [job for r in table_stream.records() if (job := job_for_record(r))]
+    assert (job.uri, job.payload["Status"], job.payload["ErrorCode"]) == (uri, "failed", 30002)
+    assert job.payload["ErrorMessage"] == failed["ErrorMessage"]
+    assert job.payload["Timestamp"] == failed["DateFinal"]
 
 
 def test_a_permanent_carrier_error_is_recorded_and_acknowledged(

@@ -45,6 +45,12 @@ def test_table_is_created_with_its_indexes_and_ttl(session, stack):
     ]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ExpiresAt"}
+    # and its stream, the receipt webhooks' outbox, carries both images
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    assert stack.get_att("Table", "StreamArn") == table["LatestStreamArn"]
 
 
 def test_send_queue_redrives_to_its_dead_letter_queue(session, stack):
@@ -105,7 +111,7 @@ def test_alarms_on_functions_are_skipped_and_queue_alarms_created(session, stack
     # Then the dead-letter alarm watches the dead-letter queue; function alarms are skipped
     assert sorted(alarm["Dimensions"][0]["Value"] for alarm in alarms) == sorted(
         stack.get_att(queue, "QueueName")
-        for queue in ("SendDeadLetterQueue", "CallbackDeadLetterQueue")
+        for queue in ("SendDeadLetterQueue", "CallbackDeadLetterQueue", "StreamDeadLetterQueue")
     )
     assert "SenderErrorAlarm" in stack.skipped
 
@@ -126,6 +132,27 @@ def test_template_model_reads_routes_authorizer_and_queue_trigger():
     assert (trigger.queue, trigger.report_batch_item_failures) == ("SendQueue", True)
     common = template.functions["ApiFunction"].layer_dirs
     assert [(path / "smsgw").is_dir() for path in common] == [True]
+
+
+def test_the_notifiers_stream_trigger_is_read_from_the_template():
+    # When the template is loaded
+    template = tpl.load()
+
+    # Then the notifier reads the table's stream, reports failed records, gives a batch
+    # up to the stream's dead-letter queue, and filters for the statuses a receipt reports
+    from smsgw.logic.outbox import RECEIPT_WEBHOOK_STATUSES
+
+    [trigger] = template.stream_triggers
+    assert (trigger.function, trigger.table, trigger.starting_position) == (
+        "NotifierFunction",
+        "Table",
+        "TRIM_HORIZON",
+    )
+    assert trigger.report_batch_item_failures and trigger.maximum_retry_attempts > 0
+    assert trigger.on_failure == "StreamDeadLetterQueue"
+    [pattern] = trigger.filters.patterns
+    statuses = pattern["dynamodb"]["NewImage"]["Status"]["S"]
+    assert tuple(statuses) == RECEIPT_WEBHOOK_STATUSES
 
 
 def test_the_scheduler_tick_is_read_from_the_template():

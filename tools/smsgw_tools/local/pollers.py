@@ -1,4 +1,4 @@
-"""The triggers that are not HTTP: SQS event source mappings and schedules.
+"""The triggers that are not HTTP: SQS and DynamoDB stream event source mappings, schedules.
 
 An SQS poller does what Lambda's event source mapping does: receive up to BatchSize
 messages, invoke the function with an `aws:sqs` event, then delete what succeeded — all
@@ -6,8 +6,15 @@ records on success, none on a function error, and with ReportBatchItemFailures a
 the listed `batchItemFailures`. Failed messages come back after the queue's visibility
 timeout; the queue's own redrive policy moves them to the dead-letter queue.
 
-One poller thread per mapping, so a function's queue batches run one at a time (Lambda
-would scale out pollers; the order of work is the same).
+A stream poller reads a table's stream from TRIM_HORIZON shard by shard, applies the
+mapping's FilterCriteria, invokes the function with `aws:dynamodb` records (at most
+BatchSize), and on a function error or a reported batch item failure reads the shard again
+from the failed record (the earliest reported SequenceNumber). After MaximumRetryAttempts
+retries of one batch it sends the batch's description to the OnFailure queue and moves on,
+as Lambda does.
+
+One poller thread per mapping, so a function's batches run one at a time (Lambda would
+scale out pollers; the order of work is the same).
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smsgw_tools.local.gateway import Invoke
-from smsgw_tools.local.template import QueueTrigger, Schedule
+from smsgw_tools.local.streams import StreamReader
+from smsgw_tools.local.template import QueueTrigger, Schedule, StreamTrigger
 
 logger = logging.getLogger(__name__)
 RECEIVE_WAIT_SECONDS = 1
+STREAM_POLL_SECONDS = 0.25
+"""Lambda polls a DynamoDB stream's shards four times a second."""
 _ERROR_PAUSE_SECONDS = 1.0
 
 
@@ -163,6 +173,116 @@ def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
     if "BinaryValue" in value:
         attribute["binaryValue"] = encoded(value["BinaryValue"])
     return attribute
+
+
+class StreamPoller(_Loop):
+    """Lambda's DynamoDB stream event source mapping for one table and function."""
+
+    def __init__(
+        self,
+        trigger: StreamTrigger,
+        reader: StreamReader,
+        invoke: Invoke,
+        *,
+        sqs: Any = None,
+        on_failure_url: str | None = None,
+    ):
+        super().__init__()
+        if trigger.starting_position != "TRIM_HORIZON":
+            raise ValueError(
+                f"{trigger.logical_id}: only StartingPosition TRIM_HORIZON runs locally"
+            )
+        self.name = f"stream-{trigger.logical_id}"
+        self.trigger = trigger
+        self.reader = reader
+        self._invoke = invoke
+        self._sqs = sqs
+        self._on_failure_url = on_failure_url
+        self._retries: dict[tuple[str, str], int] = {}
+        """(shard, first sequence number of a failed batch) → retries so far."""
+
+    def tick(self) -> None:
+        """Read what each shard has, hand it over batch by batch, then wait a moment."""
+        if not self.poll():
+            self._stopping.wait(STREAM_POLL_SECONDS)
+
+    def poll(self) -> int:
+        """One pass over the shards; the number of records read."""
+        read = self.reader.read(limit=1000)
+        for shard_id, records in read.items():
+            self.process(shard_id, records)
+        return sum(len(records) for records in read.values())
+
+    def process(self, shard_id: str, records: list[dict[str, Any]]) -> None:
+        """Hand a shard's records to the function in batches; stop at the first failure
+        (the shard is read again from the failed record)."""
+        passed = [record for record in records if self.trigger.filters.matches(record)]
+        size = max(1, self.trigger.batch_size)
+        for start in range(0, len(passed), size):
+            batch = passed[start : start + size]
+            failed_at = self._invoke_batch(batch)
+            if failed_at is None:
+                continue
+            if self._give_up(shard_id, batch, failed_at):
+                # Past the failed batch: read on after its last record.
+                self.reader.rewind_after(shard_id, _sequence(batch[-1]))
+            else:
+                self.reader.rewind(shard_id, failed_at)
+                self._stopping.wait(_ERROR_PAUSE_SECONDS)
+            return
+
+    def _invoke_batch(self, batch: list[dict[str, Any]]) -> str | None:
+        """None when the batch succeeded, else the sequence number to retry from."""
+        invocation = self._invoke(self.trigger.function, {"Records": batch})
+        if not invocation.ok:
+            logger.warning("%s: batch of %d failed: %s", self.name, len(batch), invocation.error)
+            return _sequence(batch[0])
+        result = invocation.result
+        failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+        if not self.trigger.report_batch_item_failures or not failures:
+            return None
+        sequences = [_sequence(record) for record in batch]
+        failed = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
+        if not all(item in sequences for item in failed):
+            # Lambda treats an invalid response as the whole batch failing.
+            logger.warning("%s: invalid batchItemFailures %r", self.name, failures)
+            return sequences[0]
+        return min(failed, key=sequences.index)
+
+    def _give_up(self, shard_id: str, batch: list[dict[str, Any]], failed_at: str) -> bool:
+        """Count a retry of the batch from `failed_at`; True once MaximumRetryAttempts is
+        spent (the batch then goes to the OnFailure destination)."""
+        key = (shard_id, failed_at)
+        self._retries[key] = self._retries.get(key, 0) + 1
+        limit = self.trigger.maximum_retry_attempts
+        if limit < 0 or self._retries[key] <= limit:
+            return False
+        del self._retries[key]
+        logger.warning("%s: batch from %s failed every retry", self.name, failed_at)
+        if self._sqs is not None and self._on_failure_url:
+            self._sqs.send_message(
+                QueueUrl=self._on_failure_url,
+                MessageBody=json.dumps(
+                    {
+                        "requestContext": {
+                            "condition": "RetryAttemptsExhausted",
+                            "approximateInvokeCount": limit + 1,
+                        },
+                        "DDBStreamBatchInfo": {
+                            "shardId": shard_id,
+                            "startSequenceNumber": failed_at,
+                            "endSequenceNumber": _sequence(batch[-1]),
+                            "batchSize": len(batch),
+                            "streamArn": self.reader.stream_arn,
+                        },
+                    }
+                ),
+            )
+        return True
+
+
+def _sequence(record: dict[str, Any]) -> str:
+    return record["dynamodb"]["SequenceNumber"]
 
 
 class SchedulePoller(_Loop):

@@ -33,10 +33,11 @@ from smsgw_tools.admin import Admin
 from smsgw_tools.local import template as tpl
 from smsgw_tools.local.gateway import HttpApiGateway
 from smsgw_tools.local.moto_server import MotoServer
-from smsgw_tools.local.pollers import SchedulePoller, SqsPoller
+from smsgw_tools.local.pollers import SchedulePoller, SqsPoller, StreamPoller
 from smsgw_tools.local.resources import DUMMY_CREDENTIALS, Stack, deploy
 from smsgw_tools.local.runtime import LambdaRuntime
 from smsgw_tools.local.sink import WebhookSink
+from smsgw_tools.local.streams import StreamReader
 
 logger = logging.getLogger(__name__)
 CARRIER_LOGICAL_ID = "CarrierSecret"
@@ -98,7 +99,7 @@ class LocalStack:
         self.gateway: HttpApiGateway | None = None
         self.function_urls: dict[str, HttpApiGateway] = {}
         """A function's URL, served like Lambda's: every path and method to it, no authorizer."""
-        self.pollers: list[SqsPoller | SchedulePoller] = []
+        self.pollers: list[SqsPoller | StreamPoller | SchedulePoller] = []
         self.demo: dict[str, str] = {}
         self.sink: WebhookSink | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -260,11 +261,11 @@ class LocalStack:
                     subscription["confirmation"],
                 )
 
-    def _pollers(self) -> list[SqsPoller | SchedulePoller]:
+    def _pollers(self) -> list[SqsPoller | StreamPoller | SchedulePoller]:
         assert self.stack and self.runtime
         stack, invoke = self.stack, self.runtime.invoke
         sqs = self.client("sqs")
-        pollers: list[SqsPoller | SchedulePoller] = [
+        pollers: list[SqsPoller | StreamPoller | SchedulePoller] = [
             SqsPoller(
                 trigger,
                 stack.queue_url(trigger.queue),
@@ -276,6 +277,21 @@ class LocalStack:
             for trigger in stack.template.queue_triggers
             if trigger.enabled and trigger.function in stack.template.functions
         ]
+        streams = self.client("dynamodbstreams")
+        for stream in stack.template.stream_triggers:
+            if not stream.enabled or stream.function not in stack.template.functions:
+                continue
+            pollers.append(
+                StreamPoller(
+                    stream,
+                    StreamReader(streams, stack.get_att(stream.table, "StreamArn"), stack.region),
+                    invoke,
+                    sqs=sqs,
+                    on_failure_url=stack.queue_url(stream.on_failure)
+                    if stream.on_failure
+                    else None,
+                )
+            )
         for schedule in stack.template.schedules:
             if not schedule.enabled or schedule.function not in stack.template.functions:
                 continue

@@ -17,6 +17,8 @@ from typing import Any
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from smsgw_tools.local.streams import Filters
+
 DEFAULT_REGION = "us-east-1"
 PLACEHOLDER_BUCKET = "local-code"
 _CODE_KEYS = ("CodeUri", "ContentUri")
@@ -89,6 +91,24 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class StreamTrigger:
+    """A DynamoDB stream event source mapping."""
+
+    logical_id: str
+    table: str
+    function: str
+    batch_size: int
+    report_batch_item_failures: bool
+    starting_position: str
+    maximum_retry_attempts: int
+    """-1: until the record expires from the stream (Lambda's default)."""
+    on_failure: str | None
+    """The logical id of the OnFailure destination (an SQS queue), if any."""
+    filters: Filters
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Schedule:
     """An EventBridge rule or Scheduler schedule that invokes a function."""
 
@@ -121,6 +141,7 @@ class Template:
     routes: list[Route] = field(default_factory=list)
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
     queue_triggers: list[QueueTrigger] = field(default_factory=list)
+    stream_triggers: list[StreamTrigger] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     code_dirs: dict[str, Path] = field(default_factory=dict)
     function_urls: dict[str, str] = field(default_factory=dict)
@@ -174,6 +195,7 @@ def load(
     )
     template.routes = _routes(translated)
     template.queue_triggers = _queue_triggers(translated)
+    template.stream_triggers = _stream_triggers(translated)
     template.schedules = _schedules(translated)
     template.function_urls = _function_urls(translated)
     return template
@@ -388,7 +410,7 @@ def _queue_triggers(translated: dict[str, Any]) -> list[QueueTrigger]:
         queue = ref_target(properties.get("EventSourceArn"))
         queue_type = translated["Resources"].get(queue or "", {}).get("Type")
         if queue is None or queue_type != "AWS::SQS::Queue":
-            continue  # streams (Kinesis, DynamoDB) are not emulated
+            continue  # DynamoDB streams: _stream_triggers; Kinesis is not emulated
         triggers.append(
             QueueTrigger(
                 logical_id=logical_id,
@@ -397,6 +419,40 @@ def _queue_triggers(translated: dict[str, Any]) -> list[QueueTrigger]:
                 batch_size=int(properties.get("BatchSize", 10)),
                 report_batch_item_failures="ReportBatchItemFailures"
                 in properties.get("FunctionResponseTypes", []),
+                enabled=bool(properties.get("Enabled", True)),
+            )
+        )
+    return triggers
+
+
+def _stream_triggers(translated: dict[str, Any]) -> list[StreamTrigger]:
+    """The DynamoDB stream event source mappings (`EventSourceArn: !GetAtt T.StreamArn`).
+    Raises UnsupportedFilterError for FilterCriteria the local stack cannot apply."""
+    triggers: list[StreamTrigger] = []
+    resources = translated["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        properties = resource["Properties"]
+        source = properties.get("EventSourceArn")
+        table = ref_target(source)
+        if resources.get(table or "", {}).get("Type") != "AWS::DynamoDB::Table":
+            continue
+        if source != {"Fn::GetAtt": [table, "StreamArn"]}:
+            raise ValueError(f"{logical_id}: a table's event source must be its StreamArn")
+        destination = (properties.get("DestinationConfig") or {}).get("OnFailure") or {}
+        triggers.append(
+            StreamTrigger(
+                logical_id=logical_id,
+                table=table or "",
+                function=ref_target(properties["FunctionName"]) or "",
+                batch_size=int(properties.get("BatchSize", 100)),
+                report_batch_item_failures="ReportBatchItemFailures"
+                in properties.get("FunctionResponseTypes", []),
+                starting_position=str(properties.get("StartingPosition", "TRIM_HORIZON")),
+                maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
+                on_failure=ref_target(destination.get("Destination")),
+                filters=Filters.from_criteria(properties.get("FilterCriteria")),
                 enabled=bool(properties.get("Enabled", True)),
             )
         )

@@ -1,22 +1,32 @@
-"""The notifier function's batch glue: CallbackQueue records in, batchItemFailures out.
+"""The notifier function's batch glue: two event sources, batchItemFailures out.
+
+- The table's stream (`aws:dynamodb` records, the receipt webhooks' outbox,
+  logic/outbox.py): a message whose status became final makes its webhook's first attempt
+  here. An attempt to retry goes to CallbackQueue as a job that starts at attempt 2, after
+  the retry delay; a record whose processing raised is reported by its SequenceNumber, so
+  Lambda retries the shard from there.
+- CallbackQueue (`aws:sqs` records): those retries, reply webhooks and reply forwards. A
+  record to retry gets its visibility set to the retry delay and is reported failed; one
+  that has used its last attempt is made visible at once and reported failed, so the
+  queue's redrive policy moves it to the dead-letter queue.
 
 Records are delivered concurrently (a slow customer endpoint must not hold up the batch).
-A record to retry gets its visibility set to the retry delay and is reported failed; one
-that has used its last attempt is made visible at once and reported failed, so the queue's
-redrive policy moves it to the dead-letter queue (maxReceiveCount = MAX_ATTEMPTS).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 from smsgw import services
 from smsgw.config import settings
-from smsgw.logic.notify import DELIVERED, GAVE_UP, RETRY, Notifier, NotifyOutcome
+from smsgw.logic import outbox
+from smsgw.logic.notify import DELIVERED, GAVE_UP, MAX_ATTEMPTS, RETRY, Notifier, NotifyOutcome
 from smsgw.models.callback import CallbackJob
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, job_kind
 from smsgw.observability import logger, metrics
@@ -36,16 +46,30 @@ def notifier() -> Notifier:
     )
 
 
+DEAD_LETTER = "dead_letter"
+"""A job received once more after its last attempt (recorded given up): no attempt, it is
+failed at once so the queue's redrive policy moves it to the dead-letter queue."""
+
+
 def _handle(record: dict[str, Any]) -> NotifyOutcome | None:
     """The outcome, or None for a record that is not a job (dropped, logged)."""
-    attempt = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+    receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
     if job_kind(record.get("body") or "") in (FORWARD_SMS, FORWARD_EMAIL):
-        return _forward(record, attempt)
+        return _forward(record, receives)
     try:
         job = CallbackJob.from_json(record.get("body") or "")
     except (ValueError, KeyError, TypeError):
         logger.error("not a callback job; dropped", extra={"messageId": record.get("messageId")})
         return None
+    # A receipt webhook's job starts at attempt 2 (its first was made from the stream), so
+    # its redrive (maxReceiveCount = MAX_ATTEMPTS) comes one receive after its last attempt.
+    attempt = job.first_attempt - 1 + receives
+    if attempt > MAX_ATTEMPTS:
+        return NotifyOutcome(DEAD_LETTER, attempt)
+    return _attempt(job, attempt)
+
+
+def _attempt(job: CallbackJob, attempt: int) -> NotifyOutcome:
     outcome = notifier().deliver(job, attempt)
     logger.info(
         "webhook attempt",
@@ -94,10 +118,32 @@ def _forward(record: dict[str, Any], attempt: int) -> NotifyOutcome | None:
     return NotifyOutcome(DELIVERED, attempt)
 
 
-def _safe_handle(record: dict[str, Any]) -> NotifyOutcome | Exception | None:
+def _handle_stream(record: dict[str, Any]) -> NotifyOutcome | None:
+    """A stream record: the first attempt of the receipt webhook it calls for (None if it
+    calls for none); an attempt to retry is queued on CallbackQueue after its delay."""
     try:
-        return _handle(record)
-    except Exception as exc:  # an AWS fault: SQS redelivers after the visibility timeout
+        job = outbox.job_for_record(record)
+    except (ValueError, KeyError, TypeError):  # not a message item: retrying cannot help
+        logger.error(
+            "stream record is not a message; dropped",
+            extra={"SequenceNumber": outbox.sequence_number(record)},
+        )
+        return None
+    if job is None:
+        return None
+    outcome = _attempt(job, 1)
+    if outcome.result == RETRY:
+        services.callback_queue().enqueue(replace(job, first_attempt=2), outcome.retry_in or 0)
+    return outcome
+
+
+Outcome = NotifyOutcome | Exception | None
+
+
+def _safe(handle: Callable[[dict[str, Any]], NotifyOutcome | None], record: dict) -> Outcome:
+    try:
+        return handle(record)
+    except Exception as exc:  # an AWS fault: the record is reported failed and retried
         logger.exception("webhook attempt failed unexpectedly")
         return exc
 
@@ -109,34 +155,63 @@ def _message_of(record: dict[str, Any]) -> str:
         return record.get("messageId", "")
 
 
-def _in_order(group: list[dict[str, Any]]) -> list[NotifyOutcome | Exception | None]:
-    return [_safe_handle(record) for record in group]
+def _concurrently(
+    records: list[dict[str, Any]],
+    group_of: Callable[[dict[str, Any]], str],
+    handle: Callable[[dict[str, Any]], NotifyOutcome | None],
+) -> list[Outcome]:
+    """Each record's outcome, in the order of `records`: one group's records one after
+    another (one message's callbacks go out in order), the groups concurrently."""
+    groups: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        groups.setdefault(group_of(record), []).append(index)
+
+    def in_order(indexes: list[int]) -> list[Outcome]:
+        return [_safe(handle, records[index]) for index in indexes]
+
+    results: list[Outcome] = [None] * len(records)
+    for indexes, outcomes in zip(
+        groups.values(), _pool.map(in_order, groups.values()), strict=True
+    ):
+        for index, outcome in zip(indexes, outcomes, strict=True):
+            results[index] = outcome
+    return results
+
+
+def _count(outcome: NotifyOutcome) -> None:
+    metrics.add_metric(name="WebhookAttempts", unit="Count", value=1)
+    if outcome.result == DELIVERED:
+        metrics.add_metric(name="WebhooksDelivered", unit="Count", value=1)
 
 
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:
     records = event.get("Records") or []
-    # One message's callbacks (e.g. sent, then delivered) go out in queue order; different
-    # messages' concurrently.
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        groups.setdefault(_message_of(record), []).append(record)
-    results: dict[str, NotifyOutcome | Exception | None] = {}
-    for group, outcomes in zip(groups.values(), _pool.map(_in_order, groups.values()), strict=True):
-        for record, outcome in zip(group, outcomes, strict=True):
-            results[record["messageId"]] = outcome
+    if records and records[0].get("eventSource") == "aws:dynamodb":
+        return process_stream(records)
     failures = []
-    for record in records:
-        outcome = results[record["messageId"]]
+    for record, outcome in zip(records, _concurrently(records, _message_of, _handle), strict=True):
         if isinstance(outcome, Exception):
             failures.append({"itemIdentifier": record["messageId"]})
             continue
         if outcome is None:
             continue
-        metrics.add_metric(name="WebhookAttempts", unit="Count", value=1)
-        if outcome.result == DELIVERED:
-            metrics.add_metric(name="WebhooksDelivered", unit="Count", value=1)
-        if outcome.result in (RETRY, GAVE_UP):
+        if outcome.result != DEAD_LETTER:
+            _count(outcome)
+        if outcome.result in (RETRY, GAVE_UP, DEAD_LETTER):
             delay = outcome.retry_in if outcome.result == RETRY else 0
             services.callback_queue().retry_in(record["receiptHandle"], delay or 0)
             failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def process_stream(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A batch of the table's stream. A record that raised is reported failed by its
+    SequenceNumber; Lambda retries the batch from the earliest one reported."""
+    failures = []
+    outcomes = _concurrently(records, outbox.item_key, _handle_stream)
+    for record, outcome in zip(records, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            failures.append({"itemIdentifier": outbox.sequence_number(record)})
+        elif outcome is not None:
+            _count(outcome)
     return {"batchItemFailures": failures}

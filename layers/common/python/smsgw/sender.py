@@ -37,7 +37,6 @@ def dispatcher() -> Dispatcher:
         max_attempts=config.max_send_attempts,
         status_callback_base=config.public_base_url or None,
         receipts=services.receipts(),
-        callbacks=services.callback_queue() if config.callback_queue_url else None,
         leasing=services.leasing(),
     )
 

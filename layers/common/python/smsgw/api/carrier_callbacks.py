@@ -45,11 +45,7 @@ def adapter(carrier: str) -> Carrier:
 def processor(carrier: str) -> ReceiptProcessor:
     from smsgw import services
 
-    return ReceiptProcessor(
-        carrier=adapter(carrier),
-        store=services.receipts(),
-        callbacks=services.callback_queue(),
-    )
+    return ReceiptProcessor(carrier=adapter(carrier), store=services.receipts())
 
 
 def callback_request(event: dict, public_base_url: str) -> CallbackRequest:
@@ -129,7 +125,6 @@ def _handle_receipt(name: str, request, received_at: str, now: float) -> Respons
             "MessageSid": outcome.message_sid,
             "Receipt": outcome.result,
             "Status": outcome.status,
-            "CallbackQueued": outcome.callback_queued,
         },
     )
     return json_response(200, {"Receipt": outcome.result})

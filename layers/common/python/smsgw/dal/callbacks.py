@@ -10,14 +10,20 @@ from boto3.dynamodb.conditions import Key
 from smsgw.dal.paging import query_items
 from smsgw.models.callback import CallbackJob
 
+MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
+
 
 class CallbackQueue:
     def __init__(self, client: Any, queue_url: str) -> None:
         self._client = client
         self._url = queue_url
 
-    def enqueue(self, job: CallbackJob) -> None:
-        self._client.send_message(QueueUrl=self._url, MessageBody=job.to_json())
+    def enqueue(self, job: CallbackJob, delay_seconds: int = 0) -> None:
+        """Queue a job; `delay_seconds` (at most SQS's 900) before its first receive."""
+        arguments: dict[str, Any] = {"QueueUrl": self._url, "MessageBody": job.to_json()}
+        if delay_seconds:
+            arguments["DelaySeconds"] = min(int(delay_seconds), MAX_DELAY_SECONDS)
+        self._client.send_message(**arguments)
 
     def retry_in(self, receipt_handle: str, seconds: int) -> None:
         """Make a received job visible again in `seconds` (its next attempt)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from smsgw.carriers.base import (
@@ -41,7 +41,6 @@ from smsgw.errors import (
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed
 from smsgw.logic.schedule import waits_in_table
 from smsgw.logic.send import SendLimits, build_message, check_can_send, rejected_message
-from smsgw.models.callback import CallbackJob
 from smsgw.models.message import (
     FAILED,
     QUEUED,
@@ -90,7 +89,6 @@ class Dispatcher:
         clock=time.time,
         status_callback_base: str | None = None,
         receipts: Any = None,
-        callbacks: Any = None,
         leasing: Any = None,
         carriers: Any = None,
     ) -> None:
@@ -103,10 +101,10 @@ class Dispatcher:
         self._leasing = leasing
         # Delivery receipts (docs/webhooks.md): the carrier calls
         # {status_callback_base}?smsgw_sid=<MessageSid>; `receipts` remembers the carrier's
-        # id for receipts that do not name ours; `callbacks` queues the customer's webhook.
+        # id for receipts that do not name ours. The customer's webhook for a message the
+        # sender fails comes from the table's stream, like a receipt's (logic/outbox.py).
         self._status_callback_base = status_callback_base
         self._receipts = receipts
-        self._callbacks = callbacks
         self._claims = claims
         self._tenants = tenants
         self._queue = queue
@@ -258,17 +256,15 @@ class Dispatcher:
             return Outcome(sid, SENDING)
         except CarrierError as exc:
             if exc.permanent:
-                if _persist(
+                _persist(
                     self._settle, sid, SUBMIT_DONE, FAILED, str(exc), CARRIER_REJECTED, exc.code
-                ):
-                    self._notify(claimed, FAILED, CARRIER_REJECTED, str(exc))
+                )
                 return Outcome(sid, FAILED)
             if job.receive_count >= self._max_attempts:
                 detail = f"carrier unavailable: {exc}"
-                if _persist(
+                _persist(
                     self._settle, sid, SUBMIT_DONE, FAILED, detail, CARRIER_UNAVAILABLE, exc.code
-                ):
-                    self._notify(claimed, FAILED, CARRIER_UNAVAILABLE, detail)
+                )
                 return Outcome(sid, FAILED)
             _persist(
                 self._settle, sid, SUBMIT_RETRYABLE, None, f"carrier unavailable, will retry: {exc}"
@@ -303,21 +299,6 @@ class Dispatcher:
             return None
         base = self._status_callback_base.rstrip("/")
         return f"{base}/v1/Carriers/{carrier}/Receipts?{GATEWAY_SID_PARAM}={sid}"
-
-    def _notify(
-        self,
-        message: Message,
-        status: str,
-        error_code: int | None = None,
-        error_message: str | None = None,
-    ) -> None:
-        """Queue the customer's receipt webhook for a final status the sender set."""
-        if self._callbacks is None:
-            return
-        changed = replace(message, error_code=error_code, error_message=error_message)
-        job = CallbackJob.for_status(changed, status, iso_from_epoch(self._clock()))
-        if job is not None:
-            self._callbacks.enqueue(job)
 
     def _settle(
         self,

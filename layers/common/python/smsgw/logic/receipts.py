@@ -1,8 +1,9 @@
-"""Carrier delivery receipts: verify, map, apply forward-only, queue the customer's callback.
+"""Carrier delivery receipts: verify, map, apply forward-only.
 
 The carrier gets its answer after one conditional write (plus a lookup when the receipt
-does not name our MessageSid) and, when the status changed and the customer asked for a
-receipt webhook, one SQS send; the customer's webhook is called by the notifier.
+does not name our MessageSid). The customer's receipt webhook is not queued here: the
+write that makes the message final is on the table's stream, which drives the notifier
+(logic/outbox.py), so the webhook cannot be lost between the write and a queue send.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from typing import Any, Protocol
 from smsgw.carriers.base import IGNORED, CallbackRejectedError, CallbackRequest, Carrier, Receipt
 from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
 from smsgw.ids import is_well_formed
-from smsgw.models.callback import CallbackJob
 from smsgw.models.message import (
     DELIVERED,
     FAILED,
     FINAL_STATUSES,
     SENT,
     UNDELIVERED,
-    Message,
 )
 
 # Message error codes (docs/errors.md, "Message errors").
@@ -50,10 +49,6 @@ class ReceiptStoreLike(Protocol):
     ) -> Any: ...
 
 
-class CallbackQueueLike(Protocol):
-    def enqueue(self, job: CallbackJob) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class ReceiptOutcome:
     result: str
@@ -61,7 +56,6 @@ class ReceiptOutcome:
     (an intermediate carrier status) or unmatched (no such message: stored aside)."""
     message_sid: str | None = None
     status: str | None = None
-    callback_queued: bool = False
 
 
 def message_error(receipt: Receipt) -> tuple[int | None, str | None]:
@@ -78,24 +72,6 @@ def message_error(receipt: Receipt) -> tuple[int | None, str | None]:
     return None, None
 
 
-def _repeated_callback(message: Message, receipt: Receipt) -> CallbackJob | None:
-    """The webhook job again, for a receipt repeating the one that set the message's status.
-
-    The job is queued after the receipt is stored; if that send failed, the function
-    failed, and the carrier's retry of the receipt changes nothing. Queueing the job again
-    for it (the same webhook-id and payload as the first, so a receiver drops a duplicate)
-    is what keeps that webhook from being lost."""
-    if receipt.status != message.status:
-        return None  # late or out of order: its status is not the message's
-    applied = [
-        e for e in message.events if e.get("Status") == message.status and e.get("Applied", True)
-    ]
-    # the same receipt again (not another part's, nor the sender's own outcome)
-    if not applied or applied[-1].get("CarrierSid") != receipt.carrier_sid:
-        return None
-    return CallbackJob.for_status(message, message.status, applied[-1]["Timestamp"])
-
-
 def verify_callback(carrier: Carrier, request: CallbackRequest) -> None:
     """Every carrier callback (receipt or reply) passes here first: ForbiddenError, and
     nothing stored, without the carrier's valid signature for the URL it called."""
@@ -108,12 +84,9 @@ def verify_callback(carrier: Carrier, request: CallbackRequest) -> None:
 
 
 class ReceiptProcessor:
-    def __init__(
-        self, *, carrier: Carrier, store: ReceiptStoreLike, callbacks: CallbackQueueLike
-    ) -> None:
+    def __init__(self, *, carrier: Carrier, store: ReceiptStoreLike) -> None:
         self._carrier = carrier
         self._store = store
-        self._callbacks = callbacks
 
     def handle(self, request: CallbackRequest, received_at: str, now: float) -> ReceiptOutcome:
         """Verify and apply one carrier callback received at `received_at` (ISO time).
@@ -150,15 +123,9 @@ class ReceiptProcessor:
             self._store.store_unmatched(carrier, receipt, raw_status, received_at, now)
             return ReceiptOutcome(UNMATCHED, receipt.message_sid)
         message = applied.message
-        if not applied.changed:
-            job = _repeated_callback(message, receipt)
-            if job is not None:
-                self._callbacks.enqueue(job)
-            return ReceiptOutcome(RECORDED, message.message_sid, message.status, job is not None)
-        job = CallbackJob.for_status(message, receipt.status, received_at)
-        if job is not None:
-            self._callbacks.enqueue(job)
-        return ReceiptOutcome(APPLIED, message.message_sid, message.status, job is not None)
+        return ReceiptOutcome(
+            APPLIED if applied.changed else RECORDED, message.message_sid, message.status
+        )
 
     def _candidates(self, receipt: Receipt):
         """Our MessageSid from the callback URL first; else (or if it does not match the

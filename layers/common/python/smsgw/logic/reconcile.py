@@ -2,7 +2,7 @@
 SubmitState `unknown` or `claimed` past a grace period are looked up at the carrier where
 the carrier can look them up; none is ever resent.
 
-Found → `sent` with the carrier's id (and the customer's `sent` webhook). Settled meanwhile
+Found → `sent` with the carrier's id (`sent` is no receipt: no webhook). Settled meanwhile
 (a receipt moved it) → out of the index. Not found → asked again on later ticks until
 `give_up_seconds`, then out of the index with an event saying so, left `sending` for the
 operator (the `MessagesUnreconciled` metric counts them).

@@ -1,4 +1,5 @@
-"""A CallbackQueue job: one customer delivery-receipt webhook to deliver."""
+"""A customer webhook to deliver: built from a message's final status (from the table's
+stream, logic/outbox.py) or a reply, and carried by CallbackQueue for its retries."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ class CallbackJob:
     payload: dict[str, Any]
     kind: str = RECEIPT
     """`receipt` (a delivery receipt) or `reply` (a reply on a lease, logic/replies.py)."""
+    first_attempt: int = 1
+    """The attempt number of the job's first receive from CallbackQueue: 2 for a receipt
+    webhook whose first attempt was made from the table's stream (logic/outbox.py)."""
 
     @property
     def message_sid(self) -> str:
@@ -93,6 +97,8 @@ class CallbackJob:
         }
         if self.kind != RECEIPT:
             body["Kind"] = self.kind
+        if self.first_attempt != 1:
+            body["FirstAttempt"] = self.first_attempt
         return json.dumps(body, separators=(",", ":"))
 
     @classmethod
@@ -109,4 +115,7 @@ class CallbackJob:
         method = str(data["Method"]).upper()
         if method not in ("POST", "GET"):
             raise ValueError(f"unsupported webhook method {method}")
-        return cls(str(data["WebhookId"]), str(data["Uri"]), method, payload, kind)
+        first_attempt = int(data.get("FirstAttempt", 1))
+        if first_attempt < 1:
+            raise ValueError(f"invalid first attempt {first_attempt}")
+        return cls(str(data["WebhookId"]), str(data["Uri"]), method, payload, kind, first_attempt)
