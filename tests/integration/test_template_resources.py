@@ -148,7 +148,10 @@ def test_the_notifiers_stream_trigger_is_read_from_the_template():
         "Table",
         "TRIM_HORIZON",
     )
-    assert trigger.report_batch_item_failures and trigger.maximum_retry_attempts > 0
+    # (a record that failed, an AWS fault, is retried with no count limit, for hours)
+    assert trigger.report_batch_item_failures and trigger.maximum_retry_attempts == -1
+    source = template.sam["Resources"]["NotifierFunction"]["Properties"]["Events"]
+    assert source["FinalStatuses"]["Properties"]["MaximumRecordAgeInSeconds"] >= 3600
     assert trigger.on_failure == "StreamDeadLetterQueue"
     [pattern] = trigger.filters.patterns
     statuses = pattern["dynamodb"]["NewImage"]["Status"]["S"]
