@@ -1,9 +1,22 @@
-"""Run a socketserver in a background thread, as every local server here does."""
+"""The local servers' HTTP server, and running one in a background thread."""
 
 from __future__ import annotations
 
+import sys
 import threading
+from http.server import ThreadingHTTPServer
 from socketserver import BaseServer
+
+
+class LocalHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that does not print a traceback when a client drops its
+    connection (a pooled keep-alive connection closed by its process, a client timeout):
+    for a server that is normal, not an error. Anything else is reported as before."""
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def serve_in_background(server: BaseServer, name: str) -> threading.Thread:

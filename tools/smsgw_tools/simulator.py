@@ -44,11 +44,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from smsgw_tools.serving import serve_in_background
+from smsgw_tools.serving import LocalHTTPServer, serve_in_background
 from smsgw_tools.simulator_eum import (
     DEFAULT_REGION,
     AwsError,
@@ -370,7 +370,7 @@ _CONTROL_ROUTES: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]]
 # --- HTTP ------------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(LocalHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 

@@ -31,7 +31,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from smsgw_tools.serving import serve_in_background, stop_serving
+from smsgw_tools.serving import LocalHTTPServer, serve_in_background, stop_serving
 from smsgw_tools.simulator_eum import EumAccount
 
 log = logging.getLogger(__name__)
@@ -508,7 +508,7 @@ def _sns_error(status: int, code: str, message: str) -> tuple[int, str, bytes]:
     return status, "text/xml", body.encode()
 
 
-class _HttpsServer(ThreadingHTTPServer):
+class _HttpsServer(LocalHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], sns: Sns, tls: ssl.SSLContext) -> None:

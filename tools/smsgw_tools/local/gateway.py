@@ -19,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from smsgw_tools.local.runtime import Invocation
 from smsgw_tools.local.template import Authorizer, Route
-from smsgw_tools.serving import serve_in_background, stop_serving
+from smsgw_tools.serving import LocalHTTPServer, serve_in_background, stop_serving
 
 BODY_LIMIT_BYTES = 10 * 1024 * 1024
 STAGE = "$default"
@@ -115,7 +115,7 @@ class HttpApiGateway:
         )
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, bool, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._server = LocalHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from smsgw_tools.serving import serve_in_background, stop_serving
+from smsgw_tools.serving import LocalHTTPServer, serve_in_background, stop_serving
 
 
 class WebhookSink:
@@ -26,7 +26,7 @@ class WebhookSink:
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._answers: list[int] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -99,7 +99,7 @@ class WebhookSink:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server = LocalHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self._thread = serve_in_background(self._server, "webhook-sink")
         return self
