@@ -31,6 +31,7 @@ The minimum capacity of the table and each index is a fixed cost a month.
     .venv/bin/python bench/cost.py --log-level INFO --tracing Active
     .venv/bin/python bench/cost.py --billing-mode PROVISIONED --utilisation 0.5
     .venv/bin/python bench/cost.py --without-external-id
+    .venv/bin/python bench/cost.py --text-length 160
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ DURATION_MS = {  # a warm invocation in Lambda (mostly waiting on AWS, the carri
     "notifier_record": 250,  # the customer's webhook answering + one UpdateItem
 }
 RUNTIME_LOG_BYTES = 350  # START, END and REPORT lines Lambda adds per invocation
+TEXT = "Your parcel arrives today between 10:00 and 12:00."  # 51 characters
 XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s, then 5%
 CARRIER_AND_WEBHOOK_BYTES = 3_000  # HTTPS to the carrier and the customer, per message
 FUNCTION_IDS = {
@@ -255,6 +257,7 @@ def measure(
     projection: str | None = None,
     parameters: dict[str, str] | None = None,
     external_id: bool = True,
+    text: str = TEXT,
 ) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int], dict[str, int]]:
     """One message through every function; returns the meter, the handler durations (s),
     the log bytes, the invocations and the MemorySize (MB) per function. `projection`
@@ -345,7 +348,7 @@ def measure(
                 {
                     "From": "+61499009990",
                     "To": "+61488023555",
-                    "Text": "Your parcel arrives today between 10:00 and 12:00.",
+                    "Text": text,
                     **({"ExternalId": "order-1"} if external_id else {}),
                     "DeliveryReceiptWebhookUri": f"{sink.url}/hooks",
                 }
@@ -548,6 +551,11 @@ def main() -> int:
         action="store_true",
         help="send without an ExternalId (its GSI2 entry is one write unit)",
     )
+    parser.add_argument(
+        "--text-length",
+        type=int,
+        help="a Text of this many characters (the default is 51): a longer one makes the item larger",
+    )
     args = parser.parse_args()
     if args.utilisation is not None and not 0 < args.utilisation <= 1:
         parser.error("--utilisation is a fraction: more than 0, at most 1")
@@ -558,7 +566,10 @@ def main() -> int:
     }
     parameters = {k: v for k, v in overrides.items() if v}
     meter, durations, log_bytes, invocations, memory = measure(
-        args.projection, parameters, external_id=not args.without_external_id
+        args.projection,
+        parameters,
+        external_id=not args.without_external_id,
+        text=(TEXT * 40)[: args.text_length] if args.text_length else TEXT,
     )
     from smsgw_tools.local import template as tpl
 
