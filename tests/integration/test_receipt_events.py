@@ -81,9 +81,11 @@ def test_dynamodb_final_status_event_calls_the_webhook_of_the_sqs_callback_job_s
     assert job == CallbackJob.from_json(queued["body"])
 
 
-def test_dynamodb_final_status_event_goes_through_the_notifier(functions, tenant, stack):
+def through_the_notifier(functions, tenant, sample: str) -> dict:
+    """The sample event given to the notifier, its webhook aimed at a local sink and its
+    property the tenant's; the one request the sink received."""
     with WebhookSink() as sink:
-        text = json.dumps(event("dynamodb_final_status"))
+        text = json.dumps(event(sample))
         text = text.replace("https://hooks.example.com/smsgw/receipts", f"{sink.url}/receipts")
         text = text.replace("PR00000000000000000000000000000001", tenant.property_sid)
 
@@ -91,6 +93,11 @@ def test_dynamodb_final_status_event_goes_through_the_notifier(functions, tenant
 
         assert result == {"batchItemFailures": []}
         [request] = sink.requests()
+    return request
+
+
+def test_dynamodb_final_status_event_goes_through_the_notifier(functions, tenant, stack):
+    request = through_the_notifier(functions, tenant, "dynamodb_final_status")
     assert request["path"] == "/receipts"
     assert json.loads(request["body"])["Status"] == "delivered"
     assert (
@@ -100,15 +107,7 @@ def test_dynamodb_final_status_event_goes_through_the_notifier(functions, tenant
 
 
 def test_sqs_callback_job_event_calls_the_webhook(functions, tenant, aws_session, stack):
-    with WebhookSink() as sink:
-        text = json.dumps(event("sqs_callback_job"))
-        text = text.replace("https://hooks.example.com/smsgw/receipts", f"{sink.url}/receipts")
-        text = text.replace("PR00000000000000000000000000000001", tenant.property_sid)
-
-        result = functions.invoke("notifier", json.loads(text))
-
-        assert result == {"batchItemFailures": []}
-        [request] = sink.requests()
+    request = through_the_notifier(functions, tenant, "sqs_callback_job")
     assert request["path"] == "/receipts"
     assert json.loads(request["body"])["Status"] == "delivered"
     assert request["headers"]["webhook-signature"].startswith("v1,")

@@ -371,7 +371,6 @@ _CONTROL_ROUTES: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]]
 
 
 class _Server(LocalHTTPServer):
-    daemon_threads = True
     request_queue_size = 64
 
     def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:

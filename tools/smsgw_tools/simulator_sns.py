@@ -509,8 +509,6 @@ def _sns_error(status: int, code: str, message: str) -> tuple[int, str, bytes]:
 
 
 class _HttpsServer(LocalHTTPServer):
-    daemon_threads = True
-
     def __init__(self, address: tuple[str, int], sns: Sns, tls: ssl.SSLContext) -> None:
         self.sns = sns
         self.tls = tls

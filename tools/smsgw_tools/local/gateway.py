@@ -116,7 +116,6 @@ class HttpApiGateway:
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, bool, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
         self._server = LocalHTTPServer((host, port), _handler_class(self))
-        self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property

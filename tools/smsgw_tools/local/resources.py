@@ -564,12 +564,8 @@ def _put_scaling_policy(
     client: Callable[[str], Any], stack: Stack, logical_id: str, properties: Any
 ) -> str:
     properties = stack.resolve(properties)
-    if "ScalingTargetId" in properties:
-        resource_id, dimension, namespace = properties["ScalingTargetId"].split("|")
-    else:
-        resource_id, dimension, namespace = (
-            properties[key] for key in ("ResourceId", "ScalableDimension", "ServiceNamespace")
-        )
+    # the template names its target (the id `_register_scalable_target` returns)
+    resource_id, dimension, namespace = properties["ScalingTargetId"].split("|")
     arguments = {
         "PolicyName": properties["PolicyName"],
         "ServiceNamespace": namespace,
@@ -577,12 +573,10 @@ def _put_scaling_policy(
         "ScalableDimension": dimension,
         "PolicyType": properties["PolicyType"],
     }
-    tracking = properties.get("TargetTrackingScalingPolicyConfiguration")
-    if tracking:
-        tracking = tracking | {"TargetValue": float(tracking["TargetValue"])}
-        arguments["TargetTrackingScalingPolicyConfiguration"] = tracking
-    if "StepScalingPolicyConfiguration" in properties:
-        arguments["StepScalingPolicyConfiguration"] = properties["StepScalingPolicyConfiguration"]
+    tracking = properties["TargetTrackingScalingPolicyConfiguration"]
+    arguments["TargetTrackingScalingPolicyConfiguration"] = tracking | {
+        "TargetValue": float(tracking["TargetValue"])
+    }
     policy = client("application-autoscaling").put_scaling_policy(**arguments)
     return policy["PolicyARN"]
 

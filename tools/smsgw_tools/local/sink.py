@@ -100,7 +100,6 @@ class WebhookSink:
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
         self._server = LocalHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
         self._thread = serve_in_background(self._server, "webhook-sink")
         return self
 

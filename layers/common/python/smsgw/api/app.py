@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from botocore.exceptions import ClientError
+from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 
 from smsgw.api import messages, responses_routes
 from smsgw.api.responses import error_response, json_response
@@ -31,15 +32,9 @@ def handle_not_found(_: Exception) -> Response:
 
 
 # What DynamoDB and SQS answer when a request is over their capacity (a PROVISIONED table
-# before auto scaling catches up, a hot partition), after botocore's own retries.
-THROTTLING_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "ThrottlingException",
-        "RequestThrottled",
-    }
-)
+# before auto scaling catches up, a hot partition): the error codes botocore's standard
+# retry mode treats as throttling, seen here once its retries are spent.
+_THROTTLED = ThrottledRetryableChecker()
 RETRY_AFTER_SECONDS = 1
 
 
@@ -48,7 +43,9 @@ def handle_unexpected(error: Exception) -> Response:
     # A fault of ours or of a dependency, never of the request: log it, answer in the API's
     # error format; the client may retry (with an Idempotency-Key, safely). Out of capacity
     # is a 503 with Retry-After; anything else a 500.
-    if isinstance(error, ClientError) and error.response["Error"]["Code"] in THROTTLING_CODES:
+    if isinstance(error, ClientError) and _THROTTLED.is_retryable(
+        RetryContext(attempt_number=1, parsed_response=error.response)
+    ):
         logger.warning("throttled", extra={"AwsErrorCode": error.response["Error"]["Code"]})
         busy = SmsGatewayError(
             ErrorCode.SERVICE_BUSY, "We are over capacity for a moment; retry shortly.", None

@@ -49,9 +49,9 @@ def job_for_record(record: dict[str, Any]) -> CallbackJob | None:
     if record.get("eventName") != "MODIFY" or not item_key(record).startswith(MESSAGE_PREFIX):
         return None
     new = _image(record, "NewImage")
-    old = _image(record, "OldImage")
     status = new.get("Status")
-    if status not in RECEIPT_WEBHOOK_STATUSES or old.get("Status") == status:
+    old_status = ((record["dynamodb"].get("OldImage") or {}).get("Status") or {}).get("S")
+    if status not in RECEIPT_WEBHOOK_STATUSES or old_status == status:
         return None
     message = Message.from_attributes(new)  # DeliveryReceipt false: no job
     return CallbackJob.for_status(message, status, final_time(message, status))
