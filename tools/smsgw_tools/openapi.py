@@ -332,8 +332,6 @@ def _error_responses(codes: tuple[ErrorCode, ...], gateway: bool) -> dict[str, A
 
 
 def _callback_operation(method: str, kind: str, template: Any) -> dict[str, Any]:
-    from smsgw.logic import receipts
-
     carriers = template.parameters.get("Carrier", {}).get("AllowedValues") or []
     form = {
         "type": "object",
@@ -383,32 +381,60 @@ def _callback_operation(method: str, kind: str, template: Any) -> dict[str, Any]
                 "schema": form,
             }
         )
+    operation["responses"] = {
+        "200": _callback_ok(kind),
+        **_error_responses(CALLBACK_ERRORS[kind], gateway=False),
+    }
+    operation["responses"]["500"]["description"] += (
+        " (End User Messaging: SNS could not be reached to confirm a subscription; SNS sends "
+        "the confirmation again)"
+    )
+    return operation
+
+
+def _callback_ok(kind: str) -> dict[str, Any]:
+    """A callback's 200: what the carrier's callback was (a receipt or a reply), or an SNS
+    subscription confirmation (End User Messaging), as `smsgw.api.carrier_callbacks`
+    answers it."""
+    from smsgw.api.carrier_callbacks import EMPTY_TWIML
+
+    confirmed = {"$ref": "#/components/schemas/SubscriptionConfirmed"}
     if kind == "Receipts":
-        ok = {
-            "description": "The receipt was verified and handled.",
+        return {
+            "description": "The receipt was verified and handled: applied (the status moved), "
+            "recorded (late or repeated: history only), ignored (an intermediate carrier "
+            "status) or unmatched (no such message: stored aside). End User Messaging: a "
+            "verified SNS SubscriptionConfirmation, now confirmed.",
             "content": {
                 "application/json": {
                     "schema": {
-                        "type": "object",
-                        "required": ["Receipt"],
-                        "properties": {
-                            "Receipt": {
-                                "type": "string",
-                                "enum": [receipts.APPLIED, receipts.RECORDED, receipts.IGNORED],
-                            }
-                        },
-                        "additionalProperties": False,
+                        "oneOf": [{"$ref": "#/components/schemas/ReceiptHandled"}, confirmed]
                     }
                 }
             },
         }
-    else:
-        ok = {
-            "description": "The reply was verified and stored; an empty TwiML answer.",
-            "content": {"text/xml": {"schema": {"type": "string"}}},
-        }
-    operation["responses"] = {"200": ok, **_error_responses(CALLBACK_ERRORS[kind], gateway=False)}
-    return operation
+    return {
+        "description": "The reply was verified and stored (or acknowledged: no live lease, or "
+        "the carrier's retry). Twilio: an empty TwiML answer (`text/xml`, no auto-reply). "
+        "Vonage and End User Messaging: `application/json`, routed (forwards queued), "
+        "stored, unmatched (no live lease: stored aside) or duplicate; End User Messaging's "
+        "verified SNS SubscriptionConfirmation is confirmed.",
+        "content": {
+            "text/xml": {"schema": {"type": "string"}, "example": EMPTY_TWIML},
+            "application/json": {
+                "schema": {"oneOf": [{"$ref": "#/components/schemas/ReplyHandled"}, confirmed]}
+            },
+        },
+    }
+
+
+def _callback_answer(name: str, values: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [name],
+        "properties": {name: {"type": "string", "enum": values}},
+        "additionalProperties": False,
+    }
 
 
 # ----- Schemas --------------------------------------------------------------------------
@@ -457,12 +483,29 @@ def _components(template: Any) -> dict[str, Any]:
                 },
             },
             "Error": error_schema(),
+            **_callback_schemas(),
             "GatewayMessage": {
                 "type": "object",
                 "required": ["message"],
                 "properties": {"message": {"type": "string"}},
             },
         },
+    }
+
+
+def _callback_schemas() -> dict[str, Any]:
+    """The carrier callbacks' 200 bodies, their values from the code that answers them."""
+    from smsgw.api.carrier_callbacks import SUBSCRIPTION_CONFIRMED
+    from smsgw.logic import receipts, replies
+
+    return {
+        "ReceiptHandled": _callback_answer(
+            "Receipt", [receipts.APPLIED, receipts.RECORDED, receipts.IGNORED, receipts.UNMATCHED]
+        ),
+        "ReplyHandled": _callback_answer(
+            "Reply", [replies.ROUTED, replies.STORED, replies.UNMATCHED, replies.DUPLICATE]
+        ),
+        "SubscriptionConfirmed": _callback_answer("Subscription", [SUBSCRIPTION_CONFIRMED]),
     }
 
 

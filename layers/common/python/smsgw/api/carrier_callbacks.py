@@ -27,6 +27,11 @@ from smsgw.observability import logger
 
 app = LambdaFunctionUrlResolver()  # API Gateway HTTP API (v2) events have the same shape
 
+SUBSCRIPTION_CONFIRMED = "confirmed"
+"""`{"Subscription": "confirmed"}`: the answer to a genuine SNS SubscriptionConfirmation."""
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+"""Twilio's reply answer: no auto-reply to the responder."""
+
 
 def adapter(carrier: str) -> Carrier:
     """The adapter named in the path; NotFoundError for a carrier this deployment has no
@@ -109,7 +114,7 @@ def _callback(carrier: str, handle) -> Response:
     found = adapter(name)
     request, received_at, now = _incoming()
     if _subscription_confirmed(found, request):
-        return json_response(200, {"Subscription": "confirmed"})
+        return json_response(200, {"Subscription": SUBSCRIPTION_CONFIRMED})
     return handle(name, request, received_at, now)
 
 
@@ -159,8 +164,7 @@ def _handle_reply(name: str, request, received_at: str, now: float) -> Response:
         },
     )
     if name == "twilio":
-        # An empty TwiML answer: Twilio sends nothing back to the responder.
-        return Response(200, "text/xml", '<?xml version="1.0" encoding="UTF-8"?><Response/>')
+        return Response(200, "text/xml", EMPTY_TWIML)
     return json_response(200, {"Reply": outcome.result})
 
 
