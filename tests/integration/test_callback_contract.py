@@ -62,8 +62,9 @@ class Answer:
 
 
 def documented(event: dict[str, Any], result: dict[str, Any]) -> Answer:
-    """The handler's answer to `event`, checked against the document: its status and
-    content type are declared for the route, and its body is what that content declares."""
+    """The handler's answer to `event`, checked against the document: the request's content
+    type is declared for the route, and so are the answer's status and content type; its
+    body is what that content declares."""
     path = "/v1/Carriers/{Carrier}/" + event["rawPath"].rsplit("/", 1)[1]
     method = event["requestContext"]["http"]["method"].lower()
     answer = Answer(
@@ -71,7 +72,11 @@ def documented(event: dict[str, Any], result: dict[str, Any]) -> Answer:
         (result.get("headers") or {}).get("Content-Type", ""),
         result.get("body") or "",
     )
-    responses = DOCUMENT["paths"][path][method]["responses"]
+    operation = DOCUMENT["paths"][path][method]
+    sent_as = (event["headers"].get("content-type") or "").split(";")[0].strip()
+    if method == "post" and sent_as:
+        assert sent_as in operation["requestBody"]["content"], (path, sent_as)
+    responses = operation["responses"]
     assert str(answer.status) in responses, (method, path, answer)
     content = responses[str(answer.status)].get("content") or {}
     media_type = answer.content_type.split(";")[0].strip()

@@ -358,9 +358,10 @@ def _callback_operation(method: str, kind: str, template: Any) -> dict[str, Any]
                 "name": "X-Twilio-Signature",
                 "in": "header",
                 "required": False,
-                "description": "The carrier's signature of the URL it called and its "
-                "parameters (the header is the carrier's; Twilio's shown). Without a valid "
-                "one the callback is a 403 (24001) and nothing is stored.",
+                "description": "The carrier's signature: Twilio's header (shown) of the URL "
+                "it called and its parameters; Vonage signs in its parameters (`sig`, with "
+                "`timestamp`), SNS (End User Messaging) in its message (`Signature`). Without "
+                "a valid one the callback is a 403 (24001) and nothing is stored.",
                 "schema": {"type": "string"},
             },
         ],
@@ -368,7 +369,19 @@ def _callback_operation(method: str, kind: str, template: Any) -> dict[str, Any]
     if method == "POST":
         operation["requestBody"] = {
             "required": False,
-            "content": {"application/x-www-form-urlencoded": {"schema": form}},
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": form},
+                "application/json": {
+                    "schema": {"type": "object", "description": "Vonage's JSON callbacks."}
+                },
+                "text/plain": {
+                    "schema": {
+                        "type": "string",
+                        "description": "End User Messaging: the SNS message (JSON), posted "
+                        "as SNS posts it.",
+                    }
+                },
+            },
         }
     else:
         operation["parameters"].append(
