@@ -89,6 +89,7 @@ def documented(event: dict[str, Any], result: dict[str, Any]) -> Answer:
         schema = {"$ref": f"{DOCUMENT_URI}#/{pointer}/application~1json/schema"}
         OAS31Validator(schema, registry=REGISTRY).validate(answer.json())
     else:
+        assert media_type == "text/xml", (method, path, answer)
         answer.xml()
     return answer
 
