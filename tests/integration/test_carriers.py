@@ -507,6 +507,37 @@ def test_sns_subscription_confirmation_is_verified_then_confirmed(functions, wir
     assert SUBSCRIBE_URL.replace("t0k", "evil") not in wire.fetched
 
 
+@pytest.fixture
+def seeded_secret(aws_session, stack) -> str:
+    """The carrier secret as the template seeds it (read before `wire` replaces it)."""
+    secrets = aws_session.client("secretsmanager")
+    return secrets.get_secret_value(SecretId=stack.parameters["CarrierSecretName"])["SecretString"]
+
+
+@pytest.mark.parametrize("carrier_name", ["eum"], indirect=True)
+def test_with_the_seeded_secret_no_sns_topic_is_trusted(
+    seeded_secret, api, functions, admin, aws_session, stack, wire
+):
+    # Given the secret as the template seeds it: no TopicArns
+    assert json.loads(seeded_secret)["TopicArns"] == []
+    aws_session.client("secretsmanager").put_secret_value(
+        SecretId=stack.parameters["CarrierSecretName"], SecretString=seeded_secret
+    )
+    sid, submission = send_leased(api, functions, admin, aws_session, stack, wire)
+
+    # When SNS messages arrive, validly signed, from a topic nobody configured
+    for event in (wire.receipt(submission, sid, "delivered"), wire.confirmation()):
+        status, body = webhook(functions, event)
+
+        # Then each is refused: nothing stored, nothing confirmed, nothing fetched
+        assert (status, body["Error"]["Code"]) == (
+            403,
+            ErrorCode.CALLBACK_SIGNATURE_INVALID.number,
+        )
+    assert message_item(aws_session, stack, sid)["Status"] == "sent"
+    assert wire.fetched == []
+
+
 @pytest.mark.parametrize("carrier_name", ["vonage"])
 def test_every_part_of_a_long_vonage_message_is_matched_by_its_receipt(
     table_stream, api, functions, aws_session, stack, wire

@@ -94,7 +94,7 @@ def _carrier(fetcher: Any = None, client: Any = None, **kwargs: Any) -> EndUserM
         origination_identity="pool-0123456789abcdef",
         configuration_set="smsgw-events",
         certificate_fetcher=fetcher,
-        **kwargs,
+        **{"topic_arns": [TOPIC]} | kwargs,
     )
 
 
@@ -209,6 +209,20 @@ def test_only_configured_topics_verify(key: rsa.RSAPrivateKey, fetcher: _Fetcher
     message = _sign(_fixture("sns_notification.json"), key)
     assert _carrier(fetcher, topic_arns=[TOPIC]).verify(_post(message))
     assert not _carrier(fetcher, topic_arns=[TOPIC + "-other"]).verify(_post(message))
+
+
+def test_without_configured_topics_no_sns_message_verifies_or_is_confirmed(
+    key: rsa.RSAPrivateKey, fetcher: _Fetcher
+) -> None:
+    # Given an adapter with no topics (the template's secret: "TopicArns": [])
+    carrier = _carrier(fetcher, topic_arns=[])
+    notification = _sign(_fixture("sns_notification.json"), key)
+    confirmation = _sign(_fixture("sns_subscription_confirmation.json"), key)
+
+    # When / Then validly signed messages are refused, and nothing is fetched or confirmed
+    assert not carrier.verify(_post(notification))
+    assert not carrier.confirm_subscription(_post(confirmation))
+    assert fetcher.urls == []
 
 
 def test_failed_certificate_fetch_does_not_verify(key: rsa.RSAPrivateKey) -> None:

@@ -117,18 +117,19 @@ class EndUserMessagingCarrier:
         *,
         origination_identity: str,
         configuration_set: str | None,
-        topic_arns: Collection[str] | None = None,
+        topic_arns: Collection[str] = (),
         certificate_fetcher: CertificateFetcher | None = None,
     ) -> None:
         """`client` is a boto3 `pinpoint-sms-voice-v2` client. `origination_identity` (a
         pool, phone number or sender ID) is used for messages without a sender of their
-        own. `topic_arns`, when given, are the only SNS topics whose messages verify.
-        `certificate_fetcher` gets a signing certificate (PEM) by URL; it defaults to an
+        own. `topic_arns` are the only SNS topics whose messages verify: without any, no
+        SNS message does (AWS: reject a TopicArn you do not expect; anyone can subscribe
+        our URL to a topic of their own). `certificate_fetcher` gets a signing certificate (PEM) by URL; it defaults to an
         HTTPS GET, and each URL is fetched once per adapter."""
         self._client = client
         self.origination_identity = origination_identity
         self.configuration_set = configuration_set
-        self._topic_arns = frozenset(topic_arns) if topic_arns else None
+        self._topic_arns = frozenset(topic_arns)
         self._fetch = certificate_fetcher or _https_get
         self._certificates: dict[str, Any] = {}
 
@@ -159,14 +160,16 @@ class EndUserMessagingCarrier:
         return SubmitResult(carrier_sid=str(message_id), carrier_status="accepted")
 
     def verify(self, request: CallbackRequest) -> bool:
-        """True when the body is an SNS message with a valid SNS signature (from an allowed
-        topic, when topics are configured)."""
+        """True when the body is an SNS message from a configured topic with a valid SNS
+        signature."""
         try:
             message = _sns_message(request)
         except CallbackRejectedError:
             return False
-        if self._topic_arns is not None and message.get("TopicArn") not in self._topic_arns:
-            return False
+        if not self._topic_arns:
+            return _refused("no TopicArns configured: every SNS message is refused")
+        if message.get("TopicArn") not in self._topic_arns:
+            return _refused("topic not in TopicArns", TopicArn=str(message.get("TopicArn")))
         fields = _SIGNED_FIELDS.get(str(message.get("Type")))
         algorithm = _signature_algorithm(message.get("SignatureVersion"))
         url = message.get("SigningCertURL")
@@ -252,6 +255,14 @@ class EndUserMessagingCarrier:
             certificate = x509.load_pem_x509_certificate(self._fetch(url))
             self._certificates[url] = certificate
         return certificate
+
+
+def _refused(reason: str, **details: str) -> bool:
+    """False, with the reason logged (the carrier's answer never says why)."""
+    from smsgw.observability import logger
+
+    logger.warning("sns message refused", extra={"Reason": reason, **details})
+    return False
 
 
 def string_to_sign(message: Mapping[str, Any], fields: Collection[str]) -> bytes:
