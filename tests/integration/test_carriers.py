@@ -4,13 +4,13 @@ callback rejected, with the deployment's `Carrier` parameter set to twilio, vona
 Twilio and Vonage submissions go over HTTP to their simulators; End User Messaging's
 SendTextMessage goes to a botocore Stubber (the real client, so the request is checked
 against the service model), and its SNS callbacks are signed with a test key whose
-certificate the adapter "fetches" from an SNS URL.
+certificate, issued by a test CA the functions are told to trust, the adapter "fetches"
+from an SNS URL.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import time
 from typing import Any
@@ -19,12 +19,11 @@ from urllib.parse import urlencode, urlsplit
 import boto3
 import pytest
 from botocore.stub import Stubber
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import Store
 
-from smsgw.carriers import eum
+from smsgw.carriers import eum, sns_certificates
 from smsgw.carriers.twilio import SIGNATURE_HEADER
 from smsgw.carriers.twilio import signature as twilio_signature
 from smsgw.dal import aws
@@ -33,6 +32,7 @@ from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy
 from smsgw_tools.simulator import CarrierSimulator
 from smsgw_tools.simulator_formats import DEFAULT_SIGNATURE_SECRET, signed_callback
+from smsgw_tools.simulator_sns import LocalAuthority
 from tests.integration.conftest import queued_records
 from tests.support import message_item
 
@@ -206,6 +206,7 @@ class EumWire:
 
     def __init__(self, session: Any, stack: Any) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.authority = LocalAuthority()
         self.fetched: list[str] = []
         self.client = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
         self.stubber = Stubber(self.client)
@@ -229,6 +230,12 @@ class EumWire:
 
         sms_voice.cache_clear = lambda: None  # type: ignore[attr-defined]
         monkeypatch.setattr(eum, "_https_get", fetch)
+
+        def trust_store() -> Store:
+            return Store([self.authority.certificate])
+
+        trust_store.cache_clear = lambda: None  # type: ignore[attr-defined]
+        monkeypatch.setattr(sns_certificates, "trust_store", trust_store)
         monkeypatch.setattr(aws, "sms_voice", sms_voice)
         original = self.client.send_text_message
 
@@ -324,18 +331,8 @@ class EumWire:
         return http_event("POST", url, json.dumps(message), headers)
 
     def _certificate(self) -> bytes:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-        now = datetime.datetime.now(datetime.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .sign(self.key, hashes.SHA256())
-        )
+        name = "sns.amazonaws.com"
+        certificate = self.authority.issue(self.key, name, dns_names=(name,))
         return certificate.public_bytes(serialization.Encoding.PEM)
 
 
