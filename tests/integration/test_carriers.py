@@ -11,6 +11,7 @@ from an SNS URL.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import time
 from typing import Any
@@ -219,11 +220,11 @@ class EumWire:
         }
 
     def install(self, monkeypatch: Any) -> None:
-        certificate = self._certificate()
+        self.certificate = self.issued_by(self.authority)
 
         def fetch(url: str) -> bytes:
             self.fetched.append(url)
-            return certificate if url == CERT_URL else b"<ConfirmSubscriptionResponse/>"
+            return self.certificate if url == CERT_URL else b"<ConfirmSubscriptionResponse/>"
 
         def sms_voice(read_timeout: float, endpoint_url: str | None = None) -> Any:
             return self.client
@@ -330,9 +331,14 @@ class EumWire:
         }
         return http_event("POST", url, json.dumps(message), headers)
 
-    def _certificate(self) -> bytes:
+    def issued_by(
+        self, authority: LocalAuthority, not_valid_after: datetime.datetime | None = None
+    ) -> bytes:
+        """The signing certificate (PEM) SNS serves at CERT_URL, issued by `authority`."""
         name = "sns.amazonaws.com"
-        certificate = self.authority.issue(self.key, name, dns_names=(name,))
+        certificate = authority.issue(
+            self.key, name, dns_names=(name,), not_valid_after=not_valid_after
+        )
         return certificate.public_bytes(serialization.Encoding.PEM)
 
 
@@ -533,6 +539,31 @@ def test_with_the_seeded_secret_no_sns_topic_is_trusted(
         )
     assert message_item(aws_session, stack, sid)["Status"] == "sent"
     assert wire.fetched == []
+
+
+@pytest.mark.parametrize("carrier_name", ["eum"], indirect=True)
+@pytest.mark.parametrize(
+    ("issuer", "hours_left"),
+    [
+        pytest.param(LocalAuthority("a CA nobody trusts"), 24, id="untrusted-ca"),
+        pytest.param(None, -1, id="expired"),
+    ],
+)
+def test_an_sns_certificate_not_trusted_now_is_refused_and_nothing_is_stored(
+    api, functions, admin, aws_session, stack, wire, issuer, hours_left
+):
+    # Given a sent message, and SNS's URL serving a certificate from a CA the functions do
+    # not trust, or an expired one, whose key signs the notification
+    sid, submission = send_leased(api, functions, admin, aws_session, stack, wire)
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=hours_left)
+    wire.certificate = wire.issued_by(issuer or wire.authority, not_valid_after=until)
+
+    # When its delivery event arrives
+    status, body = webhook(functions, wire.receipt(submission, sid, "delivered"))
+
+    # Then it is refused, and the message is unchanged
+    assert (status, body["Error"]["Code"]) == (403, ErrorCode.CALLBACK_SIGNATURE_INVALID.number)
+    assert message_item(aws_session, stack, sid)["Status"] == "sent"
 
 
 @pytest.mark.parametrize("carrier_name", ["vonage"])
