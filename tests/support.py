@@ -65,6 +65,9 @@ def reset_process_caches() -> None:
     aws.table.cache_clear()
     aws.sqs.cache_clear()
     aws.sms_voice.cache_clear()
+    from smsgw.carriers import sns_certificates
+
+    sns_certificates.trust_store.cache_clear()
     sender.dispatcher.cache_clear()
     from smsgw import scheduler
 

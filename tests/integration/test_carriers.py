@@ -4,7 +4,8 @@ callback rejected, with the deployment's `Carrier` parameter set to twilio, vona
 Twilio and Vonage submissions go over HTTP to their simulators; End User Messaging's
 SendTextMessage goes to a botocore Stubber (the real client, so the request is checked
 against the service model), and its SNS callbacks are signed with a test key whose
-certificate the adapter "fetches" from an SNS URL.
+certificate, issued by a test CA the functions are told to trust, the adapter "fetches"
+from an SNS URL.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from urllib.parse import urlencode, urlsplit
 import boto3
 import pytest
 from botocore.stub import Stubber
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import Store
 
-from smsgw.carriers import eum
+from smsgw.carriers import eum, sns_certificates
 from smsgw.carriers.twilio import SIGNATURE_HEADER
 from smsgw.carriers.twilio import signature as twilio_signature
 from smsgw.dal import aws
@@ -33,6 +33,7 @@ from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy
 from smsgw_tools.simulator import CarrierSimulator
 from smsgw_tools.simulator_formats import DEFAULT_SIGNATURE_SECRET, signed_callback
+from smsgw_tools.simulator_sns import LocalAuthority
 from tests.integration.conftest import queued_records
 from tests.support import message_item
 
@@ -206,6 +207,7 @@ class EumWire:
 
     def __init__(self, session: Any, stack: Any) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.authority = LocalAuthority()
         self.fetched: list[str] = []
         self.client = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
         self.stubber = Stubber(self.client)
@@ -218,17 +220,23 @@ class EumWire:
         }
 
     def install(self, monkeypatch: Any) -> None:
-        certificate = self._certificate()
+        self.certificate = self.issued_by(self.authority)
 
         def fetch(url: str) -> bytes:
             self.fetched.append(url)
-            return certificate if url == CERT_URL else b"<ConfirmSubscriptionResponse/>"
+            return self.certificate if url == CERT_URL else b"<ConfirmSubscriptionResponse/>"
 
         def sms_voice(read_timeout: float, endpoint_url: str | None = None) -> Any:
             return self.client
 
         sms_voice.cache_clear = lambda: None  # type: ignore[attr-defined]
         monkeypatch.setattr(eum, "_https_get", fetch)
+
+        def trust_store() -> Store:
+            return Store([self.authority.certificate])
+
+        trust_store.cache_clear = lambda: None  # type: ignore[attr-defined]
+        monkeypatch.setattr(sns_certificates, "trust_store", trust_store)
         monkeypatch.setattr(aws, "sms_voice", sms_voice)
         original = self.client.send_text_message
 
@@ -323,18 +331,13 @@ class EumWire:
         }
         return http_event("POST", url, json.dumps(message), headers)
 
-    def _certificate(self) -> bytes:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-        now = datetime.datetime.now(datetime.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .sign(self.key, hashes.SHA256())
+    def issued_by(
+        self, authority: LocalAuthority, not_valid_after: datetime.datetime | None = None
+    ) -> bytes:
+        """The signing certificate (PEM) SNS serves at CERT_URL, issued by `authority`."""
+        name = "sns.amazonaws.com"
+        certificate = authority.issue(
+            self.key, name, dns_names=(name,), not_valid_after=not_valid_after
         )
         return certificate.public_bytes(serialization.Encoding.PEM)
 
@@ -505,6 +508,62 @@ def test_sns_subscription_confirmation_is_verified_then_confirmed(functions, wir
     status, body = webhook(functions, forged)
     assert (status, body["Error"]["Code"]) == (403, ErrorCode.CALLBACK_SIGNATURE_INVALID.number)
     assert SUBSCRIBE_URL.replace("t0k", "evil") not in wire.fetched
+
+
+@pytest.fixture
+def seeded_secret(aws_session, stack) -> str:
+    """The carrier secret as the template seeds it (read before `wire` replaces it)."""
+    secrets = aws_session.client("secretsmanager")
+    return secrets.get_secret_value(SecretId=stack.parameters["CarrierSecretName"])["SecretString"]
+
+
+@pytest.mark.parametrize("carrier_name", ["eum"], indirect=True)
+def test_with_the_seeded_secret_no_sns_topic_is_trusted(
+    seeded_secret, api, functions, admin, aws_session, stack, wire
+):
+    # Given the secret as the template seeds it: no TopicArns
+    assert json.loads(seeded_secret)["TopicArns"] == []
+    aws_session.client("secretsmanager").put_secret_value(
+        SecretId=stack.parameters["CarrierSecretName"], SecretString=seeded_secret
+    )
+    sid, submission = send_leased(api, functions, admin, aws_session, stack, wire)
+
+    # When SNS messages arrive, validly signed, from a topic nobody configured
+    for event in (wire.receipt(submission, sid, "delivered"), wire.confirmation()):
+        status, body = webhook(functions, event)
+
+        # Then each is refused: nothing stored, nothing confirmed, nothing fetched
+        assert (status, body["Error"]["Code"]) == (
+            403,
+            ErrorCode.CALLBACK_SIGNATURE_INVALID.number,
+        )
+    assert message_item(aws_session, stack, sid)["Status"] == "sent"
+    assert wire.fetched == []
+
+
+@pytest.mark.parametrize("carrier_name", ["eum"], indirect=True)
+@pytest.mark.parametrize(
+    ("issuer", "hours_left"),
+    [
+        pytest.param(LocalAuthority("a CA nobody trusts"), 24, id="untrusted-ca"),
+        pytest.param(None, -1, id="expired"),
+    ],
+)
+def test_an_sns_certificate_not_trusted_now_is_refused_and_nothing_is_stored(
+    api, functions, admin, aws_session, stack, wire, issuer, hours_left
+):
+    # Given a sent message, and SNS's URL serving a certificate from a CA the functions do
+    # not trust, or an expired one, whose key signs the notification
+    sid, submission = send_leased(api, functions, admin, aws_session, stack, wire)
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=hours_left)
+    wire.certificate = wire.issued_by(issuer or wire.authority, not_valid_after=until)
+
+    # When its delivery event arrives
+    status, body = webhook(functions, wire.receipt(submission, sid, "delivered"))
+
+    # Then it is refused, and the message is unchanged
+    assert (status, body["Error"]["Code"]) == (403, ErrorCode.CALLBACK_SIGNATURE_INVALID.number)
+    assert message_item(aws_session, stack, sid)["Status"] == "sent"
 
 
 @pytest.mark.parametrize("carrier_name", ["vonage"])

@@ -1,5 +1,6 @@
 """EndUserMessagingCarrier without a network: SendTextMessage through botocore's Stubber,
-SNS signatures made with the test's own key and certificate, delivery events and replies."""
+SNS signatures made with the test's own key and certificate (issued by a CA the adapter is
+told to trust), delivery events and replies."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from botocore.stub import Stubber
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from cryptography.x509.verification import Store
 
 from smsgw.carriers.base import (
     CallbackRejectedError,
@@ -37,12 +39,16 @@ from smsgw.carriers.eum import (
     EndUserMessagingCarrier,
     string_to_sign,
 )
+from smsgw.carriers.sns_certificates import trust_store
+from smsgw_tools.simulator_sns import LocalAuthority
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eum"
 TOPIC = "arn:aws:sns:us-west-2:123456789012:MyTopic"
 CERT_URL = "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-test.pem"
 URL = "https://gw.example.com/v1/Carriers/eum/Receipts"
 SID = "SM" + "b" * 32
+SNS_NAME = ("sns.amazonaws.com",)
+TRUSTED = LocalAuthority("test CA the adapter trusts")
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -56,19 +62,52 @@ def key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="module")
 def certificate_pem(key: rsa.RSAPrivateKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    return _pem(TRUSTED.issue(key, "sns.amazonaws.com", dns_names=SNS_NAME))
+
+
+def _pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+Extension = tuple[x509.ExtensionType, bool]
+"""An extension and whether it is critical."""
+SNS_SAN: Extension = (x509.SubjectAlternativeName([x509.DNSName(SNS_NAME[0])]), False)
+
+
+def _certificate(
+    key: rsa.RSAPrivateKey,
+    name: str,
+    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None = None,
+    *extensions: Extension,
+) -> x509.Certificate:
+    """A certificate for `key`, valid today, signed by `issuer` (its certificate and key;
+    self-signed without one)."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    issuer_name, issuer_key = (issuer[0].subject, issuer[1]) if issuer else (subject, key)
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
     )
-    return certificate.public_bytes(serialization.Encoding.PEM)
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _ca(key: rsa.RSAPrivateKey, name: str, issuer: Any = None) -> x509.Certificate:
+    return _certificate(
+        key,
+        name,
+        issuer,
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (x509.KeyUsage(True, False, False, False, False, True, True, False, False), True),
+        (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+    )
 
 
 class _Fetcher:
@@ -94,7 +133,7 @@ def _carrier(fetcher: Any = None, client: Any = None, **kwargs: Any) -> EndUserM
         origination_identity="pool-0123456789abcdef",
         configuration_set="smsgw-events",
         certificate_fetcher=fetcher,
-        **kwargs,
+        **{"topic_arns": [TOPIC], "trust_store": lambda: Store([TRUSTED.certificate])} | kwargs,
     )
 
 
@@ -209,6 +248,125 @@ def test_only_configured_topics_verify(key: rsa.RSAPrivateKey, fetcher: _Fetcher
     message = _sign(_fixture("sns_notification.json"), key)
     assert _carrier(fetcher, topic_arns=[TOPIC]).verify(_post(message))
     assert not _carrier(fetcher, topic_arns=[TOPIC + "-other"]).verify(_post(message))
+
+
+def test_without_configured_topics_no_sns_message_verifies_or_is_confirmed(
+    key: rsa.RSAPrivateKey, fetcher: _Fetcher
+) -> None:
+    # Given an adapter with no topics (the template's secret: "TopicArns": [])
+    carrier = _carrier(fetcher, topic_arns=[])
+    notification = _sign(_fixture("sns_notification.json"), key)
+    confirmation = _sign(_fixture("sns_subscription_confirmation.json"), key)
+
+    # When / Then validly signed messages are refused, and nothing is fetched or confirmed
+    assert not carrier.verify(_post(notification))
+    assert not carrier.confirm_subscription(_post(confirmation))
+    assert fetcher.urls == []
+
+
+@pytest.mark.parametrize(
+    "issued_by",
+    [
+        pytest.param(lambda key: _certificate(key, "sns", None, SNS_SAN), id="self-signed"),
+        pytest.param(
+            lambda key: LocalAuthority("untrusted CA").issue(key, "sns", dns_names=SNS_NAME),
+            id="untrusted-ca",
+        ),
+        pytest.param(
+            lambda key: TRUSTED.issue(
+                key,
+                "sns",
+                dns_names=SNS_NAME,
+                not_valid_after=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1),
+            ),
+            id="expired",
+        ),
+    ],
+)
+def test_certificate_from_the_sns_url_that_is_not_trusted_now_is_refused(
+    key: rsa.RSAPrivateKey, issued_by: Any
+) -> None:
+    # Given a correctly signed message whose certificate, served from SNS's URL, is
+    # self-signed, from a CA nobody trusts, or expired
+    fetcher = _Fetcher(_pem(issued_by(key)))
+    carrier = _carrier(fetcher)
+    message = _post(_sign(_fixture("sns_notification.json"), key))
+    # When / Then it is refused each time, and the refused certificate is not kept
+    assert not carrier.verify(message)
+    assert not carrier.verify(message)
+    assert fetcher.urls == [CERT_URL, CERT_URL]
+
+
+@pytest.mark.parametrize(
+    ("issuer_url", "verifies"),
+    [
+        ("http://crt.r2m01.amazontrust.com/r2m01.cer", True),
+        ("http://crt.example.com/r2m01.cer", False),
+    ],
+)
+def test_the_missing_intermediate_is_fetched_from_amazon_trust_services_only(
+    issuer_url: str, verifies: bool
+) -> None:
+    # Given SNS's shape: a PEM holding only the leaf, issued by an intermediate that the
+    # leaf's AIA names, below a trusted root
+    root_key, intermediate_key, signing_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)
+    )
+    root = _ca(root_key, "Amazon Root CA 1")
+    intermediate = _ca(intermediate_key, "Amazon RSA 2048 M01", (root, root_key))
+    issuer = x509.AccessDescription(
+        AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(issuer_url)
+    )
+    leaf = _certificate(
+        signing_key,
+        SNS_NAME[0],
+        (intermediate, intermediate_key),
+        SNS_SAN,
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_public_key(intermediate_key.public_key()), False),
+        (x509.AuthorityInformationAccess([issuer]), False),
+    )
+    served = {
+        CERT_URL: _pem(leaf),
+        issuer_url: intermediate.public_bytes(serialization.Encoding.DER),
+    }
+    fetched: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        fetched.append(url)
+        return served[url]
+
+    message = _post(_sign(_fixture("sns_notification.json"), signing_key))
+    # When / Then it verifies only when the intermediate came from Amazon Trust Services
+    assert _carrier(fetch, trust_store=lambda: Store([root])).verify(message) is verifies
+    assert fetched == ([CERT_URL, issuer_url] if verifies else [CERT_URL])
+
+
+@pytest.fixture
+def bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Point REQUESTS_CA_BUNDLE at a file of the given CAs; the store is read afresh."""
+
+    def use(*authorities: LocalAuthority) -> None:
+        path = tmp_path / "bundle.pem"
+        path.write_bytes(b"\n".join(a.pem for a in authorities))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(path))
+        trust_store.cache_clear()
+
+    yield use
+    trust_store.cache_clear()
+
+
+def test_by_default_the_cas_are_those_requests_trusts(
+    key: rsa.RSAPrivateKey, fetcher: _Fetcher, bundle: Any
+) -> None:
+    message = _post(_sign(_fixture("sns_notification.json"), key))
+    # Given REQUESTS_CA_BUNDLE without the certificate's CA: refused
+    bundle(LocalAuthority("another CA"))
+    assert not _carrier(fetcher, trust_store=None).verify(message)
+    # With it (as the local stack adds its simulator's CA): verified
+    bundle(LocalAuthority("another CA"), TRUSTED)
+    assert _carrier(fetcher, trust_store=None).verify(message)
 
 
 def test_failed_certificate_fetch_does_not_verify(key: rsa.RSAPrivateKey) -> None:

@@ -135,9 +135,13 @@ class LocalAuthority:
         *,
         dns_names: tuple[str, ...] = (),
         addresses: tuple[str, ...] = (),
+        not_valid_after: dt.datetime | None = None,
     ) -> x509.Certificate:
-        """A leaf certificate for `key`: a TLS server's when it has names, else a signer's."""
+        """A leaf certificate for `key`, valid for a day unless `not_valid_after` says
+        otherwise: a TLS server's when it has names (as SNS's signing certificate is),
+        else a bare signer's."""
         now = dt.datetime.now(dt.UTC)
+        until = not_valid_after or now + dt.timedelta(days=1)
         names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
         names += [x509.IPAddress(ipaddress.ip_address(address)) for address in addresses]
         builder = (
@@ -146,8 +150,8 @@ class LocalAuthority:
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
+            .not_valid_before(min(now - dt.timedelta(minutes=5), until - dt.timedelta(days=1)))
+            .not_valid_after(until)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -228,7 +232,11 @@ class Sns:
         self.account = account
         self.authority = LocalAuthority()
         self._signing_key = _rsa_key()
-        self.signing_certificate = self.authority.issue(self._signing_key, "sns.amazonaws.com")
+        # Shaped like SNS's own (a TLS server's certificate for sns.amazonaws.com): the
+        # adapter verifies its chain and extensions (smsgw.carriers.sns_certificates).
+        self.signing_certificate = self.authority.issue(
+            self._signing_key, "sns.amazonaws.com", dns_names=("sns.amazonaws.com",)
+        )
         self._tls_key = _rsa_key()
         self._tls_certificate = self.authority.issue(
             self._tls_key,

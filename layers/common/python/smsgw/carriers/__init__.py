@@ -71,7 +71,7 @@ def build_carrier(name: str, credentials: Mapping[str, Any], timeout_seconds: fl
             aws.sms_voice(timeout_seconds, credentials.get("EndpointUrl") or None),
             origination_identity=credentials.get("OriginationIdentity") or "",
             configuration_set=credentials.get("ConfigurationSetName") or None,
-            topic_arns=_names(credentials.get("TopicArns")) or None,
+            topic_arns=_names(credentials.get("TopicArns")),
         )
     raise CarrierNotConfiguredError(f"unknown carrier {name!r}")
 

@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from smsgw.carriers.base import (
     GATEWAY_SID_PARAM,
@@ -29,6 +28,7 @@ from smsgw.carriers.base import (
     Reply,
     SubmitResult,
 )
+from smsgw.carriers.sns_certificates import url_on_host
 
 MESSAGE_TYPE = "TRANSACTIONAL"
 
@@ -117,20 +117,26 @@ class EndUserMessagingCarrier:
         *,
         origination_identity: str,
         configuration_set: str | None,
-        topic_arns: Collection[str] | None = None,
+        topic_arns: Collection[str] = (),
         certificate_fetcher: CertificateFetcher | None = None,
+        trust_store: Callable[[], Any] | None = None,
     ) -> None:
         """`client` is a boto3 `pinpoint-sms-voice-v2` client. `origination_identity` (a
         pool, phone number or sender ID) is used for messages without a sender of their
-        own. `topic_arns`, when given, are the only SNS topics whose messages verify.
-        `certificate_fetcher` gets a signing certificate (PEM) by URL; it defaults to an
-        HTTPS GET, and each URL is fetched once per adapter."""
+        own. `topic_arns` are the only SNS topics whose messages verify: without any, no
+        SNS message does (AWS: reject a TopicArn you do not expect; anyone can subscribe
+        our URL to a topic of their own). `certificate_fetcher` gets a signing
+        certificate (PEM) by URL; it defaults to an HTTPS GET, and each URL is fetched once
+        per adapter while its certificate stays valid. `trust_store` gives the CAs that
+        certificate must chain to (a `cryptography.x509.verification.Store`); by default
+        those `requests` trusts (`sns_certificates.trust_store`)."""
         self._client = client
         self.origination_identity = origination_identity
         self.configuration_set = configuration_set
-        self._topic_arns = frozenset(topic_arns) if topic_arns else None
+        self._topic_arns = frozenset(topic_arns)
         self._fetch = certificate_fetcher or _https_get
         self._certificates: dict[str, Any] = {}
+        self._trust_store = trust_store
 
     def submit(self, sms: OutboundSms) -> SubmitResult:
         """Send the message with SendTextMessage, our MessageSid in its Context.
@@ -159,14 +165,16 @@ class EndUserMessagingCarrier:
         return SubmitResult(carrier_sid=str(message_id), carrier_status="accepted")
 
     def verify(self, request: CallbackRequest) -> bool:
-        """True when the body is an SNS message with a valid SNS signature (from an allowed
-        topic, when topics are configured)."""
+        """True when the body is an SNS message from a configured topic with a valid SNS
+        signature."""
         try:
             message = _sns_message(request)
         except CallbackRejectedError:
             return False
-        if self._topic_arns is not None and message.get("TopicArn") not in self._topic_arns:
-            return False
+        if not self._topic_arns:
+            return _refused("no TopicArns configured: every SNS message is refused")
+        if message.get("TopicArn") not in self._topic_arns:
+            return _refused("topic not in TopicArns", TopicArn=str(message.get("TopicArn")))
         fields = _SIGNED_FIELDS.get(str(message.get("Type")))
         algorithm = _signature_algorithm(message.get("SignatureVersion"))
         url = message.get("SigningCertURL")
@@ -178,8 +186,8 @@ class EndUserMessagingCarrier:
             return False
         try:
             certificate = self._certificate(str(url))
-        except Exception:
-            return False
+        except Exception as exc:
+            return _refused(f"no trusted signing certificate: {exc}", SigningCertURL=str(url))
         return _signature_valid(certificate, signature, string_to_sign(message, fields), algorithm)
 
     def is_subscription_confirmation(self, request: CallbackRequest) -> str | None:
@@ -245,13 +253,27 @@ class EndUserMessagingCarrier:
         )
 
     def _certificate(self, url: str) -> Any:
-        certificate = self._certificates.get(url)
-        if certificate is None:
-            from cryptography import x509
+        """The signing certificate at `url`, verified (sns_certificates) before it is cached;
+        fetched again once the cached one has expired."""
+        from smsgw.carriers import sns_certificates
 
-            certificate = x509.load_pem_x509_certificate(self._fetch(url))
+        certificate = self._certificates.get(url)
+        if certificate is None or not sns_certificates.valid_at(certificate):
+            self._certificates.pop(url, None)
+            store = (self._trust_store or sns_certificates.trust_store)()
+            certificate = sns_certificates.verified_signing_certificate(
+                self._fetch(url), self._fetch, store
+            )
             self._certificates[url] = certificate
         return certificate
+
+
+def _refused(reason: str, **details: str) -> bool:
+    """False, with the reason logged (the carrier's answer never says why)."""
+    from smsgw.observability import logger
+
+    logger.warning("sns message refused", extra={"Reason": reason, **details})
+    return False
 
 
 def string_to_sign(message: Mapping[str, Any], fields: Collection[str]) -> bytes:
@@ -283,20 +305,7 @@ def _signature_valid(certificate: Any, signature: bytes, data: bytes, algorithm:
 
 def _is_sns_url(url: Any, *, suffix: str = "") -> bool:
     """True for an https URL on an SNS regional host (and, when given, ending in suffix)."""
-    if not isinstance(url, str):
-        return False
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return False
-    return (
-        parts.scheme == "https"
-        and port in (None, 443)
-        and parts.username is None
-        and bool(_SNS_HOST.fullmatch(parts.hostname or ""))
-        and parts.path.endswith(suffix)
-    )
+    return url_on_host(url, _SNS_HOST, schemes=("https",), suffix=suffix)
 
 
 def _https_get(url: str) -> bytes:
