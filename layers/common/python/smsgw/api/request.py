@@ -66,10 +66,25 @@ def json_body(event: APIGatewayProxyEventV2, max_bytes: int) -> tuple[Any, bytes
             None,
         )
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant), data
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ValidationError(
-            ErrorCode.INVALID_JSON, f"The request body is not valid JSON: {exc}.", None
+            ErrorCode.INVALID_JSON,
+            "The request body is not UTF-8 text; send JSON encoded as UTF-8.",
+            None,
+        ) from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant), data
+    except json.JSONDecodeError as exc:
+        # where it breaks, in our words: the parser's own message is no contract
+        raise ValidationError(
+            ErrorCode.INVALID_JSON,
+            f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+            None,
+        ) from exc
+    except ValueError as exc:
+        raise ValidationError(
+            ErrorCode.INVALID_JSON, "NaN, Infinity and -Infinity are not JSON.", None
         ) from exc
 
 
