@@ -95,3 +95,27 @@ def test_unsigned_and_forged_carrier_callbacks_are_refused_over_http(local_stack
             response = requests.post(url, data=form, headers=headers, timeout=30)
             assert response.status_code == 403, response.text
             assert response.json()["Error"]["Code"] == 24001
+
+
+def test_gateway_passes_a_body_that_is_not_utf8_on_and_answers_unknown_methods_itself(
+    local_stack,
+):
+    url = f"{local_stack['ApiUrl']}/Properties/{local_stack['PropertySid']}/Sms"
+    auth = (local_stack["AccountSid"], local_stack["AuthToken"])
+    # A JSON body that is not UTF-8 reaches the API (base64-encoded, as API Gateway passes
+    # it on), which answers its own clear 400
+    bad = requests.post(
+        url,
+        data=b'{"To": "\xff\xfe"}',
+        headers={"content-type": "application/json"},
+        auth=auth,
+        timeout=30,
+    )
+    assert (bad.status_code, bad.json()["Error"]["Code"]) == (400, 20001), bad.text
+    assert bad.json()["Error"]["Message"] == (
+        "The request body is not UTF-8 text; send JSON encoded as UTF-8."
+    )
+    # TRACE, or a method nobody defined: API Gateway's own JSON 404, no function runs
+    for method in ("TRACE", "PURGE"):
+        answer = requests.request(method, url, auth=auth, timeout=30)
+        assert (answer.status_code, answer.json()) == (404, {"message": "Not Found"}), method

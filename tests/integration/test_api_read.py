@@ -97,7 +97,18 @@ def test_list_rejects_unknown_filters_bad_statuses_and_foreign_page_tokens(api, 
         ({"PageSize": "101"}, ErrorCode.INVALID_QUERY_PARAMETER),
         ({"PageToken": "%%%"}, ErrorCode.INVALID_PAGE_TOKEN),
         ({"PageToken": foreign}, ErrorCode.INVALID_PAGE_TOKEN),
+        # an empty filter is refused like a wrong one, never read as "no filter"
+        ({"Status": ""}, ErrorCode.INVALID_QUERY_PARAMETER),
+        ({"To": ""}, ErrorCode.INVALID_QUERY_PARAMETER),
+        ({"ExternalId": ""}, ErrorCode.INVALID_QUERY_PARAMETER),
+        ({"PageSize": ""}, ErrorCode.INVALID_QUERY_PARAMETER),
+        ({"PageToken": ""}, ErrorCode.INVALID_PAGE_TOKEN),
     ]
     for query, code in cases:
         response = api.call("GET", path, query=query)
+        assert (response.status, response.body["Error"]["Code"]) == (400, code.number), query
+    # and the same for the paging parameters of a message's Responses listing
+    sid = api.send(SIMPLE).body["Message"]["MessageSid"]
+    for query, code in cases[-2:]:
+        response = api.call("GET", f"{path}/{sid}/Responses", query=query)
         assert (response.status, response.body["Error"]["Code"]) == (400, code.number), query

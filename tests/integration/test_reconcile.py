@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from smsgw import explanations
 from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
 from smsgw.logic.reconcile import GIVE_UP_SECONDS, GRACE_SECONDS
 from smsgw_tools.local.resources import deploy
@@ -60,7 +61,7 @@ def test_an_unknown_outcome_the_carrier_holds_is_reconciled_to_sent(
         at_carrier["sid"],
     )
     assert "GSI3PK" not in stored
-    assert stored["Events"][-1]["Detail"] == "found at the carrier by reconciliation"
+    assert stored["Events"][-1]["Detail"] == explanations.FOUND_BY_RECONCILIATION
     assert len(simulator.submissions()) == 1  # never resent
 
 
@@ -104,7 +105,7 @@ def test_a_claim_the_carrier_never_got_stays_sending_and_is_given_up_without_a_r
     stored = message_item(aws_session, stack, sid)
     assert (stored["Status"], stored["SubmitState"]) == ("sending", "claimed")
     assert "GSI3PK" not in stored
-    assert "not resent" in stored["Events"][-1]["Detail"]
+    assert stored["Events"][-1]["Detail"] == explanations.NOT_FOUND_BY_RECONCILIATION
     assert simulator.submissions() == []
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+from smsgw import explanations
 from smsgw.errors import ErrorCode
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from tests.integration.conftest import queued_records
@@ -132,7 +133,7 @@ def test_an_unknown_outcome_is_never_resent(api, tenant, functions, simulator, a
     assert len(simulator.submissions()) == 1
     stuck = message(api, tenant, sid)
     assert stuck["Status"] == "sending"
-    assert "outcome unknown" in stuck["Events"][-1]["Detail"]
+    assert stuck["Events"][-1]["Detail"] == explanations.CARRIER_CONNECTION_LOST
 
 
 def raw_record(body, message_id="5f8c4a52-0000-4000-8000-000000000001"):

@@ -82,3 +82,36 @@ def test_events_stored_in_their_long_form_still_read():
     item = {**stored(message()), "Events": EVENTS, "MessageSid": "SM" + "a" * 32}
 
     assert Message.from_attributes(item).events == EVENTS
+
+
+def test_texts_stored_before_the_sentences_read_as_their_causes_sentence():
+    # Given a message stored with the sender's old texts, which carried exception text
+    from smsgw import explanations
+
+    old = message(
+        status="failed",
+        error_message="carrier unavailable: twilio unreachable: HTTPConnectionPool(host="
+        "'127.0.0.1', port=45055): Max retries exceeded",
+        events=[
+            *EVENTS[:2],
+            {
+                "Status": "sending",
+                "Timestamp": "2026-11-27T06:15:29.000Z",
+                "Detail": "carrier outcome unknown: twilio outcome unknown: HTTPConnectionPool("
+                "host='127.0.0.1', port=45055): Read timed out. (read timeout=10.0)",
+            },
+            {"Status": "queued", "Timestamp": "2026-11-27T06:15:30.000Z", "Detail": "reply RE1"},
+        ],
+    )
+
+    # When it is read back
+    read = Message.from_attributes(stored(old))
+
+    # Then the customer reads each cause's sentence; other texts are as they were
+    assert read.error_message == explanations.CARRIER_UNAVAILABLE_FINAL
+    assert [e.get("Detail") for e in read.to_resource()["Events"]] == [
+        None,
+        None,
+        explanations.CARRIER_OUTCOME_UNKNOWN,
+        "reply RE1",
+    ]

@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+from smsgw import explanations
 from smsgw.logic import notify
 from smsgw.logic.notify import (
     DELIVERED,
@@ -75,7 +76,8 @@ def job():
 def test_failing_endpoint_is_retried_on_schedule_for_over_a_day_then_given_up():
     # Given an endpoint that always fails, and a clock the test moves
     now = [1_800_000_000.0]
-    endpoint = Endpoint(*([503] * 4 + [DeliveryError("timed out")] * 4))
+    timed_out = DeliveryError("read timed out", detail=explanations.WEBHOOK_TIMED_OUT)
+    endpoint = Endpoint(*([503] * 4 + [timed_out] * 4))
     log = Log()
     hooks = notifier(endpoint, log, lambda: now[0])
 
@@ -91,7 +93,8 @@ def test_failing_endpoint_is_retried_on_schedule_for_over_a_day_then_given_up():
     assert [o.result for o in outcomes] == [RETRY] * 7 + [GAVE_UP]
     assert sum(RETRY_SCHEDULE) >= 24 * 3600
     assert [a["Attempt"] for a in log.attempts] == list(range(1, 9))
-    assert log.attempts[0]["HttpStatus"] == 503 and "timed out" in log.attempts[-1]["Detail"]
+    assert log.attempts[0]["HttpStatus"] == 503
+    assert log.attempts[-1]["Detail"] == explanations.WEBHOOK_TIMED_OUT
     assert log.attempts[0]["NextAttemptAt"] == "2027-01-15T08:00:05.000Z"
     assert len(endpoint.requests) == MAX_ATTEMPTS
 

@@ -3,7 +3,8 @@
 It builds payload-format 2.0 events, runs the Lambda REQUEST authorizer with its result
 cache, and maps function results to HTTP responses the way API Gateway does, including its
 error bodies: 401 when the identity header is missing, 403 when the authorizer denies,
-404 for no route, 413 over 10 MB, 500 when the function fails or times out.
+404 for no route or a method no route has (TRACE included), 413 over 10 MB, 500 when the
+function fails or times out. A body that is not UTF-8 text is passed on base64-encoded.
 """
 
 from __future__ import annotations
@@ -316,9 +317,10 @@ def _joined_query(raw_query: str) -> dict[str, str]:
 
 
 def _is_text(content_type: str | None, body: bytes) -> bool:
-    """HTTP APIs pass text bodies as they are and base64-encode everything else."""
-    if content_type:
-        return bool(_TEXT_TYPES.match(content_type.strip()))
+    """HTTP APIs pass text bodies as they are and base64-encode everything else, a body
+    of a text type that is not UTF-8 included."""
+    if content_type and not _TEXT_TYPES.match(content_type.strip()):
+        return False
     try:
         body.decode()
     except UnicodeDecodeError:
@@ -365,6 +367,11 @@ def _handler_class(gateway: HttpApiGateway) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # access logs would drown the functions' own logs
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+        def __getattr__(self, name: str) -> Any:
+            # Every method (TRACE, made-up ones) goes to the routes, as on API Gateway,
+            # which answers its own 404 where no route has it (not the stdlib's HTML 501).
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
     return Handler

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 
+from smsgw import explanations
 from smsgw.logic.addresses import is_internal_address
 from smsgw.logic.notify import DeliveryError, DestinationRefusedError, HttpRequest
 
@@ -41,10 +42,12 @@ def resolve_checked(
     try:
         infos = resolver(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise DeliveryError(f"cannot resolve {host}: {exc}") from exc
+        raise DeliveryError(
+            f"cannot resolve {host}: {exc}", detail=explanations.WEBHOOK_HOST_UNKNOWN
+        ) from exc
     addresses = [info[4][0] for info in infos]
     if not addresses:
-        raise DeliveryError(f"{host} has no address")
+        raise DeliveryError(f"{host} has no address", detail=explanations.WEBHOOK_HOST_UNKNOWN)
     for address in addresses:
         if is_internal_address(address.split("%", 1)[0], tuple(allowed_networks)):
             raise DestinationRefusedError(
@@ -74,11 +77,15 @@ class WebhookClient:
         parts = urlsplit(request.url)
         host = parts.hostname or ""
         if parts.scheme not in _DEFAULT_PORTS or not host:
-            raise DestinationRefusedError(f"not an http(s) URI: {request.url}")
+            raise DestinationRefusedError(
+                f"not an http(s) URI: {request.url}", detail=explanations.WEBHOOK_URI_UNUSABLE
+            )
         try:
             port = parts.port or _DEFAULT_PORTS[parts.scheme]
         except ValueError as exc:
-            raise DestinationRefusedError(f"invalid port in {request.url}") from exc
+            raise DestinationRefusedError(
+                f"invalid port in {request.url}", detail=explanations.WEBHOOK_URI_UNUSABLE
+            ) from exc
         address = resolve_checked(host, port, self._allowed, self._resolver)
         host_header = host if ":" not in host else f"[{host}]"
         if parts.port and parts.port != _DEFAULT_PORTS[parts.scheme]:
@@ -100,7 +107,7 @@ class WebhookClient:
                 preload_content=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", detail=_cause(exc)) from exc
         finally:
             pool.close()
         status = response.status
@@ -120,3 +127,16 @@ class WebhookClient:
                 ca_certs=certifi.where(),
             )
         return urllib3.HTTPConnectionPool(address, port, timeout=self._timeout, maxsize=1)
+
+
+def _cause(exc: urllib3.exceptions.HTTPError) -> str:
+    """The attempt's sentence for what urllib3 raised (its own retries are off, so the
+    error is the socket's, not a MaxRetryError)."""
+    errors = urllib3.exceptions
+    if isinstance(exc, errors.SSLError):
+        return explanations.WEBHOOK_TLS_FAILED
+    if isinstance(exc, errors.NewConnectionError):  # before its base, ConnectTimeoutError
+        return explanations.WEBHOOK_CONNECTION_REFUSED
+    if isinstance(exc, errors.TimeoutError):  # connect or read timeout
+        return explanations.WEBHOOK_TIMED_OUT
+    return explanations.WEBHOOK_CONNECTION_FAILED

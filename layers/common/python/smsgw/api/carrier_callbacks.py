@@ -99,8 +99,12 @@ def _subscription_confirmed(carrier: Carrier, request: CallbackRequest) -> bool:
     try:
         confirmed = bool(confirm(request))
     except CarrierError as exc:
-        # Ours to retry (SNS could not be reached): SNS sends the confirmation again.
-        raise SmsGatewayError(ErrorCode.INTERNAL_ERROR, str(exc), None) from exc
+        # Ours to retry (SNS could not be reached): SNS sends the confirmation again. The
+        # reason is for our logs only: the answer names no host.
+        logger.warning("sns subscription not confirmed", extra={"reason": str(exc)})
+        raise SmsGatewayError(
+            ErrorCode.INTERNAL_ERROR, "The subscription could not be confirmed; retry.", None
+        ) from exc
     if confirmed:
         logger.info("sns subscription confirmed", extra={"Carrier": carrier.name})
     return confirmed

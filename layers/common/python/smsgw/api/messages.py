@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw import services
-from smsgw.api.request import caller, json_body
+from smsgw.api.request import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the OpenAPI document's
+from smsgw.api.request import caller, json_body, page_size, query_parameters
 from smsgw.api.responses import json_response
 from smsgw.config import settings
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
@@ -31,7 +32,6 @@ router = Router()
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 IDEMPOTENCY_LOCK_SECONDS = 30
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-MAX_PAGE_SIZE = 100
 
 
 def _property_sid(value: str) -> str:
@@ -149,30 +149,21 @@ def list_sms(PropertySid: str) -> Response:
     event = router.current_event
     who = caller(event)
     prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
-    query = event.query_string_parameters or {}
-    allowed = {"ExternalId", "To", "Status", "PageToken", "PageSize"}
-    for name in query:
-        if name not in allowed:
-            raise ValidationError(
-                ErrorCode.INVALID_QUERY_PARAMETER,
-                f"{name} is not a filter of this listing; use {', '.join(sorted(allowed))}.",
-                name,
-            )
-    status = query.get("Status") or None
+    query = query_parameters(event, ("ExternalId", "PageSize", "PageToken", "Status", "To"))
+    status = query.get("Status")
     if status is not None and status not in STATUSES:
         raise ValidationError(
             ErrorCode.INVALID_QUERY_PARAMETER,
             f"Status must be one of {', '.join(STATUSES)}.",
             "Status",
         )
-    page_size = _page_size(query.get("PageSize"))
     messages, next_token = services.messages().list(
         prop.property_sid,
-        external_id=query.get("ExternalId") or None,
-        to=query.get("To") or None,
+        external_id=query.get("ExternalId"),
+        to=query.get("To"),
         status=status,
-        page_size=page_size,
-        page_token=query.get("PageToken") or None,
+        page_size=page_size(query),
+        page_token=query.get("PageToken"),
     )
     return json_response(
         200,
@@ -181,15 +172,3 @@ def list_sms(PropertySid: str) -> Response:
             "NextPageToken": next_token,
         },
     )
-
-
-def _page_size(value: str | None) -> int:
-    if value is None:
-        return 50
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
-        raise ValidationError(
-            ErrorCode.INVALID_QUERY_PARAMETER,
-            f"PageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-            "PageSize",
-        )
-    return int(value)

@@ -66,11 +66,63 @@ def json_body(event: APIGatewayProxyEventV2, max_bytes: int) -> tuple[Any, bytes
             None,
         )
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant), data
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ValidationError(
-            ErrorCode.INVALID_JSON, f"The request body is not valid JSON: {exc}.", None
+            ErrorCode.INVALID_JSON,
+            "The request body is not UTF-8 text; send JSON encoded as UTF-8.",
+            None,
         ) from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant), data
+    except json.JSONDecodeError as exc:
+        # where it breaks, in our words: the parser's own message is no contract
+        raise ValidationError(
+            ErrorCode.INVALID_JSON,
+            f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+            None,
+        ) from exc
+    except ValueError as exc:
+        raise ValidationError(
+            ErrorCode.INVALID_JSON, "NaN, Infinity and -Infinity are not JSON.", None
+        ) from exc
+
+
+def query_parameters(event: APIGatewayProxyEventV2, allowed: tuple[str, ...]) -> dict[str, str]:
+    """A listing's query parameters: each one of `allowed`, and none empty (an empty
+    filter is refused, never read as no filter: docs/api.md)."""
+    query = event.query_string_parameters or {}
+    for name, value in query.items():
+        if name not in allowed:
+            raise ValidationError(
+                ErrorCode.INVALID_QUERY_PARAMETER,
+                f"{name} is not a parameter of this listing; use {', '.join(allowed)}.",
+                name,
+            )
+        if not value:
+            code = (
+                ErrorCode.INVALID_PAGE_TOKEN
+                if name == "PageToken"
+                else ErrorCode.INVALID_QUERY_PARAMETER
+            )
+            raise ValidationError(code, f"{name} is empty; leave it out or give a value.", name)
+    return query
+
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+
+def page_size(query: dict[str, str]) -> int:
+    """A listing's PageSize: 1 to 100, 50 when not given."""
+    value = query.get("PageSize", str(DEFAULT_PAGE_SIZE))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            ErrorCode.INVALID_QUERY_PARAMETER,
+            f"PageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.",
+            "PageSize",
+        )
+    return int(value)
 
 
 def _reject_constant(name: str) -> Any:

@@ -6,15 +6,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw import services
-from smsgw.api.request import caller
+from smsgw.api.request import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the OpenAPI document's
+from smsgw.api.request import caller, page_size, query_parameters
 from smsgw.api.responses import json_response
-from smsgw.errors import ErrorCode, NotFoundError, ValidationError
+from smsgw.errors import ErrorCode, NotFoundError
 from smsgw.ids import is_well_formed
 from smsgw.logic.send import owned_property
 
 router = Router()
-
-MAX_PAGE_SIZE = 100
 
 
 @router.get("/v1/Properties/<PropertySid>/Sms/<MessageSid>/Responses")
@@ -32,28 +31,14 @@ def list_responses(PropertySid: str, MessageSid: str) -> Response:
         raise NotFoundError(
             ErrorCode.MESSAGE_NOT_FOUND, f"No message {MessageSid} in this property.", "MessageSid"
         )
-    query = event.query_string_parameters or {}
-    for name in query:
-        if name not in ("PageSize", "PageToken"):
-            raise ValidationError(
-                ErrorCode.INVALID_QUERY_PARAMETER,
-                f"{name} is not a parameter of this listing; use PageSize, PageToken.",
-                name,
-            )
-    size = query.get("PageSize") or "50"
-    if not size.isdigit() or not 1 <= int(size) <= MAX_PAGE_SIZE:
-        raise ValidationError(
-            ErrorCode.INVALID_QUERY_PARAMETER,
-            f"PageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-            "PageSize",
-        )
+    query = query_parameters(event, ("PageSize", "PageToken"))
     replies, next_token = [], None
     if message.lease:
         replies, next_token = services.replies().for_lease(
             message.lease["LeaseId"],
             message.date_created,
-            page_size=int(size),
-            page_token=query.get("PageToken") or None,
+            page_size=page_size(query),
+            page_token=query.get("PageToken"),
         )
     return json_response(
         200,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from smsgw import explanations
+
 GATEWAY_SID_PARAM = "smsgw_sid"
 """How our MessageSid travels with a message to the carrier and back in its receipts: a
 query parameter of the callback URL (Twilio, Vonage) or a `Context` key (End User
@@ -81,6 +83,10 @@ class CarrierError(Exception):
     `permanent` errors (a bad number, a blocked sender) are recorded on the message;
     the others (throttling, the carrier's own 5xx) are retried. In both cases the carrier
     did not accept the message, so sending it again cannot duplicate it.
+
+    The text is for the logs. `carrier_message` is the carrier's own human message for the
+    refusal (e.g. Twilio's `message`), the only text of it a customer may read; `code` is
+    the carrier's own error code.
     """
 
     def __init__(
@@ -90,16 +96,25 @@ class CarrierError(Exception):
         permanent: bool,
         code: str | None = None,
         retry_after: float | None = None,
+        carrier_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after
+        self.carrier_message = carrier_message or None
 
 
 class OutcomeUnknownError(Exception):
     """The request may have reached the carrier but no answer came back (a timeout or a
-    connection dropped mid-request). Resending could deliver the message twice."""
+    connection dropped mid-request). Resending could deliver the message twice.
+
+    The text is for the logs; `detail` is the customer's sentence for the cause
+    (smsgw.explanations)."""
+
+    def __init__(self, message: str, *, detail: str = explanations.CARRIER_OUTCOME_UNKNOWN):
+        super().__init__(message)
+        self.detail = detail
 
 
 class CallbackRejectedError(Exception):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from smsgw import explanations
 from smsgw.carriers.base import (
     GATEWAY_SID_PARAM,
     IGNORED,
@@ -321,11 +322,13 @@ def _submit_failure(exc: Exception) -> Exception:
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
+        ConnectionClosedError,
         ConnectTimeoutError,
         EndpointConnectionError,
         NoCredentialsError,
         ParamValidationError,
         ProxyConnectionError,
+        ReadTimeoutError,
     )
 
     if isinstance(exc, ClientError):
@@ -339,7 +342,14 @@ def _submit_failure(exc: Exception) -> Exception:
         return CarrierError(f"no AWS credentials: {exc}", permanent=False)
     if isinstance(exc, BotoCoreError):
         # ReadTimeoutError, ConnectionClosedError and the like: the request may have landed.
-        return OutcomeUnknownError(f"end user messaging outcome unknown: {exc}")
+        detail = (
+            explanations.CARRIER_TIMED_OUT
+            if isinstance(exc, ReadTimeoutError)
+            else explanations.CARRIER_CONNECTION_LOST
+            if isinstance(exc, ConnectionClosedError)
+            else explanations.CARRIER_OUTCOME_UNKNOWN
+        )
+        return OutcomeUnknownError(f"end user messaging outcome unknown: {exc}", detail=detail)
     return OutcomeUnknownError(f"end user messaging outcome unknown: {exc!r}")
 
 

@@ -12,6 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from smsgw import explanations
 from smsgw.carriers.base import CallbackRejectedError, CarrierError, OutcomeUnknownError
 
 # Failures raised before a byte of the request could reach the carrier.
@@ -36,7 +37,14 @@ def request_failure(carrier: str, exc: requests.RequestException) -> Exception:
     """Translate a failed request: did the carrier possibly receive the message?"""
     if isinstance(exc, _NOT_SENT) or never_connected(exc):
         return CarrierError(f"{carrier} unreachable: {exc}", permanent=False)
-    return OutcomeUnknownError(f"{carrier} outcome unknown: {exc}")
+    detail = (
+        explanations.CARRIER_TIMED_OUT
+        if isinstance(exc, requests.ReadTimeout)
+        else explanations.CARRIER_CONNECTION_LOST
+        if isinstance(exc, requests.ConnectionError)
+        else explanations.CARRIER_OUTCOME_UNKNOWN
+    )
+    return OutcomeUnknownError(f"{carrier} outcome unknown: {exc}", detail=detail)
 
 
 def never_connected(exc: requests.RequestException) -> bool:

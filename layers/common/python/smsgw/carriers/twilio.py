@@ -224,10 +224,12 @@ def _submit_result(response: requests.Response) -> SubmitResult:
     if 400 <= status < 500:
         body = json_object(response)
         code = body.get("code")
+        message = body.get("message")
         raise CarrierError(
-            str(body.get("message") or f"twilio refused the message ({status})"),
+            str(message or f"twilio refused the message ({status})"),
             permanent=True,
             code=None if code is None else str(code),
+            carrier_message=message if isinstance(message, str) else None,
         )
     raise CarrierError(f"twilio answered {status}", permanent=False)
 

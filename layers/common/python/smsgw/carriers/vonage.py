@@ -360,8 +360,11 @@ def _refusal(part: Mapping[str, Any], *, accepted: int, total: int) -> CarrierEr
             f"vonage took {accepted} of {total} parts, refused the rest: {text}",
             permanent=True,
             code=code,
+            carrier_message=text,
         )
-    return CarrierError(f"vonage refused the message: {text}", permanent=permanent, code=code)
+    return CarrierError(
+        f"vonage refused the message: {text}", permanent=permanent, code=code, carrier_message=text
+    )
 
 
 def _callback_params(request: CallbackRequest) -> dict[str, str]:

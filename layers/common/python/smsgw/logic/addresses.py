@@ -33,11 +33,9 @@ def parse_e164(value: str, parameter: str, code: ErrorCode) -> str:
         )
     try:
         number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(
-            code, f"{parameter} is not a phone number: {exc}.", parameter
-        ) from exc
-    if not phonenumbers.is_valid_number(number):
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
         raise ValidationError(
             code, f"{parameter} is not a valid phone number for any country.", parameter
         )

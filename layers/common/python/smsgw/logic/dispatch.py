@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from smsgw import explanations
 from smsgw.carriers.base import (
     GATEWAY_SID_PARAM,
     Carrier,
@@ -51,6 +52,7 @@ from smsgw.models.message import (
     iso_from_epoch,
 )
 from smsgw.models.send import parse_send_request
+from smsgw.observability import logger
 
 # Message error codes (docs/errors.md, "Message errors").
 CARRIER_REJECTED = 30001
@@ -245,30 +247,23 @@ class Dispatcher:
             sms = self.outbound(claimed, carrier)
             result = carrier.submit(sms)
         except OutcomeUnknownError as exc:
-            _persist(
-                self._settle,
-                sid,
-                SUBMIT_UNKNOWN,
-                None,
-                f"carrier outcome unknown: {exc}",
-                carrier_name=carrier.name,
-            )
+            _log_carrier_error(sid, exc)
+            _persist(self._settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=carrier.name)
             return Outcome(sid, SENDING)
         except CarrierError as exc:
+            _log_carrier_error(sid, exc)
             if exc.permanent:
-                _persist(
-                    self._settle, sid, SUBMIT_DONE, FAILED, str(exc), CARRIER_REJECTED, exc.code
-                )
+                detail = exc.carrier_message or explanations.CARRIER_REFUSED
+                _persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, CARRIER_REJECTED, exc.code)
                 return Outcome(sid, FAILED)
             if job.receive_count >= self._max_attempts:
-                detail = f"carrier unavailable: {exc}"
+                detail = explanations.CARRIER_UNAVAILABLE_FINAL
                 _persist(
                     self._settle, sid, SUBMIT_DONE, FAILED, detail, CARRIER_UNAVAILABLE, exc.code
                 )
                 return Outcome(sid, FAILED)
-            _persist(
-                self._settle, sid, SUBMIT_RETRYABLE, None, f"carrier unavailable, will retry: {exc}"
-            )
+            detail = explanations.CARRIER_UNAVAILABLE_RETRYING
+            _persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail)
             raise TransientError(str(exc), retry_after=exc.retry_after) from exc
         stamp = iso_from_epoch(self._clock())
         _persist(
@@ -319,6 +314,8 @@ class Dispatcher:
             event["ErrorCode"] = error_code
             attributes |= {"ErrorCode": error_code, "ErrorMessage": detail, "DateFinal": stamp}
             if carrier_code:
+                # on the event too: the Message resource shows its Events, not this attribute
+                event["CarrierErrorCode"] = carrier_code
                 attributes["CarrierErrorCode"] = carrier_code
         return self._claims.settle_claim(
             sid,
@@ -328,6 +325,18 @@ class Dispatcher:
             set_attributes=attributes,
             now=int(self._clock()),
         )
+
+
+def _log_carrier_error(sid: str, exc: Exception) -> None:
+    """The carrier's failure as it happened, for us; the message keeps only a sentence."""
+    logger.warning(
+        "carrier submission failed",
+        extra={
+            "MessageSid": sid,
+            "CarrierErrorCode": getattr(exc, "code", None),
+            "reason": str(exc),
+        },
+    )
 
 
 PERSIST_ATTEMPTS = 3

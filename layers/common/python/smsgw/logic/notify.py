@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from smsgw import explanations
 from smsgw.logic import webhook_signing
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import iso_from_epoch
+from smsgw.observability import logger
 
 RETRY_SCHEDULE: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 """Seconds to wait after attempt n (1-based) before attempt n+1."""
@@ -35,12 +37,27 @@ REFUSED = "refused"
 GAVE_UP = "gave_up"
 
 
-class DestinationRefusedError(Exception):
-    """The webhook's host resolves to an address a webhook must never reach."""
-
-
 class DeliveryError(Exception):
-    """The attempt failed before an HTTP answer came back (timeout, connection error)."""
+    """The attempt failed before an HTTP answer came back (timeout, connection error).
+
+    The text is for the logs; `detail` is the sentence recorded on the attempt
+    (smsgw.explanations), by cause."""
+
+    def __init__(
+        self, message: str, *, detail: str = explanations.WEBHOOK_CONNECTION_FAILED
+    ) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class DestinationRefusedError(DeliveryError):
+    """The webhook's host resolves to an address a webhook must never reach (or the URI
+    has no usable host): never retried."""
+
+    def __init__(
+        self, message: str, *, detail: str = explanations.WEBHOOK_DESTINATION_REFUSED
+    ) -> None:
+        super().__init__(message, detail=detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +150,14 @@ class Notifier:
         detail: str | None = None
         try:
             http_status = self._transport(request)
-        except DestinationRefusedError as exc:
-            outcome = NotifyOutcome(REFUSED, attempt)
-            detail = str(exc)
         except DeliveryError as exc:
-            outcome = self._failed(attempt, None)
-            detail = str(exc)
+            refused = isinstance(exc, DestinationRefusedError)
+            outcome = NotifyOutcome(REFUSED, attempt) if refused else self._failed(attempt, None)
+            detail = exc.detail
+            logger.warning(
+                "webhook attempt failed",
+                extra={"MessageSid": job.message_sid, "Attempt": attempt, "reason": str(exc)},
+            )
         else:
             if 200 <= http_status < 300:
                 outcome = NotifyOutcome(DELIVERED, attempt, http_status)
@@ -156,7 +175,7 @@ class Notifier:
         if http_status is not None:
             record["HttpStatus"] = http_status
         if detail:
-            record["Detail"] = detail[:500]
+            record["Detail"] = detail
         if outcome.retry_in is not None:
             record["NextAttemptAt"] = iso_from_epoch(now + outcome.retry_in)
         self._attempts.record_attempt(job.message_sid, record)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from smsgw import explanations
 from smsgw.carriers.base import IGNORED, CallbackRejectedError, CallbackRequest, Carrier, Receipt
 from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
 from smsgw.ids import is_well_formed
@@ -63,11 +64,11 @@ def message_error(receipt: Receipt) -> tuple[int | None, str | None]:
     carrier_code = f" (carrier error {receipt.error_code})" if receipt.error_code else ""
     if receipt.status == UNDELIVERED:
         return CARRIER_UNDELIVERED, receipt.error_message or (
-            f"The carrier could not deliver the message to the handset{carrier_code}."
+            explanations.CARRIER_UNDELIVERED.format(carrier_code=carrier_code)
         )
     if receipt.status == FAILED:
         return CARRIER_FAILED, receipt.error_message or (
-            f"The carrier reported the message failed{carrier_code}."
+            explanations.CARRIER_FAILED.format(carrier_code=carrier_code)
         )
     return None, None
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from smsgw import explanations
 from smsgw.carriers.base import CarrierError, OutboundSms
 from smsgw.dal.messages import SUBMIT_CLAIMED, SUBMIT_UNKNOWN
 from smsgw.logic.schedule import SHARDS
@@ -86,7 +87,7 @@ class Reconciler:
             return "pending"
         stamp = iso_from_epoch(now)
         if result is not None:
-            detail = "found at the carrier by reconciliation"
+            detail = explanations.FOUND_BY_RECONCILIATION
             event = {"Status": SENT, "Timestamp": stamp, "CarrierSid": result.carrier_sid}
             attributes = {
                 "CarrierSid": result.carrier_sid,
@@ -104,7 +105,7 @@ class Reconciler:
             {
                 "Status": SENDING,
                 "Timestamp": stamp,
-                "Detail": "outcome unknown and not found at the carrier; not resent",
+                "Detail": explanations.NOT_FOUND_BY_RECONCILIATION,
             },
         )
         return "given_up"

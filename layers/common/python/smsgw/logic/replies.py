@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from smsgw import explanations
 from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier
 from smsgw.errors import ErrorCode, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
@@ -281,10 +282,11 @@ class Forwarder:
                 # address, with replies going to theirs.
                 sent = self._mailer.send(self._no_reply, to, subject, body, reply_to=source)
         except MailRejectedError as exc:
-            self._claims.settle_forward(job.reply_sid, FORWARD_EMAIL, f"rejected: {exc}")
-            return f"rejected: {exc}"
+            detail = explanations.FORWARD_EMAIL_REJECTED
+            self._claims.settle_forward(job.reply_sid, FORWARD_EMAIL, detail)
+            return f"rejected: {exc}"  # for the log, with the ReplySid
         except MailUnavailableError as exc:
             self._claims.release_forward(job.reply_sid, FORWARD_EMAIL)
             raise TransientError(str(exc)) from exc
-        self._claims.settle_forward(job.reply_sid, FORWARD_EMAIL, f"sent {sent}")
+        self._claims.settle_forward(job.reply_sid, FORWARD_EMAIL, explanations.FORWARD_EMAIL_SENT)
         return f"sent {sent}"

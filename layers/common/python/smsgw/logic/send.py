@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from smsgw import explanations
 from smsgw.dal.messages import MessageStore
 from smsgw.dal.queue import SendQueue
 from smsgw.dal.tenants import Property, TenantStore
@@ -141,10 +142,14 @@ def store_and_queue(
                 messages.transition(
                     message.message_sid,
                     FAILED,
-                    {"Status": FAILED, "Timestamp": iso_from_epoch(now), "Detail": "not queued"},
+                    {
+                        "Status": FAILED,
+                        "Timestamp": iso_from_epoch(now),
+                        "Detail": explanations.NOT_QUEUED,
+                    },
                     set_attributes={
                         "ErrorCode": ErrorCode.INTERNAL_ERROR.number,
-                        "ErrorMessage": "The message could not be queued; send it again.",
+                        "ErrorMessage": explanations.NOT_QUEUED,
                         "DateFinal": iso_from_epoch(now),
                     },
                 )

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from smsgw.explanations import public_text
+
 SCHEDULED = "scheduled"
 QUEUED = "queued"
 SENDING = "sending"
@@ -99,6 +101,13 @@ def event_from_store(stored: dict[str, Any]) -> dict[str, Any]:
         if name == "Timestamp" and not isinstance(value, str):
             value = _iso_from_ms(int(value))
         event[name] = value
+    return event
+
+
+def _public(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as read: a Detail written before smsgw.explanations in its sentence."""
+    if isinstance(event.get("Detail"), str):
+        event["Detail"] = public_text(event["Detail"])
     return event
 
 
@@ -204,7 +213,9 @@ class Message:
         if "MessageSid" not in item:
             item["MessageSid"] = item["PK"].removeprefix("MESSAGE#")
         if "Events" in item:
-            item["Events"] = [event_from_store(e) for e in item["Events"]]
+            item["Events"] = [_public(event_from_store(e)) for e in item["Events"]]
+        if isinstance(item.get("ErrorMessage"), str):
+            item["ErrorMessage"] = public_text(item["ErrorMessage"])
         return cls(**{attr: item[name] for attr, name in cls._ATTRIBUTES if name in item})
 
     def may_have_carrier_sid(self, carrier_sid: str) -> bool:
