@@ -248,15 +248,15 @@ def _list_parameters(names: tuple[str, ...], max_page_size: int) -> list[dict[st
     from smsgw.models.message import STATUSES
 
     schemas = {
-        "ExternalId": ({"type": "string"}, "Only messages with this ExternalId."),
-        "To": ({"type": "string"}, "Only messages to this E.164 number."),
+        "ExternalId": ({"type": "string", "minLength": 1}, "Only messages with this ExternalId."),
+        "To": ({"type": "string", "minLength": 1}, "Only messages to this E.164 number."),
         "Status": ({"type": "string", "enum": list(STATUSES)}, "Only messages in this status."),
         "PageSize": (
             {"type": "integer", "minimum": 1, "maximum": max_page_size, "default": 50},
             "Items per page.",
         ),
         "PageToken": (
-            {"type": "string"},
+            {"type": "string", "minLength": 1},
             "The NextPageToken of the previous page (bound to its listing).",
         ),
     }
