@@ -33,12 +33,18 @@ lint: venv
 test: venv lint check-template check-security
 	$(VENV)/bin/pytest
 
-$(SAM_VENV)/.installed: requirements-sam.txt
+# A tool in a virtual environment of its own (its pins clash with the test tools'):
+# $(call tool_venv,<venv>,<requirements file>)
+define tool_venv
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
-	@touch $@
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet -r $(2)
+	@touch $(1)/.installed
+endef
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	$(call tool_venv,$(SAM_VENV),requirements-sam.txt)
 
 # `sam validate --lint` and `sam build` (no container; the deps layer is built for arm64
 # with pip's platform wheels). sam looks for python3.13 on PATH.
@@ -50,11 +56,7 @@ check-template: $(SAM_VENV)/.installed
 	@echo "sam validate --lint and sam build: ok"
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
-	@touch $@
+	$(call tool_venv,$(CHECKOV_VENV),requirements-checkov.txt)
 
 # checkov's CloudFormation checks on template.yaml: any failed check fails the build. What
 # the template does not fix is skipped in its resources' Metadata, each with its reason.
