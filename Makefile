@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell scripts/find-python 3.13)
 
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: demo test lint serve bench clean venv check-template
+.PHONY: demo test lint serve bench clean venv check-template check-security
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
@@ -29,15 +30,21 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: venv lint check-template
+test: venv lint check-template check-security
 	$(VENV)/bin/pytest
 
-$(SAM_VENV)/.installed: requirements-sam.txt
+# A tool in a virtual environment of its own (its pins clash with the test tools'):
+# $(call tool_venv,<venv>,<requirements file>)
+define tool_venv
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
-	@touch $@
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet -r $(2)
+	@touch $(1)/.installed
+endef
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	$(call tool_venv,$(SAM_VENV),requirements-sam.txt)
 
 # `sam validate --lint` and `sam build` (no container; the deps layer is built for arm64
 # with pip's platform wheels). sam looks for python3.13 on PATH.
@@ -48,9 +55,19 @@ check-template: $(SAM_VENV)/.installed
 		|| { cat .aws-sam-build.log; exit 1; }
 	@echo "sam validate --lint and sam build: ok"
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(call tool_venv,$(CHECKOV_VENV),requirements-checkov.txt)
+
+# checkov's CloudFormation checks on template.yaml: any failed check fails the build. What
+# the template does not fix is skipped in its resources' Metadata, each with its reason.
+# --skip-download: no call to the vendor's platform (guidelines, custom policies).
+check-security: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation \
+		--skip-download --compact --quiet
+
 bench: venv
 	$(PY) bench/cold_start.py
 	$(PY) bench/sender_batch.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .aws-sam

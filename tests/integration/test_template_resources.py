@@ -111,9 +111,70 @@ def test_alarms_on_functions_are_skipped_and_queue_alarms_created(session, stack
     # Then the dead-letter alarm watches the dead-letter queue; function alarms are skipped
     assert sorted(alarm["Dimensions"][0]["Value"] for alarm in alarms) == sorted(
         stack.get_att(queue, "QueueName")
-        for queue in ("SendDeadLetterQueue", "CallbackDeadLetterQueue", "StreamDeadLetterQueue")
+        for queue in (
+            "SendDeadLetterQueue",
+            "CallbackDeadLetterQueue",
+            "StreamDeadLetterQueue",
+            "SchedulerFailureQueue",
+        )
     )
     assert "SenderErrorAlarm" in stack.skipped
+
+
+def test_each_function_logs_to_its_own_group_kept_for_the_retention(session, stack):
+    # Given each function's LoggingConfig
+    translated = stack.template.translated["Resources"]
+    groups = {
+        name: translated[name]["Properties"]["LoggingConfig"]["LogGroup"]
+        for name in stack.template.functions
+    }
+
+    # When the log groups are described
+    described = {
+        group["logGroupName"]: group
+        for group in session.client("logs").describe_log_groups()["logGroups"]
+    }
+
+    # Then every function has a group of its own, created with LogRetentionDays
+    names = {name: stack.resolve(ref) for name, ref in groups.items()}
+    assert len(set(names.values())) == len(stack.template.functions) == 6
+    for name in names.values():
+        assert described[name]["retentionInDays"] == 30
+    access = stack.resolve({"Ref": "HttpApiAccessLogGroup"})
+    assert described[access]["retentionInDays"] == 30
+
+
+def test_the_schedulers_failed_ticks_go_to_a_queue_not_emulated_locally(stack):
+    # Given the scheduler's asynchronous invocation config
+    config = stack.template.translated["Resources"]["SchedulerFunctionEventInvokeConfig"]
+
+    # Then a failed tick goes to SchedulerFailureQueue, which exists locally, and the
+    # config itself is left out with its reason
+    destination = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert stack.resolve(destination) == stack.queue_arn("SchedulerFailureQueue")
+    assert "not emulated" in stack.skipped["SchedulerFunctionEventInvokeConfig"]
+
+
+def test_a_customer_managed_key_encrypts_the_queues(session):
+    # Given a customer managed key
+    key = session.client("kms").create_key()["KeyMetadata"]["Arn"]
+
+    # When the template is deployed with it, and without
+    keyed_parameters = {"KmsKeyArn": key, "CarrierSecretName": "keyed/carrier"}
+    with_key = deploy(session, stack_name="keyed", parameters=keyed_parameters)
+    without = deploy(session, stack_name="plain")
+
+    # Then the queues use it, and SQS-managed keys when none is given
+    sqs = session.client("sqs")
+
+    def attributes(stack: Stack, queue: str) -> dict[str, str]:
+        url = stack.queue_url(queue)
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    for queue in ("SendQueue", "CallbackDeadLetterQueue", "SchedulerFailureQueue"):
+        keyed, plain = attributes(with_key, queue), attributes(without, queue)
+        assert (keyed["KmsMasterKeyId"], keyed["SqsManagedSseEnabled"]) == (key, "false")
+        assert ("KmsMasterKeyId" in plain, plain["SqsManagedSseEnabled"]) == (False, "true")
 
 
 def test_template_model_reads_routes_authorizer_and_queue_trigger():

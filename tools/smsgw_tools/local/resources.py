@@ -7,7 +7,9 @@ services support (Secrets Manager secrets, CloudWatch alarms) are created throug
 own APIs afterwards (so are Application Auto Scaling's targets and policies, those of a
 PROVISIONED table), and properties moto's CloudFormation ignores (a table's TTL) are
 applied the same way. `Stack` then resolves function environments the way CloudFormation
-would, so handlers see the same names and URLs here as in AWS.
+would, so handlers see the same names and URLs here as in AWS. The log groups are created
+with their retention, but nothing writes to them locally: the runtime's functions log to
+the console and the gateway keeps no access log.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ _RUNTIME_PREFIXES = (
     "AWS::Serverless::",
     "AWS::Scheduler::",
 )
+# Types the local stack leaves out on purpose, with what happens locally instead.
+_NOT_EMULATED = {
+    "AWS::Lambda::EventInvokeConfig": (
+        "asynchronous retries and destinations are not emulated: the local schedule "
+        "logs a failed invocation"
+    ),
+}
 _HIDDEN_OUTPUT = "LocalStack"
 _PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId"}
 _PSEUDO |= {"AWS::Partition", "AWS::URLSuffix", "AWS::NoValue", "AWS::NotificationARNs"}
@@ -261,7 +270,9 @@ def plan(translated: dict[str, Any]) -> Plan:
     skipped: dict[str, str] = {}
     for logical_id, resource in translated["Resources"].items():
         kind = resource["Type"]
-        if kind.startswith(_RUNTIME_PREFIXES):
+        if kind in _NOT_EMULATED:
+            skipped[logical_id] = f"{kind}: {_NOT_EMULATED[kind]}"
+        elif kind.startswith(_RUNTIME_PREFIXES):
             skipped[logical_id] = f"{kind} is played by the local runtime"
         elif kind in _DIRECT_CREATORS:
             direct[logical_id] = resource
