@@ -4,6 +4,7 @@ missing a statement does to its function (docs/local-stack.md, "IAM")."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,35 +145,49 @@ def test_the_role_is_refused_an_action_it_is_not_allowed_and_the_admin_is_not(en
 
 
 def test_a_send_fails_when_the_api_role_loses_its_send_queue_statement(twilio_stack, local_stack):
+    # Given the API function's role without the statement that lets it queue a send
     client = twilio_stack.client("iam")
     role = f"{twilio_stack.stack.name}-ApiFunctionRole"
+    policies = {
+        name: client.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in client.list_role_policies(RoleName=role)["PolicyNames"]
+    }
     name, document = next(
         (name, document)
-        for name in client.list_role_policies(RoleName=role)["PolicyNames"]
-        if "sqs:SendMessage"
-        in json.dumps(
-            document := client.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-        )
+        for name, document in policies.items()
+        if "sqs:SendMessage" in json.dumps(document)
     )
+    statements = document["Statement"]
+    without = [s for s in statements if "sqs:SendMessage" not in json.dumps(s["Action"])]
+    assert len(without) == len(statements) - 1
     url = f"{local_stack['ApiUrl']}/Properties/{local_stack['PropertySid']}/Sms"
     auth = (local_stack["AccountSid"], local_stack["AuthToken"])
     body = {"From": "+61499009990", "To": "+61488023601", "Text": "Queued?"}
+    key = {"Idempotency-Key": f"iam-{uuid.uuid4()}"}
+    client.put_role_policy(
+        RoleName=role,
+        PolicyName=name,
+        PolicyDocument=json.dumps({**document, "Statement": without}),
+    )
 
-    client.delete_role_policy(RoleName=role, PolicyName=name)
+    # When a send is made, and made again with the same key once the statement is back
     try:
-        refused = requests.post(url, auth=auth, json=body, timeout=20)
+        refused = requests.post(url, auth=auth, json=body, headers=key, timeout=20)
     finally:
         client.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
-    accepted = requests.post(url, auth=auth, json=body, timeout=20)
+    accepted = requests.post(url, auth=auth, json=body, headers=key, timeout=20)
 
+    # Then the first fails as in AWS (its message stored as failed, the key released), and
+    # the retry is a new send, not a replay of the failure
     assert (refused.status_code, accepted.status_code) == (500, 200)
-    sent = f"{url}/{accepted.json()['Message']['MessageSid']}"
-    # (sent before the test ends, so the next test's simulator does not see it)
-    assert wait_for(lambda: _status(sent, auth) in ("sent", "delivered"))
+    assert "Idempotent-Replayed" not in accepted.headers
     failed = requests.get(
         url, auth=auth, params={"To": body["To"], "Status": "failed"}, timeout=10
     ).json()["Messages"]
     assert [message["Status"] for message in failed] == ["failed"]
+    sent = f"{url}/{accepted.json()['Message']['MessageSid']}"
+    # (sent before the test ends, so the next test's simulator does not see it)
+    assert wait_for(lambda: _status(sent, auth) in ("sent", "delivered"))
 
 
 def _status(url: str, auth: tuple[str, str]) -> str:
