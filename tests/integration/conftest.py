@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,10 +97,17 @@ class Functions:
         apply_environment(self._stack.function_environment(FUNCTIONS[function]))
         if function not in self._modules:
             self._modules[function] = load_handler(function)
-        if self._calls:
-            self._calls.function = FUNCTIONS[function]
-        try:
+        with self.running(FUNCTIONS[function]):
             return self._modules[function].lambda_handler(event, LambdaContext())
+
+    @contextmanager
+    def running(self, logical_id: str) -> Iterator[None]:
+        """The AWS calls made inside are the function's (a test that calls a function's
+        entry point below its handler says so with this)."""
+        if self._calls:
+            self._calls.function = logical_id
+        try:
+            yield
         finally:
             if self._calls:
                 self._calls.function = None
