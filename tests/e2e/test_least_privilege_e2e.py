@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from smsgw_tools.local import iam
 from smsgw_tools.local import template as sam_template
 from tests.conftest import ALL_RECORDED
 
@@ -52,10 +53,10 @@ SERVICE_USED: dict[str, dict[str, str]] = {
 
 def allowed(function: str) -> list[tuple[str, Any]]:
     """(action, resource) for every statement action of the role's inline policies."""
-    translated = sam_template.load().translated["Resources"]
-    role = translated[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    translated = sam_template.load().translated
+    role = translated["Resources"][iam.role_logical_id(translated, function)]
     pairs: list[tuple[str, Any]] = []
-    for policy in translated[role]["Properties"].get("Policies", []):
+    for policy in role["Properties"].get("Policies", []):
         for statement in policy["PolicyDocument"]["Statement"]:
             assert statement["Effect"] == "Allow", statement
             actions = statement["Action"]

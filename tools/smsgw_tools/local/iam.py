@@ -51,10 +51,9 @@ def create_admin(iam: Any) -> dict[str, str]:
     }
 
 
-def role_logical_id(stack: Stack, function: str) -> str:
+def role_logical_id(translated: dict[str, Any], function: str) -> str:
     """The logical id of the role the translated template gives a function."""
-    role = stack.template.translated["Resources"][function]["Properties"]["Role"]
-    return role["Fn::GetAtt"][0]
+    return translated["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
 
 
 @functools.cache
@@ -67,7 +66,8 @@ def _aws_managed_policies() -> dict[str, Any]:
 def role_policies(stack: Stack, function: str) -> dict[str, Any]:
     """A function's role policies by name, resolved: the template's inline ones and the
     AWS managed ones (their documents as moto ships them)."""
-    role = stack.template.translated["Resources"][role_logical_id(stack, function)]
+    translated = stack.template.translated
+    role = translated["Resources"][role_logical_id(translated, function)]
     properties = stack.resolve(role["Properties"])
     policies = {
         item["PolicyName"]: item["PolicyDocument"] for item in properties.get("Policies", [])
@@ -79,11 +79,11 @@ def role_policies(stack: Stack, function: str) -> dict[str, Any]:
     return policies
 
 
-def create_roles(iam: Any, stack: Stack, functions: list[str] | None = None) -> dict[str, str]:
+def create_roles(iam: Any, stack: Stack) -> dict[str, str]:
     """Create each function's role as the template declares it; their ARNs by function."""
     arns: dict[str, str] = {}
-    for function in functions or list(stack.template.functions):
-        logical_id = role_logical_id(stack, function)
+    for function in stack.template.functions:
+        logical_id = role_logical_id(stack.template.translated, function)
         trust = stack.template.translated["Resources"][logical_id]["Properties"]
         name = f"{stack.name}-{logical_id}"[:64]
         arns[function] = iam.create_role(
