@@ -1,6 +1,7 @@
 """Replies on leased numbers under moto: the carrier's signed inbound SMS → webhooks →
 stored → notifier → forwarded by SMS (sender → simulator), e-mail (SES) and webhook."""
 
+import functools
 import json
 
 import pytest
@@ -246,3 +247,30 @@ def test_another_accounts_message_has_no_responses_to_show(
 
     assert (stolen.status, mismatched.status) == (404, 404)
     assert mismatched.body["Error"]["Code"] == ErrorCode.MESSAGE_NOT_FOUND.number
+
+
+def test_an_email_forward_ses_cannot_take_is_released_for_its_retry(
+    functions, simulator, aws_session, stack, leased, monkeypatch
+):
+    # Given SES throttling every send
+    import boto3
+    from botocore.stub import Stubber
+
+    from smsgw.dal import email
+    from smsgw.models.lease import FORWARD_EMAIL, job_kind
+
+    ses = boto3.client("ses")
+    stubber = Stubber(ses)
+    for _ in range(3):  # the client's own attempts
+        stubber.add_client_error("send_email", "Throttling", "Maximum sending rate exceeded.")
+    stubber.activate()
+    monkeypatch.setattr(email, "ses", functools.cache(lambda: ses))  # cleared, and the same
+    functions.invoke("webhooks", inbound("YES please"))
+    [job] = [j for j in callback_jobs(aws_session, stack) if job_kind(j["body"]) == FORWARD_EMAIL]
+
+    # When the notifier runs the e-mail forward
+    result = functions.invoke("notifier", {"Records": [job]})
+
+    # Then the job fails, to be retried, and its claim is gone, so the retry sends it
+    assert result == {"batchItemFailures": [{"itemIdentifier": job["messageId"]}]}
+    assert table_items(aws_session, stack, "FORWARD#") == []
