@@ -47,6 +47,11 @@ SERVICE_USED: dict[str, dict[str, str]] = {
         "the FinalStatuses event source mapping: Lambda reads the table's stream with the "
         "function's role; the code never calls DynamoDB Streams",
     ),
+    "SchedulerFunction": {
+        "sqs:SendMessage": "the on-failure destination (EventInvokeConfig): Lambda sends a "
+        "failed asynchronous tick's record to SchedulerFailureQueue with the function's role; "
+        "the code releases messages with SendMessageBatch only",
+    },
 }
 """Actions a function's role must allow that the Lambda service, not the code, calls."""
 
