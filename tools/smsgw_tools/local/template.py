@@ -184,9 +184,8 @@ def load(
     value (the authorizer cache TTL).
     """
     path = Path(path) if path else default_template_path()
-    sam = yaml_parse(path.read_text())
+    sam, translated = _parsed_and_translated(path, region)
     code_dirs = _code_dirs(sam, path.parent)
-    translated = translate(sam, region)
     template = Template(path=path, sam=sam, translated=translated, region=region)
     template.code_dirs = code_dirs
     template.functions = _functions(translated, code_dirs)
@@ -199,6 +198,21 @@ def load(
     template.schedules = _schedules(translated)
     template.function_urls = _function_urls(translated)
     return template
+
+
+_TRANSLATIONS: dict[tuple[Path, int, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+"""Parsed and translated templates by (path, modification time, region): the translator
+takes most of a stack's creation, and the tests create hundreds of stacks."""
+
+
+def _parsed_and_translated(path: Path, region: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SAM template at `path` and its translation, each a copy of its own to the caller."""
+    key = (path.resolve(), path.stat().st_mtime_ns, region)
+    if key not in _TRANSLATIONS:
+        sam = yaml_parse(path.read_text())
+        _TRANSLATIONS[key] = (sam, translate(sam, region))
+    sam, translated = _TRANSLATIONS[key]
+    return copy.deepcopy(sam), copy.deepcopy(translated)
 
 
 def translate(sam: dict[str, Any], region: str = DEFAULT_REGION) -> dict[str, Any]:
