@@ -183,3 +183,50 @@ def message_item(aws_session: Any, stack: Any, sid: str) -> dict[str, Any]:
     table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
     item = table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
     return {**item, "MessageSid": sid, "Events": [event_from_store(e) for e in item["Events"]]}
+
+
+def stack_admin(info: dict[str, Any]) -> Any:
+    """The admin module on a running local stack, signing with the harness's credentials
+    (an admin user's key: the stack enforces IAM)."""
+    import boto3
+
+    from smsgw_tools.admin import Admin
+
+    session = boto3.session.Session(region_name=info["Region"], **info["AwsCredentials"])
+    return Admin(info["TableName"], session=session, endpoint_url=info["AwsEndpointUrl"])
+
+
+class CallRecorder:
+    """Appends `FunctionLogicalId service:Action` to the session's calls file for each AWS
+    action a handler run in-process calls (the local stack's workers do the same:
+    `smsgw_tools.local.worker`). Only calls made inside `running(function)` count, so a
+    test's own set-up is not put on a function's account."""
+
+    _installed: CallRecorder | None = None
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.function: str | None = None
+        self._seen: set[tuple[str, str]] = set()
+
+    @classmethod
+    def for_session(cls, path: Path) -> CallRecorder:
+        """The process's recorder (the botocore hook is installed once)."""
+        if cls._installed is None:
+            import boto3
+
+            from smsgw_tools.local.worker import record_aws_calls
+
+            recorder = cls._installed = cls(path)
+            hook = record_aws_calls(recorder.record)
+            if boto3.DEFAULT_SESSION is not None:  # created before the hook was
+                boto3.DEFAULT_SESSION._session.register("before-parameter-build", hook)
+        return cls._installed
+
+    def record(self, action: str) -> None:
+        function = self.function
+        if function is None or (function, action) in self._seen:
+            return
+        self._seen.add((function, action))
+        with self.path.open("a", encoding="utf-8") as calls:
+            calls.write(f"{function} {action}\n")

@@ -27,12 +27,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from smsgw.carriers.base import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.eum import EndUserMessagingCarrier
-from smsgw_tools.admin import Admin
 from smsgw_tools.local.stack import LocalStack
 from smsgw_tools.simulator import CarrierSimulator
 from smsgw_tools.simulator_eum import sms_event, two_way_message
 from smsgw_tools.simulator_sns import sign
-from tests.support import ROOT, wait_for
+from tests.support import ROOT, stack_admin, wait_for
 from tests.unit.test_webhook_signing import documented_verifier
 
 pytestmark = pytest.mark.e2e
@@ -272,15 +271,7 @@ def test_a_send_is_one_send_text_message_and_its_signed_event_delivers_it(info):
         "delivered",
         "e2e-eum",
     )
-    admin = Admin(
-        info["TableName"],
-        session=boto3.session.Session(
-            region_name=info["Region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ),
-        endpoint_url=info["AwsEndpointUrl"],
-    )
+    admin = stack_admin(info)
     secret = admin.webhook_secret(info["PropertySid"])["WebhookSecret"]
     assert documented_verifier()(secret, hook["headers"], hook["body"])
 

@@ -3,12 +3,10 @@
 import time
 import uuid
 
-import boto3
 import pytest
 import requests
 
-from smsgw_tools.admin import Admin
-from tests.support import wait_for
+from tests.support import stack_admin, wait_for
 from tests.unit.test_webhook_signing import documented_verifier
 
 pytestmark = pytest.mark.e2e
@@ -60,15 +58,7 @@ def test_delivered_sms_calls_the_customer_webhook_once_per_status_change(local_s
     time.sleep(0.5)  # a duplicate, if there were one, would have arrived by now
     received = callbacks()
     assert received is not None and len(received) == 1
-    admin = Admin(
-        local_stack["TableName"],
-        session=boto3.session.Session(
-            region_name=local_stack["Region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ),
-        endpoint_url=local_stack["AwsEndpointUrl"],
-    )
+    admin = stack_admin(local_stack)
     secret = admin.webhook_secret(local_stack["PropertySid"])["WebhookSecret"]
     verify = documented_verifier()
     statuses = []

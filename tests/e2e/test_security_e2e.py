@@ -1,11 +1,10 @@
 """Security over the wire, where the gateway in front matters: the local stack over HTTP."""
 
-import boto3
 import pytest
 import requests
 
-from smsgw_tools.admin import Admin
 from smsgw_tools.local import template as sam_template
+from tests.support import stack_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -21,15 +20,7 @@ def _url(local_stack, route, property_sid, message_sid):
 
 @pytest.fixture(scope="module")
 def rival(local_stack):
-    admin = Admin(
-        local_stack["TableName"],
-        session=boto3.session.Session(
-            region_name=local_stack["Region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ),
-        endpoint_url=local_stack["AwsEndpointUrl"],
-    )
+    admin = stack_admin(local_stack)
     account = admin.create_account("Rival e2e")
     prop = admin.create_property(account["AccountSid"], "Rival e2e shop")
     return account["AccountSid"], account["AuthToken"], prop["PropertySid"]

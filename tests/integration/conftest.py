@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from smsgw_tools.admin import Admin
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.simulator import CarrierSimulator
 from tests.support import (
+    CallRecorder,
     LambdaContext,
     TableStream,
     apply_environment,
@@ -85,16 +87,30 @@ def tenant(admin) -> Tenant:
 class Functions:
     """Invoke a function's real handler with its own template environment."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, calls: CallRecorder | None = None) -> None:
         self._stack = stack
         self._modules: dict[str, Any] = {}
         self._saved = dict(os.environ)
+        self._calls = calls
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         apply_environment(self._stack.function_environment(FUNCTIONS[function]))
         if function not in self._modules:
             self._modules[function] = load_handler(function)
-        return self._modules[function].lambda_handler(event, LambdaContext())
+        with self.running(FUNCTIONS[function]):
+            return self._modules[function].lambda_handler(event, LambdaContext())
+
+    @contextmanager
+    def running(self, logical_id: str) -> Iterator[None]:
+        """The AWS calls made inside are the function's (a test that calls a function's
+        entry point below its handler says so with this)."""
+        if self._calls:
+            self._calls.function = logical_id
+        try:
+            yield
+        finally:
+            if self._calls:
+                self._calls.function = None
 
     def restore(self) -> None:
         os.environ.clear()
@@ -102,8 +118,8 @@ class Functions:
 
 
 @pytest.fixture
-def functions(stack) -> Iterator[Functions]:
-    invoker = Functions(stack)
+def functions(stack, aws_calls_file) -> Iterator[Functions]:
+    invoker = Functions(stack, CallRecorder.for_session(aws_calls_file))
     yield invoker
     invoker.restore()
 

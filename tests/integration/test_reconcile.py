@@ -29,12 +29,14 @@ def send(api, functions, aws_session, stack, text):
     return response.body["Message"]["MessageSid"]
 
 
-def reconcile(stack, now):
+def reconcile(functions, stack, now):
+    """The scheduler function's reconciliation at `now` (its handler runs it after a tick)."""
     from smsgw import scheduler
 
     apply_environment(stack.function_environment("SchedulerFunction"))
     scheduler.reconciler.cache_clear()
-    return scheduler.run_reconcile(now)
+    with functions.running("SchedulerFunction"):
+        return scheduler.run_reconcile(now)
 
 
 def test_an_unknown_outcome_the_carrier_holds_is_reconciled_to_sent(
@@ -47,10 +49,10 @@ def test_an_unknown_outcome_the_carrier_holds_is_reconciled_to_sent(
     assert message_item(aws_session, stack, sid)["GSI3PK"].startswith("UNSETTLED#")
 
     # When reconciliation runs inside the grace period, nothing happens
-    assert reconcile(stack, time.time()).found == 0
+    assert reconcile(functions, stack, time.time()).found == 0
 
     # After it, the carrier's message is found by To, From and body
-    result = reconcile(stack, time.time() + GRACE_SECONDS + 1)
+    result = reconcile(functions, stack, time.time() + GRACE_SECONDS + 1)
 
     assert result.found == 1
     stored = message_item(aws_session, stack, sid)
@@ -78,7 +80,7 @@ def test_a_claim_the_carrier_never_got_stays_sending_and_is_given_up_without_a_r
     assert services.claims().claim(sid, {"Status": "sending"}, now, due_by=now + 1)
     # (a claim alone is not indexed: reconciliation does not know of it yet)
     assert "GSI3PK" not in message_item(aws_session, stack, sid)
-    assert reconcile(stack, now + GRACE_SECONDS + 1).pending == 0
+    assert reconcile(functions, stack, now + GRACE_SECONDS + 1).pending == 0
 
     # And its job comes back while the claim is fresh (a duplicate): left alone
     [job] = queued_records(aws_session, stack)
@@ -98,9 +100,9 @@ def test_a_claim_the_carrier_never_got_stays_sending_and_is_given_up_without_a_r
     assert message_item(aws_session, stack, sid)["GSI3SK"] == f"{claimed_at:012d}#{sid}"
 
     # Then reconciliation: not found, asked again later, then given up
-    assert reconcile(stack, claimed_at + GRACE_SECONDS + 1).pending == 1
+    assert reconcile(functions, stack, claimed_at + GRACE_SECONDS + 1).pending == 1
     assert message_item(aws_session, stack, sid)["GSI3PK"].startswith("UNSETTLED#")
-    assert reconcile(stack, claimed_at + GIVE_UP_SECONDS + 1).given_up == 1
+    assert reconcile(functions, stack, claimed_at + GIVE_UP_SECONDS + 1).given_up == 1
 
     stored = message_item(aws_session, stack, sid)
     assert (stored["Status"], stored["SubmitState"]) == ("sending", "claimed")
@@ -116,4 +118,4 @@ def test_a_message_sent_normally_leaves_the_unsettled_index(
 
     stored = message_item(aws_session, stack, sid)
     assert stored["Status"] == "sent" and "GSI3PK" not in stored
-    assert reconcile(stack, time.time() + GRACE_SECONDS + 1).found == 0
+    assert reconcile(functions, stack, time.time() + GRACE_SECONDS + 1).found == 0

@@ -14,6 +14,7 @@ from smsgw.logic.scheduler import Scheduler
 from smsgw.logic.send import build_message, store_and_queue
 from smsgw.models.send import parse_send_request
 from tests.integration.conftest import queued_records
+from tests.support import apply_environment
 
 SIMPLE = {"From": "+61499009990", "To": "+61488023555", "Text": "Later"}
 T0 = 1_800_000_030
@@ -194,3 +195,28 @@ def test_the_scheduler_handler_runs_a_tick(functions, table):
     result = functions.invoke("scheduler", event("scheduled_tick"))
 
     assert result == {"released": 0, "skipped": False}
+
+
+def test_a_tick_releases_a_due_message_to_the_send_queue(api, functions, aws_session, stack, table):
+    # Given a message accepted 20 minutes ahead, so it waits in the table
+    from smsgw import scheduler as entry
+
+    now = int(time.time())
+    start_cursor_at(table, bucket_of(now))
+    response = api.send({**SIMPLE, "Schedule": now + 20 * 60})
+    assert response.body["Message"]["Status"] == "scheduled"
+    assert queued_records(aws_session, stack) == []
+
+    # When the scheduler function's tick runs 10 minutes later
+    apply_environment(stack.function_environment("SchedulerFunction"))
+    entry.scheduler.cache_clear()
+    with functions.running("SchedulerFunction"):
+        result = entry.run_tick("t", now + 10 * 60)
+
+    # Then the message is on SendQueue, delayed until it is due
+    assert result.released == 1
+    attributes = aws_session.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queue_url("SendQueue"),
+        AttributeNames=["ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"

@@ -72,6 +72,9 @@ def up_command(args: argparse.Namespace) -> int:
 def _print_info(info: dict[str, Any]) -> None:
     print(f"API            {info['ApiUrl']}")
     print(f"AWS endpoint   {info['AwsEndpointUrl']}  (region {info['Region']})")
+    if key := info.get("AwsCredentials", {}).get("aws_access_key_id"):
+        secret = info["AwsCredentials"]["aws_secret_access_key"]
+        print(f"AWS admin key  {key} {secret}  (IAM is enforced: sign with it)")
     print(f"Carrier sim    {info.get('SimulatorUrl', '-')} ({info.get('Carrier', '-')})")
     if sns := info.get("Sns"):
         print(f"SNS (HTTPS)    {sns['HttpsUrl']}  ({sns['Hosts']}, CA bundle {sns['CaBundle']})")

@@ -4,6 +4,10 @@ The server runs `moto.server.ThreadedMotoServer` in a separate process so its st
 the test process's: `moto.mock_aws` in an integration test resets the in-process backends,
 and must not wipe the local stack's table and queues. The child exits when its stdin
 closes, so it cannot outlive the process that started it.
+
+With `iam=True` the server authorises requests against the resources they name for
+DynamoDB, Secrets Manager and SES too (`smsgw_tools.local.iam`); it checks nothing until
+told to (`iam.enforce`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ _CHILD = """
 import logging, sys
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+if sys.argv[3] == "iam":
+    from smsgw_tools.local.iam import install_resource_arns
+    install_resource_arns()
 server = ThreadedMotoServer(ip_address=sys.argv[1], port=int(sys.argv[2]), verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)
@@ -37,8 +44,16 @@ server.stop()
 class MotoServer:
     """A moto server process; `start()` returns its URL."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, log: IO[str] | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log: IO[str] | None = None,
+        *,
+        iam: bool = False,
+    ):
         self.host = host
+        self.iam = iam
         self.port = port
         self._log = log
         self._process: subprocess.Popen[str] | None = None
@@ -50,9 +65,10 @@ class MotoServer:
 
     def start(self) -> str:
         """Start the server on a free port (or the given one) and return its URL."""
-        environment = {**os.environ, **DUMMY_ENVIRONMENT}
+        # Nothing is checked until the stack says so (iam.enforce), whatever the environment.
+        environment = {**os.environ, **DUMMY_ENVIRONMENT, "INITIAL_NO_AUTH_ACTION_COUNT": "inf"}
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [sys.executable, "-c", _CHILD, self.host, str(self.port)],
+            [sys.executable, "-c", _CHILD, self.host, str(self.port), "iam" if self.iam else "-"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log or subprocess.DEVNULL,

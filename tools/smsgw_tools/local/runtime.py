@@ -26,8 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from smsgw_tools.local.moto_server import DUMMY_ENVIRONMENT
 from smsgw_tools.local.resources import Stack
 from smsgw_tools.local.template import Function
+from smsgw_tools.local.worker import CALLS_VARIABLE
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit on the init phase
@@ -264,13 +266,20 @@ class LambdaRuntime:
         max_workers: int = 4,
         log: IO[str] | None = None,
         harness_environment: dict[str, str] | None = None,
+        credentials: dict[str, dict[str, str]] | None = None,
+        calls_file: str | os.PathLike[str] | None = None,
     ) -> None:
         """`harness_environment` is added to every worker's environment: the local
         stack's own variables (SMSGW_LOCAL_HOSTS, REQUESTS_CA_BUNDLE), which stand in for
-        the network and trust store a Lambda function gets, not for its configuration."""
+        the network and trust store a Lambda function gets, not for its configuration.
+        `credentials`: a function's role session (AWS_ACCESS_KEY_ID, ...), as Lambda gives
+        its execution role's; a function without gets dummy ones. `calls_file`: where the
+        workers append the AWS actions each function calls (`worker.py`)."""
         self.stack = stack
         self.endpoint_url = endpoint_url
         self.harness_environment = dict(harness_environment or {})
+        self.credentials = dict(credentials or {})
+        self.calls_file = calls_file
         self._logs = _LogPump(log or sys.stderr, threading.Lock())
         self._pools = {
             logical_id: FunctionPool(
@@ -290,9 +299,7 @@ class LambdaRuntime:
             **inherited,
             **self.stack.function_environment(logical_id),
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
+            **self.credentials.get(logical_id, DUMMY_ENVIRONMENT),
             "AWS_DEFAULT_REGION": self.stack.region,
             "AWS_REGION": self.stack.region,
             # The developer's ~/.aws must not leak into the functions.
@@ -312,6 +319,7 @@ class LambdaRuntime:
             # X-Ray has no daemon locally.
             "POWERTOOLS_TRACE_DISABLED": "1",
             "TZ": ":UTC",
+            **({CALLS_VARIABLE: f"{logical_id}:{self.calls_file}"} if self.calls_file else {}),
             **self.harness_environment,
         }
 

@@ -30,6 +30,7 @@ from typing import IO, Any, Self
 import boto3
 
 from smsgw_tools.admin import Admin
+from smsgw_tools.local import iam
 from smsgw_tools.local import template as tpl
 from smsgw_tools.local.gateway import HttpApiGateway
 from smsgw_tools.local.moto_server import MotoServer
@@ -80,7 +81,11 @@ class LocalStack:
         max_workers: int = 4,
         log: IO[str] | None = None,
         carrier: str = "twilio",
+        enforce_iam: bool = True,
+        calls_file: str | Path | None = None,
     ) -> None:
+        """`enforce_iam`: each function under its own role, IAM checked (docs/local-stack.md).
+        `calls_file`: each function's AWS calls are appended to it (`worker.py`)."""
         if carrier not in LOCAL_CARRIERS:
             raise ValueError(f"carrier must be one of {', '.join(LOCAL_CARRIERS)}")
         self.carrier = carrier
@@ -92,6 +97,11 @@ class LocalStack:
         self.stack_name = stack_name
         self.max_workers = max_workers
         self.log = log
+        self.enforce_iam = enforce_iam
+        self.calls_file = calls_file
+        self.credentials = dict(DUMMY_CREDENTIALS)
+        """What the harness signs with: the admin user's key once IAM is enforced."""
+        self.function_credentials: dict[str, dict[str, str]] = {}
         self.moto: MotoServer | None = None
         self.stack: Stack | None = None
         self.simulator: Any = None
@@ -108,7 +118,7 @@ class LocalStack:
     def session(self) -> boto3.session.Session:
         """A boto3 session for the moto server (use with `endpoint_url=info()["AwsEndpointUrl"]`)."""
         region = self.stack.region if self.stack else tpl.DEFAULT_REGION
-        return boto3.session.Session(region_name=region, **DUMMY_CREDENTIALS)
+        return boto3.session.Session(region_name=region, **self.credentials)
 
     def start(self) -> Self:
         """Start moto, create the resources, start the simulator, functions and triggers."""
@@ -120,8 +130,10 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        self.moto = MotoServer(host=self.host, log=self.log)
+        self.moto = MotoServer(host=self.host, log=self.log, iam=self.enforce_iam)
         endpoint = self.moto.start()
+        if self.enforce_iam:
+            self.credentials = iam.create_admin(self.client("iam"))
         # Carriers call back on the webhooks function's URL, so its port is chosen before
         # the functions' environments are resolved; webhooks may reach the loopback sink.
         if not self.port:
@@ -139,6 +151,9 @@ class LocalStack:
         self.stack = deploy(
             self.session, self.stack_name, self.parameters, endpoint_url=endpoint, template=template
         )
+        if self.enforce_iam:
+            self._assume_roles()
+            iam.enforce(endpoint)
         self._verify_no_reply_sender()
         if self.use_simulator:
             self._start_simulator()
@@ -148,6 +163,8 @@ class LocalStack:
             max_workers=self.max_workers,
             log=self.log,
             harness_environment=self._harness_environment(),
+            credentials=self.function_credentials,
+            calls_file=self.calls_file,
         )
         self.runtime.warm()
         self.gateway = HttpApiGateway(
@@ -178,6 +195,16 @@ class LocalStack:
         for poller in self.pollers:
             poller.start()
         self._subscribe_sns()
+
+    def _assume_roles(self) -> None:
+        """Create each function's role from the template and assume it (docs/local-stack.md)."""
+        assert self.stack
+        roles = iam.create_roles(self.client("iam"), self.stack)
+        sts = self.client("sts")
+        self.function_credentials = {
+            function: iam.assume(sts, arn, self.stack.function_name(function))
+            for function, arn in roles.items()
+        }
 
     def _start_simulator(self) -> None:
         from smsgw_tools.simulator import CarrierSimulator
@@ -358,6 +385,8 @@ class LocalStack:
             "CarrierCallbackUrl": f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers",
             "FunctionUrls": {name: served.url for name, served in self.function_urls.items()},
             "AwsEndpointUrl": self.moto.url,
+            # What the harness signs with (an admin user's key when IAM is enforced).
+            "AwsCredentials": dict(self.credentials),
             "Region": self.stack.region,
             "StackName": self.stack.name,
             "TableName": self.stack.physical_ids.get("Table"),

@@ -17,6 +17,11 @@ well, since the local servers cannot all listen on 443): the local stack maps
 Messaging's certificate and subscription URLs, checked by the product to be AWS's, reach it.
 TLS still verifies the name (trust for the simulator's CA comes from REQUESTS_CA_BUNDLE).
 This is the harness's, never the function's: nothing under layers/ or functions/ knows.
+
+`SMSGW_LOCAL_CALLS` (`LogicalId:path`) makes the worker append a line `LogicalId
+service:Action` to the file the first time the function calls each AWS action (a botocore
+`before-parameter-build` hook on every session; `record_aws_calls`). The least-privilege test compares
+them with the function's role (tests/e2e/test_least_privilege_e2e.py).
 """
 
 from __future__ import annotations
@@ -28,9 +33,21 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 HOSTS_VARIABLE = "SMSGW_LOCAL_HOSTS"
+CALLS_VARIABLE = "SMSGW_LOCAL_CALLS"
+_IAM_PREFIXES = {"monitoring": "cloudwatch", "email": "ses"}
+"""botocore signing names that are not the service's IAM prefix."""
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+"""DynamoDB's transactions are no IAM actions: AWS authorises each item's own action."""
 _HTTPS_PORT_NAMES = ("https",)
 
 
@@ -75,6 +92,54 @@ def map_hosts(mapping: dict[tuple[str, int], tuple[str, int]]) -> None:
         return resolve(host, port, *args, **kwargs)
 
     socket.getaddrinfo = getaddrinfo
+
+
+def iam_actions(operation_model: Any, params: dict[str, Any]) -> list[str]:
+    """`service:Action` as IAM names the actions a botocore call with `params` needs."""
+    service = operation_model.service_model.signing_name
+    prefix = _IAM_PREFIXES.get(service, service)
+    if prefix == "dynamodb" and operation_model.name in ("TransactWriteItems", "TransactGetItems"):
+        kinds = {kind for item in params.get("TransactItems", []) for kind in item}
+        return sorted(f"dynamodb:{TRANSACT_ACTIONS[kind]}" for kind in kinds)
+    return [f"{prefix}:{operation_model.name}"]
+
+
+def record_aws_calls(record: Callable[[str], None]) -> Callable[..., None]:
+    """Call `record("service:Action")` before every AWS API call of every botocore session
+    created from now on (the function's clients, and each thread's own session), from the
+    `before-parameter-build` event; the handler is returned, to register on a session that
+    exists already."""
+    import botocore.session
+
+    def before_parameter_build(model: Any, params: dict[str, Any], **_: Any) -> None:
+        for action in iam_actions(model, params):
+            record(action)
+
+    create = botocore.session.Session.__init__
+
+    def init(session: Any, *args: Any, **kwargs: Any) -> None:
+        create(session, *args, **kwargs)
+        session.register(
+            "before-parameter-build", before_parameter_build, unique_id="smsgw-local-calls"
+        )
+
+    botocore.session.Session.__init__ = init  # type: ignore[method-assign]
+    return before_parameter_build
+
+
+def _record_calls() -> None:
+    function, _, path = os.environ.get(CALLS_VARIABLE, "").partition(":")
+    if not path:
+        return
+    seen: set[str] = set()
+
+    def append(action: str) -> None:
+        if action not in seen:
+            seen.add(action)
+            with open(path, "a", encoding="utf-8") as calls:  # one short append: atomic
+                calls.write(f"{function} {action}\n")
+
+    record_aws_calls(append)
 
 
 class LambdaContext:
@@ -174,6 +239,7 @@ def main(argv: list[str]) -> int:
     replies = os.fdopen(write_fd, "w", encoding="utf-8")
     try:
         _map_local_hosts()
+        _record_calls()
         function = _load(handler)
     except _InitError as exc:
         print(f"[ERROR] {exc.error['errorType']}: {exc.error['errorMessage']}", file=sys.stderr)
