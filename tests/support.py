@@ -248,3 +248,30 @@ def parser_leaves(parser: Any) -> list[tuple[str, ...]]:
     """The paths of the subcommands that have no subcommands of their own."""
     paths = [path for _, path, _ in parser_subcommands(parser)]
     return [path for path in paths if not any(p[: len(path)] == path != p for p in paths)]
+
+
+def smsgw_process(argv: list[str], cwd: Path) -> Any:
+    """Run `smsgw` as a process in `cwd` with no AWS configuration at all: no region, no
+    credentials, no profile files, no instance metadata."""
+    import subprocess
+    import sys
+
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") and key != "SMSGW_TABLE"
+    }
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "smsgw_tools.cli", *argv],
+        cwd=cwd,
+        env=environment
+        | {
+            "HOME": str(cwd),
+            "AWS_CONFIG_FILE": str(cwd / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(cwd / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -6,10 +6,8 @@ The subcommands are read from the parser, so a new one is covered without editin
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +18,7 @@ import pytest
 
 from smsgw_tools import cli
 from smsgw_tools.local.moto_server import MotoServer
-from tests.support import parser_leaves
+from tests.support import parser_leaves, smsgw_process
 
 # They start a stack or write a file; they make no call that can fail this way.
 NOT_RUN = {("local", "up"), ("local", "demo"), ("openapi",)}
@@ -105,30 +103,8 @@ def denying_url() -> Iterator[str]:
     yield from _refusing_server("UnrecognizedClientException")
 
 
-def _clean_environment(home: Path) -> dict[str, str]:
-    """No AWS configuration at all: no region, no credentials, no instance metadata."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key not in ("SMSGW_TABLE",)
-    }
-    return environment | {
-        "HOME": str(home),
-        "AWS_CONFIG_FILE": str(home / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "smsgw_tools.cli", *argv],
-        cwd=cwd,
-        env=_clean_environment(cwd),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return smsgw_process(argv, cwd)
 
 
 def test_no_subcommand_prints_a_traceback_on_an_expected_failure(

@@ -4,9 +4,9 @@ endpoint, is all it needs; and its help describes every subcommand."""
 from __future__ import annotations
 
 import json
-import os
+import re
+import shlex
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from smsgw_tools import cli
 from smsgw_tools.local import iam
 from smsgw_tools.local.moto_server import MotoServer
 from smsgw_tools.local.resources import deploy
-from tests.support import parser_subcommands
+from tests.support import parser_subcommands, smsgw_process
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +42,20 @@ def moto_with_stack() -> Iterator[dict[str, Any]]:
 
 
 def _smsgw(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "smsgw_tools.cli", "--json", *argv],
-        cwd=cwd,
-        env=environment
-        | {
-            "HOME": str(cwd),
-            "AWS_CONFIG_FILE": str(cwd / "none"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(cwd / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return smsgw_process(["--json", *argv], cwd)
+
+
+def _readme_admin_commands() -> list[list[str]]:
+    """The admin commands README.md's "Operating it" shows, as arguments (optional ones,
+    in brackets, left out); those for a deployed stack (`--stack`) aside."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Operating it") : readme.index("Deploying:")]
+    commands = []
+    for line in section.splitlines():
+        if line.startswith(".venv/bin/smsgw ") and "--stack" not in line:
+            command = re.sub(r"\[[^]]*\]", "", line.split("  #")[0])
+            commands.append(shlex.split(command)[1:])
+    return commands
 
 
 def test_the_admin_commands_need_nothing_but_the_local_stack(moto_with_stack, tmp_path):
@@ -89,6 +88,36 @@ def test_the_admin_commands_need_nothing_but_the_local_stack(moto_with_stack, tm
     assert acme in [a["AccountSid"] for a in json.loads(listed.stdout)]
     assert dummy.returncode != 0 and "--local" in dummy.stderr
     assert len(dummy.stderr.strip().splitlines()) == 1
+
+
+def test_the_readme_admin_commands_work_against_the_local_stack_as_written(
+    moto_with_stack, tmp_path
+):
+    # Given the local stack's info file (IAM enforced by the previous test or now)
+    iam.enforce(moto_with_stack["AwsEndpointUrl"])
+    (tmp_path / ".local-stack").mkdir()
+    (tmp_path / ".local-stack" / "info.json").write_text(json.dumps(moto_with_stack))
+    commands, ids = _readme_admin_commands(), {}
+
+    # When each command shown runs, with the ids the earlier ones printed
+    results = []
+    for command in commands:
+        argv = [ids.get(arg[:2], arg) if arg.endswith("…") else arg for arg in command]
+        result = smsgw_process(argv, tmp_path)
+        results.append((argv, result))
+        if result.returncode == 0 and argv[:2] == ["account", "create"]:
+            ids["AC"] = _sid(result.stdout, "AccountSid")
+        if result.returncode == 0 and argv[:2] == ["property", "create"]:
+            ids["PR"] = _sid(result.stdout, "PropertySid")
+
+    # Then every one succeeds
+    assert len(commands) >= 10
+    failed = [f"{' '.join(argv)}: {r.stderr}" for argv, r in results if r.returncode != 0]
+    assert not failed, failed
+
+
+def _sid(output: str, name: str) -> str:
+    return re.search(rf"{name}=(\w+)", output).group(1)
 
 
 def test_an_explicit_stack_or_endpoint_is_not_overridden_by_the_info_file(tmp_path):
