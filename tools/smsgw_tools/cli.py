@@ -30,12 +30,12 @@ from smsgw.errors import SmsGatewayError
 from smsgw_tools.cli_errors import CliError, describe
 from smsgw_tools.local.info import DEFAULT_INFO_FILE, read_info
 from smsgw_tools.local.info import field as info_field
+from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS
+from smsgw_tools.local.moto_server import REGION as LOOPBACK_REGION
 
 AUTHORIZER_CACHE_NOTE = (
     "takes effect within the authorizer's cache time (AuthorizerCacheSeconds, 60 s by default)"
 )
-DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-LOOPBACK_REGION = "us-east-1"
 
 
 @dataclass

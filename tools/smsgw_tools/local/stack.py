@@ -34,9 +34,9 @@ from smsgw_tools.local import iam
 from smsgw_tools.local import template as tpl
 from smsgw_tools.local.gateway import HttpApiGateway
 from smsgw_tools.local.info import LOCAL_CARRIERS
-from smsgw_tools.local.moto_server import MotoServer
+from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS, MotoServer
 from smsgw_tools.local.pollers import SchedulePoller, SqsPoller, StreamPoller
-from smsgw_tools.local.resources import DUMMY_CREDENTIALS, Stack, deploy
+from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.local.runtime import LambdaRuntime
 from smsgw_tools.local.sink import WebhookSink
 from smsgw_tools.local.streams import StreamReader
