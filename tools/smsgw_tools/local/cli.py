@@ -96,6 +96,7 @@ def _print_info(info: dict[str, Any]) -> None:
         "    -H 'content-type: application/json' \\\n"
         f"    -d '{json.dumps(DEMO_SMS)}' \\\n"
         f"    {info['ApiUrl']}/Properties/{info['PropertySid']}/Sms\n"
+        "  .venv/bin/smsgw account list   (the admin CLI acts on this stack while it runs)\n"
         "Ctrl-C stops everything.",
         flush=True,
     )
