@@ -230,3 +230,48 @@ class CallRecorder:
         self._seen.add((function, action))
         with self.path.open("a", encoding="utf-8") as calls:
             calls.write(f"{function} {action}\n")
+
+
+def parser_subcommands(parser: Any, path: tuple[str, ...] = ()) -> list[tuple[Any, str, Any]]:
+    """Every subcommand of an argparse parser, depth first: (its `add_subparsers` action,
+    its path, its parser)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action.choices, dict):
+            for name, child in action.choices.items():
+                found.append((action, (*path, name), child))
+                found += parser_subcommands(child, (*path, name))
+    return found
+
+
+def parser_leaves(parser: Any) -> list[tuple[str, ...]]:
+    """The paths of the subcommands that have no subcommands of their own."""
+    paths = [path for _, path, _ in parser_subcommands(parser)]
+    return [path for path in paths if not any(p[: len(path)] == path != p for p in paths)]
+
+
+def smsgw_process(argv: list[str], cwd: Path) -> Any:
+    """Run `smsgw` as a process in `cwd` with no AWS configuration at all: no region, no
+    credentials, no profile files, no instance metadata."""
+    import subprocess
+    import sys
+
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") and key != "SMSGW_TABLE"
+    }
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "smsgw_tools.cli", *argv],
+        cwd=cwd,
+        env=environment
+        | {
+            "HOME": str(cwd),
+            "AWS_CONFIG_FILE": str(cwd / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(cwd / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

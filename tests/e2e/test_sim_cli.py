@@ -46,7 +46,22 @@ def test_sim_commands_set_faults_latency_and_outcomes(local_stack, tmp_path, cap
     assert code == 0 and "messages" in json.loads(messages)
 
 
-def test_sim_without_a_running_stack_says_how_to_start_one(tmp_path):
-    with pytest.raises(SystemExit) as stopped:
-        cli.main(["local", "sim", "--info-file", str(tmp_path / "none.json"), "messages"])
-    assert "smsgw local up" in str(stopped.value)
+def test_sim_without_a_running_stack_says_how_to_start_one(tmp_path, capsys):
+    code = cli.main(["local", "sim", "--info-file", str(tmp_path / "none.json"), "messages"])
+
+    err = capsys.readouterr().err
+    assert code == 1 and "make serve" in err and len(err.strip().splitlines()) == 1
+
+
+def test_sim_with_the_info_file_of_a_stopped_stack_says_so_in_one_line(tmp_path, capsys):
+    # Given the info file of a stack that was killed (its simulator's port is closed)
+    info_file = tmp_path / "info.json"
+    info_file.write_text(json.dumps({"SimulatorUrl": "http://127.0.0.1:9"}))
+
+    # When a sim command runs
+    code = cli.main(["local", "sim", "--info-file", str(info_file), "messages"])
+
+    # Then one line says the simulator cannot be reached and how to start it
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "http://127.0.0.1:9" in err and "make serve" in err and str(info_file) in err

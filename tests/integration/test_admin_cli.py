@@ -46,6 +46,13 @@ def test_rotation_keeping_the_previous_token_accepts_both(run, admin, tenant, ap
     assert (old.status, new.status) == (200, 200)
 
 
+def test_disabling_an_account_says_when_it_takes_effect(run, tenant):
+    code, disabled, err = run("account", "disable", tenant.account_sid)
+
+    assert code == 0 and disabled["SmsEnabled"] is False
+    assert "within the authorizer" in err and "60 s" in err and "AuthorizerCacheSeconds" in err
+
+
 def test_unknown_account_is_a_clear_error(run):
     code, out, err = run("account", "disable", "AC" + "0" * 32)
 

@@ -131,7 +131,7 @@ def test_rotated_secret_signs_beside_the_old_until_dropped(
     deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
 
     table_stream.deliver(functions)
-    dropped = admin.rotate_webhook_secret(tenant.property_sid, drop_previous=True)
+    dropped = admin.drop_previous_webhook_secrets(tenant.property_sid)
 
     request = sink.requests()[-1]
     assert len(request["headers"]["webhook-signature"].split()) == 2

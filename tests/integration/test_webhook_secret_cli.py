@@ -23,9 +23,7 @@ def test_property_is_created_with_a_secret_that_rotates_with_an_overlap(run, ten
     code, shown, _ = run("property", "webhook-secret", "show", tenant.property_sid)
     _, rotated, _ = run("property", "webhook-secret", "rotate", tenant.property_sid)
     _, during, _ = run("property", "webhook-secret", "show", tenant.property_sid)
-    _, dropped, _ = run(
-        "property", "webhook-secret", "rotate", tenant.property_sid, "--drop-previous"
-    )
+    _, dropped, _ = run("property", "webhook-secret", "drop-previous", tenant.property_sid)
 
     assert code == 0 and shown["WebhookSecret"].startswith("whsec_")
     assert shown["PreviousWebhookSecrets"] == []
@@ -36,6 +34,28 @@ def test_property_is_created_with_a_secret_that_rotates_with_an_overlap(run, ten
         "WebhookSecret": rotated["WebhookSecret"],
         "PreviousWebhookSecrets": [],
     }
+
+
+def test_rotate_with_drop_previous_is_a_deprecated_drop_that_says_so(run, tenant):
+    _, shown, _ = run("property", "webhook-secret", "show", tenant.property_sid)
+    _, rotated, _ = run("property", "webhook-secret", "rotate", tenant.property_sid)
+
+    code, dropped, err = run(
+        "property", "webhook-secret", "rotate", tenant.property_sid, "--drop-previous"
+    )
+
+    assert code == 0 and dropped["WebhookSecret"] == rotated["WebhookSecret"]
+    assert rotated["WebhookSecret"] != shown["WebhookSecret"]
+    assert dropped["PreviousWebhookSecrets"] == []
+    assert "deprecated" in err and "drop-previous PR" in err and len(err.splitlines()) == 1
+
+
+def test_drop_previous_does_not_rotate(run, tenant):
+    _, shown, _ = run("property", "webhook-secret", "show", tenant.property_sid)
+
+    code, dropped, _ = run("property", "webhook-secret", "drop-previous", tenant.property_sid)
+
+    assert code == 0 and dropped["WebhookSecret"] == shown["WebhookSecret"]
 
 
 def test_previous_secret_stops_signing_after_the_overlap(aws_session, stack, tenant):

@@ -29,9 +29,11 @@ class Admin:
         table_name: str,
         session: boto3.session.Session | None = None,
         endpoint_url: str | None = None,
+        config: Any = None,
     ) -> None:
         session = session or boto3.session.Session()
-        table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(table_name)
+        dynamodb = session.resource("dynamodb", endpoint_url=endpoint_url, config=config)
+        table = dynamodb.Table(table_name)
         self._tenants = TenantStore(table)
         self._webhook_secrets = WebhookSecretStore(table)
         self._pool = PoolStore(table)
@@ -69,15 +71,14 @@ class Admin:
         self._webhook_secrets.ensure(property_sid, time.time())
         return self._secrets_view(property_sid)
 
-    def rotate_webhook_secret(
-        self, property_sid: str, drop_previous: bool = False
-    ) -> dict[str, Any]:
-        """Issue a new webhook secret (the previous one signs beside it for 24 hours), or
-        with `drop_previous` end a rotation now: only the newest secret stays."""
-        if drop_previous:
-            self._webhook_secrets.drop_previous(property_sid, time.time())
-        else:
-            self._webhook_secrets.rotate(property_sid, time.time())
+    def rotate_webhook_secret(self, property_sid: str) -> dict[str, Any]:
+        """Issue a new webhook secret; the previous one signs beside it for 24 hours."""
+        self._webhook_secrets.rotate(property_sid, time.time())
+        return self._secrets_view(property_sid)
+
+    def drop_previous_webhook_secrets(self, property_sid: str) -> dict[str, Any]:
+        """End a rotation now: only the newest secret stays (nothing is rotated)."""
+        self._webhook_secrets.drop_previous(property_sid, time.time())
         return self._secrets_view(property_sid)
 
     def _secrets_view(self, property_sid: str) -> dict[str, Any]:

@@ -1,40 +1,157 @@
 """The `smsgw` command: operator administration and the local stack.
 
-smsgw [--table NAME | --stack NAME] [--endpoint-url URL] [--json] account create --name N
-smsgw ... account list | enable SID | disable SID | rotate-token SID [--keep-previous]
+smsgw [--local | --stack NAME | --table NAME] [--endpoint-url URL] [--region R] [--json] ...
+smsgw ... account create --name N | list | enable SID | disable SID | rotate-token SID
 smsgw ... property create --account SID --name N | list --account SID | enable | disable
-smsgw ... property webhook-secret show SID | rotate SID [--drop-previous]
-smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +61400000001
-smsgw local up | demo | ...   (see `smsgw local --help`)
+smsgw ... property webhook-secret show SID | rotate SID | drop-previous SID
+smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +614...
+smsgw local up | demo | sim ...   (see `smsgw local --help`)
+
+Where the admin commands act (`resolve_target`): with `--local`, the local stack that wrote
+the info file (`.local-stack/info.json`): its endpoint, region, table and admin key. With
+none of `--stack`, `--table`, `--endpoint-url`, SMSGW_TABLE or AWS_ENDPOINT_URL, the same if
+that file exists. Otherwise AWS (or `--endpoint-url`) with boto3's usual region and
+credentials; a loopback endpoint (a moto server) needs none: dummy ones are used.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from smsgw.errors import SmsGatewayError
+from smsgw_tools.cli_errors import CliError, describe
+from smsgw_tools.local.info import DEFAULT_INFO_FILE, read_info
+from smsgw_tools.local.info import field as info_field
+from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS
+from smsgw_tools.local.moto_server import REGION as LOOPBACK_REGION
+
+AUTHORIZER_CACHE_NOTE = (
+    "takes effect within the authorizer's cache time (AuthorizerCacheSeconds, 60 s by default)"
+)
+
+
+@dataclass
+class Target:
+    """Where the admin commands act: a table, through an endpoint, signed by a session."""
+
+    table: str | None = None
+    stack: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+    local_info: Path | None = None  # the info file the rest came from
+
+    def where(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint_url,
+            "region": self.region,
+            "table": self.table,
+            "info_file": self.local_info,
+        }
+
+
+def resolve_target(args: argparse.Namespace, cwd: Path | None = None) -> Target:
+    """The target the options name (see the module's docstring)."""
+    info_file = cwd / args.info_file if cwd else args.info_file
+    named = args.stack or args.table or args.endpoint_url
+    if args.local and named:
+        raise CliError(
+            "--local takes the endpoint, stack and table from the info file: "
+            "leave out --stack, --table and --endpoint-url"
+        )
+    implicit = not named and not os.environ.get("SMSGW_TABLE") and info_file.exists()
+    implicit = implicit and not os.environ.get("AWS_ENDPOINT_URL")
+    if args.local or implicit:
+        info = read_info(info_file)
+        return Target(
+            table=info_field(info, "TableName", args.info_file),
+            stack=info.get("StackName"),
+            endpoint_url=info_field(info, "AwsEndpointUrl", args.info_file),
+            region=info.get("Region") or LOOPBACK_REGION,
+            credentials=dict(info.get("AwsCredentials") or DUMMY_CREDENTIALS),
+            local_info=args.info_file,
+        )
+    endpoint_url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    return Target(
+        table=args.table or os.environ.get("SMSGW_TABLE"),
+        stack=args.stack,
+        endpoint_url=endpoint_url,
+        region=args.region,
+    )
+
+
+def _is_loopback(url: str | None) -> bool:
+    host = urlparse(url or "").hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _session(target: Target):
+    import boto3
+
+    credentials = target.credentials
+    session = boto3.session.Session(region_name=target.region, **credentials)
+    if _is_loopback(target.endpoint_url):
+        # A moto server: any key and region do, unless it enforces IAM (then --local).
+        if not credentials and session.get_credentials() is None:
+            credentials = DUMMY_CREDENTIALS
+        region = session.region_name or LOOPBACK_REGION
+        session = boto3.session.Session(region_name=region, **credentials)
+    target.region = session.region_name
+    return session
+
+
+def _client_config(target: Target):
+    from botocore.config import Config
+
+    # A local server that refuses a connection or a request refuses it again: no retries.
+    attempts = 1 if _is_loopback(target.endpoint_url) else 3
+    return Config(retries={"mode": "standard", "total_max_attempts": attempts})
 
 
 def _admin(args: argparse.Namespace):
-    import boto3
+    from botocore.exceptions import ClientError
 
     from smsgw_tools.admin import Admin
 
-    session = boto3.session.Session(region_name=args.region) if args.region else None
-    table = args.table or os.environ.get("SMSGW_TABLE")
-    if not table and args.stack:
-        cloudformation = (session or boto3.session.Session()).client(
-            "cloudformation", endpoint_url=args.endpoint_url
+    target = args.target = resolve_target(args)
+    session = _session(target)
+    config = _client_config(target)
+    if not target.table and target.stack:
+        cloudformation = session.client(
+            "cloudformation", endpoint_url=target.endpoint_url, config=config
         )
-        outputs = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0]["Outputs"]
-        table = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "TableName")
-    if not table:
-        raise SystemExit("smsgw: name the table with --table, SMSGW_TABLE or --stack")
-    return Admin(table, session=session, endpoint_url=args.endpoint_url)
+        try:
+            stack = cloudformation.describe_stacks(StackName=target.stack)["Stacks"][0]
+        except ClientError as exc:
+            # CloudFormation answers an unknown stack with a ValidationError.
+            if exc.response.get("Error", {}).get("Code") != "ValidationError":
+                raise
+            raise CliError(
+                f"no stack {target.stack} in region {target.region} at "
+                f"{target.endpoint_url or 'AWS'}: check --stack and --region "
+                "(the local stack: --local)"
+            ) from exc
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        if "TableName" not in outputs:
+            raise CliError(f"stack {target.stack} has no TableName output: is it an smsgw stack?")
+        target.table = outputs["TableName"]
+    if not target.table:
+        raise CliError(
+            "no table: name it with --table, SMSGW_TABLE or --stack, or use --local "
+            f"(the local stack; {DEFAULT_INFO_FILE} is written by `make serve`)"
+        )
+    return Admin(target.table, session=session, endpoint_url=target.endpoint_url, config=config)
 
 
 def _show(args: argparse.Namespace, result: Any) -> None:
@@ -55,6 +172,7 @@ def _account(args: argparse.Namespace) -> int:
             result = admin.list_accounts()
         case "enable" | "disable":
             result = admin.set_account_sms(args.sid, args.action == "enable")
+            print(f"smsgw: account {args.action}d; {AUTHORIZER_CACHE_NOTE}", file=sys.stderr)
         case "rotate-token":
             result = admin.rotate_token(args.sid, keep_previous=args.keep_previous)
     _show(args, result)
@@ -72,8 +190,17 @@ def _property(args: argparse.Namespace) -> int:
             result = admin.set_property_sms(args.sid, args.action == "enable")
         case "webhook-secret" if args.operation == "show":
             result = admin.webhook_secret(args.sid)
+        case "webhook-secret" if args.operation == "rotate" and args.drop_previous:
+            print(
+                "smsgw: `rotate --drop-previous` is deprecated and does not rotate: "
+                f"use `property webhook-secret drop-previous {args.sid}`",
+                file=sys.stderr,
+            )
+            result = admin.drop_previous_webhook_secrets(args.sid)
+        case "webhook-secret" if args.operation == "rotate":
+            result = admin.rotate_webhook_secret(args.sid)
         case "webhook-secret":
-            result = admin.rotate_webhook_secret(args.sid, drop_previous=args.drop_previous)
+            result = admin.drop_previous_webhook_secrets(args.sid)
     _show(args, result)
     return 0
 
@@ -93,12 +220,54 @@ def _pool(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line too: what is wrong, and where the help is."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _sid(prefix: str, name: str):
+    def parse(value: str) -> str:
+        if len(value) == 34 and value.startswith(prefix) and _is_hex(value[2:]):
+            return value
+        raise argparse.ArgumentTypeError(f"{value!r} is no {name} ({prefix} and 32 hex digits)")
+
+    parse.__name__ = name
+    return parse
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+ACCOUNT_SID = _sid("AC", "AccountSid")
+PROPERTY_SID = _sid("PR", "PropertySid")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smsgw", description="SMS gateway administration.")
+    parser = _Parser(prog="smsgw", description="SMS gateway administration.")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="act on the local stack (`make serve`): endpoint, region, table and admin key "
+        "from its info file; the default when that file exists and no --stack, --table or "
+        "--endpoint-url is given",
+    )
+    parser.add_argument(
+        "--info-file",
+        type=Path,
+        default=DEFAULT_INFO_FILE,
+        help=f"the local stack's info file (default {DEFAULT_INFO_FILE})",
+    )
     parser.add_argument("--table", help="DynamoDB table name (or SMSGW_TABLE)")
     parser.add_argument("--stack", help="read the table name from this CloudFormation stack")
-    parser.add_argument("--endpoint-url", default=None, help="AWS endpoint (e.g. a moto server)")
-    parser.add_argument("--region", default=None)
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="AWS endpoint (or AWS_ENDPOINT_URL); on 127.0.0.1 no credentials are needed",
+    )
+    parser.add_argument("--region", default=None, help="AWS region (or AWS_REGION)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -107,11 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = account_actions.add_parser("create", help="prints AccountSid and a one-time AuthToken")
     create.add_argument("--name", required=True)
     create.add_argument("--disabled", action="store_true", help="create with SMS disabled")
-    account_actions.add_parser("list")
-    for action in ("enable", "disable"):
-        account_actions.add_parser(action, help=f"{action} SMS").add_argument("sid")
+    account_actions.add_parser("list", help="every account (no tokens)")
+    account_actions.add_parser("enable", help="enable SMS").add_argument("sid", type=ACCOUNT_SID)
+    account_actions.add_parser(
+        "disable", help=f"disable SMS; {AUTHORIZER_CACHE_NOTE}"
+    ).add_argument("sid", type=ACCOUNT_SID)
     rotate = account_actions.add_parser("rotate-token", help="issue a new AuthToken")
-    rotate.add_argument("sid")
+    rotate.add_argument("sid", type=ACCOUNT_SID)
     rotate.add_argument(
         "--keep-previous",
         action="store_true",
@@ -121,21 +292,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     prop = commands.add_parser("property", help="properties of an account")
     prop_actions = prop.add_subparsers(dest="action", required=True)
-    create = prop_actions.add_parser("create")
-    create.add_argument("--account", required=True)
+    create = prop_actions.add_parser("create", help="a new property of an account")
+    create.add_argument("--account", required=True, type=ACCOUNT_SID)
     create.add_argument("--name", required=True)
     create.add_argument("--disabled", action="store_true", help="create with SMS disabled")
-    prop_actions.add_parser("list").add_argument("--account", required=True)
-    for action in ("enable", "disable"):
-        prop_actions.add_parser(action, help=f"{action} SMS").add_argument("sid")
-    secret = prop_actions.add_parser("webhook-secret", help="the receipt webhooks' signing secret")
-    secret.add_argument("operation", choices=("show", "rotate"))
-    secret.add_argument("sid")
-    secret.add_argument(
-        "--drop-previous",
-        action="store_true",
-        help="rotate: end the rotation now (only the newest secret keeps signing)",
+    prop_actions.add_parser("list", help="an account's properties").add_argument(
+        "--account", required=True, type=ACCOUNT_SID
     )
+    for action in ("enable", "disable"):
+        prop_actions.add_parser(action, help=f"{action} SMS").add_argument("sid", type=PROPERTY_SID)
+    secret = prop_actions.add_parser("webhook-secret", help="the receipt webhooks' signing secret")
+    operations = secret.add_subparsers(dest="operation", required=True)
+    operations.add_parser("show", help="the secrets that sign now").add_argument(
+        "sid", type=PROPERTY_SID
+    )
+    rotate = operations.add_parser(
+        "rotate", help="a new secret; the previous one still signs for 24 h"
+    )
+    rotate.add_argument("sid", type=PROPERTY_SID)
+    # Deprecated: it dropped the previous secret without rotating (now `drop-previous`).
+    rotate.add_argument("--drop-previous", action="store_true", help=argparse.SUPPRESS)
+    operations.add_parser(
+        "drop-previous", help="end a rotation now: only the newest secret signs"
+    ).add_argument("sid", type=PROPERTY_SID)
     prop.set_defaults(func=_property)
 
     pool = commands.add_parser("pool", help="the numbers leased sender IDs are taken from")
@@ -148,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("twilio", "vonage", "eum"),
         help="the carrier the number belongs to (default: the deployment's Carrier)",
     )
-    pool_actions.add_parser("list")
+    pool_actions.add_parser("list", help="the pool's numbers and their countries")
     pool_actions.add_parser("remove", help="live leases run to their expiry").add_argument("number")
     pool.set_defaults(func=_pool)
 
@@ -167,6 +346,16 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SmsGatewayError as error:
         print(f"smsgw: {error.message}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        # Expected failures (no region, no credentials, an unknown stack or table, an
+        # unreachable endpoint, throttling, a refusal) are one line; a bug keeps its traceback.
+        target = getattr(args, "target", None)
+        where = target.where() if target else getattr(args, "where", {})
+        line = describe(error, where)
+        if line is None:
+            raise
+        print(f"smsgw: {line}", file=sys.stderr)
         return 1
 
 

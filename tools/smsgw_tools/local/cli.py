@@ -15,9 +15,9 @@ from typing import Any
 
 import requests
 
-from smsgw_tools.local.sim_cli import DEFAULT_INFO_FILE, register_sim
+from smsgw_tools.local.info import DEFAULT_INFO_FILE, LOCAL_CARRIERS, written
+from smsgw_tools.local.sim_cli import register_sim
 from smsgw_tools.local.sim_reply import register_reply
-from smsgw_tools.local.stack import LOCAL_CARRIERS, LocalStack
 
 DEMO_SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
 DEMO_TIMEOUT_SECONDS = 30.0
@@ -52,20 +52,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def up_command(args: argparse.Namespace) -> int:
-    """Start the stack, provision the demo tenant, print and write the info, run until stopped."""
+    """Start the stack, provision the demo tenant, print and write the info, run until
+    stopped; the info file is removed when it stops, so none is left naming a dead stack."""
+    from smsgw_tools.local.stack import LocalStack
+
     stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    print("Starting the local stack ...", file=sys.stderr)
-    with LocalStack(port=args.port, carrier=args.carrier) as stack:
-        stack.provision_demo()
-        info = stack.info()
-        if args.info_file:
-            args.info_file.parent.mkdir(parents=True, exist_ok=True)
-            args.info_file.write_text(json.dumps(info, indent=2) + "\n")
-        _print_info(info)
-        stopping.wait()
-        print("\nStopping ...", file=sys.stderr)
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopping.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        print("Starting the local stack ...", file=sys.stderr)
+        with LocalStack(port=args.port, carrier=args.carrier) as stack:
+            stack.provision_demo()
+            info = stack.info()
+            with written(args.info_file, info):
+                _print_info(info)
+                stopping.wait()
+                print("\nStopping ...", file=sys.stderr)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 
@@ -89,6 +96,7 @@ def _print_info(info: dict[str, Any]) -> None:
         "    -H 'content-type: application/json' \\\n"
         f"    -d '{json.dumps(DEMO_SMS)}' \\\n"
         f"    {info['ApiUrl']}/Properties/{info['PropertySid']}/Sms\n"
+        "  .venv/bin/smsgw account list   (the admin CLI acts on this stack while it runs)\n"
         "Ctrl-C stops everything.",
         flush=True,
     )
@@ -96,6 +104,8 @@ def _print_info(info: dict[str, Any]) -> None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Send one SMS through the public API and follow it until the carrier has it."""
+    from smsgw_tools.local.stack import LocalStack
+
     with tempfile.NamedTemporaryFile(
         "w", prefix="smsgw-local-", suffix=".log", delete=False
     ) as log:

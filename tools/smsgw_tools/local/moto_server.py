@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import IO
 
 REGION = "us-east-1"
+# What any client of a moto server that does not check credentials may sign with.
+DUMMY_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
 DUMMY_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

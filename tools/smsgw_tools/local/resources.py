@@ -25,12 +25,8 @@ from typing import Any
 import boto3
 
 from smsgw_tools.local import template as tpl
+from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS
 
-DUMMY_CREDENTIALS = {
-    "aws_access_key_id": "testing",
-    "aws_secret_access_key": "testing",
-    "aws_session_token": "testing",
-}
 # Resources the local runtime and gateway play; CloudFormation in moto never sees them.
 _RUNTIME_PREFIXES = (
     "AWS::Lambda::",

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-DEFAULT_INFO_FILE = Path(".local-stack/info.json")
+from smsgw_tools.local.info import DEFAULT_INFO_FILE, field, read_info
 
 
 def register_sim(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -70,15 +70,15 @@ def _present(**fields: Any) -> dict[str, Any]:
 
 
 def simulator_url(args: argparse.Namespace) -> str:
+    """`--url`, or the running stack's from its info file; `args.where` says which, for
+    the line `cli.main` prints when it cannot be reached."""
     if args.url:
-        return args.url.rstrip("/")
-    try:
-        return json.loads(args.info_file.read_text())["SimulatorUrl"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise SystemExit(
-            f"smsgw: no simulator URL: start `smsgw local up` (it writes {args.info_file}) "
-            "or pass --url"
-        ) from exc
+        url = args.url.rstrip("/")
+        args.where = {"url": url}
+        return url
+    url = field(read_info(args.info_file), "SimulatorUrl", args.info_file)
+    args.where = {"url": url, "info_file": args.info_file}
+    return url
 
 
 def _call(method: str, path: str, body=None):

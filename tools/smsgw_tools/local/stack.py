@@ -33,9 +33,10 @@ from smsgw_tools.admin import Admin
 from smsgw_tools.local import iam
 from smsgw_tools.local import template as tpl
 from smsgw_tools.local.gateway import HttpApiGateway
-from smsgw_tools.local.moto_server import MotoServer
+from smsgw_tools.local.info import LOCAL_CARRIERS
+from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS, MotoServer
 from smsgw_tools.local.pollers import SchedulePoller, SqsPoller, StreamPoller
-from smsgw_tools.local.resources import DUMMY_CREDENTIALS, Stack, deploy
+from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.local.runtime import LambdaRuntime
 from smsgw_tools.local.sink import WebhookSink
 from smsgw_tools.local.streams import StreamReader
@@ -46,7 +47,6 @@ CALLBACK_FUNCTION = "WebhooksFunction"
 """The function whose URL carriers call back on (template.yaml, `FunctionUrlConfig`)."""
 API_BASE_PATH = "/v1"
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
-LOCAL_CARRIERS = ("twilio", "vonage", "eum")
 """Carriers the local simulator speaks."""
 CA_BUNDLE_NAME = "ca-bundle.pem"
 # The demo's pool of leased numbers: Australian mobiles and US numbers (docs/leases.md).

@@ -1,0 +1,69 @@
+"""`smsgw local up` writes its info file while the stack runs and removes it when it stops,
+so a stopped stack leaves nothing for the CLI to mistake for a running one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from smsgw_tools.local import cli as local_cli
+
+
+class _FakeStack:
+    def __init__(self, *_, **__) -> None:
+        self.stopped = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.stopped = True
+
+    def provision_demo(self):
+        return {}
+
+    def info(self):
+        return {"ApiUrl": "http://127.0.0.1:9/v1", "AwsEndpointUrl": "http://127.0.0.1:9"}
+
+
+def _up(tmp_path) -> argparse.Namespace:
+    return argparse.Namespace(port=0, carrier="twilio", info_file=tmp_path / "info.json")
+
+
+def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkeypatch):
+    monkeypatch.setattr(local_cli, "_print_info", lambda info: None)
+    monkeypatch.setattr("smsgw_tools.local.stack.LocalStack", _FakeStack)
+    args, seen = _up(tmp_path), []
+
+    def interrupt_once_written():
+        deadline = time.monotonic() + 10
+        while not args.info_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(json.loads(args.info_file.read_text()))
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_written, daemon=True).start()
+    code = local_cli.up_command(args)
+
+    assert code == 0 and seen[0]["AwsEndpointUrl"] == "http://127.0.0.1:9"
+    assert not args.info_file.exists()
+
+
+def test_the_info_file_is_removed_when_the_stack_fails_after_writing_it(tmp_path, monkeypatch):
+    def broken(info):
+        raise RuntimeError("printing failed")
+
+    monkeypatch.setattr(local_cli, "_print_info", broken)
+    monkeypatch.setattr("smsgw_tools.local.stack.LocalStack", _FakeStack)
+    args = _up(tmp_path)
+
+    with pytest.raises(RuntimeError):
+        local_cli.up_command(args)
+
+    assert not args.info_file.exists()

@@ -1,0 +1,48 @@
+"""The info file a running local stack writes (`.local-stack/info.json`): its endpoints,
+region, stack, table and admin key. `smsgw local up` removes it when it stops, so the
+admin CLI and `smsgw local sim` find it only while a stack runs (or after one was killed:
+then what it names does not answer, and they say so)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from smsgw_tools.cli_errors import CliError
+
+DEFAULT_INFO_FILE = Path(".local-stack/info.json")
+LOCAL_CARRIERS = ("twilio", "vonage", "eum")
+START_HINT = "start it with `make serve` (or `smsgw local up`)"
+
+
+def read_info(path: Path) -> dict[str, Any]:
+    """The info of the stack that wrote `path`; a `CliError` if there is none."""
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise CliError(f"no local stack: {path} does not exist; {START_HINT}") from exc
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read {path} ({exc}); {START_HINT}") from exc
+    if not isinstance(info, dict):
+        raise CliError(f"{path} is not a local stack's info; {START_HINT}")
+    return info
+
+
+def field(info: dict[str, Any], name: str, path: Path) -> Any:
+    if name not in info:
+        raise CliError(f"{path} has no {name}: restart the local stack (`make serve`)")
+    return info[name]
+
+
+@contextmanager
+def written(path: Path, info: dict[str, Any]) -> Iterator[None]:
+    """`info` is in `path` while the block runs, and removed however it ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info, indent=2) + "\n")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
