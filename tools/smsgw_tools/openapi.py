@@ -221,12 +221,10 @@ def _customer_operation(key: tuple[str, str], authorized: bool) -> dict[str, Any
             }
         }
     elif key == LIST:
-        operation["parameters"] += _list_parameters(LIST_FILTERS, messages.MAX_PAGE_SIZE)
+        operation["parameters"] += _list_parameters(LIST_FILTERS)
         ok = _json_response("A page of messages.", "MessageList")
     elif key == RESPONSES:
-        from smsgw.api import responses_routes
-
-        operation["parameters"] += _list_parameters(PAGING, responses_routes.MAX_PAGE_SIZE)
+        operation["parameters"] += _list_parameters(PAGING)
         ok = _json_response("A page of replies.", "ResponseList")
     else:
         ok = _json_response("The message.", "MessageEnvelope")
@@ -244,7 +242,8 @@ def _path_parameter(name: str, description: str) -> dict[str, Any]:
     }
 
 
-def _list_parameters(names: tuple[str, ...], max_page_size: int) -> list[dict[str, Any]]:
+def _list_parameters(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    from smsgw.api.request import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
     from smsgw.models.message import STATUSES
 
     schemas = {
@@ -252,7 +251,12 @@ def _list_parameters(names: tuple[str, ...], max_page_size: int) -> list[dict[st
         "To": ({"type": "string", "minLength": 1}, "Only messages to this E.164 number."),
         "Status": ({"type": "string", "enum": list(STATUSES)}, "Only messages in this status."),
         "PageSize": (
-            {"type": "integer", "minimum": 1, "maximum": max_page_size, "default": 50},
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE_SIZE,
+                "default": DEFAULT_PAGE_SIZE,
+            },
             "Items per page.",
         ),
         "PageToken": (

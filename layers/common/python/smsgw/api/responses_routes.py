@@ -6,7 +6,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw import services
-from smsgw.api.request import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the OpenAPI document's
 from smsgw.api.request import caller, page_size, query_parameters
 from smsgw.api.responses import json_response
 from smsgw.errors import ErrorCode, NotFoundError
