@@ -277,7 +277,7 @@ def measure(
     from smsgw_tools.admin import Admin
     from smsgw_tools.local.resources import deploy
     from smsgw_tools.local.sink import WebhookSink
-    from smsgw_tools.simulator import CarrierSimulator
+    from smsgw_tools.simulators.server import CarrierSimulator
 
     durations: dict[str, float] = defaultdict(float)
     invocations: Counter = Counter()

@@ -1,7 +1,7 @@
 """`smsgw local sim reply --from ... --to ... --body ...`: a handset replies to a leased number.
 
-The simulator posts the reply to the gateway's Responses endpoint in Twilio's signed
-inbound-message format (`simulator_replies.py`), as the carrier would.
+The simulator posts the reply to the gateway's Responses endpoint in its carrier's signed
+inbound-message format (`simulators/reply_sender.py`), as the carrier would.
 """
 
 from __future__ import annotations

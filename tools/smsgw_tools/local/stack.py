@@ -207,8 +207,8 @@ class LocalStack:
         }
 
     def _start_simulator(self) -> None:
-        from smsgw_tools.simulator import CarrierSimulator
-        from smsgw_tools.simulator_eum import EumAccount
+        from smsgw_tools.simulators.eum_wire import EumAccount
+        from smsgw_tools.simulators.server import CarrierSimulator
 
         assert self.stack and self.moto
         carrier = self.stack.parameters.get("Carrier", "twilio")
