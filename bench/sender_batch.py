@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from smsgw_tools.admin import Admin
+from smsgw_tools.admin.operations import Admin
 from smsgw_tools.local.moto_server import DUMMY_ENVIRONMENT, MotoServer
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.simulators.server import CarrierSimulator

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from smsgw_tools.admin import Admin
+from smsgw_tools.admin.operations import Admin
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.simulators.server import CarrierSimulator
 from tests.support import (

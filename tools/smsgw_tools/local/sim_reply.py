@@ -12,7 +12,7 @@ import sys
 
 import requests
 
-from smsgw_tools.local.sim_cli import simulator_url
+from smsgw_tools.local.sim_commands import simulator_url
 
 
 def register_reply(actions: argparse._SubParsersAction) -> None:
