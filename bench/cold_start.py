@@ -113,10 +113,10 @@ def runtime_site(target: Path) -> Path:
 
 @cache
 def _template() -> Any:
-    from smsgw_tools.local import template as tpl
+    from smsgw_tools.template.loading import load
 
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # its metrics nag at exit
-    return tpl.load(region=REGION)
+    return load(region=REGION)
 
 
 def function_environment(logical_id: str) -> dict[str, str]:

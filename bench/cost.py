@@ -274,10 +274,10 @@ def measure(
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    from smsgw_tools.admin import Admin
+    from smsgw_tools.admin.operations import Admin
     from smsgw_tools.local.resources import deploy
     from smsgw_tools.local.sink import WebhookSink
-    from smsgw_tools.simulator import CarrierSimulator
+    from smsgw_tools.simulators.server import CarrierSimulator
 
     durations: dict[str, float] = defaultdict(float)
     invocations: Counter = Counter()
@@ -571,9 +571,9 @@ def main() -> int:
         external_id=not args.without_external_id,
         text=(TEXT * 40)[: args.text_length] if args.text_length else TEXT,
     )
-    from smsgw_tools.local import template as tpl
+    from smsgw_tools.template.loading import load
 
-    template = tpl.load()
+    template = load()
     deployed = template.parameter_defaults() | parameters
     traced = deployed["Tracing"] == "Active"
     receipts_on_api = any(r.function == FUNCTION_IDS["webhooks"] for r in template.routes)

@@ -108,7 +108,7 @@ def main() -> int:
         # Registered before any client exists: every client of the default session counts.
         boto3.setup_default_session(region_name="us-east-1")
         boto3.DEFAULT_SESSION.events.register("before-call", counter)
-        from smsgw_tools.admin import Admin
+        from smsgw_tools.admin.operations import Admin
         from smsgw_tools.local.resources import deploy
 
         session = boto3.DEFAULT_SESSION

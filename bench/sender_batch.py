@@ -25,10 +25,10 @@ from typing import Any
 
 import boto3
 
-from smsgw_tools.admin import Admin
+from smsgw_tools.admin.operations import Admin
 from smsgw_tools.local.moto_server import DUMMY_ENVIRONMENT, MotoServer
 from smsgw_tools.local.resources import Stack, deploy
-from smsgw_tools.simulator import CarrierSimulator
+from smsgw_tools.simulators.server import CarrierSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # a script, not a test: pytest's pythonpath does not apply

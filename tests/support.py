@@ -190,7 +190,7 @@ def stack_admin(info: dict[str, Any]) -> Any:
     (an admin user's key: the stack enforces IAM)."""
     import boto3
 
-    from smsgw_tools.admin import Admin
+    from smsgw_tools.admin.operations import Admin
 
     session = boto3.session.Session(region_name=info["Region"], **info["AwsCredentials"])
     return Admin(info["TableName"], session=session, endpoint_url=info["AwsEndpointUrl"])
@@ -262,7 +262,7 @@ def smsgw_process(argv: list[str], cwd: Path) -> Any:
         if not key.startswith("AWS_") and key != "SMSGW_TABLE"
     }
     return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "smsgw_tools.cli", *argv],
+        [sys.executable, "-m", "smsgw_tools.admin.cli", *argv],
         cwd=cwd,
         env=environment
         | {

@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from smsgw.carriers.base import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.eum import EndUserMessagingCarrier
 from smsgw_tools.local.stack import LocalStack
-from smsgw_tools.simulator import CarrierSimulator
-from smsgw_tools.simulator_eum import sms_event, two_way_message
-from smsgw_tools.simulator_sns import sign
+from smsgw_tools.simulators.eum_wire import sms_event, two_way_message
+from smsgw_tools.simulators.server import CarrierSimulator
+from smsgw_tools.simulators.sns_messages import sign
 from tests.support import ROOT, stack_admin, wait_for
 from tests.unit.test_webhook_signing import documented_verifier
 

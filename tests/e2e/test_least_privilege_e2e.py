@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from smsgw_tools.local import iam
-from smsgw_tools.local import template as sam_template
+from smsgw_tools.template.loading import load
 from tests.conftest import ALL_RECORDED
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +58,7 @@ SERVICE_USED: dict[str, dict[str, str]] = {
 
 def allowed(function: str) -> list[tuple[str, Any]]:
     """(action, resource) for every statement action of the role's inline policies."""
-    translated = sam_template.load().translated
+    translated = load().translated
     role = translated["Resources"][iam.role_logical_id(translated, function)]
     pairs: list[tuple[str, Any]] = []
     for policy in role["Properties"].get("Policies", []):
@@ -124,7 +124,7 @@ def test_every_role_allows_exactly_what_its_function_calls(request, aws_calls_fi
     if not request.config.stash.get(ALL_RECORDED, False):
         pytest.skip("only over the whole e2e and integration suites: a part misses paths")
     used = recorded(aws_calls_file)
-    functions = sam_template.load().functions
+    functions = load().functions
 
     problems = [
         problem

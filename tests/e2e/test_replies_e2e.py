@@ -101,7 +101,7 @@ def test_a_forged_reply_is_rejected_over_the_wire(local_stack):
 
 
 def test_sim_reply_command_delivers_a_reply(local_stack, capsys):
-    from smsgw_tools import cli
+    from smsgw_tools.admin import cli
 
     # A reply to a number with no live lease is stored and acknowledged, never an error
     code = cli.main(

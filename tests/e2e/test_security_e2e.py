@@ -3,13 +3,13 @@
 import pytest
 import requests
 
-from smsgw_tools.local import template as sam_template
+from smsgw_tools.template.loading import load
 from tests.support import stack_admin
 
 pytestmark = pytest.mark.e2e
 
 BODY = {"From": "+61499009990", "To": "+61488023555", "Text": "Over the wire"}
-CUSTOMER_ROUTES = [r for r in sam_template.load().routes if r.authorizer is not None]
+CUSTOMER_ROUTES = [r for r in load().routes if r.authorizer is not None]
 
 
 def _url(local_stack, route, property_sid, message_sid):

@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from smsgw_tools import cli
+from smsgw_tools.admin import cli
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from smsgw_tools.admin import Admin
+from smsgw_tools.admin.operations import Admin
 from smsgw_tools.local.resources import Stack, deploy
-from smsgw_tools.simulator import CarrierSimulator
+from smsgw_tools.simulators.server import CarrierSimulator
 from tests.support import (
     CallRecorder,
     LambdaContext,

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from smsgw.errors import ErrorCode
-from smsgw_tools import cli
+from smsgw_tools.admin import cli
 
 
 @pytest.fixture

@@ -31,9 +31,9 @@ from smsgw.dal import aws
 from smsgw.errors import ErrorCode
 from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy
-from smsgw_tools.simulator import CarrierSimulator
-from smsgw_tools.simulator_formats import DEFAULT_SIGNATURE_SECRET, signed_callback
-from smsgw_tools.simulator_sns import LocalAuthority
+from smsgw_tools.simulators.certificates import LocalAuthority
+from smsgw_tools.simulators.server import CarrierSimulator
+from smsgw_tools.simulators.vonage_wire import DEFAULT_SIGNATURE_SECRET, signed_callback
 from tests.integration.conftest import queued_records
 from tests.support import message_item
 

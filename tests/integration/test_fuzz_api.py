@@ -40,9 +40,11 @@ from moto import mock_aws
 from smsgw.api.carrier_callbacks import CALLBACK_ROUTES
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
 from smsgw.errors import ErrorCode
-from smsgw_tools import openapi
-from smsgw_tools.admin import Admin
+from smsgw_tools.admin.operations import Admin
 from smsgw_tools.local.resources import Stack, deploy
+from smsgw_tools.openapi.document import build, documented_errors
+from smsgw_tools.openapi.routes import LIST_FILTERS
+from smsgw_tools.openapi.schemas import send_request_schema
 from tests.integration.conftest import Api, Functions, Tenant
 from tests.receipt_helpers import receipt_form, twilio_receipt_event
 from tests.support import apply_environment, use_test_aws_environment
@@ -202,7 +204,7 @@ def world() -> Iterator[World]:
                     send_property_sid=send_property["PropertySid"],
                     message_sids=sids,
                     other_message_sids=other_sids,
-                    document=openapi.build(stack.template),
+                    document=build(stack.template),
                 )
             finally:
                 functions.restore()
@@ -222,7 +224,7 @@ def _seed(api: Api, schedule: int) -> str:
 
 def check_answer(world: World, method: str, route: str, status: int, body: Any) -> None:
     assert status < 500, (status, body)
-    documented = openapi.documented_errors(world.document, method, route)
+    documented = documented_errors(world.document, method, route)
     code = body.get("Error", {}).get("Code") if isinstance(body, dict) else None
     event(f"{status} {code or ''}".strip())  # `--hypothesis-show-statistics` shows the mix
     if 200 <= status < 300:
@@ -331,7 +333,7 @@ SCHEDULES = st.one_of(
 
 def _field_strategies() -> dict[str, st.SearchStrategy]:
     """A strategy per field of the send request's schema (docs/openapi.json)."""
-    schema = openapi.send_request_schema(_template())
+    schema = send_request_schema(_template())
     by_name = {
         "From": SENDERS,
         "To": PHONES,
@@ -363,14 +365,14 @@ _TEMPLATE = None
 def _template():
     global _TEMPLATE
     if _TEMPLATE is None:
-        from smsgw_tools.local import template
+        from smsgw_tools.template.loading import load
 
-        _TEMPLATE = template.load()
+        _TEMPLATE = load()
     return _TEMPLATE
 
 
 FIELDS = _field_strategies()
-REQUIRED = openapi.send_request_schema(_template())["required"]
+REQUIRED = send_request_schema(_template())["required"]
 
 
 @st.composite
@@ -494,7 +496,7 @@ SID_TEXT = st.one_of(
     st.sampled_from(["SM", "PR" + "0" * 32, "..", "%2F", "null", "SM" + "f" * 200]),
 )
 QUERIES = st.dictionaries(
-    st.one_of(st.sampled_from(list(openapi.LIST_FILTERS)), st.text(min_size=1, max_size=15)),
+    st.one_of(st.sampled_from(list(LIST_FILTERS)), st.text(min_size=1, max_size=15)),
     st.one_of(
         st.sampled_from(
             ["", "0", "1", "100", "101", "-1", "1e2", "queued", "Queued", "+61488023555"]

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from smsgw.errors import ErrorCode
-from smsgw_tools import cli
-from smsgw_tools.admin import pool_entry
+from smsgw_tools.admin import cli
+from smsgw_tools.admin.operations import pool_entry
 
 
 @pytest.fixture

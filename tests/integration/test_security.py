@@ -20,15 +20,15 @@ import pytest
 
 from smsgw.errors import ErrorCode
 from smsgw.logic.addresses import is_internal_address
-from smsgw_tools.local import template as sam_template
 from smsgw_tools.local.resources import deploy
+from smsgw_tools.template.loading import load
 from tests.integration.conftest import Api, Tenant, queued_records
 from tests.receipt_helpers import receipt_form, twilio_receipt_event
 from tests.support import basic_auth
 
 BASE = "http://127.0.0.1:9"
 BODY = {"From": "+61499009990", "To": "+61488023555", "Text": "Secret plans"}
-CUSTOMER_ROUTES = [r for r in sam_template.load().routes if r.function == "ApiFunction"]
+CUSTOMER_ROUTES = [r for r in load().routes if r.function == "ApiFunction"]
 UNAUTHENTICATED = ErrorCode.UNAUTHENTICATED.number
 
 
@@ -74,7 +74,7 @@ def path_of(route, tenant: Tenant, message_sid: str) -> str:
 def test_every_customer_route_sits_behind_the_basic_auth_authorizer():
     # API Gateway answers a request without the identity header (Authorization) itself,
     # 401, before any function runs: that holds for a route only if it has the authorizer.
-    template = sam_template.load()
+    template = load()
     assert {r.route_key for r in CUSTOMER_ROUTES} >= {
         "POST /v1/Properties/{PropertySid}/Sms",
         "GET /v1/Properties/{PropertySid}/Sms",

@@ -12,7 +12,7 @@ import requests
 
 from smsgw.carriers.base import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.twilio import TwilioCarrier
-from smsgw_tools.simulator import CarrierSimulator
+from smsgw_tools.simulators.server import CarrierSimulator
 
 READ_TIMEOUT = 0.5
 TO = "+447700900123"

@@ -12,8 +12,8 @@ import requests
 
 from smsgw.carriers.base import CallbackRequest, CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.vonage import VonageCarrier
-from smsgw_tools.simulator import CarrierSimulator
-from smsgw_tools.simulator_formats import signed_callback
+from smsgw_tools.simulators.server import CarrierSimulator
+from smsgw_tools.simulators.vonage_wire import signed_callback
 
 READ_TIMEOUT = 0.5
 TO = "+447700900123"

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from smsgw.dal.webhook_secrets import ROTATION_OVERLAP_SECONDS, WebhookSecretStore
-from smsgw_tools import cli
+from smsgw_tools.admin import cli
 
 
 @pytest.fixture

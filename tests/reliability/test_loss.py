@@ -33,8 +33,8 @@ from smsgw import sender as sender_module
 from smsgw.carriers.twilio import TwilioCarrier
 from smsgw.dal import aws
 from smsgw.logic.dispatch import Dispatcher
-from smsgw_tools import simulator as simulator_module
-from smsgw_tools.simulator import CarrierSimulator
+from smsgw_tools.simulators import handler as simulator_handler
+from smsgw_tools.simulators.server import CarrierSimulator
 from tests.reliability.conftest import MESSAGES, QueueModel
 from tests.reliability.test_duplicates import chunks, message_items
 
@@ -185,7 +185,7 @@ def test_every_message_ends_final_unknown_or_dead_lettered_under_carrier_and_dyn
     # Given N accepted messages and a carrier and a DynamoDB that fail as described above
     sid_by_text, records = sender.accept(tenant.property_sid, MESSAGES)
     sid_by_message_id = {r["messageId"]: json.loads(r["body"])["MessageSid"] for r in records}
-    monkeypatch.setattr(simulator_module, "RETRY_AFTER_SECONDS", RETRY_AFTER_SECONDS)
+    monkeypatch.setattr(simulator_handler, "RETRY_AFTER_SECONDS", RETRY_AFTER_SECONDS)
     rng = random.Random(30)
     original = Dispatcher.carrier_for
     carriers: list[FaultyCarrier] = []

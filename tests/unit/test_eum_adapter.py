@@ -40,7 +40,7 @@ from smsgw.carriers.eum import (
     string_to_sign,
 )
 from smsgw.carriers.sns_certificates import trust_store
-from smsgw_tools.simulator_sns import LocalAuthority
+from smsgw_tools.simulators.certificates import LocalAuthority
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eum"
 TOPIC = "arn:aws:sns:us-west-2:123456789012:MyTopic"

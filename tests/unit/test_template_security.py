@@ -5,8 +5,10 @@ import json
 
 import pytest
 
-from smsgw_tools.local import template as tpl
-from smsgw_tools.local.resources import NO_VALUE, Stack
+from smsgw_tools.local.resources import Stack
+from smsgw_tools.template.intrinsics import NO_VALUE
+from smsgw_tools.template.loading import load
+from smsgw_tools.template.model import Template
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/0b7c5f0e-0000-4000-8000-000000000000"
 # Each stateful type and where its key goes.
@@ -20,11 +22,11 @@ KEY_PROPERTIES = {
 
 
 @pytest.fixture(scope="module")
-def template() -> tpl.Template:
-    return tpl.load()
+def template() -> Template:
+    return load()
 
 
-def _stack(template: tpl.Template, **parameters: str) -> Stack:
+def _stack(template: Template, **parameters: str) -> Stack:
     values = template.parameter_defaults() | parameters
     return Stack("s", "us-east-1", "123456789012", template, values)
 

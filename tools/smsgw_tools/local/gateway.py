@@ -24,9 +24,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from smsgw_tools.http_serving import LocalHTTPServer, serve_in_background, stop_serving
 from smsgw_tools.local.runtime import Invocation
-from smsgw_tools.local.template import Authorizer, Route
-from smsgw_tools.serving import LocalHTTPServer, serve_in_background, stop_serving
+from smsgw_tools.template.model import Authorizer, Route
 
 BODY_LIMIT_BYTES = 10 * 1024 * 1024
 STAGE = "$default"

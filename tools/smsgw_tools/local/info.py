@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from smsgw_tools.cli_errors import CliError
+from smsgw_tools.admin.cli_errors import CliError
 
 DEFAULT_INFO_FILE = Path(".local-stack/info.json")
 LOCAL_CARRIERS = ("twilio", "vonage", "eum")

@@ -30,7 +30,7 @@ from typing import Any
 
 from smsgw_tools.local.gateway import Invoke
 from smsgw_tools.local.streams import StreamReader
-from smsgw_tools.local.template import QueueTrigger, Schedule, StreamTrigger
+from smsgw_tools.template.model import QueueTrigger, Schedule, StreamTrigger
 
 logger = logging.getLogger(__name__)
 RECEIVE_WAIT_SECONDS = 1

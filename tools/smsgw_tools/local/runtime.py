@@ -28,8 +28,8 @@ from typing import IO, Any
 
 from smsgw_tools.local.moto_server import DUMMY_ENVIRONMENT
 from smsgw_tools.local.resources import Stack
-from smsgw_tools.local.template import Function
 from smsgw_tools.local.worker import CALLS_VARIABLE
+from smsgw_tools.template.model import Function
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit on the init phase

@@ -1,7 +1,7 @@
 """`smsgw local sim reply --from ... --to ... --body ...`: a handset replies to a leased number.
 
-The simulator posts the reply to the gateway's Responses endpoint in Twilio's signed
-inbound-message format (`simulator_replies.py`), as the carrier would.
+The simulator posts the reply to the gateway's Responses endpoint in its carrier's signed
+inbound-message format (`simulators/reply_sender.py`), as the carrier would.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 import requests
 
-from smsgw_tools.local.sim_cli import simulator_url
+from smsgw_tools.local.sim_commands import simulator_url
 
 
 def register_reply(actions: argparse._SubParsersAction) -> None:

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from smsgw_tools.serving import LocalHTTPServer, serve_in_background, stop_serving
+from smsgw_tools.http_serving import LocalHTTPServer, serve_in_background, stop_serving
 
 
 class WebhookSink:

@@ -29,26 +29,31 @@ from typing import IO, Any, Self
 
 import boto3
 
-from smsgw_tools.admin import Admin
+from smsgw_tools.admin.operations import Admin
 from smsgw_tools.local import iam
-from smsgw_tools.local import template as tpl
+from smsgw_tools.local.carrier_setup import (
+    CARRIER_LOGICAL_ID,
+    carrier_secret,
+    harness_environment,
+    start_simulator,
+    subscribe_sns,
+)
 from smsgw_tools.local.gateway import HttpApiGateway
 from smsgw_tools.local.info import LOCAL_CARRIERS
 from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS, MotoServer
-from smsgw_tools.local.pollers import SchedulePoller, SqsPoller, StreamPoller
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.local.runtime import LambdaRuntime
 from smsgw_tools.local.sink import WebhookSink
-from smsgw_tools.local.streams import StreamReader
+from smsgw_tools.local.triggers import Poller, pollers_for
+from smsgw_tools.template.loading import load
+from smsgw_tools.template.model import Route
+from smsgw_tools.template.translation import DEFAULT_REGION
 
 logger = logging.getLogger(__name__)
-CARRIER_LOGICAL_ID = "CarrierSecret"
 CALLBACK_FUNCTION = "WebhooksFunction"
 """The function whose URL carriers call back on (template.yaml, `FunctionUrlConfig`)."""
 API_BASE_PATH = "/v1"
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
-"""Carriers the local simulator speaks."""
-CA_BUNDLE_NAME = "ca-bundle.pem"
 # The demo's pool of leased numbers: Australian mobiles and US numbers (docs/leases.md).
 DEMO_POOL = (
     ("+61400000001", ["AU"]),
@@ -109,7 +114,7 @@ class LocalStack:
         self.gateway: HttpApiGateway | None = None
         self.function_urls: dict[str, HttpApiGateway] = {}
         """A function's URL, served like Lambda's: every path and method to it, no authorizer."""
-        self.pollers: list[SqsPoller | StreamPoller | SchedulePoller] = []
+        self.pollers: list[Poller] = []
         self.demo: dict[str, str] = {}
         self.sink: WebhookSink | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -117,7 +122,7 @@ class LocalStack:
     @property
     def session(self) -> boto3.session.Session:
         """A boto3 session for the moto server (use with `endpoint_url=info()["AwsEndpointUrl"]`)."""
-        region = self.stack.region if self.stack else tpl.DEFAULT_REGION
+        region = self.stack.region if self.stack else DEFAULT_REGION
         return boto3.session.Session(region_name=region, **self.credentials)
 
     def start(self) -> Self:
@@ -147,7 +152,7 @@ class LocalStack:
             **self.parameters,
         }
         self.sink = WebhookSink(host=self.host).start()
-        template = tpl.load(self.template_path, parameters=self.parameters)
+        template = load(self.template_path, parameters=self.parameters)
         self.stack = deploy(
             self.session, self.stack_name, self.parameters, endpoint_url=endpoint, template=template
         )
@@ -180,7 +185,7 @@ class LocalStack:
         for function, url_id in template.function_urls.items():
             port = callback_port if function == CALLBACK_FUNCTION else _free_port(self.host)
             served = HttpApiGateway(
-                [tpl.Route(method="ANY", path="$default", function=function, authorizer=None)],
+                [Route(method="ANY", path="$default", function=function, authorizer=None)],
                 {},
                 self.runtime.invoke,
                 region=self.stack.region,
@@ -194,7 +199,7 @@ class LocalStack:
         self.pollers = self._pollers()
         for poller in self.pollers:
             poller.start()
-        self._subscribe_sns()
+        subscribe_sns(self.simulator, self._callback_url)
 
     def _assume_roles(self) -> None:
         """Create each function's role from the template and assume it (docs/local-stack.md)."""
@@ -207,139 +212,32 @@ class LocalStack:
         }
 
     def _start_simulator(self) -> None:
-        from smsgw_tools.simulator import CarrierSimulator
-        from smsgw_tools.simulator_eum import EumAccount
-
         assert self.stack and self.moto
-        carrier = self.stack.parameters.get("Carrier", "twilio")
-        account = EumAccount(region=self.stack.region, account_id=self.stack.account_id)
-        self.simulator = CarrierSimulator(
-            host=self.host, port=0, carrier=carrier, eum=account
-        ).start()
-        # Replies go where a carrier's number configuration would send them: Responses.
-        self.simulator.state.replies.url = self._callback_url(carrier, "Responses")
+        self.simulator = start_simulator(self.host, self.stack, self._callback_url)
         if CARRIER_LOGICAL_ID in self.stack.physical_ids:
+            secret = carrier_secret(self.simulator, self.simulator.state.carrier)
             self.client("secretsmanager").put_secret_value(
                 SecretId=self.stack.physical_ids[CARRIER_LOGICAL_ID],
-                SecretString=json.dumps(self._carrier_secret(carrier)),
+                SecretString=json.dumps(secret),
             )
+
+    def _harness_environment(self) -> dict[str, str]:
+        """The SNS host mapping and CA bundle the workers need with End User Messaging
+        (`carrier_setup.harness_environment`), in the stack's temporary directory."""
+        if self.simulator is None or self.simulator.sns is None:
+            return {}
+        self._scratch = tempfile.TemporaryDirectory(prefix="smsgw-local-")
+        return harness_environment(self.simulator, Path(self._scratch.name))
 
     def _callback_url(self, carrier: str, kind: str) -> str:
         """A carrier's callback URL (the webhooks function's): kind is Receipts or Responses."""
         return f"{self.parameters['PublicBaseUrl']}{API_BASE_PATH}/Carriers/{carrier}/{kind}"
 
-    def _carrier_secret(self, carrier: str) -> dict[str, Any]:
-        """The simulator's keys, as an operator puts a real carrier's in the secret."""
-        simulator = self.simulator
-        if carrier == "vonage":
-            vonage = simulator.state.vonage
-            return {
-                "ApiKey": vonage.api_key,
-                "ApiSecret": vonage.api_secret,
-                "SignatureSecret": vonage.signature_secret,
-                "SignatureMethod": vonage.signature_method,
-                "BaseUrl": simulator.url,
-            }
-        if carrier == "eum":
-            account = simulator.state.eum
-            return {
-                "EndpointUrl": simulator.url,
-                "OriginationIdentity": account.origination_identity,
-                "ConfigurationSetName": account.configuration_set,
-                "TopicArns": [account.events_topic, account.replies_topic],
-            }
-        return {
-            "AccountSid": simulator.account_sid,
-            "AuthToken": simulator.auth_token,
-            "BaseUrl": simulator.url,
-        }
-
-    def _harness_environment(self) -> dict[str, str]:
-        """What the workers need of this machine's network when the simulator plays SNS:
-        the SNS host name mapped to its HTTPS server, and its CA trusted (a bundle of the
-        usual CAs plus it, written to the stack's temporary directory)."""
-        sns = self.simulator.sns if self.simulator is not None else None
-        if sns is None:
-            return {}
-        from requests import certs
-
-        self._scratch = tempfile.TemporaryDirectory(prefix="smsgw-local-")
-        bundle = Path(self._scratch.name, CA_BUNDLE_NAME)
-        bundle.write_bytes(Path(certs.where()).read_bytes() + b"\n" + sns.authority.pem)
-        return {"SMSGW_LOCAL_HOSTS": sns.hosts, "REQUESTS_CA_BUNDLE": str(bundle)}
-
-    def _subscribe_sns(self) -> None:
-        """Subscribe the gateway's eum Receipts and Responses URLs to the simulator's
-        events and replies topics, as an operator does after deploying. SNS sends each a
-        SubscriptionConfirmation at once, which the webhooks function confirms; SNS
-        delivers nothing to a subscription left unconfirmed, so that is logged loudly."""
-        sns = self.simulator.sns if self.simulator is not None else None
-        if sns is None:
-            return
-        for topic, kind in (
-            (sns.account.events_topic, "Receipts"),
-            (sns.account.replies_topic, "Responses"),
-        ):
-            subscription = sns.subscribe(topic, self._callback_url("eum", kind))
-            if not subscription["confirmed"]:
-                logger.warning(
-                    "the SNS subscription of %s was not confirmed: %s",
-                    subscription["endpoint"],
-                    subscription["confirmation"],
-                )
-
-    def _pollers(self) -> list[SqsPoller | StreamPoller | SchedulePoller]:
+    def _pollers(self) -> list[Poller]:
         assert self.stack and self.runtime
-        stack, invoke = self.stack, self.runtime.invoke
-        sqs = self.client("sqs")
-        pollers: list[SqsPoller | StreamPoller | SchedulePoller] = [
-            SqsPoller(
-                trigger,
-                stack.queue_url(trigger.queue),
-                stack.queue_arn(trigger.queue),
-                sqs,
-                invoke,
-                stack.region,
-            )
-            for trigger in stack.template.queue_triggers
-            if trigger.enabled and trigger.function in stack.template.functions
-        ]
-        streams = self.client("dynamodbstreams")
-        for stream in stack.template.stream_triggers:
-            if not stream.enabled or stream.function not in stack.template.functions:
-                continue
-            pollers.append(
-                StreamPoller(
-                    stream,
-                    StreamReader(streams, stack.get_att(stream.table, "StreamArn"), stack.region),
-                    invoke,
-                    sqs=sqs,
-                    on_failure_url=stack.queue_url(stream.on_failure)
-                    if stream.on_failure
-                    else None,
-                )
-            )
-        for schedule in stack.template.schedules:
-            if not schedule.enabled or schedule.function not in stack.template.functions:
-                continue
-            if schedule.rate_seconds is None:
-                logger.warning(
-                    "%s: %s does not run locally", schedule.logical_id, schedule.expression
-                )
-                continue
-            kind = "rule" if schedule.kind == "rule" else "schedule"
-            service = "events" if schedule.kind == "rule" else "scheduler"
-            arn = f"arn:aws:{service}:{stack.region}:{stack.account_id}:{kind}/{stack.name}-{schedule.logical_id}"
-            pollers.append(
-                SchedulePoller(
-                    schedule,
-                    invoke,
-                    region=stack.region,
-                    account_id=stack.account_id,
-                    resource_arn=arn,
-                )
-            )
-        return pollers
+        return pollers_for(
+            self.stack, self.runtime.invoke, self.client("sqs"), self.client("dynamodbstreams")
+        )
 
     def client(self, service: str) -> Any:
         """A boto3 client for the moto server."""

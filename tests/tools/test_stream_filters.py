@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from smsgw.logic.outbox import job_for_record
-from smsgw_tools.local import template as tpl
 from smsgw_tools.local.pollers import StreamPoller
 from smsgw_tools.local.runtime import Invocation
 from smsgw_tools.local.streams import Filters, UnsupportedFilterError
+from smsgw_tools.template.loading import load
+from smsgw_tools.template.model import StreamTrigger
 from tests.support import event
 
 SAMPLE = event("dynamodb_final_status")["Records"][0]
@@ -22,7 +23,7 @@ SAMPLE = event("dynamodb_final_status")["Records"][0]
 
 @pytest.fixture(scope="module")
 def template_filters() -> Filters:
-    [trigger] = tpl.load().stream_triggers
+    [trigger] = load().stream_triggers
     return trigger.filters
 
 
@@ -163,8 +164,8 @@ def numbered(count: int) -> list[dict[str, Any]]:
 
 def poller(records, answers, *, batch_size=2, retries=1):
     """A stream poller over `records` whose function answers with `answers(batch)`."""
-    [trigger] = tpl.load().stream_triggers
-    trigger = tpl.StreamTrigger(
+    [trigger] = load().stream_triggers
+    trigger = StreamTrigger(
         **{**trigger.__dict__, "batch_size": batch_size, "maximum_retry_attempts": retries}
     )
     calls: list[list[str]] = []

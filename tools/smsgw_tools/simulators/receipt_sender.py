@@ -1,18 +1,15 @@
-"""The carrier simulator's delivery receipts, in Twilio's or Vonage's wire format.
+"""The carrier simulator's delivery receipts, sent on a timer thread.
 
 For every submission that named a StatusCallback, the simulator sends a `sent` receipt at
 once and the final status after the outcome's delay: delivered after 0.2 s unless
-`POST /_sim/outcomes` set another status, delay or error code for the recipient.
-Twilio: a form POST signed with `X-Twilio-Signature` (`smsgw.carriers.twilio.signature`).
-Vonage: a DLR by GET, its query parameters signed with `sig`
-(`smsgw.carriers.vonage.signature`); `accepted` for sent, `failed` for undelivered and
-`rejected` for failed, our MessageSid in `client-ref`, one for each part's id.
-End User Messaging: SMS events (`simulator_eum.sms_event`: `TEXT_SUCCESSFUL` for sent,
-then `TEXT_DELIVERED`, `TEXT_CARRIER_UNREACHABLE` or `TEXT_INVALID`, the request's Context
-in `context`) published on the events topic, i.e. POSTed as signed SNS notifications to its
-confirmed subscriptions; a submission's StatusCallback is that topic (None when the request
-named no configuration set: then no events, as in AWS). The outcome's error code is not
-used: these events have none.
+`POST /_sim/outcomes` set another status, delay or error code for the recipient. What each
+receipt says is the carrier's wire format: Twilio's status callbacks
+(`twilio_wire.receipt_forms`, a form POST signed with `X-Twilio-Signature` when sent),
+Vonage's DLRs (`vonage_wire.receipt_forms`, by GET, signed with `sig` when sent), End User
+Messaging's SMS events (`eum_wire.receipt_events`) published on the events topic, i.e.
+POSTed as signed SNS notifications to its confirmed subscriptions; an End User Messaging
+submission's StatusCallback is that topic (None when the request named no configuration
+set: then no events, as in AWS).
 """
 
 from __future__ import annotations
@@ -29,18 +26,14 @@ from typing import Any
 import requests
 
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
-from smsgw_tools.simulator_eum import sms_event
-from smsgw_tools.simulator_formats import signed_callback
+from smsgw_tools.simulators import twilio_wire
+from smsgw_tools.simulators.eum_wire import receipt_events
+from smsgw_tools.simulators.vonage_wire import receipt_forms as vonage_receipts
+from smsgw_tools.simulators.vonage_wire import signed_callback
 
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
-VONAGE_STATUS = {
-    "sent": "accepted",
-    "delivered": "delivered",
-    "undelivered": "failed",
-    "failed": "rejected",
-}
 DEFAULT_OUTCOME: dict[str, Any] = {"status": "delivered", "delay": 0.2, "error_code": None}
 
 
@@ -96,60 +89,16 @@ class ReceiptSender:
         if not url:
             return
         outcome = self._outcome_for(submission["To"])
+        receipts: list[tuple[float, dict[str, Any]]]
         if self._carrier == "vonage":
-            self._schedule_vonage(url, submission, outcome)
-            return
-        if self._carrier == "eum":
-            self._schedule_eum(url, submission, outcome)
-            return
-        common = {
-            "AccountSid": self._account_sid,
-            "ApiVersion": "2010-04-01",
-            "From": submission["From"],
-            "To": submission["To"],
-            "MessageSid": submission["sid"],
-            "SmsSid": submission["sid"],
-        }
+            receipts = vonage_receipts(self._vonage, submission, outcome)
+        elif self._carrier == "eum":
+            receipts = receipt_events(submission, outcome)
+        else:
+            receipts = twilio_wire.receipt_forms(self._account_sid, submission, outcome)
         now = time.monotonic()
-        self._schedule(now, url, {**common, "MessageStatus": "sent", "SmsStatus": "sent"})
-        final = {**common, "MessageStatus": outcome["status"], "SmsStatus": outcome["status"]}
-        if outcome["status"] != "delivered":
-            final["ErrorCode"] = str(outcome.get("error_code") or 30003)
-        self._schedule(now + outcome["delay"], url, final)
-
-    def _schedule_vonage(
-        self, url: str, submission: dict[str, Any], outcome: dict[str, Any]
-    ) -> None:
-        common = {
-            "msisdn": submission["To"].lstrip("+"),
-            "to": submission["From"].lstrip("+"),
-            "network-code": "50501",
-            "messageId": submission["sid"],
-            "price": "0.03330000",
-            "scts": time.strftime("%y%m%d%H%M", time.gmtime()),
-            "message-timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-            "api-key": self._vonage.api_key,
-        }
-        if submission.get("ClientRef"):
-            common["client-ref"] = submission["ClientRef"]
-        now = time.monotonic()
-        # one DLR per part of a long message, each under its own message-id
-        for message_id in submission.get("message_ids") or [submission["sid"]]:
-            part = {**common, "messageId": message_id}
-            self._schedule(now, url, {**part, "status": "accepted", "err-code": "0"})
-            final = {**part, "status": VONAGE_STATUS[outcome["status"]], "err-code": "0"}
-            if outcome["status"] != "delivered":
-                final["err-code"] = str(outcome.get("error_code") or 1)
-            self._schedule(now + outcome["delay"], url, final)
-
-    def _schedule_eum(
-        self, topic: str, submission: dict[str, Any], outcome: dict[str, Any]
-    ) -> None:
-        """Events are made when scheduled, each stamped with the time it will be sent."""
-        now, wall = time.monotonic(), time.time()
-        self._schedule(now, topic, sms_event(submission, "sent", wall))
-        final = sms_event(submission, outcome["status"], wall + outcome["delay"])
-        self._schedule(now + outcome["delay"], topic, final)
+        for delay, form in receipts:
+            self._schedule(now + delay, url, form)
 
     def sent(self) -> list[dict[str, Any]]:
         with self._wake:

@@ -7,8 +7,10 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from smsgw.api.carrier_callbacks import CALLBACK_ROUTES
 from smsgw.errors import ErrorCode, SmsGatewayError
 from smsgw.models.send import FIELDS, LEASE_OPTIONS
-from smsgw_tools import openapi
-from smsgw_tools.local import template as sam_template
+from smsgw_tools.openapi.document import build, documented_errors, render
+from smsgw_tools.openapi.routes import LIST_FILTERS
+from smsgw_tools.openapi.schemas import message_example
+from smsgw_tools.template.loading import load
 from tests.support import ROOT
 
 COMMITTED = ROOT / "docs" / "openapi.json"
@@ -16,17 +18,17 @@ COMMITTED = ROOT / "docs" / "openapi.json"
 
 @pytest.fixture(scope="module")
 def template():
-    return sam_template.load()
+    return load()
 
 
 @pytest.fixture(scope="module")
 def document(template):
-    return openapi.build(template)
+    return build(template)
 
 
 def test_committed_document_is_what_the_code_generates(document):
     assert COMMITTED.exists(), "docs/openapi.json is missing: run `.venv/bin/smsgw openapi`"
-    assert COMMITTED.read_text() == openapi.render(document), (
+    assert COMMITTED.read_text() == render(document), (
         "docs/openapi.json differs from what the code generates: run `.venv/bin/smsgw openapi`"
     )
 
@@ -61,7 +63,7 @@ def test_each_documented_error_status_is_the_status_its_codes_document(document)
     by_number = {code.number: code for code in ErrorCode}
     for path, operations in document["paths"].items():
         for method in operations:
-            errors = openapi.documented_errors(document, method, path)
+            errors = documented_errors(document, method, path)
             assert errors, (method, path)
             for status, numbers in errors.items():
                 assert {by_number[n].http_status for n in numbers} == {status}, (method, path)
@@ -83,7 +85,7 @@ def test_send_request_schema_is_the_parsers_contract(document):
 
 def test_message_schema_has_every_field_of_the_resource(document):
     message = document["components"]["schemas"]["Message"]
-    assert set(message["properties"]) == set(openapi._message_example())
+    assert set(message["properties"]) == set(message_example())
     seed = {"MessageSid", "AccountSid", "PropertySid", "From", "To", "Text", "Status"}
     assert seed <= set(message["required"])
 
@@ -93,4 +95,4 @@ def test_send_route_documents_idempotency_key_and_list_route_its_filters(documen
     assert "Idempotency-Key" in [p["name"] for p in send["parameters"]]
     listing = document["paths"]["/v1/Properties/{PropertySid}/Sms"]["get"]
     queries = [p["name"] for p in listing["parameters"] if p["in"] == "query"]
-    assert queries == list(openapi.LIST_FILTERS)
+    assert queries == list(LIST_FILTERS)

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from smsgw_tools import cli
+from smsgw_tools.admin import cli
+from smsgw_tools.admin.target import resolve_target
 from smsgw_tools.local import iam
 from smsgw_tools.local.moto_server import MotoServer
 from smsgw_tools.local.resources import deploy
@@ -129,7 +130,7 @@ def test_an_explicit_stack_or_endpoint_is_not_overridden_by_the_info_file(tmp_pa
 
     # When a table is named on the command line
     args = cli.build_parser().parse_args(["--table", "deployed", "account", "list"])
-    target = cli.resolve_target(args, cwd=tmp_path)
+    target = resolve_target(args, cwd=tmp_path)
 
     # Then the info file is not used
     assert (target.table, target.endpoint_url, target.local_info) == ("deployed", None, None)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from smsgw_tools.local import cli as local_cli
+from smsgw_tools.local import commands as local_commands
 
 
 class _FakeStack:
@@ -37,7 +37,7 @@ def _up(tmp_path) -> argparse.Namespace:
 
 
 def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkeypatch):
-    monkeypatch.setattr(local_cli, "_print_info", lambda info: None)
+    monkeypatch.setattr(local_commands, "_print_info", lambda info: None)
     monkeypatch.setattr("smsgw_tools.local.stack.LocalStack", _FakeStack)
     args, seen = _up(tmp_path), []
 
@@ -49,7 +49,7 @@ def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkey
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt_once_written, daemon=True).start()
-    code = local_cli.up_command(args)
+    code = local_commands.up_command(args)
 
     assert code == 0 and seen[0]["AwsEndpointUrl"] == "http://127.0.0.1:9"
     assert not args.info_file.exists()
@@ -59,11 +59,11 @@ def test_the_info_file_is_removed_when_the_stack_fails_after_writing_it(tmp_path
     def broken(info):
         raise RuntimeError("printing failed")
 
-    monkeypatch.setattr(local_cli, "_print_info", broken)
+    monkeypatch.setattr(local_commands, "_print_info", broken)
     monkeypatch.setattr("smsgw_tools.local.stack.LocalStack", _FakeStack)
     args = _up(tmp_path)
 
     with pytest.raises(RuntimeError):
-        local_cli.up_command(args)
+        local_commands.up_command(args)
 
     assert not args.info_file.exists()

@@ -1,4 +1,4 @@
-"""AWS End User Messaging SMS for the carrier simulator: `SendTextMessage` in the
+"""AWS End User Messaging SMS, as the carrier simulator speaks it: `SendTextMessage` in the
 `pinpoint-sms-voice-v2` JSON 1.0 protocol, and the JSON End User Messaging publishes.
 
 `CarrierSimulator(carrier="eum")` answers `POST /` with `X-Amz-Target:
@@ -8,7 +8,7 @@ modelled members botocore reads, such as `Reason`), so `EndUserMessagingCarrier`
 botocore exceptions (`EumWire`). End User Messaging delivers nothing itself: a configuration
 set's event destination publishes delivery events (`sms_event`) to an SNS topic and a
 number's two-way channel publishes replies (`two_way_message`) to another; the simulator's
-SNS is `simulator_sns.Sns`. `EumAccount` is the AWS account the simulator plays.
+SNS is `sns.Sns`. `EumAccount` is the AWS account the simulator plays.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsgw.logic.text import analyse
-from smsgw_tools.simulator_formats import Answer, Submission
+from smsgw_tools.simulators.wire import E164, Answer, Submission
 
 TARGET_PREFIX = "PinpointSMSVoiceV2"
 SEND_TEXT_MESSAGE = f"{TARGET_PREFIX}.SendTextMessage"
@@ -38,7 +38,6 @@ DEFAULT_CONFIGURATION_SET = "smsgw-events"
 PreviousMessage = Callable[[str, str], str | None]
 """(responder, our number) → the MessageId last sent from our number to the responder."""
 
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
 _IDENTITY = re.compile(r"[A-Za-z0-9_:/+-]{1,256}")
 _MESSAGE_TYPES = ("TRANSACTIONAL", "PROMOTIONAL")
 _MAX_CONTEXT_ENTRIES = 5
@@ -138,7 +137,7 @@ def validation_error(request: Mapping[str, Any], configuration_set: str) -> Answ
     that is not E.164, a bad identity, body, type or context, or an unknown configuration
     set (ResourceNotFoundException)."""
     destination = request.get("DestinationPhoneNumber")
-    if not isinstance(destination, str) or not _E164.fullmatch(destination):
+    if not isinstance(destination, str) or not E164.fullmatch(destination):
         return _field_error("destinationPhoneNumber", "must be a phone number in E.164 format")
     identity = request.get("OriginationIdentity")
     if identity is not None and not (isinstance(identity, str) and _IDENTITY.fullmatch(identity)):
@@ -166,9 +165,9 @@ def validation_error(request: Mapping[str, Any], configuration_set: str) -> Answ
 
 
 class EumWire:
-    """End User Messaging's SendTextMessage and its answers, in the shape of the wires in
-    `simulator_formats`. A submission's `StatusCallback` is the SNS topic its events go to
-    (the configuration set's event destination), None when the request named no set."""
+    """End User Messaging's SendTextMessage and its answers, in the shape of `wire.Wire`.
+    A submission's `StatusCallback` is the SNS topic its events go to (the configuration
+    set's event destination), None when the request named no set."""
 
     content_type = JSON_CONTENT_TYPE
     retry_after = False
@@ -262,6 +261,19 @@ def sms_event(submission: Submission, status: str, at: float | None = None) -> d
         "totalMessagePrice": round(0.0581 * parts, 5),
         "totalCarrierFee": 0.0,
     }
+
+
+def receipt_events(
+    submission: Submission, outcome: dict[str, Any]
+) -> list[tuple[float, dict[str, Any]]]:
+    """The SMS events of a submission, each with its delay in seconds: `sent` at once, then
+    the outcome's status; each is stamped with the time it will be published. The outcome's
+    error code is not used: these events have none."""
+    wall = time.time()
+    return [
+        (0.0, sms_event(submission, "sent", wall)),
+        (outcome["delay"], sms_event(submission, outcome["status"], wall + outcome["delay"])),
+    ]
 
 
 def two_way_message(

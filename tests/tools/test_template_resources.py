@@ -7,8 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from smsgw_tools.local import template as tpl
 from smsgw_tools.local.resources import Stack, deploy
+from smsgw_tools.template.loading import load
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def test_a_customer_managed_key_encrypts_the_queues(session):
 
 def test_template_model_reads_routes_authorizer_and_queue_trigger():
     # When the template is loaded
-    template = tpl.load()
+    template = load()
 
     # Then the model has the API's authorized routes and the sender's queue trigger
     keys = {route.route_key: route for route in template.routes}
@@ -197,7 +197,7 @@ def test_template_model_reads_routes_authorizer_and_queue_trigger():
 
 def test_the_notifiers_stream_trigger_is_read_from_the_template():
     # When the template is loaded
-    template = tpl.load()
+    template = load()
 
     # Then the notifier reads the table's stream, reports failed records, gives a batch
     # up to the stream's dead-letter queue, and filters for the statuses a receipt reports
@@ -221,7 +221,7 @@ def test_the_notifiers_stream_trigger_is_read_from_the_template():
 
 def test_the_scheduler_tick_is_read_from_the_template():
     # When the template is loaded
-    template = tpl.load()
+    template = load()
 
     # Then its one schedule fires the scheduler every 60 seconds
     [schedule] = template.schedules

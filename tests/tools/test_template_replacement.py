@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from smsgw_tools import template_replacement as replacement
+from smsgw_tools.template import replacement
 
 
 @pytest.fixture(scope="module")

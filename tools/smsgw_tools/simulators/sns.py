@@ -6,7 +6,8 @@ that SNS. It signs each message (SignatureVersion 2, SHA256withRSA) with a key o
 delivers it to the topic's confirmed subscriptions as SNS does (a text/plain JSON POST with
 the `x-amz-sns-*` headers), and serves the signing certificate and the ConfirmSubscription
 URL from an HTTPS server on 127.0.0.1 whose certificate, for `sns.<region>.amazonaws.com`
-(and 127.0.0.1), is issued by a private CA made at start-up (`LocalAuthority`).
+(and 127.0.0.1), is issued by a private CA made at start-up (`certificates.LocalAuthority`).
+The messages' signatures and the XML answers are in `sns_messages`.
 
 Nothing here changes what the adapter checks: its certificate URL must still be
 `https://sns.<region>.amazonaws.com/...pem` on port 443. The local stack makes that name
@@ -18,10 +19,7 @@ other.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import datetime as dt
-import ipaddress
 import json
 import logging
 import secrets
@@ -29,181 +27,29 @@ import ssl
 import tempfile
 import threading
 import uuid
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
-from xml.sax.saxutils import escape
 
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
-from smsgw_tools.serving import LocalHTTPServer, serve_in_background, stop_serving
-from smsgw_tools.simulator_eum import EumAccount
-
-log = logging.getLogger(__name__)
-
-SNS_XML_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
-SNS_USER_AGENT = "Amazon Simple Notification Service Agent"
-
-# SNS's canonical string: these fields, in this order, as `name\nvalue\n` when present
-# ("Verifying the signatures of Amazon SNS messages").
-_NOTIFICATION_SIGNED = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
-_CONFIRMATION_SIGNED = (
-    "Message",
-    "MessageId",
-    "SubscribeURL",
-    "Timestamp",
-    "Token",
-    "TopicArn",
-    "Type",
+from smsgw_tools.http_serving import LocalHTTPServer, serve_in_background, stop_serving
+from smsgw_tools.simulators.certificates import LocalAuthority, pem, rsa_key
+from smsgw_tools.simulators.eum_wire import EumAccount
+from smsgw_tools.simulators.sns_messages import (
+    SNS_USER_AGENT,
+    Reply,
+    confirm_subscription_response,
+    error_response,
+    sign,
+    timestamp,
+    unsubscribe_response,
 )
 
-
-# --- the private CA and the certificates ---------------------------------------------------
-
-
-def _rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "smsgw local stack"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _pem(certificate: x509.Certificate) -> bytes:
-    return certificate.public_bytes(serialization.Encoding.PEM)
-
-
-class LocalAuthority:
-    """A certificate authority made for one simulator run: it issues the HTTPS server's
-    certificate (for the SNS host name, and 127.0.0.1) and SNS's signing certificate.
-
-    The certificates carry the extensions strict verifiers ask for (key identifiers, key
-    usages, a critical basicConstraints), so Python's and OpenSSL's defaults accept them."""
-
-    def __init__(self, name: str = "smsgw local CA") -> None:
-        self._key = _rsa_key()
-        now = dt.datetime.now(dt.UTC)
-        public = self._key.public_key()
-        self.certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(_name(name))
-            .public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
-
-    @property
-    def pem(self) -> bytes:
-        """The CA certificate, to trust."""
-        return _pem(self.certificate)
-
-    def issue(
-        self,
-        key: rsa.RSAPrivateKey,
-        common_name: str,
-        *,
-        dns_names: tuple[str, ...] = (),
-        addresses: tuple[str, ...] = (),
-        not_valid_after: dt.datetime | None = None,
-    ) -> x509.Certificate:
-        """A leaf certificate for `key`, valid for a day unless `not_valid_after` says
-        otherwise: a TLS server's when it has names (as SNS's signing certificate is),
-        else a bare signer's."""
-        now = dt.datetime.now(dt.UTC)
-        until = not_valid_after or now + dt.timedelta(days=1)
-        names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
-        names += [x509.IPAddress(ipaddress.ip_address(address)) for address in addresses]
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(min(now - dt.timedelta(minutes=5), until - dt.timedelta(days=1)))
-            .not_valid_after(until)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=bool(names),
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
-                critical=False,
-            )
-        )
-        if names:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(names), critical=False
-            ).add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-            )
-        return builder.sign(self._key, hashes.SHA256())
-
-
-# --- SNS -----------------------------------------------------------------------------------
-
-
-def string_to_sign(message: Mapping[str, Any]) -> bytes:
-    """SNS's string to sign for a message of any type: `name\\nvalue\\n` per signed field
-    present, in SNS's order."""
-    fields = _NOTIFICATION_SIGNED if message["Type"] == "Notification" else _CONFIRMATION_SIGNED
-    return "".join(
-        f"{name}\n{message[name]}\n" for name in fields if message.get(name) is not None
-    ).encode()
-
-
-def sign(message: Mapping[str, Any], key: rsa.RSAPrivateKey) -> str:
-    """The base64 SignatureVersion 2 signature (SHA256withRSA, PKCS#1 v1.5) of `message`."""
-    raw = key.sign(string_to_sign(message), padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(raw).decode()
-
-
-def _timestamp() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -231,13 +77,13 @@ class Sns:
     def __init__(self, account: EumAccount) -> None:
         self.account = account
         self.authority = LocalAuthority()
-        self._signing_key = _rsa_key()
+        self._signing_key = rsa_key()
         # Shaped like SNS's own (a TLS server's certificate for sns.amazonaws.com): the
         # adapter verifies its chain and extensions (smsgw.carriers.sns_certificates).
         self.signing_certificate = self.authority.issue(
             self._signing_key, "sns.amazonaws.com", dns_names=("sns.amazonaws.com",)
         )
-        self._tls_key = _rsa_key()
+        self._tls_key = rsa_key()
         self._tls_certificate = self.authority.issue(
             self._tls_key,
             account.sns_host,
@@ -298,7 +144,7 @@ class Sns:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         with tempfile.TemporaryDirectory(prefix="smsgw-sns-") as directory:
             chain, key = Path(directory, "chain.pem"), Path(directory, "key.pem")
-            chain.write_bytes(_pem(self._tls_certificate) + self.authority.pem)
+            chain.write_bytes(pem(self._tls_certificate) + self.authority.pem)
             key.write_bytes(
                 self._tls_key.private_bytes(
                     serialization.Encoding.PEM,
@@ -311,7 +157,7 @@ class Sns:
 
     # --- what the HTTPS server answers ---
 
-    def serve(self, host: str, path_and_query: str) -> tuple[int, str, bytes]:
+    def serve(self, host: str, path_and_query: str) -> Reply:
         """One GET on the HTTPS server: (status, content type, body). Recorded, with the
         Host it named, so tests can tell what was fetched and through which name."""
         parts = urlsplit(path_and_query)
@@ -319,14 +165,14 @@ class Sns:
         with self._lock:
             self._requests.append({"host": host, "path": parts.path, "query": query})
         if parts.path == urlsplit(self.signing_cert_url).path:
-            return 200, "application/x-x509-ca-cert", _pem(self.signing_certificate)
+            return 200, "application/x-x509-ca-cert", pem(self.signing_certificate)
         if parts.path == "/" and query.get("Action") == "ConfirmSubscription":
             return self._confirm(query.get("TopicArn", ""), query.get("Token", ""), host)
         if parts.path == "/" and query.get("Action") == "Unsubscribe":
             return self._unsubscribe(query.get("SubscriptionArn", ""))
-        return _sns_error(404, "NotFound", "Resource not found")
+        return error_response(404, "NotFound", "Resource not found")
 
-    def _confirm(self, topic_arn: str, token: str, host: str) -> tuple[int, str, bytes]:
+    def _confirm(self, topic_arn: str, token: str, host: str) -> Reply:
         with self._lock:
             found = next(
                 (
@@ -339,25 +185,15 @@ class Sns:
             if found is not None:
                 found.confirmed, found.confirmed_through = True, host
         if found is None:
-            return _sns_error(400, "InvalidParameter", "Invalid parameter: Token")
-        body = (
-            f'<ConfirmSubscriptionResponse xmlns="{SNS_XML_NAMESPACE}"><ConfirmSubscriptionResult>'
-            f"<SubscriptionArn>{escape(found.arn)}</SubscriptionArn></ConfirmSubscriptionResult>"
-            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
-            "</ConfirmSubscriptionResponse>"
-        )
-        return 200, "text/xml", body.encode()
+            return error_response(400, "InvalidParameter", "Invalid parameter: Token")
+        return confirm_subscription_response(found.arn)
 
-    def _unsubscribe(self, subscription_arn: str) -> tuple[int, str, bytes]:
+    def _unsubscribe(self, subscription_arn: str) -> Reply:
         with self._lock:
             removed = self._subscriptions.pop(subscription_arn, None)
         if removed is None:
-            return _sns_error(404, "NotFound", "Subscription does not exist")
-        body = (
-            f'<UnsubscribeResponse xmlns="{SNS_XML_NAMESPACE}"><ResponseMetadata><RequestId>'
-            f"{uuid.uuid4()}</RequestId></ResponseMetadata></UnsubscribeResponse>"
-        )
-        return 200, "text/xml", body.encode()
+            return error_response(404, "NotFound", "Subscription does not exist")
+        return unsubscribe_response()
 
     # --- subscriptions and publishing ---
 
@@ -400,7 +236,7 @@ class Sns:
                     f"https://{self.account.sns_host}/?Action=ConfirmSubscription"
                     f"&TopicArn={topic}&Token={subscription.token}"
                 ),
-                "Timestamp": _timestamp(),
+                "Timestamp": timestamp(),
             }
         )
 
@@ -416,7 +252,7 @@ class Sns:
                 "MessageId": str(uuid.uuid4()),
                 "TopicArn": topic_arn,
                 "Message": message,
-                "Timestamp": _timestamp(),
+                "Timestamp": timestamp(),
                 "UnsubscribeURL": unsubscribe + (subscription_arn or f"{topic_arn}:unknown"),
             }
         )
@@ -505,15 +341,6 @@ class Sns:
             "subscriptions": self.subscriptions(),
             "requests": self.requests(),
         }
-
-
-def _sns_error(status: int, code: str, message: str) -> tuple[int, str, bytes]:
-    body = (
-        f'<ErrorResponse xmlns="{SNS_XML_NAMESPACE}"><Error><Type>Sender</Type>'
-        f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
-        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-    )
-    return status, "text/xml", body.encode()
 
 
 class _HttpsServer(LocalHTTPServer):

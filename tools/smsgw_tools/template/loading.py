@@ -1,27 +1,34 @@
-"""Read `template.yaml` into a typed model of what the local stack has to run.
+"""Read `template.yaml` into the typed model of what the tools need (`model.Template`).
 
-The SAM template is translated with aws-sam-translator exactly as `sam deploy` would, so
-routes, authorizers and event source mappings come from the same CloudFormation that AWS
-gets. Code locations are replaced by placeholders for the translation and kept aside.
+The SAM template is translated as `sam deploy` would (`translation`), so routes,
+authorizers and event source mappings come from the same CloudFormation that AWS gets.
 """
 
 from __future__ import annotations
 
-import copy
-import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
-
 from smsgw_tools.local.streams import Filters
+from smsgw_tools.template.intrinsics import ref_target
+from smsgw_tools.template.model import (
+    Authorizer,
+    Function,
+    QueueTrigger,
+    Route,
+    Schedule,
+    StreamTrigger,
+    Template,
+)
+from smsgw_tools.template.translation import (
+    DEFAULT_REGION,
+    PLACEHOLDER_BUCKET,
+    code_dirs,
+    default_template_path,
+    parsed_and_translated,
+)
 
-DEFAULT_REGION = "us-east-1"
-PLACEHOLDER_BUCKET = "local-code"
-_CODE_KEYS = ("CodeUri", "ContentUri")
 _HTTP_METHODS = (
     "get",
     "put",
@@ -32,145 +39,6 @@ _HTTP_METHODS = (
     "options",
     "x-amazon-apigateway-any-method",
 )
-_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
-_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-
-
-@dataclass(frozen=True)
-class Function:
-    """One Lambda function as the template declares it."""
-
-    logical_id: str
-    handler: str
-    code_dir: Path
-    runtime: str
-    timeout: int
-    memory: int
-    layer_dirs: tuple[Path, ...]
-    environment: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Authorizer:
-    """A Lambda REQUEST authorizer of the HTTP API."""
-
-    name: str
-    function: str
-    identity_headers: tuple[str, ...]
-    ttl_seconds: int
-    simple_responses: bool
-    payload_version: str
-
-
-@dataclass(frozen=True)
-class Route:
-    """One HTTP API route: method ("ANY" for any) and path template with `{param}`."""
-
-    method: str
-    path: str
-    function: str
-    authorizer: str | None
-    payload_version: str = "2.0"
-
-    @property
-    def route_key(self) -> str:
-        """The route key API Gateway puts in events, e.g. `POST /v1/Things/{Sid}`."""
-        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
-
-
-@dataclass(frozen=True)
-class QueueTrigger:
-    """An SQS event source mapping."""
-
-    logical_id: str
-    queue: str
-    function: str
-    batch_size: int
-    report_batch_item_failures: bool
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class StreamTrigger:
-    """A DynamoDB stream event source mapping."""
-
-    logical_id: str
-    table: str
-    function: str
-    batch_size: int
-    report_batch_item_failures: bool
-    starting_position: str
-    maximum_retry_attempts: int
-    """-1: until the record expires from the stream (Lambda's default)."""
-    on_failure: str | None
-    """The logical id of the OnFailure destination (an SQS queue), if any."""
-    filters: Filters
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """An EventBridge rule or Scheduler schedule that invokes a function."""
-
-    logical_id: str
-    function: str
-    expression: str
-    input: str | None
-    kind: str  # "rule" (AWS::Events::Rule) or "scheduler" (AWS::Scheduler::Schedule)
-    enabled: bool = True
-
-    @property
-    def rate_seconds(self) -> int | None:
-        """The period of a `rate(...)` expression in seconds; None for `cron(...)`."""
-        match = _RATE.match(self.expression.strip())
-        if not match:
-            return None
-        amount, unit = int(match.group(1)), match.group(2).rstrip("s")
-        return amount * _UNIT_SECONDS[unit]
-
-
-@dataclass
-class Template:
-    """The SAM template, its CloudFormation translation and the model read from them."""
-
-    path: Path
-    sam: dict[str, Any]
-    translated: dict[str, Any]
-    region: str
-    functions: dict[str, Function] = field(default_factory=dict)
-    routes: list[Route] = field(default_factory=list)
-    authorizers: dict[str, Authorizer] = field(default_factory=dict)
-    queue_triggers: list[QueueTrigger] = field(default_factory=list)
-    stream_triggers: list[StreamTrigger] = field(default_factory=list)
-    schedules: list[Schedule] = field(default_factory=list)
-    code_dirs: dict[str, Path] = field(default_factory=dict)
-    function_urls: dict[str, str] = field(default_factory=dict)
-    """Function logical id → the logical id of its `AWS::Lambda::Url`."""
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        """The template's Parameters section."""
-        return self.sam.get("Parameters", {})
-
-    def parameter_defaults(self) -> dict[str, str]:
-        """Each parameter's Default, as the string CloudFormation would pass."""
-        return {
-            name: _as_parameter_string(spec["Default"])
-            for name, spec in self.parameters.items()
-            if "Default" in spec
-        }
-
-
-class _NoManagedPolicies:
-    """Managed-policy loader for the translator; local runs have no IAM."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def default_template_path() -> Path:
-    """`template.yaml` at the repository root (three levels above this package)."""
-    return Path(__file__).resolve().parents[3] / "template.yaml"
 
 
 def load(
@@ -184,11 +52,11 @@ def load(
     value (the authorizer cache TTL).
     """
     path = Path(path) if path else default_template_path()
-    sam, translated = _parsed_and_translated(path, region)
-    code_dirs = _code_dirs(sam, path.parent)
+    sam, translated = parsed_and_translated(path, region)
+    directories = code_dirs(sam, path.parent)
     template = Template(path=path, sam=sam, translated=translated, region=region)
-    template.code_dirs = code_dirs
-    template.functions = _functions(translated, code_dirs)
+    template.code_dirs = directories
+    template.functions = _functions(translated, directories)
     template.authorizers = _authorizers(
         translated, template.parameter_defaults() | (parameters or {})
     )
@@ -198,90 +66,6 @@ def load(
     template.schedules = _schedules(translated)
     template.function_urls = _function_urls(translated)
     return template
-
-
-_TRANSLATIONS: dict[tuple[Path, int, str], tuple[dict[str, Any], dict[str, Any]]] = {}
-"""Parsed and translated templates by (path, modification time, region): the translator
-takes most of a stack's creation, and the tests create hundreds of stacks."""
-
-
-def _parsed_and_translated(path: Path, region: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The SAM template at `path` and its translation, each a copy of its own to the caller."""
-    key = (path.resolve(), path.stat().st_mtime_ns, region)
-    if key not in _TRANSLATIONS:
-        sam = yaml_parse(path.read_text())
-        _TRANSLATIONS[key] = (sam, translate(sam, region))
-    sam, translated = _TRANSLATIONS[key]
-    return copy.deepcopy(sam), copy.deepcopy(translated)
-
-
-def translate(sam: dict[str, Any], region: str = DEFAULT_REGION) -> dict[str, Any]:
-    """Translate a SAM template to CloudFormation, code locations replaced by placeholders."""
-    sam = copy.deepcopy(sam)
-    for logical_id, resource in sam.get("Resources", {}).items():
-        properties = resource.get("Properties") or {}
-        for key in _CODE_KEYS:
-            if key in properties:
-                properties[key] = f"s3://{PLACEHOLDER_BUCKET}/{logical_id}"
-    # The translator reads the region from the environment, like the SAM CLI.
-    previous = os.environ.get("AWS_DEFAULT_REGION")
-    os.environ["AWS_DEFAULT_REGION"] = region
-    try:
-        return transform(sam, {}, _NoManagedPolicies())
-    finally:
-        if previous is None:
-            os.environ.pop("AWS_DEFAULT_REGION", None)
-        else:
-            os.environ["AWS_DEFAULT_REGION"] = previous
-
-
-def ref_target(value: Any) -> str | None:
-    """The logical id a `Ref` or `Fn::GetAtt` points at, if `value` is one."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return value["Ref"]
-        if "Fn::GetAtt" in value:
-            target = value["Fn::GetAtt"]
-            return target[0] if isinstance(target, list) else str(target).split(".", 1)[0]
-    return None
-
-
-def references(value: Any) -> set[str]:
-    """Every logical id or parameter that `value` refers to (Ref, GetAtt, Sub)."""
-    found: set[str] = set()
-    if isinstance(value, list):
-        for item in value:
-            found |= references(item)
-    elif isinstance(value, dict):
-        target = ref_target(value)
-        if target:
-            found.add(target)
-        if "Fn::Sub" in value:
-            sub = value["Fn::Sub"]
-            text, variables = (sub[0], sub[1]) if isinstance(sub, list) else (sub, {})
-            names = {m.split(".", 1)[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
-            found |= names - set(variables)
-            found |= references(variables)
-        for key, item in value.items():
-            if key not in ("Ref", "Fn::GetAtt", "Fn::Sub"):
-                found |= references(item)
-    return found
-
-
-def _as_parameter_string(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def _code_dirs(sam: dict[str, Any], root: Path) -> dict[str, Path]:
-    dirs: dict[str, Path] = {}
-    for logical_id, resource in sam.get("Resources", {}).items():
-        properties = resource.get("Properties") or {}
-        for key in _CODE_KEYS:
-            if isinstance(properties.get(key), str):
-                dirs[logical_id] = (root / properties[key]).resolve()
-    return dirs
 
 
 def _placeholder_owner(location: Any) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from smsgw_tools import cli
+from smsgw_tools.admin import cli
 from smsgw_tools.local.moto_server import MotoServer
 from tests.support import parser_leaves, smsgw_process
 

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from smsgw_tools.local.info import DEFAULT_INFO_FILE, LOCAL_CARRIERS, written
-from smsgw_tools.local.sim_cli import register_sim
+from smsgw_tools.local.sim_commands import register_sim
 from smsgw_tools.local.sim_reply import register_reply
 
 DEMO_SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
@@ -204,7 +204,7 @@ def _show_receipt_callbacks(info: dict[str, Any], session: Any, message_sid: str
     """The signed delivery-receipt callbacks the local webhook sink received, verified with
     the property's webhook secret as a customer would."""
     from smsgw.logic.webhook_signing import verify
-    from smsgw_tools.admin import Admin
+    from smsgw_tools.admin.operations import Admin
 
     admin = Admin(info["TableName"], session=session, endpoint_url=info["AwsEndpointUrl"])
     secret = admin.webhook_secret(info["PropertySid"])["WebhookSecret"]

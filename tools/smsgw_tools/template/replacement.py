@@ -14,8 +14,8 @@ cfn-lint ships (`createOnlyProperties` and `conditionalCreateOnlyProperties`, wh
 where the table's `KeySchema` is). An index's key schema is not among them: CloudFormation
 updates the table, and refuses to change an existing index's keys in one update.
 
-    python -m smsgw_tools.template_replacement            # check (exit 1 on a finding)
-    python -m smsgw_tools.template_replacement --write    # at a release: new snapshot
+    python -m smsgw_tools.template.replacement            # check (exit 1 on a finding)
+    python -m smsgw_tools.template.replacement --write    # at a release: new snapshot
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "template.yaml"
 SNAPSHOT = ROOT / "template.released.json"
 DECISIONS = ROOT / "docs" / "decisions.md"

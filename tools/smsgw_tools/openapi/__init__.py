@@ -1,0 +1,1 @@
+"""The public API's OpenAPI document, generated from the code (`document.build`)."""
