@@ -86,7 +86,9 @@ def _real(session: Any, deployed: Any) -> Stores:
     def sent_bodies(queue: str) -> list[str]:
         bodies: list[str] = []
         while True:
-            got = sqs.receive_message(QueueUrl=urls[queue], MaxNumberOfMessages=10)
+            got = sqs.receive_message(
+                QueueUrl=urls[queue], MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
             if not got.get("Messages"):
                 return bodies
             bodies += [m["Body"] for m in got["Messages"]]

@@ -47,7 +47,10 @@ class FakeReplyStore:
         page_size: int = 50,
         page_token: str | None = None,
     ) -> tuple[list[Reply], str | None]:
-        """Oldest first (the sort key is `<ReceivedAt>#<ReplySid>`); the token is opaque."""
+        """Oldest first (the sort key is `<ReceivedAt>#<ReplySid>`); the token is opaque.
+        `since` may not be empty (a key condition on an empty string is invalid)."""
+        if not since:
+            raise ValueError("since must be a time")
         ordered = sorted(
             (f"{r.received_at}#{r.reply_sid}", r) for r in self.replies.get(lease_id, [])
         )
