@@ -137,13 +137,11 @@ def test_a_busy_minute_is_released_in_batches_of_ten(scheduler, messages, queue)
     assert sorted(delay for _, delay in released(queue)) == [841 + i for i in range(60)]
 
 
-def test_a_first_tick_looks_back_a_day_and_catches_up_over_several_ticks(
-    store, messages, queue, pool
-):
+def test_a_first_tick_looks_back_a_day_and_releases_each_message_once(store, messages, queue, pool):
     fresh = Scheduler(store, queue.enqueue_many, lease_seconds=LEASE, pool=pool)
     yesterday = waiting(messages, T0 - 23 * 3600)
 
-    ticks = [fresh.tick(T0 + 60 * n, f"tick-{n}") for n in range(10)]
+    ticks = [fresh.tick(T0 + 60 * n, f"tick-{n}") for n in range(3)]
 
     assert released(queue) == [(yesterday, 0)]
     assert sum(t.released for t in ticks) == 1
