@@ -1,0 +1,119 @@
+"""Every contract test runs twice: against the in-memory fakes of `tests/fakes/` and
+against the real `smsgw.dal` stores on the template's resources under in-process moto.
+A contract states what the logic relies on; when the two disagree, the fake is wrong."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.fakes import (
+    FakeCallbackQueue,
+    FakeLeaseStore,
+    FakeMessageStore,
+    FakePool,
+    FakeReceiptStore,
+    FakeReplyStore,
+    FakeScheduleStore,
+    FakeSendQueue,
+    FakeTenantStore,
+)
+from tests.integration.conftest import aws_session, stack  # noqa: F401
+
+
+@dataclass
+class Stores:
+    kind: str
+    messages: Any
+    schedule: Any
+    receipts: Any
+    leases: Any
+    pool: Any
+    replies: Any
+    tenants: Any
+    send_queue: Any
+    callback_queue: Any
+    sent_bodies: Callable[[str], list[str]]
+    """The bodies now visible on `send` or `callback`: what a consumer would receive."""
+
+
+def _fakes() -> Stores:
+    messages = FakeMessageStore()
+    pool = FakePool()
+    send_queue, callback_queue = FakeSendQueue(), FakeCallbackQueue()
+
+    def sent_bodies(queue: str) -> list[str]:
+        jobs = (send_queue if queue == "send" else callback_queue).jobs
+        return [job.body for job in jobs if job.delay_seconds == 0]
+
+    return Stores(
+        kind="fake",
+        messages=messages,
+        schedule=FakeScheduleStore(messages),
+        receipts=FakeReceiptStore(messages),
+        leases=FakeLeaseStore(pool),
+        pool=pool,
+        replies=FakeReplyStore(),
+        tenants=FakeTenantStore(),
+        send_queue=send_queue,
+        callback_queue=callback_queue,
+        sent_bodies=sent_bodies,
+    )
+
+
+def _real(session: Any, deployed: Any) -> Stores:
+    from smsgw.dal.callbacks import CallbackQueue
+    from smsgw.dal.leases import LeaseStore
+    from smsgw.dal.messages import ClaimStore
+    from smsgw.dal.pool import PoolStore
+    from smsgw.dal.queue import SendQueue
+    from smsgw.dal.receipts import ReceiptStore
+    from smsgw.dal.replies import ReplyStore
+    from smsgw.dal.schedule import ScheduleStore
+    from smsgw.dal.tenants import TenantStore
+
+    table = session.resource("dynamodb").Table(deployed.physical_ids["Table"])
+    sqs = session.client("sqs")
+    urls = {
+        "send": deployed.queue_url("SendQueue"),
+        "callback": deployed.queue_url("CallbackQueue"),
+    }
+
+    def sent_bodies(queue: str) -> list[str]:
+        bodies: list[str] = []
+        while True:
+            got = sqs.receive_message(
+                QueueUrl=urls[queue], MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
+            if not got.get("Messages"):
+                return bodies
+            bodies += [m["Body"] for m in got["Messages"]]
+
+    return Stores(
+        kind="moto",
+        messages=ClaimStore(table),
+        schedule=ScheduleStore(table),
+        receipts=ReceiptStore(table),
+        leases=LeaseStore(table),
+        pool=PoolStore(table),
+        replies=ReplyStore(table),
+        tenants=TenantStore(table),
+        send_queue=SendQueue(sqs, urls["send"]),
+        callback_queue=CallbackQueue(sqs, urls["callback"]),
+        sent_bodies=sent_bodies,
+    )
+
+
+@pytest.fixture(params=["fake", "moto"])
+def stores(request) -> Stores:
+    if request.param == "fake":
+        return _fakes()
+    return _real(request.getfixturevalue("aws_session"), request.getfixturevalue("stack"))
+
+
+def message_sids(bodies: list[str]) -> list[str]:
+    return [json.loads(body)["MessageSid"] for body in bodies]

@@ -1,0 +1,70 @@
+"""What reply handling and the forwarder rely on from ReplyStore: a reply stored once per
+carrier message, its first ReceivedAt kept, the lease's replies listed, and a forward
+claimed at most once."""
+
+from __future__ import annotations
+
+from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS
+from tests.fakes.builders import T0, a_reply
+
+LEASE = "LS" + "2" * 32
+
+
+def test_a_reply_is_stored_once_per_carrier_message(stores):
+    first = a_reply(carrier_sid="SMin1", received_at="2027-01-15T08:00:00.000Z")
+    retry = a_reply(carrier_sid="SMin1", received_at="2027-01-15T08:00:09.000Z", text="again")
+
+    assert stores.replies.store(first, T0) is True
+    assert stores.replies.store(retry, T0 + 9) is False
+    assert stores.replies.store(a_reply(carrier="vonage", carrier_sid="SMin1"), T0) is True
+
+    assert stores.replies.first_received_at("twilio", "SMin1") == "2027-01-15T08:00:00.000Z"
+    assert stores.replies.first_received_at("twilio", "SMin2") is None
+
+
+def test_an_unmatched_reply_is_stored_once_too(stores):
+    unmatched = a_reply(lease_id=None, account_sid=None, property_sid=None, message_sid=None)
+
+    assert stores.replies.store(unmatched, T0) is True
+    assert stores.replies.store(unmatched, T0) is False
+
+
+def test_a_leases_replies_since_a_moment_are_listed_oldest_first(stores):
+    at = ["2027-01-15T08:00:02.000Z", "2027-01-15T08:00:00.000Z", "2027-01-15T08:00:01.000Z"]
+    for moment in at:
+        stores.replies.store(a_reply(lease_id=LEASE, received_at=moment, text=moment), T0)
+    stores.replies.store(a_reply(lease_id="LS" + "3" * 32), T0)
+
+    replies, _ = stores.replies.for_lease(LEASE, "2027-01-15T08:00:01.000Z")
+
+    assert [r.text for r in replies] == sorted(at)[1:]
+
+
+def test_a_leases_replies_page_through_every_one_once(stores):
+    for second in range(5):
+        moment = f"2027-01-15T08:00:0{second}.000Z"
+        stores.replies.store(a_reply(lease_id=LEASE, received_at=moment, text=moment), T0)
+
+    seen, token = [], None
+    for _ in range(5):
+        page, token = stores.replies.for_lease(
+            LEASE, "2027-01-15T00:00:00.000Z", page_size=2, page_token=token
+        )
+        seen += [r.text for r in page]
+        if token is None:
+            break
+
+    assert seen == [f"2027-01-15T08:00:0{second}.000Z" for second in range(5)]
+
+
+def test_a_forward_is_claimed_at_most_once_unless_released(stores):
+    assert stores.replies.claim_forward("RE1", FORWARD_EMAIL, T0) is True
+    assert stores.replies.claim_forward("RE1", FORWARD_EMAIL, T0) is False
+    assert stores.replies.claim_forward("RE1", FORWARD_SMS, T0) is True
+    assert stores.replies.claim_forward("RE2", FORWARD_EMAIL, T0) is True
+
+    stores.replies.release_forward("RE1", FORWARD_EMAIL)
+    assert stores.replies.claim_forward("RE1", FORWARD_EMAIL, T0) is True
+
+    stores.replies.settle_forward("RE1", FORWARD_EMAIL, "sent")
+    assert stores.replies.claim_forward("RE1", FORWARD_EMAIL, T0) is False

@@ -1,0 +1,79 @@
+"""What the scheduler relies on from ScheduleStore: the waiting room and the cursor."""
+
+from __future__ import annotations
+
+from smsgw.logic.schedule import bucket_of, shard_of
+from smsgw.models.message import CANCELLED, SCHEDULED, SENDING
+from tests.fakes.builders import T0, a_message, event
+
+LATER = T0 + 3600
+
+
+def waiting(stores, sid, deliver_at=LATER):
+    return list(stores.schedule.waiting(bucket_of(deliver_at), shard_of(sid)))
+
+
+def scheduled(stores, wait_in_table=True, deliver_at=LATER):
+    message = a_message(status=SCHEDULED, deliver_at=deliver_at, schedule=deliver_at)
+    stores.messages.create(message, wait_in_table=wait_in_table)
+    return message.message_sid
+
+
+def test_a_message_stored_to_wait_is_found_in_its_bucket_and_shard(stores):
+    sid = scheduled(stores)
+    other = scheduled(stores, wait_in_table=False)
+
+    assert (sid, LATER) in waiting(stores, sid)
+    assert [entry for entry in waiting(stores, other) if entry[0] == other] == []
+    assert list(stores.schedule.waiting(bucket_of(LATER) + 1, shard_of(sid))) == []
+
+
+def test_a_bucket_lists_its_messages_in_the_order_they_are_due(stores):
+    sids = [scheduled(stores, deliver_at=LATER + offset) for offset in (30, 10, 20, 0)]
+    found = [
+        entry
+        for shard in range(16)
+        for entry in stores.schedule.waiting(bucket_of(LATER), shard)
+        if entry[0] in sids
+    ]
+
+    by_shard: dict[int, list[int]] = {}
+    for sid, at in found:
+        by_shard.setdefault(shard_of(sid), []).append(at)
+    assert sorted(at for _, at in found) == [LATER + o for o in (0, 10, 20, 30)]
+    assert all(ats == sorted(ats) for ats in by_shard.values())
+
+
+def test_a_claimed_or_cancelled_message_leaves_the_waiting_room(stores):
+    claimed, cancelled = scheduled(stores), scheduled(stores)
+
+    stores.messages.claim(claimed, event(SENDING), LATER, due_by=LATER + 1)
+    stores.messages.transition(
+        cancelled, CANCELLED, event(CANCELLED), remove_attributes=("GSI3PK", "GSI3SK")
+    )
+
+    assert waiting(stores, claimed) == []
+    assert waiting(stores, cancelled) == []
+
+
+def test_the_cursor_is_held_by_one_tick_at_a_time(stores):
+    assert stores.schedule.acquire("tick-1", T0, 360) == -1
+    assert stores.schedule.acquire("tick-2", T0 + 10, 360) is None
+    assert stores.schedule.acquire("tick-2", T0 + 360, 360) is None  # held until T0 + 360
+
+    assert stores.schedule.advance("tick-1", 42) is True
+    assert stores.schedule.advance("tick-2", 43) is False
+    stores.schedule.release("tick-2")  # not its lease: nothing happens
+    assert stores.schedule.acquire("tick-3", T0 + 20, 360) is None
+
+    stores.schedule.release("tick-1")
+    assert stores.schedule.acquire("tick-2", T0 + 30, 360) == 42
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_advance(stores):
+    stores.schedule.acquire("tick-1", T0, 60)
+    stores.schedule.advance("tick-1", 7)
+
+    assert stores.schedule.acquire("tick-2", T0 + 61, 60) == 7
+    assert stores.schedule.advance("tick-1", 8) is False
+    assert stores.schedule.advance("tick-2", 9) is True

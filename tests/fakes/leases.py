@@ -1,0 +1,172 @@
+"""In-memory stand-ins for `smsgw.dal.leases.LeaseStore` (the `LeaseStoreLike` and
+`LeaseLookup` ports) and `smsgw.dal.pool.PoolStore` (the `PoolLike` port).
+
+The lease store keeps the three items a lease is written as (the lease under
+(recipient, number), the property's pointer, the account's slot) and applies `allocate`
+and `renew` as the real transactions do: all items or none, each only if absent or
+expired (`ExpiresAt <= now`), the number still in the pool for the country, and the
+outcome named by the first condition that failed, in the transaction's order (lease,
+pointer, slot, pool). Reads return expired items too; the logic judges liveness.
+Held honest by `tests/contract/test_lease_store_contract.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from smsgw.dal.leases import (
+    ALLOCATED,
+    NUMBER_GONE,
+    NUMBER_TAKEN,
+    POINTER_TAKEN,
+    SLOT_TAKEN,
+    Pointer,
+)
+from smsgw.models.lease import MAX_LEASES_PER_RECIPIENT, Lease
+
+
+class FakePool:
+    """PoolStore: numbers and the countries each may send to."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, tuple[tuple[str, ...], str | None]] = {}
+
+    def add(
+        self, number: str, countries: tuple[str, ...], created: str = "", carrier: str | None = None
+    ) -> None:
+        self.numbers[number] = (tuple(countries), carrier)
+
+    def remove(self, number: str) -> None:
+        del self.numbers[number]
+
+    def has(self, number: str, country: str) -> bool:
+        return country in self.numbers.get(number, ((), None))[0]
+
+    def numbers_for(self, country: str, page_size: int = 100) -> Iterator[list[str]]:
+        """Ascending (the index's sort key), a page at a time."""
+        found = sorted(n for n in self.numbers if self.has(n, country))
+        for start in range(0, len(found), page_size):
+            yield found[start : start + page_size]
+
+    def carrier_of(self, number: str) -> str | None:
+        return self.numbers.get(number, ((), None))[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    lease_id: str
+    number: str
+    expires_at: int
+
+
+class FakeLeaseStore:
+    def __init__(self, pool: FakePool) -> None:
+        self._pool = pool
+        self.leases: dict[tuple[str, str], Lease] = {}
+        """(recipient, number) -> the lease item, live or expired."""
+        self.pointers: dict[tuple[str, str], Pointer] = {}
+        """(property, recipient) -> the property's pointer."""
+        self.slots: dict[tuple[str, str, int], _Slot] = {}
+        """(account, recipient, slot) -> the slot item."""
+        self.opted_out: dict[tuple[str, str], str] = {}
+        """(account, recipient) -> the ReplySid of the STOP."""
+
+    # --- reads --------------------------------------------------------------------------
+
+    def get(self, recipient: str, number: str, *, consistent: bool = True) -> Lease | None:
+        return self.leases.get((recipient, number))
+
+    def pointer(self, property_sid: str, recipient: str) -> Pointer | None:
+        return self.pointers.get((property_sid, recipient))
+
+    def free_slots(self, account_sid: str, recipient: str, now: int) -> list[int]:
+        return [
+            slot
+            for slot in range(1, MAX_LEASES_PER_RECIPIENT + 1)
+            if not _live(self.slots.get((account_sid, recipient, slot)), now)
+        ]
+
+    def live_numbers(self, recipient: str, numbers: list[str], now: int) -> set[str]:
+        return {n for n in numbers if _live(self.leases.get((recipient, n)), now)}
+
+    # --- writes -------------------------------------------------------------------------
+
+    def allocate(self, lease: Lease, country: str, now: int) -> str:
+        if _live(self.leases.get((lease.recipient, lease.number)), now):
+            return NUMBER_TAKEN
+        if _live(self.pointers.get((lease.property_sid, lease.recipient)), now):
+            return POINTER_TAKEN
+        if _live(self.slots.get((lease.account_sid, lease.recipient, lease.slot)), now):
+            return SLOT_TAKEN
+        if not self._pool.has(lease.number, country):
+            return NUMBER_GONE
+        self.leases[(lease.recipient, lease.number)] = lease
+        self.pointers[(lease.property_sid, lease.recipient)] = Pointer(
+            lease.lease_id, lease.number, lease.expires_at, lease.slot, lease.date_created
+        )
+        self.slots[(lease.account_sid, lease.recipient, lease.slot)] = _Slot(
+            lease.lease_id, lease.number, lease.expires_at
+        )
+        return ALLOCATED
+
+    def renew(
+        self,
+        pointer: Pointer,
+        property_sid: str,
+        recipient: str,
+        account_sid: str,
+        expires_at: int,
+        message_sid: str,
+        response_options: dict[str, str] | None,
+        now: int,
+    ) -> Lease | None:
+        lease = self.leases.get((recipient, pointer.number))
+        stored_pointer = self.pointers.get((property_sid, recipient))
+        slot = self.slots.get((account_sid, recipient, pointer.slot))
+        if (
+            lease is None
+            or lease.lease_id != pointer.lease_id
+            or lease.property_sid != property_sid
+            or not lease.expires_at > now
+            or stored_pointer is None
+            or stored_pointer.lease_id != pointer.lease_id
+            or slot is None
+            or slot.lease_id != pointer.lease_id
+        ):
+            return None
+        self.leases[(recipient, pointer.number)] = replace(
+            lease,
+            expires_at=expires_at,
+            last_message_sid=message_sid,
+            response_options=response_options or None,
+        )
+        self.pointers[(property_sid, recipient)] = replace(stored_pointer, expires_at=expires_at)
+        self.slots[(account_sid, recipient, pointer.slot)] = replace(slot, expires_at=expires_at)
+        return Lease(
+            lease_id=pointer.lease_id,
+            recipient=recipient,
+            number=pointer.number,
+            account_sid=account_sid,
+            property_sid=property_sid,
+            expires_at=expires_at,
+            slot=pointer.slot,
+            date_created=pointer.date_created,
+            last_message_sid=message_sid,
+            response_options=response_options,
+        )
+
+    # --- opt-outs -----------------------------------------------------------------------
+
+    def is_opted_out(self, account_sid: str, recipient: str) -> bool:
+        return (account_sid, recipient) in self.opted_out
+
+    def opt_out(self, account_sid: str, recipient: str, stamp: str, reply_sid: str) -> None:
+        self.opted_out[(account_sid, recipient)] = reply_sid
+
+    def opt_in(self, account_sid: str, recipient: str) -> None:
+        self.opted_out.pop((account_sid, recipient), None)
+
+
+def _live(item: Lease | Pointer | _Slot | None, now: int) -> bool:
+    return item is not None and item.expires_at > now

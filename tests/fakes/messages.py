@@ -1,0 +1,237 @@
+"""In-memory stand-ins for `smsgw.dal.messages` (MessageStore, ClaimStore) and
+`smsgw.dal.schedule` (ScheduleStore).
+
+They share one dict of message items, as the real stores share one table. A message is
+kept as its stored attributes (`Message.to_attributes()`, events in their compact form)
+plus the sender's bookkeeping (`SubmitState`, `ClaimedAt`, `SubmitAttempts`), and is read
+back through `Message.from_attributes`, as the real store reads an item. The sparse GSI3
+entry of a message (waiting in the table, or unsettled) is one optional `(kind, number)`
+pair per message: like the item's GSI3PK/GSI3SK, a message is in at most one of the two.
+
+Every method applies its condition and its change in one step, as DynamoDB applies one
+conditional update; a refused condition is an answer (None or False), never an exception.
+Held honest by `tests/contract/test_message_store_contract.py` and
+`tests/contract/test_schedule_store_contract.py`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from smsgw.logic.schedule import bucket_of, shard_of
+from smsgw.models.message import ALLOWED_FROM, QUEUED, SCHEDULED, SENDING, SENT, Message
+from smsgw.models.message import stored_event as _stored_event
+
+SUBMIT_CLAIMED = "claimed"
+SUBMIT_RETRYABLE = "retryable"
+SUBMIT_UNKNOWN = "unknown"
+SUBMIT_DONE = "done"
+
+WAITING = "waiting"
+UNSETTLED = "unsettled"
+
+
+class FakeMessageStore:
+    """MessageStore and ClaimStore: create, read, forward-only transitions, the sender's
+    claim and its outcome, and the unsettled index that reconciliation reads."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.index: dict[str, tuple[str, int]] = {}
+        """MessageSid -> (WAITING, DeliverAt) or (UNSETTLED, ClaimedAt): the GSI3 entry."""
+
+    # --- MessageStore -------------------------------------------------------------------
+
+    def create(self, message: Message, *, wait_in_table: bool = False) -> bool:
+        if message.message_sid in self.items:
+            return False
+        self.items[message.message_sid] = copy.deepcopy(message.to_attributes())
+        if wait_in_table and message.deliver_at is not None:
+            self.index[message.message_sid] = (WAITING, int(message.deliver_at))
+        return True
+
+    def get(self, message_sid: str, *, consistent: bool = False) -> Message | None:
+        item = self.items.get(message_sid)
+        return self._message(message_sid) if item is not None else None
+
+    def transition(
+        self,
+        message_sid: str,
+        status: str,
+        event: dict[str, Any],
+        *,
+        allowed_from: tuple[str, ...] | None = None,
+        set_attributes: dict[str, Any] | None = None,
+        remove_attributes: tuple[str, ...] = (),
+    ) -> Message | None:
+        allowed = allowed_from if allowed_from is not None else ALLOWED_FROM[status]
+        item = self.items.get(message_sid)
+        if item is None or item.get("Status") not in allowed:
+            return None
+        item["Status"] = status
+        self._append(item, event)
+        item.update(copy.deepcopy(set_attributes or {}))
+        for name in remove_attributes:
+            if name in ("GSI3PK", "GSI3SK"):
+                self.index.pop(message_sid, None)
+            item.pop(name, None)
+        return self._message(message_sid)
+
+    # --- ClaimStore ---------------------------------------------------------------------
+
+    def claim(
+        self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
+    ) -> Message | None:
+        item = self.items.get(message_sid)
+        if item is None:
+            return None
+        if item.get("DeliverAt") is not None and item["DeliverAt"] > due_by:
+            return None
+        status, state = item.get("Status"), item.get("SubmitState")
+        if not (status in (QUEUED, SCHEDULED) or (status == SENDING and state == SUBMIT_RETRYABLE)):
+            return None
+        item["Status"] = SENDING
+        item["SubmitState"] = SUBMIT_CLAIMED
+        item["ClaimedAt"] = now
+        item["SubmitAttempts"] = item.get("SubmitAttempts", 0) + 1
+        self._append(item, event)
+        self.index.pop(message_sid, None)  # out of the waiting room
+        return self._message(message_sid)
+
+    def settle_claim(
+        self,
+        message_sid: str,
+        submit_state: str,
+        event: dict[str, Any],
+        *,
+        status: str | None = None,
+        set_attributes: dict[str, Any] | None = None,
+        now: int = 0,
+    ) -> bool:
+        item = self.items.get(message_sid)
+        if item is None or not _is_claim(item, (SUBMIT_CLAIMED,)):
+            return False
+        item["SubmitState"] = submit_state
+        self._append(item, event)
+        if status:
+            item["Status"] = status
+        item.update(copy.deepcopy(set_attributes or {}))
+        if submit_state == SUBMIT_UNKNOWN:
+            self.index[message_sid] = (UNSETTLED, now)
+        return True
+
+    def get_submit_state(self, message_sid: str) -> tuple[Message, str | None] | None:
+        item = self.items.get(message_sid)
+        if item is None:
+            return None
+        return self._message(message_sid), item.get("SubmitState")
+
+    def index_stale_claim(self, message_sid: str, claimed_at: int) -> bool:
+        item = self.items.get(message_sid)
+        if (
+            item is None
+            or not _is_claim(item, (SUBMIT_CLAIMED,))
+            or item.get("ClaimedAt") != claimed_at
+            or message_sid in self.index
+        ):
+            return False
+        self.index[message_sid] = (UNSETTLED, claimed_at)
+        return True
+
+    def unsettled(self, shard: int, claimed_before: int) -> Iterator[tuple[str, int]]:
+        entries = sorted(
+            (at, sid)
+            for sid, (kind, at) in self.index.items()
+            if kind == UNSETTLED and shard_of(sid) == shard and at < claimed_before
+        )
+        for at, sid in entries:
+            yield sid, at
+
+    def reconciled(
+        self, message_sid: str, event: dict[str, Any], set_attributes: dict[str, Any]
+    ) -> bool:
+        item = self.items.get(message_sid)
+        if item is None or not _is_claim(item, (SUBMIT_UNKNOWN, SUBMIT_CLAIMED)):
+            return False
+        item["Status"] = SENT
+        item["SubmitState"] = SUBMIT_DONE
+        self._append(item, event)
+        item.update(copy.deepcopy(set_attributes))
+        self.index.pop(message_sid, None)
+        return True
+
+    def forget_unsettled(self, message_sid: str, event: dict[str, Any] | None = None) -> None:
+        if self.index.get(message_sid, ("", 0))[0] != UNSETTLED:
+            return
+        del self.index[message_sid]
+        if event is not None:
+            self._append(self.items[message_sid], event)
+
+    # --- what a test may look at --------------------------------------------------------
+
+    def submit_attempts(self, message_sid: str) -> int:
+        return int(self.items[message_sid].get("SubmitAttempts", 0))
+
+    def is_unsettled(self, message_sid: str) -> bool:
+        return self.index.get(message_sid, ("", 0))[0] == UNSETTLED
+
+    def is_waiting(self, message_sid: str) -> bool:
+        return self.index.get(message_sid, ("", 0))[0] == WAITING
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _append(item: dict[str, Any], event: dict[str, Any]) -> None:
+        item.setdefault("Events", []).append(_stored_event(copy.deepcopy(event)))
+
+    def _message(self, message_sid: str) -> Message:
+        return Message.from_attributes(
+            {**copy.deepcopy(self.items[message_sid]), "MessageSid": message_sid}
+        )
+
+
+FakeClaimStore = FakeMessageStore
+"""The sender's name for the same store (`ClaimStore` extends `MessageStore`)."""
+
+
+def _is_claim(item: dict[str, Any], states: tuple[str, ...]) -> bool:
+    return item.get("Status") == SENDING and item.get("SubmitState") in states
+
+
+class FakeScheduleStore:
+    """ScheduleStore: the messages waiting in the table (read from the message store's
+    index) and the scheduler's cursor with its lease."""
+
+    def __init__(self, messages: FakeMessageStore) -> None:
+        self._messages = messages
+        self.cursor: dict[str, Any] = {}
+
+    def waiting(self, bucket: int, shard: int) -> Iterator[tuple[str, int]]:
+        entries = sorted(
+            (at, sid)
+            for sid, (kind, at) in list(self._messages.index.items())
+            if kind == WAITING and bucket_of(at) == bucket and shard_of(sid) == shard
+        )
+        for at, sid in entries:
+            yield sid, at
+
+    def acquire(self, owner: str, now: int, lease_seconds: int) -> int | None:
+        until = self.cursor.get("LeaseUntil")
+        if until is not None and not until < now:
+            return None
+        self.cursor["LeaseUntil"] = now + lease_seconds
+        self.cursor["Owner"] = owner
+        return int(self.cursor.get("Bucket", -1))
+
+    def advance(self, owner: str, bucket: int) -> bool:
+        if self.cursor.get("Owner") != owner:
+            return False
+        self.cursor["Bucket"] = bucket
+        return True
+
+    def release(self, owner: str) -> None:
+        if self.cursor.get("Owner") == owner:
+            self.cursor.pop("LeaseUntil", None)
+            self.cursor.pop("Owner", None)

@@ -1,0 +1,81 @@
+"""In-memory stand-in for `smsgw.dal.replies.ReplyStore` (the `ReplyStoreLike` and
+`ForwardClaims` ports).
+
+A reply is stored once per carrier message: the first `store` writes it with its inbound
+marker, a repeat (the carrier retrying its callback) stores nothing and answers False. A
+forward is claimed at most once; `release_forward` (the provider refused: nothing was
+sent) allows a new claim, `settle_forward` never does.
+Held honest by `tests/contract/test_reply_store_contract.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smsgw.models.lease import Reply
+
+FORWARD_SENDING = "sending"
+FORWARD_DONE = "done"
+
+
+class FakeReplyStore:
+    def __init__(self) -> None:
+        self.replies: dict[str, list[Reply]] = {}
+        """The reply partition (the lease, or the number when unmatched) -> its replies."""
+        self.markers: dict[tuple[str, str], dict[str, str]] = {}
+        """(carrier, carrier sid) -> {ReplySid, ReceivedAt}: the once-only marker."""
+        self.forwards: dict[tuple[str, str], dict[str, Any]] = {}
+        """(ReplySid, kind) -> {State, Detail}: the forward claims."""
+
+    def store(self, reply: Reply, now: float) -> bool:
+        marker = (reply.carrier, reply.carrier_sid)
+        if marker in self.markers:
+            return False
+        self.markers[marker] = {"ReplySid": reply.reply_sid, "ReceivedAt": reply.received_at}
+        self.replies.setdefault(_partition(reply), []).append(reply)
+        return True
+
+    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None:
+        marker = self.markers.get((carrier, carrier_sid))
+        return marker["ReceivedAt"] if marker else None
+
+    def for_lease(
+        self,
+        lease_id: str,
+        since: str,
+        *,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> tuple[list[Reply], str | None]:
+        """Oldest first (the sort key is `<ReceivedAt>#<ReplySid>`); the token is opaque.
+        `since` may not be empty (a key condition on an empty string is invalid)."""
+        if not since:
+            raise ValueError("since must be a time")
+        ordered = sorted(
+            (f"{r.received_at}#{r.reply_sid}", r) for r in self.replies.get(lease_id, [])
+        )
+        after = page_token or ""
+        page = [(key, r) for key, r in ordered if key >= since and key > after][:page_size]
+        more = len(page) == page_size and any(key > page[-1][0] for key, _ in ordered)
+        return [r for _, r in page], page[-1][0] if page and more else None
+
+    def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool:
+        if (reply_sid, kind) in self.forwards:
+            return False
+        self.forwards[(reply_sid, kind)] = {"State": FORWARD_SENDING}
+        return True
+
+    def settle_forward(self, reply_sid: str, kind: str, detail: str) -> None:
+        self.forwards[(reply_sid, kind)] = {"State": FORWARD_DONE, "Detail": detail[:500]}
+
+    def release_forward(self, reply_sid: str, kind: str) -> None:
+        self.forwards.pop((reply_sid, kind), None)
+
+    # --- what a test may look at --------------------------------------------------------
+
+    def all_replies(self) -> list[Reply]:
+        return [reply for replies in self.replies.values() for reply in replies]
+
+
+def _partition(reply: Reply) -> str:
+    return reply.lease_id or f"UNMATCHED#{reply.number}"

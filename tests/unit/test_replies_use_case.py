@@ -1,0 +1,327 @@
+"""Replies on leased numbers (smsgw.logic.replies) on the in-memory fakes: lease routing,
+opt-out keywords, once-only storage of a retried callback, and forwards by SMS (through
+the sender's queue) and e-mail (claimed once, never resent after an unknown outcome)."""
+
+from __future__ import annotations
+
+import pytest
+
+from smsgw.errors import ErrorCode, ForbiddenError, TransientError, ValidationError
+from smsgw.ids import MESSAGE_PREFIX, derived_sid
+from smsgw.logic.replies import (
+    DUPLICATE,
+    OPT_IN,
+    OPT_OUT,
+    ROUTED,
+    STORED,
+    UNMATCHED,
+    Forwarder,
+    MailUnavailableError,
+    ReplyProcessor,
+    keyword,
+)
+from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, REPLY_WEBHOOK, ForwardJob
+from smsgw.models.message import QUEUED
+from tests.fakes import (
+    FakeCallbackQueue,
+    FakeCarrier,
+    FakeLeaseStore,
+    FakeMailer,
+    FakeMessageStore,
+    FakePool,
+    FakeReplyStore,
+    FakeSendQueue,
+    callback,
+)
+from tests.fakes.builders import T0, a_lease
+
+R = "+61488023555"
+N = "+61400000001"
+OPTIONS = {
+    "ForwardToSms": "+61400999999",
+    "ForwardToEmail": "ops@example.com",
+    "WebhookUri": "https://a.example/replies",
+}
+
+
+@pytest.fixture
+def leases() -> FakeLeaseStore:
+    pool = FakePool()
+    pool.add(N, ("AU",))
+    return FakeLeaseStore(pool)
+
+
+@pytest.fixture
+def store() -> FakeReplyStore:
+    return FakeReplyStore()
+
+
+@pytest.fixture
+def queue() -> FakeCallbackQueue:
+    return FakeCallbackQueue()
+
+
+@pytest.fixture
+def processor(leases, store, queue) -> ReplyProcessor:
+    return ReplyProcessor(carrier=FakeCarrier("twilio"), leases=leases, store=store, queue=queue)
+
+
+def leased(leases, options=OPTIONS, expires_at=T0 + 1000):
+    lease = a_lease(number=N, expires_at=expires_at, response_options=options)
+    leases.allocate(lease, "AU", T0 - 1)
+    return lease
+
+
+def inbound(text="YES", carrier_sid="SMin1", responder=R, signed=True):
+    return callback(
+        {"CarrierSid": carrier_sid, "From": responder, "To": N, "Text": text}, signed=signed
+    )
+
+
+def stamp(second: int) -> str:
+    return f"2027-01-15T08:00:{second:02d}.000Z"
+
+
+def test_a_reply_on_a_live_lease_is_stored_and_routed_by_its_latest_message(
+    processor, leases, store, queue
+):
+    lease = leased(leases)
+
+    outcome = processor.handle(inbound(), stamp(0), T0)
+
+    assert outcome.result == ROUTED
+    assert outcome.forwards == (FORWARD_SMS, FORWARD_EMAIL, REPLY_WEBHOOK)
+    assert queue.kinds() == [FORWARD_SMS, FORWARD_EMAIL, REPLY_WEBHOOK]
+    [reply] = store.all_replies()
+    assert (reply.lease_id, reply.account_sid, reply.message_sid) == (
+        lease.lease_id,
+        lease.account_sid,
+        lease.last_message_sid,
+    )
+    webhook = queue.sent[2]
+    assert webhook.uri == OPTIONS["WebhookUri"] and webhook.payload["Event"] == "reply"
+
+
+def test_a_reply_on_a_lease_without_options_is_only_stored(processor, leases, store, queue):
+    leased(leases, options=None)
+
+    assert processor.handle(inbound(), stamp(0), T0).result == STORED
+    assert len(store.all_replies()) == 1 and queue.sent == []
+
+
+@pytest.mark.parametrize("expires_at", [None, T0])
+def test_a_reply_with_no_live_lease_is_stored_aside_and_not_routed(
+    processor, leases, store, queue, expires_at
+):
+    if expires_at is not None:
+        leased(leases, expires_at=expires_at)  # expired at the moment the reply arrives
+
+    outcome = processor.handle(inbound("STOP"), stamp(0), T0)
+
+    assert outcome.result == UNMATCHED
+    [reply] = store.all_replies()
+    assert reply.lease_id is None and reply.keyword is None
+    assert queue.sent == [] and leases.opted_out == {}
+
+
+def test_a_retried_callback_is_stored_once_and_queues_the_same_forwards_again(
+    processor, leases, store, queue
+):
+    leased(leases)
+    first = processor.handle(inbound(), stamp(0), T0)
+
+    retry = processor.handle(inbound(), stamp(9), T0 + 9)
+
+    assert retry.result == DUPLICATE and retry.reply_sid == first.reply_sid
+    assert len(store.all_replies()) == 1
+    assert [job.to_json() for job in queue.sent[3:]] == [job.to_json() for job in queue.sent[:3]]
+
+
+def test_a_retried_unmatched_callback_is_a_duplicate(processor, store):
+    processor.handle(inbound(), stamp(0), T0)
+
+    assert processor.handle(inbound(), stamp(5), T0 + 5).result == DUPLICATE
+    assert len(store.all_replies()) == 1
+
+
+@pytest.mark.parametrize("text", ["STOP", " stop ", "Unsubscribe", "QUIT", "end", "cancel"])
+def test_a_stop_keyword_opts_the_responder_out_of_the_leases_account(
+    processor, leases, store, queue, text
+):
+    leased(leases)
+
+    outcome = processor.handle(inbound(text), stamp(0), T0)
+
+    assert leases.is_opted_out("AC1", R) and not leases.is_opted_out("AC2", R)
+    assert store.all_replies()[0].keyword == OPT_OUT
+    assert outcome.result == ROUTED and len(queue.sent) == 3  # still forwarded
+
+
+def test_start_opts_the_responder_back_in(processor, leases, store):
+    leased(leases)
+    processor.handle(inbound("STOP", carrier_sid="SMin1"), stamp(0), T0)
+
+    processor.handle(inbound("start", carrier_sid="SMin2"), stamp(1), T0 + 1)
+
+    assert not leases.is_opted_out("AC1", R)
+    assert [r.keyword for r in store.all_replies()] == [OPT_OUT, OPT_IN]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STOP", OPT_OUT),
+        ("stopall", OPT_OUT),
+        ("\tEnd\n", OPT_OUT),
+        ("UNSTOP", OPT_IN),
+        ("Start", OPT_IN),
+        ("STOP please", None),
+        ("YES", None),
+        ("", None),
+    ],
+)
+def test_only_a_whole_message_is_a_keyword(text, expected):
+    assert keyword(text) == expected
+
+
+def test_a_forged_or_unparsable_reply_stores_nothing(processor, leases, store, queue):
+    leased(leases)
+
+    with pytest.raises(ForbiddenError):
+        processor.handle(inbound("STOP", signed=False), stamp(0), T0)
+    with pytest.raises(ValidationError) as raised:
+        processor.handle(callback({"Text": "hi"}), stamp(0), T0)
+
+    assert raised.value.code == ErrorCode.REPLY_INVALID
+    assert store.all_replies() == [] and queue.sent == [] and leases.opted_out == {}
+
+
+# --- the notifier's side: forwards ------------------------------------------------------
+
+NO_REPLY = "no-reply@gateway.example"
+
+
+@pytest.fixture
+def messages() -> FakeMessageStore:
+    return FakeMessageStore()
+
+
+@pytest.fixture
+def send_queue() -> FakeSendQueue:
+    return FakeSendQueue()
+
+
+@pytest.fixture
+def mailer() -> FakeMailer:
+    return FakeMailer()
+
+
+@pytest.fixture
+def forwarder(messages, send_queue, store, mailer) -> Forwarder:
+    return Forwarder(
+        messages=messages,
+        send_queue=send_queue,
+        claims=store,
+        mailer=mailer,
+        no_reply_email=NO_REPLY,
+    )
+
+
+def forward_jobs(processor, leases, queue, options=OPTIONS) -> dict[str, ForwardJob]:
+    leased(leases, options=options)
+    processor.handle(inbound("Yes please"), stamp(0), T0)
+    return {job.kind: job for job in queue.sent if isinstance(job, ForwardJob)}
+
+
+def test_an_sms_forward_is_a_new_message_queued_for_the_sender_once_per_reply(
+    processor, leases, queue, forwarder, messages, send_queue
+):
+    job = forward_jobs(processor, leases, queue)[FORWARD_SMS]
+
+    forwarder.forward(job, T0 + 1)
+    forwarder.forward(job, T0 + 2)  # a redelivered job
+
+    sid = derived_sid(MESSAGE_PREFIX, f"forward:{job.reply_sid}")
+    assert list(messages.items) == [sid]
+    message = messages.get(sid)
+    assert (message.sender, message.to, message.text, message.status) == (
+        R,
+        OPTIONS["ForwardToSms"],
+        "Yes please",
+        QUEUED,
+    )
+    assert send_queue.message_sids() == [sid, sid]  # the sender's claim sends it once
+
+
+def test_an_sms_forward_is_sent_from_forward_from_sms_when_given(
+    processor, leases, queue, forwarder, messages
+):
+    options = {"ForwardToSms": "+61400999999", "ForwardFromSms": "MyShop"}
+    job = forward_jobs(processor, leases, queue, options)[FORWARD_SMS]
+
+    forwarder.forward(job, T0 + 1)
+
+    [message] = [messages.get(sid) for sid in messages.items]
+    assert (message.sender, message.sender_type) == ("MyShop", "alphanumeric")
+
+
+def test_an_email_forward_is_sent_once(processor, leases, queue, forwarder, mailer, store):
+    job = forward_jobs(processor, leases, queue)[FORWARD_EMAIL]
+
+    assert forwarder.forward(job, T0 + 1).startswith("sent")
+    assert forwarder.forward(job, T0 + 2).startswith("skipped")
+
+    [mail] = mailer.sent
+    assert (mail.source, mail.to, mail.subject) == (
+        NO_REPLY,
+        "ops@example.com",
+        f"SMS reply from {R}",
+    )
+    assert "Yes please" in mail.body
+    assert store.forwards[(job.reply_sid, FORWARD_EMAIL)]["State"] == "done"
+
+
+def test_an_unverified_customer_sender_is_replaced_by_the_no_reply_address(
+    processor, leases, queue, forwarder, mailer
+):
+    options = {"ForwardToEmail": "ops@example.com", "ForwardFromEmail": "shop@example.com"}
+    job = forward_jobs(processor, leases, queue, options)[FORWARD_EMAIL]
+    mailer.verified = {NO_REPLY}
+
+    forwarder.forward(job, T0 + 1)
+
+    [mail] = mailer.sent
+    assert (mail.source, mail.reply_to) == (NO_REPLY, "shop@example.com")
+
+
+def test_a_refused_email_is_settled_and_not_retried(processor, leases, queue, forwarder, mailer):
+    job = forward_jobs(processor, leases, queue)[FORWARD_EMAIL]
+    mailer.verified = set()
+
+    assert forwarder.forward(job, T0 + 1).startswith("rejected")
+    mailer.verified = None
+    assert forwarder.forward(job, T0 + 2).startswith("skipped")
+    assert mailer.sent == []
+
+
+def test_an_unavailable_mail_service_releases_the_claim_for_a_retry(
+    processor, leases, queue, forwarder, mailer
+):
+    job = forward_jobs(processor, leases, queue)[FORWARD_EMAIL]
+    mailer.outcomes = [MailUnavailableError("throttled")]
+
+    with pytest.raises(TransientError):
+        forwarder.forward(job, T0 + 1)
+    assert forwarder.forward(job, T0 + 2).startswith("sent")
+    assert len(mailer.sent) == 1
+
+
+def test_an_email_of_unknown_outcome_is_never_resent(processor, leases, queue, forwarder, mailer):
+    job = forward_jobs(processor, leases, queue)[FORWARD_EMAIL]
+    mailer.outcomes = [TimeoutError("read timed out")]
+
+    with pytest.raises(TimeoutError):
+        forwarder.forward(job, T0 + 1)
+
+    assert forwarder.forward(job, T0 + 2).startswith("skipped")
+    assert mailer.sent == []
