@@ -29,7 +29,7 @@ os.environ.update(
 )
 
 from smsgw.dal.schedule import ScheduleStore, waiting_keys
-from smsgw.logic.schedule import bucket_of
+from smsgw.kernel.scheduling import bucket_of
 from smsgw.logic.scheduler import Scheduler
 from smsgw_tools.local.resources import deploy
 

@@ -64,8 +64,9 @@ def reset_process_caches() -> None:
     email.ses.cache_clear()
     aws.table.cache_clear()
     aws.sqs.cache_clear()
-    aws.sms_voice.cache_clear()
-    from smsgw.carriers import sns_certificates
+    from smsgw.carriers import eum, sns_certificates
+
+    eum.sms_voice.cache_clear()
 
     sns_certificates.trust_store.cache_clear()
     sender.dispatcher.cache_clear()

@@ -27,7 +27,6 @@ from cryptography.x509.verification import Store
 from smsgw.carriers import eum, sns_certificates
 from smsgw.carriers.twilio import SIGNATURE_HEADER
 from smsgw.carriers.twilio import signature as twilio_signature
-from smsgw.dal import aws
 from smsgw.errors import ErrorCode
 from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy
@@ -237,7 +236,7 @@ class EumWire:
 
         trust_store.cache_clear = lambda: None  # type: ignore[attr-defined]
         monkeypatch.setattr(sns_certificates, "trust_store", trust_store)
-        monkeypatch.setattr(aws, "sms_voice", sms_voice)
+        monkeypatch.setattr(eum, "sms_voice", sms_voice)
         original = self.client.send_text_message
 
         def recording(**kwargs: Any) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from smsgw.dal.messages import MessageStore
 from smsgw.dal.schedule import ScheduleStore
 from smsgw.errors import ErrorCode
-from smsgw.logic.schedule import bucket_of
+from smsgw.kernel.scheduling import bucket_of
 from smsgw.logic.scheduler import Scheduler
 from smsgw.logic.send import build_message, store_and_queue
 from smsgw.models.send import parse_send_request

@@ -26,13 +26,6 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from cryptography.x509.verification import Store
 
-from smsgw.carriers.base import (
-    CallbackRejectedError,
-    CallbackRequest,
-    CarrierError,
-    OutboundSms,
-    OutcomeUnknownError,
-)
 from smsgw.carriers.eum import (
     EVENT_STATUS,
     IGNORED,
@@ -40,6 +33,13 @@ from smsgw.carriers.eum import (
     string_to_sign,
 )
 from smsgw.carriers.sns_certificates import trust_store
+from smsgw.models.carrier import (
+    CallbackRejectedError,
+    CallbackRequest,
+    CarrierError,
+    OutboundSms,
+    OutcomeUnknownError,
+)
 from smsgw_tools.simulator_sns import LocalAuthority
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eum"

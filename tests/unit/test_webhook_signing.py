@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from smsgw.logic import webhook_signing
+from smsgw.kernel import webhook_signing
 from smsgw.logic.notify import build_request
 from smsgw.models.callback import CallbackJob
 

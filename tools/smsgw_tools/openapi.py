@@ -554,7 +554,7 @@ def error_schema() -> dict[str, Any]:
 def send_request_schema(template: Any) -> dict[str, Any]:
     """The send request, from `smsgw.models.send`: its fields and types, the required
     ones (found by asking the parser), the lease-only options and the limits."""
-    from smsgw.logic import addresses
+    from smsgw.kernel import addresses
     from smsgw.models import send
 
     limits = _send_limits(template)

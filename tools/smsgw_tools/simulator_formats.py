@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from smsgw.carriers.vonage import SUBMIT_STATUSES, e164, signature
 from smsgw.ids import MESSAGE_PREFIX, new_sid
-from smsgw.logic.text import analyse
+from smsgw.kernel.text import analyse
 
 API_VERSION = "2010-04-01"
 VONAGE_SMS_PATH = "/sms/json"

@@ -32,7 +32,7 @@ import requests
 
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
 from smsgw.ids import MESSAGE_PREFIX, new_sid
-from smsgw.logic.text import analyse
+from smsgw.kernel.text import analyse
 from smsgw_tools.simulator_eum import PreviousMessage, two_way_message
 from smsgw_tools.simulator_formats import signed_callback
 

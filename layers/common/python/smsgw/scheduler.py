@@ -35,8 +35,8 @@ def run_tick(owner: str, now: float | None = None) -> TickResult:
 def reconciler():
     """Unknown-outcome reconciliation (smsgw.logic.reconcile), run after each tick."""
     from smsgw.carriers import CarrierNotConfiguredError
-    from smsgw.carriers.base import CarrierError, OutboundSms
     from smsgw.logic.reconcile import Reconciler
+    from smsgw.models.carrier import CarrierError, OutboundSms
 
     carriers = services.carriers()
 

@@ -57,8 +57,9 @@ def send_limits() -> SendLimits:
 def carriers():
     """Every carrier adapter the deployment can use (docs/carriers.md), built on first use;
     a leased number's pool item may name its own carrier."""
-    from smsgw.carriers import Carriers, load_secret
+    from smsgw.carriers import Carriers
     from smsgw.dal.pool import PoolStore
+    from smsgw.dal.secrets import load_secret
 
     config = settings()
     pool = PoolStore(aws.table(config.table_name))

@@ -19,7 +19,7 @@ import certifi
 import urllib3
 
 from smsgw import explanations
-from smsgw.logic.addresses import is_internal_address
+from smsgw.kernel.addresses import is_internal_address
 from smsgw.logic.notify import DeliveryError, DestinationRefusedError, HttpRequest
 
 CONNECT_TIMEOUT_SECONDS = 3.0

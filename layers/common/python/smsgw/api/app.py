@@ -8,7 +8,8 @@ from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 
 from smsgw.api import messages, responses_routes
 from smsgw.api.responses import error_response, json_response
-from smsgw.errors import ErrorCode, SmsGatewayError
+from smsgw.errors import ErrorCode, SmsGatewayError, ValidationError
+from smsgw.kernel.page_tokens import InvalidPageTokenError
 from smsgw.observability import logger
 
 app = APIGatewayHttpResolver()
@@ -22,6 +23,14 @@ def handle_gateway_error(error: SmsGatewayError) -> Response:
         "request refused", extra={"ErrorCode": error.code.number, "Parameter": error.parameter}
     )
     return error_response(error)
+
+
+@app.exception_handler(InvalidPageTokenError)
+def handle_invalid_page_token(error: InvalidPageTokenError) -> Response:
+    """A listing's store refuses a PageToken it did not issue; to the caller, a 400."""
+    return handle_gateway_error(
+        ValidationError(ErrorCode.INVALID_PAGE_TOKEN, str(error), "PageToken")
+    )
 
 
 @app.not_found

@@ -19,9 +19,10 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Respo
 
 from smsgw.api.responses import error_response, json_response
 from smsgw.carriers import CarrierNotConfiguredError
-from smsgw.carriers.base import CallbackRequest, Carrier, CarrierError
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
+from smsgw.logic.ports import Carrier
 from smsgw.logic.receipts import ReceiptProcessor
+from smsgw.models.carrier import CallbackRequest, CarrierError
 from smsgw.models.message import iso_from_epoch
 from smsgw.observability import logger
 

@@ -14,10 +14,12 @@ import base64
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
+from functools import cache
 from typing import Any
 
 from smsgw import explanations
-from smsgw.carriers.base import (
+from smsgw.carriers.sns_certificates import url_on_host
+from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
     IGNORED,
     CallbackRejectedError,
@@ -29,7 +31,6 @@ from smsgw.carriers.base import (
     Reply,
     SubmitResult,
 )
-from smsgw.carriers.sns_certificates import url_on_host
 
 MESSAGE_TYPE = "TRANSACTIONAL"
 
@@ -100,6 +101,19 @@ _SIGNED_FIELDS = {
 }
 
 CertificateFetcher = Callable[[str], bytes]
+
+
+@cache
+def sms_voice(read_timeout: float, endpoint_url: str | None = None) -> Any:
+    """The AWS End User Messaging SMS client (`pinpoint-sms-voice-v2`) for sending.
+
+    botocore's retries are off: it retries a read timeout, which could send a message
+    twice; the sender's own retry handles the errors that are safe to repeat."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=read_timeout)
+    return boto3.client("pinpoint-sms-voice-v2", config=config, endpoint_url=endpoint_url)
 
 
 class EndUserMessagingCarrier:

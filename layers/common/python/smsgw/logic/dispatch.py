@@ -16,23 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsgw import explanations
-from smsgw.carriers.base import (
-    GATEWAY_SID_PARAM,
-    Carrier,
-    CarrierError,
-    OutboundSms,
-    OutcomeUnknownError,
-    receipts_name_message_sid,
-)
-from smsgw.dal.messages import (
-    SUBMIT_CLAIMED,
-    SUBMIT_DONE,
-    SUBMIT_RETRYABLE,
-    SUBMIT_UNKNOWN,
-    ClaimStore,
-)
-from smsgw.dal.queue import SendQueue
-from smsgw.dal.tenants import Property, TenantStore
 from smsgw.errors import (
     ErrorCode,
     SmsGatewayError,
@@ -40,18 +23,30 @@ from smsgw.errors import (
     ValidationError,
 )
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed
-from smsgw.logic.schedule import waits_in_table
+from smsgw.kernel.scheduling import waits_in_table
+from smsgw.logic.ports import Carrier, Claims, SendJobs, Tenants, receipts_name_message_sid
 from smsgw.logic.send import SendLimits, build_message, check_can_send, rejected_message
+from smsgw.models.carrier import (
+    GATEWAY_SID_PARAM,
+    CarrierError,
+    OutboundSms,
+    OutcomeUnknownError,
+)
 from smsgw.models.message import (
     FAILED,
     QUEUED,
     SCHEDULED,
     SENDING,
     SENT,
+    SUBMIT_CLAIMED,
+    SUBMIT_DONE,
+    SUBMIT_RETRYABLE,
+    SUBMIT_UNKNOWN,
     Message,
     iso_from_epoch,
 )
 from smsgw.models.send import parse_send_request
+from smsgw.models.tenant import Property
 from smsgw.observability import logger
 
 # Message error codes (docs/errors.md, "Message errors").
@@ -82,9 +77,9 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        claims: ClaimStore,
-        tenants: TenantStore,
-        queue: SendQueue,
+        claims: Claims,
+        tenants: Tenants,
+        queue: SendJobs,
         carrier: Carrier | None = None,
         limits: SendLimits,
         max_attempts: int = 5,

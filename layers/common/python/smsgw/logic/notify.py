@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from smsgw import explanations
-from smsgw.logic import webhook_signing
+from smsgw.kernel import webhook_signing
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import iso_from_epoch
 from smsgw.observability import logger

@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from smsgw import explanations
-from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier
 from smsgw.errors import ErrorCode, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
+from smsgw.kernel.text import analyse
+from smsgw.logic.ports import Carrier
 from smsgw.logic.receipts import verify_callback
 from smsgw.logic.send import store_and_queue
-from smsgw.logic.text import analyse
 from smsgw.models.callback import REPLY, CallbackJob
+from smsgw.models.carrier import CallbackRejectedError, CallbackRequest
 from smsgw.models.lease import (
     FORWARD_EMAIL,
     FORWARD_SMS,

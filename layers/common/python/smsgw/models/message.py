@@ -22,6 +22,13 @@ REJECTED = "rejected"
 STATUSES = (SCHEDULED, QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED, FAILED, CANCELLED, REJECTED)
 FINAL_STATUSES = frozenset({DELIVERED, UNDELIVERED, FAILED, CANCELLED, REJECTED})
 
+# A claimed message's SubmitState: what became of its one carrier submission
+# (docs/reliability.md).
+SUBMIT_CLAIMED = "claimed"
+SUBMIT_RETRYABLE = "retryable"
+SUBMIT_UNKNOWN = "unknown"
+SUBMIT_DONE = "done"
+
 # Which states a message may move to a given state from: transitions only move forward.
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     QUEUED: (SCHEDULED,),
