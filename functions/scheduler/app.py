@@ -2,8 +2,8 @@
 
 from dataclasses import asdict
 
+from smsgw.minute_tick import run_reconcile, run_tick
 from smsgw.observability import logger, metrics, tracer
-from smsgw.scheduler import run_reconcile, run_tick
 
 
 @logger.inject_lambda_context

@@ -24,7 +24,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from smsgw.carriers import eum
-from smsgw.dal.messages import MessageStore
+from smsgw.dal.message_store import MessageStore
 from smsgw.ids import MESSAGE_PREFIX, new_sid
 from smsgw.models.message import Message
 from smsgw_tools.local.resources import deploy

@@ -14,7 +14,7 @@ import boto3
 
 from smsgw.carriers import CARRIER_NAMES
 from smsgw.dal.pool import PoolNumber, PoolStore
-from smsgw.dal.tenants import Account, Property, TenantStore
+from smsgw.dal.tenant_store import Account, Property, TenantStore
 from smsgw.dal.webhook_secrets import WebhookSecretStore, active
 from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.ids import ACCOUNT_PREFIX, PROPERTY_PREFIX, new_sid

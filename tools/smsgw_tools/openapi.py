@@ -3,7 +3,7 @@
 `smsgw openapi [--output docs/openapi.json]` writes it; `tests/unit/test_openapi.py` fails
 when the committed document differs from what the code generates. Nothing here is typed
 twice: routes (method, path, authorizer) come from the template, the send request from
-`smsgw.models.send`, the resources from their `to_resource`, the error codes from
+`smsgw.models.send_request`, the resources from their `to_resource`, the error codes from
 `smsgw.errors.ErrorCode`, the limits from the modules that enforce them.
 """
 
@@ -74,7 +74,7 @@ CALLBACK_ERRORS = {
     "Receipts": (*_CALLBACK_ERRORS, _E.RECEIPT_INVALID),
     "Responses": (*_CALLBACK_ERRORS, _E.RECEIPT_INVALID, _E.REPLY_INVALID),
 }
-# The list route's filters (smsgw.api.messages.list_sms) and the replies route's paging.
+# The list route's filters (smsgw.api.message_routes.list_sms) and the replies route's paging.
 LIST_FILTERS = ("ExternalId", "To", "Status", "PageSize", "PageToken")
 PAGING = ("PageSize", "PageToken")
 
@@ -178,7 +178,7 @@ def render(document: dict[str, Any]) -> str:
 
 
 def _customer_operation(key: tuple[str, str], authorized: bool) -> dict[str, Any]:
-    from smsgw.api import messages
+    from smsgw.api import message_routes
 
     operation: dict[str, Any] = {
         "operationId": _OPERATION_IDS[key],
@@ -203,7 +203,7 @@ def _customer_operation(key: tuple[str, str], authorized: bool) -> dict[str, Any
                 "schema": {
                     "type": "string",
                     "minLength": 1,
-                    "maxLength": messages.MAX_IDEMPOTENCY_KEY_LENGTH,
+                    "maxLength": message_routes.MAX_IDEMPOTENCY_KEY_LENGTH,
                 },
             }
         )
@@ -552,15 +552,15 @@ def error_schema() -> dict[str, Any]:
 
 
 def send_request_schema(template: Any) -> dict[str, Any]:
-    """The send request, from `smsgw.models.send`: its fields and types, the required
+    """The send request, from `smsgw.models.send_request`: its fields and types, the required
     ones (found by asking the parser), the lease-only options and the limits."""
     from smsgw.kernel import addresses
-    from smsgw.models import send
+    from smsgw.models import send_request
 
     limits = _send_limits(template)
     required = _required_fields()
     properties: dict[str, Any] = {}
-    for name, kind in send.field_types().items():
+    for name, kind in send_request.field_types().items():
         # null counts as absent: allowed for an optional field, a *_REQUIRED error otherwise.
         schema: dict[str, Any] = {
             "type": _JSON_TYPES[kind] if name in required else [_JSON_TYPES[kind], "null"]
@@ -568,20 +568,21 @@ def send_request_schema(template: Any) -> dict[str, Any]:
         schema |= _FIELD_RULES.get(name, {})
         if name == "Schedule":
             schema["description"] = _SCHEDULE.format(
-                ahead=send.MAX_SCHEDULE_AHEAD_SECONDS, behind=send.MAX_SCHEDULE_BEHIND_SECONDS
+                ahead=send_request.MAX_SCHEDULE_AHEAD_SECONDS,
+                behind=send_request.MAX_SCHEDULE_BEHIND_SECONDS,
             )
         if name.endswith("WebhookUri"):
             schema |= {"format": "uri", "maxLength": addresses.MAX_URI_LENGTH}
         if name.endswith("WebhookMethod"):
             schema |= {
-                "enum": [*send.METHODS, None],
-                "description": f"Case-insensitive; default {send.METHODS[0]}.",
+                "enum": [*send_request.METHODS, None],
+                "description": f"Case-insensitive; default {send_request.METHODS[0]}.",
             }
         if name == "Text":
             schema["maxLength"] = limits["max_text_characters"]
         if name == "ExternalId":
-            schema["maxLength"] = send.MAX_EXTERNAL_ID_LENGTH
-        if name in send.LEASE_OPTIONS:
+            schema["maxLength"] = send_request.MAX_EXTERNAL_ID_LENGTH
+        if name in send_request.LEASE_OPTIONS:
             schema["description"] = (
                 schema.get("description", "") + " Lease-only: with a From that is not blank, "
                 "a 400 (21601)."
@@ -635,7 +636,7 @@ def _required_fields() -> list[str]:
     """Ask the parser which fields it requires: feed it an empty body and fill in each
     field it reports missing (a *_REQUIRED error) with a valid example."""
     from smsgw.errors import ValidationError
-    from smsgw.models.send import parse_send_request
+    from smsgw.models.send_request import parse_send_request
 
     examples = {"To": "+61488023555", "Text": "Hello", "From": "+61499009990"}
     body: dict[str, Any] = {}

@@ -6,15 +6,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from botocore.exceptions import ClientError
 from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 
-from smsgw.api import messages, responses_routes
-from smsgw.api.responses import error_response, json_response
+from smsgw.api import message_routes, reply_routes
+from smsgw.api.http_responses import error_response, json_response
 from smsgw.errors import ErrorCode, SmsGatewayError, ValidationError
 from smsgw.kernel.page_tokens import InvalidPageTokenError
 from smsgw.observability import logger
 
 app = APIGatewayHttpResolver()
-app.include_router(messages.router)
-app.include_router(responses_routes.router)
+app.include_router(message_routes.router)
+app.include_router(reply_routes.router)
 
 
 @app.exception_handler(SmsGatewayError)

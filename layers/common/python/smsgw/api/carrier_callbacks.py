@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 
-from smsgw.api.responses import error_response, json_response
+from smsgw.api.http_responses import error_response, json_response
 from smsgw.carriers import CarrierNotConfiguredError
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
 from smsgw.logic.ports import Carrier

@@ -24,8 +24,8 @@ from smsgw.errors import (
 )
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed
 from smsgw.kernel.scheduling import waits_in_table
+from smsgw.logic.accept import SendLimits, build_message, check_can_send, rejected_message
 from smsgw.logic.ports import Carrier, Claims, SendJobs, Tenants, receipts_name_message_sid
-from smsgw.logic.send import SendLimits, build_message, check_can_send, rejected_message
 from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
     CarrierError,
@@ -45,7 +45,7 @@ from smsgw.models.message import (
     Message,
     iso_from_epoch,
 )
-from smsgw.models.send import parse_send_request
+from smsgw.models.send_request import parse_send_request
 from smsgw.models.tenant import Property
 from smsgw.observability import logger
 

@@ -26,7 +26,7 @@ from smsgw.models.lease import (
     Pointer,
 )
 from smsgw.models.message import iso_from_epoch
-from smsgw.models.send import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest
+from smsgw.models.send_request import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest
 
 MAX_ROUNDS = 10
 """Fresh starts after a race was lost (slot or pointer taken concurrently)."""

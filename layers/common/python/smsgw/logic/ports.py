@@ -77,14 +77,14 @@ def receipts_name_message_sid(carrier: Carrier, sms: OutboundSms) -> bool:
 
 
 class Tenants(Protocol):
-    """Accounts and properties (dal.tenants.TenantStore)."""
+    """Accounts and properties (dal.tenant_store.TenantStore)."""
 
     def get_account(self, account_sid: str) -> Account | None: ...
     def get_property(self, property_sid: str) -> Property | None: ...
 
 
 class Messages(Protocol):
-    """Stored messages (dal.messages.MessageStore)."""
+    """Stored messages (dal.message_store.MessageStore)."""
 
     def create(self, message: Message, *, wait_in_table: bool = False) -> bool: ...
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None: ...
@@ -101,7 +101,7 @@ class Messages(Protocol):
 
 
 class Claims(Messages, Protocol):
-    """Messages with their submission claims, for the sender (dal.messages.ClaimStore)."""
+    """Messages with their submission claims, for the sender (dal.message_store.ClaimStore)."""
 
     def claim(
         self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
@@ -121,14 +121,14 @@ class Claims(Messages, Protocol):
 
 
 class SendJobs(Protocol):
-    """SendQueue (dal.queue.SendQueue)."""
+    """SendQueue (dal.send_queue.SendQueue)."""
 
     def enqueue(self, message_sid: str, delay_seconds: int = 0) -> None: ...
 
 
 class WaitingRoom(Protocol):
     """Scheduled messages waiting in the table, and the scheduler's cursor
-    (dal.schedule.ScheduleStore)."""
+    (dal.schedule_store.ScheduleStore)."""
 
     def waiting(self, bucket: int, shard: int) -> Iterator[tuple[str, int]]: ...
     def acquire(self, owner: str, now: int, lease_seconds: int) -> int | None: ...

@@ -1,4 +1,4 @@
-"""Accounts and properties: who may send, and under which name (stored by dal.tenants)."""
+"""Accounts and properties: who may send, and under which name (stored by dal.tenant_store)."""
 
 from __future__ import annotations
 

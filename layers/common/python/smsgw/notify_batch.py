@@ -26,7 +26,14 @@ from typing import Any
 from smsgw import services
 from smsgw.config import settings
 from smsgw.logic import outbox
-from smsgw.logic.notify import DELIVERED, GAVE_UP, MAX_ATTEMPTS, RETRY, Notifier, NotifyOutcome
+from smsgw.logic.webhook_delivery import (
+    DELIVERED,
+    GAVE_UP,
+    MAX_ATTEMPTS,
+    RETRY,
+    Notifier,
+    NotifyOutcome,
+)
 from smsgw.models.callback import CallbackJob
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, job_kind
 from smsgw.observability import logger, metrics

@@ -10,12 +10,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw import services
+from smsgw.api.http_responses import json_response
 from smsgw.api.request import caller, json_body, page_size, query_parameters
-from smsgw.api.responses import json_response
 from smsgw.config import settings
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, is_well_formed, new_sid
-from smsgw.logic.send import (
+from smsgw.logic.accept import (
     build_message,
     cancel,
     check_can_send,
@@ -23,7 +23,7 @@ from smsgw.logic.send import (
     store_and_queue,
 )
 from smsgw.models.message import STATUSES
-from smsgw.models.send import parse_send_request
+from smsgw.models.send_request import parse_send_request
 from smsgw.observability import logger, metrics
 
 router = Router()

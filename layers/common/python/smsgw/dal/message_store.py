@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import condition_failed, written
 from smsgw.dal.paging import batch_get
-from smsgw.dal.schedule import waiting_keys
+from smsgw.dal.schedule_store import waiting_keys
 from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
 from smsgw.kernel.scheduling import shard_of
 from smsgw.models.message import (

@@ -5,7 +5,7 @@ failed attempt (timeout, connection error, any non-2xx but 410) makes the record
 for the next delay of RETRY_SCHEDULE, stretched by up to +20% jitter, and reports it
 failed so SQS delivers it again then. After the last attempt the job is recorded as given
 up and dead-lettered. 410 Gone, or a destination that resolves to an internal address,
-ends the job at once. Every attempt is recorded (`dal/callbacks.py`, `CallbackLog`).
+ends the job at once. Every attempt is recorded (`dal/callback_store.py`, `CallbackLog`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,12 @@ from smsgw.models.message import (
     Message,
     iso_from_epoch,
 )
-from smsgw.models.send import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest, parse_send_request
+from smsgw.models.send_request import (
+    SENDER_ALPHANUMERIC,
+    SENDER_LEASE,
+    SendRequest,
+    parse_send_request,
+)
 from smsgw.models.tenant import Property
 
 

@@ -9,8 +9,8 @@ from functools import cache
 from smsgw import services
 from smsgw.config import settings
 from smsgw.dal import aws
-from smsgw.dal.schedule import ScheduleStore
-from smsgw.logic.scheduler import Scheduler, TickResult
+from smsgw.dal.schedule_store import ScheduleStore
+from smsgw.logic.schedule_release import Scheduler, TickResult
 
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="schedule")
 
