@@ -31,6 +31,7 @@ from smsgw.logic.webhook_delivery import (
     GAVE_UP,
     MAX_ATTEMPTS,
     RETRY,
+    DeliveryResult,
     Notifier,
     NotifyOutcome,
 )
@@ -53,11 +54,6 @@ def notifier() -> Notifier:
     )
 
 
-DEAD_LETTER = "dead_letter"
-"""A job received once more after its last attempt (recorded given up): no attempt, it is
-failed at once so the queue's redrive policy moves it to the dead-letter queue."""
-
-
 def _handle(record: dict[str, Any]) -> NotifyOutcome | None:
     """The outcome, or None for a record that is not a job (dropped, logged)."""
     receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
@@ -72,7 +68,7 @@ def _handle(record: dict[str, Any]) -> NotifyOutcome | None:
     # its redrive (maxReceiveCount = MAX_ATTEMPTS) comes one receive after its last attempt.
     attempt = job.first_attempt - 1 + receives
     if attempt > MAX_ATTEMPTS:
-        return NotifyOutcome(DEAD_LETTER, attempt)
+        return NotifyOutcome(DeliveryResult.DEAD_LETTER, attempt)
     return _attempt(job, attempt)
 
 
@@ -202,9 +198,9 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             continue
         if outcome is None:
             continue
-        if outcome.result != DEAD_LETTER:
+        if outcome.result != DeliveryResult.DEAD_LETTER:
             _count(outcome)
-        if outcome.result in (RETRY, GAVE_UP, DEAD_LETTER):
+        if outcome.result in (RETRY, GAVE_UP, DeliveryResult.DEAD_LETTER):
             delay = outcome.retry_in if outcome.result == RETRY else 0
             services.callback_queue().retry_in(record["receiptHandle"], delay or 0)
             failures.append({"itemIdentifier": record["messageId"]})

@@ -30,6 +30,7 @@ from smsgw.models.message import (
     SUBMIT_RETRYABLE,
     SUBMIT_UNKNOWN,
     Message,
+    SubmitState,
     stored_event,
 )
 
@@ -222,7 +223,7 @@ class ClaimStore(MessageStore):
     def settle_claim(
         self,
         message_sid: str,
-        submit_state: str,
+        submit_state: SubmitState,
         event: dict[str, Any],
         *,
         status: str | None = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from smsgw import explanations
@@ -43,6 +44,8 @@ from smsgw.models.message import (
     SUBMIT_RETRYABLE,
     SUBMIT_UNKNOWN,
     Message,
+    Status,
+    SubmitState,
     iso_from_epoch,
 )
 from smsgw.models.send_request import parse_send_request
@@ -66,10 +69,18 @@ class SendJob:
     receive_count: int
 
 
+class JobOutcome(StrEnum):
+    """What became of a job that has no message whose status could say it."""
+
+    MISSING = "missing"
+    """The job names a MessageSid the table does not hold."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     message_sid: str | None
-    status: str
+    status: Status | JobOutcome | str
+    """The message's status once the job was handled (as stored), or a JobOutcome."""
     retry: bool = False
 
 
@@ -134,7 +145,7 @@ class Dispatcher:
             return self._submit(claimed, job)
         found = self._claims.get_submit_state(sid)
         if found is None:
-            return Outcome(sid, "missing")
+            return Outcome(sid, JobOutcome.MISSING)
         current, submit_state = found
         claimed_at = current.claimed_at or 0
         if submit_state == SUBMIT_CLAIMED and claimed_at < now - STALE_CLAIM_SECONDS:
@@ -293,8 +304,8 @@ class Dispatcher:
     def _settle(
         self,
         sid: str,
-        submit_state: str,
-        status: str | None,
+        submit_state: SubmitState,
+        status: Status | None,
         detail: str,
         error_code: int | None = None,
         carrier_code: str | None = None,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from smsgw.models.carrier import CallbackRequest, OutboundSms, Receipt, Reply, SubmitResult
-from smsgw.models.message import Message
+from smsgw.models.message import Message, SubmitState
 from smsgw.models.tenant import Account, Property
 
 # --- the carrier adapter interface (smsgw.carriers) ----------------------------------------
@@ -109,7 +109,7 @@ class Claims(Messages, Protocol):
     def settle_claim(
         self,
         message_sid: str,
-        submit_state: str,
+        submit_state: SubmitState,
         event: dict[str, Any],
         *,
         status: str | None = None,

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -30,11 +31,28 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 JITTER = 0.2
 MAX_VISIBILITY_SECONDS = 43200  # SQS limit on ChangeMessageVisibility
 
-DELIVERED = "delivered"
-RETRY = "retry"
-GONE = "gone"
-REFUSED = "refused"
-GAVE_UP = "gave_up"
+
+class DeliveryResult(StrEnum):
+    """What became of one attempt at a webhook job (or a reply forward); recorded as the
+    attempt's `Result` (docs/webhooks.md)."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    GONE = "gone"
+    """410 Gone: the customer asked us to stop."""
+    REFUSED = "refused"
+    """The destination resolves to an internal address."""
+    GAVE_UP = "gave_up"
+    DEAD_LETTER = "dead_letter"
+    """A job received once more after its last attempt (recorded given up): no attempt,
+    it is failed at once so the queue's redrive policy moves it to the dead-letter queue."""
+
+
+DELIVERED = DeliveryResult.DELIVERED
+RETRY = DeliveryResult.RETRY
+GONE = DeliveryResult.GONE
+REFUSED = DeliveryResult.REFUSED
+GAVE_UP = DeliveryResult.GAVE_UP
 
 
 class DeliveryError(Exception):
@@ -84,7 +102,7 @@ class AttemptLog(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class NotifyOutcome:
-    result: str
+    result: DeliveryResult
     attempt: int
     http_status: int | None = None
     retry_in: int | None = None
