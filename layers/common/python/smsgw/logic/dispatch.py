@@ -24,6 +24,7 @@ from smsgw.errors import (
     ValidationError,
 )
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed
+from smsgw.kernel.backoff import Backoff
 from smsgw.kernel.scheduling import waits_in_table
 from smsgw.logic.accept import SendLimits, build_message, check_can_send, rejected_message
 from smsgw.logic.ports import Carrier, Claims, SendJobs, Tenants, receipts_name_message_sid
@@ -346,6 +347,8 @@ def _log_carrier_error(sid: str, exc: Exception) -> None:
 
 
 PERSIST_ATTEMPTS = 3
+PERSIST_BACKOFF = Backoff(base=0.2)
+"""0.2 s, then 0.4 s."""
 STALE_CLAIM_SECONDS = 60
 """Older than the sender's timeout (30 s in template.yaml), so no live invocation holds
 such a claim; and shorter than SendQueue's visibility timeout (180 s), so the job of a
@@ -362,5 +365,5 @@ def _persist(write, *args, **kwargs):
         except Exception:
             if attempt == PERSIST_ATTEMPTS - 1:
                 raise
-            time.sleep(0.2 * 2**attempt)
+            time.sleep(PERSIST_BACKOFF.delay(attempt + 1))
     return None

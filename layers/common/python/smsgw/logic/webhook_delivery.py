@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from smsgw import explanations
 from smsgw.kernel import webhook_signing
+from smsgw.kernel.backoff import Backoff
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import iso_from_epoch
 from smsgw.observability import logger
@@ -30,6 +31,13 @@ RETRY_SCHEDULE: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 JITTER = 0.2
 MAX_VISIBILITY_SECONDS = 43200  # SQS limit on ChangeMessageVisibility
+WEBHOOK_RETRY = Backoff(
+    schedule=RETRY_SCHEDULE,
+    cap=MAX_VISIBILITY_SECONDS,
+    jitter=JITTER,
+    lengthen=True,
+    rounding="nearest",
+)
 
 
 class DeliveryResult(StrEnum):
@@ -111,8 +119,7 @@ class NotifyOutcome:
 def retry_delay(attempt: int, rand: Callable[[], float] = random.random) -> int:
     """Seconds before the attempt after `attempt`: the schedule's, plus 0-20% jitter (only
     ever longer, so the whole schedule still spans over 24 hours)."""
-    base = RETRY_SCHEDULE[min(attempt, len(RETRY_SCHEDULE)) - 1]
-    return min(MAX_VISIBILITY_SECONDS, round(base * (1 + JITTER * rand())))
+    return int(WEBHOOK_RETRY.delay(attempt, rand=rand))
 
 
 def build_request(job: CallbackJob, secrets: list[str], now: float) -> HttpRequest:
