@@ -37,7 +37,7 @@ from smsgw.logic.webhook_delivery import (
 )
 from smsgw.models.callback import CallbackJob
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, job_kind
-from smsgw.observability import logger, metrics
+from smsgw.observability import Metric, emit, logger
 
 _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="notify")
 
@@ -182,9 +182,9 @@ def _concurrently(
 
 
 def _count(outcome: NotifyOutcome) -> None:
-    metrics.add_metric(name="WebhookAttempts", unit="Count", value=1)
+    emit(Metric.WEBHOOK_ATTEMPTS)
     if outcome.result == DELIVERED:
-        metrics.add_metric(name="WebhooksDelivered", unit="Count", value=1)
+        emit(Metric.WEBHOOKS_DELIVERED)
 
 
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:

@@ -17,13 +17,17 @@ from smsgw.errors import TransientError
 from smsgw.kernel.backoff import Backoff
 from smsgw.logic.dispatch import Dispatcher, Outcome, SendJob
 from smsgw.models.message import FAILED, REJECTED, SENT
-from smsgw.observability import logger, metrics
+from smsgw.observability import Metric, emit, logger
 
 MAX_RETRY_DELAY_SECONDS = 900
 SEND_RETRY = Backoff(base=10, cap=MAX_RETRY_DELAY_SECONDS, jitter=0.2, rounding="floor", minimum=1)
 """10 s, 20 s, 40 s, ... shortened by up to 20%, at most 15 min; a Retry-After as asked."""
 _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="send")
-_METRICS = {SENT: "MessagesSent", FAILED: "MessagesFailed", REJECTED: "MessagesRejected"}
+_METRICS = {
+    SENT: Metric.MESSAGES_SENT,
+    FAILED: Metric.MESSAGES_FAILED,
+    REJECTED: Metric.MESSAGES_REJECTED,
+}
 
 
 @cache
@@ -100,5 +104,5 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         if outcome is None:
             failures.append({"itemIdentifier": record["messageId"]})
         elif outcome.status in _METRICS:
-            metrics.add_metric(name=_METRICS[outcome.status], unit="Count", value=1)
+            emit(_METRICS[outcome.status])
     return {"batchItemFailures": failures}

@@ -24,7 +24,7 @@ from smsgw.logic.accept import (
 )
 from smsgw.models.message import STATUSES
 from smsgw.models.send_request import parse_send_request
-from smsgw.observability import logger, metrics
+from smsgw.observability import Metric, emit, logger
 
 router = Router()
 
@@ -110,7 +110,7 @@ def _idempotent_send(key, body, request, prop, now) -> Response:
         raise
     response = {"Message": message.to_resource()}
     store.complete(scope, 200, response)
-    metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    emit(Metric.MESSAGES_ACCEPTED)
     return json_response(200, response)
 
 
@@ -118,7 +118,7 @@ def _accepted(message) -> Response:
     logger.info(
         "message accepted", extra={"MessageSid": message.message_sid, "Status": message.status}
     )
-    metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    emit(Metric.MESSAGES_ACCEPTED)
     return json_response(200, {"Message": message.to_resource()})
 
 
