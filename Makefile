@@ -29,6 +29,7 @@ serve: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test: venv lint check-template check-security
 	$(VENV)/bin/pytest

@@ -47,8 +47,8 @@ class CallCounter:
 
 
 def store_messages(table: Any, tenant: dict[str, str], count: int, prefix: str) -> list[tuple]:
-    from smsgw.dal.messages import MessageStore
-    from smsgw.dal.receipts import ReceiptStore
+    from smsgw.dal.message_store import MessageStore
+    from smsgw.dal.receipt_store import ReceiptStore
 
     messages, receipts, sent = MessageStore(table), ReceiptStore(table), []
     from smsgw.models.message import Message

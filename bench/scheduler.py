@@ -28,9 +28,9 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
 )
 
-from smsgw.dal.schedule import ScheduleStore, waiting_keys
-from smsgw.logic.schedule import bucket_of
-from smsgw.logic.scheduler import Scheduler
+from smsgw.dal.schedule_store import ScheduleStore, waiting_keys
+from smsgw.kernel.scheduling import bucket_of
+from smsgw.logic.schedule_release import Scheduler
 from smsgw_tools.local.resources import deploy
 
 T0 = 1_800_000_000

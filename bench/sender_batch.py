@@ -46,7 +46,7 @@ def queue_messages(property_sid: str, count: int) -> None:
     """
     from smsgw import services
     from smsgw.ids import MESSAGE_PREFIX, new_sid
-    from smsgw.logic.send import accept
+    from smsgw.logic.accept import accept
 
     prop = services.tenants().get_property(property_sid)
     for n in range(count):

@@ -1,7 +1,7 @@
 """Notifier function: the table's stream (receipt webhooks' first attempts) and CallbackQueue
 (their retries, reply webhooks, reply forwards) -> signed customer webhooks."""
 
-from smsgw.notifier import process_batch
+from smsgw.notify_batch import process_batch
 from smsgw.observability import logger, metrics, tracer
 
 

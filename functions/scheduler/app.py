@@ -2,8 +2,8 @@
 
 from dataclasses import asdict
 
-from smsgw.observability import logger, metrics, tracer
-from smsgw.scheduler import run_reconcile, run_tick
+from smsgw.minute_tick import run_reconcile, run_tick
+from smsgw.observability import Metric, emit, logger, metrics, tracer
 
 
 @logger.inject_lambda_context
@@ -15,10 +15,10 @@ def lambda_handler(event: dict, context: object) -> dict:
         "tick",
         extra={"released": result.released, "buckets": result.buckets, "skipped": result.skipped},
     )
-    metrics.add_metric(name="ScheduledReleased", unit="Count", value=result.released)
+    emit(Metric.SCHEDULED_RELEASED, result.released)
     # Messages whose carrier submission had an unknown outcome (docs/reliability.md).
     reconciled = run_reconcile()
     logger.info("reconcile", extra={"reconcile": asdict(reconciled)})
-    metrics.add_metric(name="MessagesReconciled", unit="Count", value=reconciled.found)
-    metrics.add_metric(name="MessagesUnreconciled", unit="Count", value=reconciled.given_up)
+    emit(Metric.MESSAGES_RECONCILED, reconciled.found)
+    emit(Metric.MESSAGES_UNRECONCILED, reconciled.given_up)
     return {"released": result.released, "skipped": result.skipped}

@@ -1,7 +1,7 @@
 """Sender function: SendQueue records -> exactly one carrier submission each."""
 
 from smsgw.observability import logger, metrics, tracer
-from smsgw.sender import process_batch
+from smsgw.send_batch import process_batch
 
 
 @logger.inject_lambda_context

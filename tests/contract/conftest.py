@@ -66,15 +66,15 @@ def _fakes() -> Stores:
 
 
 def _real(session: Any, deployed: Any) -> Stores:
-    from smsgw.dal.callbacks import CallbackQueue
-    from smsgw.dal.leases import LeaseStore
-    from smsgw.dal.messages import ClaimStore
+    from smsgw.dal.callback_store import CallbackQueue
+    from smsgw.dal.lease_store import LeaseStore
+    from smsgw.dal.message_store import ClaimStore
     from smsgw.dal.pool import PoolStore
-    from smsgw.dal.queue import SendQueue
-    from smsgw.dal.receipts import ReceiptStore
-    from smsgw.dal.replies import ReplyStore
-    from smsgw.dal.schedule import ScheduleStore
-    from smsgw.dal.tenants import TenantStore
+    from smsgw.dal.receipt_store import ReceiptStore
+    from smsgw.dal.reply_store import ReplyStore
+    from smsgw.dal.schedule_store import ScheduleStore
+    from smsgw.dal.send_queue import SendQueue
+    from smsgw.dal.tenant_store import TenantStore
 
     table = session.resource("dynamodb").Table(deployed.physical_ids["Table"])
     sqs = session.client("sqs")

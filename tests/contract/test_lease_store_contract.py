@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsgw.dal.leases import ALLOCATED, NUMBER_GONE, NUMBER_TAKEN, POINTER_TAKEN, SLOT_TAKEN
+from smsgw.dal.lease_store import ALLOCATED, NUMBER_GONE, NUMBER_TAKEN, POINTER_TAKEN, SLOT_TAKEN
 from tests.fakes.builders import T0, a_lease
 
 R = "+61488023555"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsgw.logic.schedule import shard_of
+from smsgw.kernel.scheduling import shard_of
 from smsgw.models.message import (
     CANCELLED,
     DELIVERED,

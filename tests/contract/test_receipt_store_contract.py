@@ -3,7 +3,7 @@ receipts recorded without moving the message, and the carrier-id match."""
 
 from __future__ import annotations
 
-from smsgw.carriers.base import Receipt
+from smsgw.models.carrier import Receipt
 from smsgw.models.message import DELIVERED, FAILED, SENDING, SENT, UNDELIVERED
 from tests.fakes.builders import T0, a_message, event
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsgw.logic.schedule import bucket_of, shard_of
+from smsgw.kernel.scheduling import bucket_of, shard_of
 from smsgw.models.message import CANCELLED, SCHEDULED, SENDING
 from tests.fakes.builders import T0, a_message, event
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from smsgw.dal.tenants import Account, Property
+from smsgw.dal.tenant_store import Account, Property
 from tests.fakes.tenants import DuplicateError
 
 

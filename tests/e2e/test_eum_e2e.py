@@ -25,8 +25,8 @@ import requests
 from botocore.config import Config
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from smsgw.carriers.base import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.eum import EndUserMessagingCarrier
+from smsgw.models.carrier import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw_tools.local.stack import LocalStack
 from smsgw_tools.simulators.eum_wire import sms_event, two_way_message
 from smsgw_tools.simulators.server import CarrierSimulator

@@ -1,4 +1,4 @@
-"""A scripted carrier adapter (the `Carrier` port of `smsgw.carriers.base`, with the
+"""A scripted carrier adapter (the `Carrier` port of `smsgw.logic.ports`, with the
 optional `reconcile`), and a mailer (the `Mailer` port of `smsgw.logic.replies`).
 
 These stand for the outside world, not for a store, so no contract test pairs them with
@@ -15,7 +15,8 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from smsgw.carriers.base import (
+from smsgw.logic.replies import MailRejectedError, MailUnavailableError
+from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
     CallbackRejectedError,
     CallbackRequest,
@@ -23,8 +24,7 @@ from smsgw.carriers.base import (
     Receipt,
     SubmitResult,
 )
-from smsgw.carriers.base import Reply as InboundSms
-from smsgw.logic.replies import MailRejectedError, MailUnavailableError
+from smsgw.models.carrier import Reply as InboundSms
 
 SIGNATURE_HEADER = "x-fake-signature"
 

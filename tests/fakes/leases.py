@@ -1,4 +1,4 @@
-"""In-memory stand-ins for `smsgw.dal.leases.LeaseStore` (the `LeaseStoreLike` and
+"""In-memory stand-ins for `smsgw.dal.lease_store.LeaseStore` (the `LeaseStoreLike` and
 `LeaseLookup` ports) and `smsgw.dal.pool.PoolStore` (the `PoolLike` port).
 
 The lease store keeps the three items a lease is written as (the lease under
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from smsgw.dal.leases import (
+from smsgw.dal.lease_store import (
     ALLOCATED,
     NUMBER_GONE,
     NUMBER_TAKEN,

@@ -1,5 +1,5 @@
-"""In-memory stand-ins for `smsgw.dal.messages` (MessageStore, ClaimStore) and
-`smsgw.dal.schedule` (ScheduleStore).
+"""In-memory stand-ins for `smsgw.dal.message_store` (MessageStore, ClaimStore) and
+`smsgw.dal.schedule_store` (ScheduleStore).
 
 They share one dict of message items, as the real stores share one table. A message is
 kept as its stored attributes (`Message.to_attributes()`, events in their compact form)
@@ -20,7 +20,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from smsgw.logic.schedule import bucket_of, shard_of
+from smsgw.kernel.scheduling import bucket_of, shard_of
 from smsgw.models.message import ALLOWED_FROM, QUEUED, SCHEDULED, SENDING, SENT, Message
 from smsgw.models.message import stored_event as _stored_event
 

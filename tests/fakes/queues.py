@@ -1,5 +1,5 @@
-"""In-memory stand-ins for the queues: `smsgw.dal.queue.SendQueue` (the `SendQueueLike`
-port, and the scheduler's `enqueue_many`) and `smsgw.dal.callbacks.CallbackQueue` (the
+"""In-memory stand-ins for the queues: `smsgw.dal.send_queue.SendQueue` (the `SendQueueLike`
+port, and the scheduler's `enqueue_many`) and `smsgw.dal.callback_store.CallbackQueue` (the
 `JobQueue` port). A job is kept as the body the real queue sends, with the delay it would
 ask SQS for (at most SQS's 900 s), so a test reads what went out.
 Held honest by `tests/contract/test_queue_contract.py`.

@@ -1,4 +1,4 @@
-"""In-memory stand-in for `smsgw.dal.receipts.ReceiptStore` (the `ReceiptStoreLike` port).
+"""In-memory stand-in for `smsgw.dal.receipt_store.ReceiptStore` (the `ReceiptStoreLike` port).
 
 It applies receipts to the messages of a `FakeMessageStore` (the real store updates the
 same table's message items): a receipt moves a message only forward (`ALLOWED_FROM`) and
@@ -12,8 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from smsgw.carriers.base import Receipt
-from smsgw.dal.receipts import Applied
+from smsgw.dal.receipt_store import Applied
+from smsgw.models.carrier import Receipt
 from smsgw.models.message import ALLOWED_FROM
 from tests.fakes.messages import FakeMessageStore
 

@@ -1,4 +1,4 @@
-"""In-memory stand-in for `smsgw.dal.replies.ReplyStore` (the `ReplyStoreLike` and
+"""In-memory stand-in for `smsgw.dal.reply_store.ReplyStore` (the `ReplyStoreLike` and
 `ForwardClaims` ports).
 
 A reply is stored once per carrier message: the first `store` writes it with its inbound

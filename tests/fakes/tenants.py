@@ -1,11 +1,11 @@
-"""In-memory stand-in for the reads the sender makes of `smsgw.dal.tenants.TenantStore`
+"""In-memory stand-in for the reads the sender makes of `smsgw.dal.tenant_store.TenantStore`
 (`get_account`, `get_property`), with `put_account`/`put_property` to set them up, each
 refusing a duplicate as the real conditional put does.
 Held honest by `tests/contract/test_tenant_store_contract.py`."""
 
 from __future__ import annotations
 
-from smsgw.dal.tenants import Account, Property
+from smsgw.dal.tenant_store import Account, Property
 
 
 class DuplicateError(Exception):

@@ -84,7 +84,7 @@ def test_list_filters_by_external_id_to_and_status(api, tenant):
 
 
 def test_list_rejects_unknown_filters_bad_statuses_and_foreign_page_tokens(api, admin, tenant):
-    from smsgw.dal.messages import encode_page_token
+    from smsgw.kernel.page_tokens import encode_page_token
 
     path = f"/v1/Properties/{tenant.property_sid}/Sms"
     foreign = encode_page_token(

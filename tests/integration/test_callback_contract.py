@@ -23,8 +23,8 @@ from openapi_schema_validator import OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from smsgw.carriers import eum
-from smsgw.dal.messages import MessageStore
+from smsgw.carriers import sns_messages
+from smsgw.dal.message_store import MessageStore
 from smsgw.ids import MESSAGE_PREFIX, new_sid
 from smsgw.models.message import Message
 from smsgw_tools.local.resources import deploy
@@ -221,14 +221,14 @@ def test_sns_subscription_confirmation_is_answered_as_documented(
 def test_sns_unreachable_for_a_confirmation_is_a_documented_500(
     webhooks: Webhooks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    certificate = eum._https_get
+    certificate = sns_messages.https_get
 
     def unreachable(url: str) -> bytes:
         if url == SUBSCRIBE_URL:
             raise ConnectionError("sns unreachable")
         return certificate(url)
 
-    monkeypatch.setattr(eum, "_https_get", unreachable)
+    monkeypatch.setattr(sns_messages, "https_get", unreachable)
 
     answer = webhooks.call(webhooks.wires["eum"].confirmation())
 

@@ -24,10 +24,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.verification import Store
 
-from smsgw.carriers import eum, sns_certificates
+from smsgw.carriers import eum, sns_certificates, sns_messages
 from smsgw.carriers.twilio import SIGNATURE_HEADER
 from smsgw.carriers.twilio import signature as twilio_signature
-from smsgw.dal import aws
 from smsgw.errors import ErrorCode
 from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy
@@ -230,14 +229,14 @@ class EumWire:
             return self.client
 
         sms_voice.cache_clear = lambda: None  # type: ignore[attr-defined]
-        monkeypatch.setattr(eum, "_https_get", fetch)
+        monkeypatch.setattr(sns_messages, "https_get", fetch)
 
         def trust_store() -> Store:
             return Store([self.authority.certificate])
 
         trust_store.cache_clear = lambda: None  # type: ignore[attr-defined]
         monkeypatch.setattr(sns_certificates, "trust_store", trust_store)
-        monkeypatch.setattr(aws, "sms_voice", sms_voice)
+        monkeypatch.setattr(eum, "sms_voice", sms_voice)
         original = self.client.send_text_message
 
         def recording(**kwargs: Any) -> Any:
@@ -318,8 +317,10 @@ class EumWire:
 
     def _sign(self, message: dict[str, Any]) -> dict[str, Any]:
         signed = message | {"SignatureVersion": "2", "SigningCertURL": CERT_URL}
-        fields = eum._SIGNED_FIELDS[signed["Type"]]
-        raw = self.key.sign(eum.string_to_sign(signed, fields), padding.PKCS1v15(), hashes.SHA256())
+        fields = sns_messages.SIGNED_FIELDS[signed["Type"]]
+        raw = self.key.sign(
+            sns_messages.string_to_sign(signed, fields), padding.PKCS1v15(), hashes.SHA256()
+        )
         return signed | {"Signature": base64.b64encode(raw).decode()}
 
     @staticmethod

@@ -203,7 +203,7 @@ def test_reply_forward_faults_leave_only_catalogue_sentences(
 
 
 def test_api_error_bodies_name_no_internals(api, tenant, monkeypatch):
-    from smsgw.dal.queue import SendQueue
+    from smsgw.dal.send_queue import SendQueue
 
     path = f"/v1/Properties/{tenant.property_sid}/Sms"
     # A body that is not JSON: where the JSON breaks, in our words

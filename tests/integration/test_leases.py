@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
-from smsgw.dal.leases import LeaseStore
+from smsgw.dal.lease_store import LeaseStore
 from smsgw.dal.pool import PoolStore
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.logic.leases import Leasing

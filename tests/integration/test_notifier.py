@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from smsgw import explanations
-from smsgw.logic.notify import MAX_ATTEMPTS, RETRY_SCHEDULE
+from smsgw.logic.webhook_delivery import MAX_ATTEMPTS, RETRY_SCHEDULE
 from smsgw_tools.local.resources import deploy
 from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import queued_records
@@ -67,7 +67,7 @@ def callback_records(aws_session, stack):
 
 def attempts_of(aws_session, stack, sid):
     """The webhook attempts recorded for a message, oldest first."""
-    from smsgw.dal.callbacks import CallbackLog
+    from smsgw.dal.callback_store import CallbackLog
 
     return CallbackLog(
         aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
@@ -153,7 +153,7 @@ def test_failing_endpoint_is_retried_on_schedule_then_dead_lettered(
     # (the test plays the clock: a queued retry's delay is recorded, and the job is
     # visible at once; each later wait is ended by making the job visible, once the test
     # has checked that it is hidden)
-    from smsgw.dal.callbacks import CallbackQueue
+    from smsgw.dal.callback_store import CallbackQueue
 
     enqueue, delays = CallbackQueue.enqueue, []
 
@@ -210,7 +210,7 @@ def test_a_stream_record_that_raised_is_reported_and_delivered_when_lambda_retri
     # Given a delivered receipt on the stream, and the attempt log failing once
     sid = deliver_receipt(api, functions, aws_session, stack, simulator, f"{sink.url}/hooks")
     [record] = table_stream.records()
-    from smsgw.dal.callbacks import CallbackLog
+    from smsgw.dal.callback_store import CallbackLog
 
     record_attempt, failures = CallbackLog.record_attempt, []
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from smsgw.dal.messages import MessageStore
+from smsgw.dal.message_store import MessageStore
 from smsgw.logic.outbox import job_for_record
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import Message

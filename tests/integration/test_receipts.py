@@ -5,7 +5,7 @@ import json
 import pytest
 
 from smsgw.carriers.twilio import STATUS_MAP
-from smsgw.dal.callbacks import CallbackLog
+from smsgw.dal.callback_store import CallbackLog
 from smsgw.errors import ErrorCode
 from smsgw.logic.outbox import job_for_record
 from smsgw_tools.local.resources import deploy

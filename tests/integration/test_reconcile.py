@@ -31,7 +31,7 @@ def send(api, functions, aws_session, stack, text):
 
 def reconcile(functions, stack, now):
     """The scheduler function's reconciliation at `now` (its handler runs it after a tick)."""
-    from smsgw import scheduler
+    from smsgw import minute_tick as scheduler
 
     apply_environment(stack.function_environment("SchedulerFunction"))
     scheduler.reconciler.cache_clear()

@@ -6,13 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from smsgw.dal.messages import MessageStore
-from smsgw.dal.schedule import ScheduleStore
+from smsgw.dal.message_store import MessageStore
+from smsgw.dal.schedule_store import ScheduleStore
 from smsgw.errors import ErrorCode
-from smsgw.logic.schedule import bucket_of
-from smsgw.logic.scheduler import Scheduler
-from smsgw.logic.send import build_message, store_and_queue
-from smsgw.models.send import parse_send_request
+from smsgw.kernel.scheduling import bucket_of
+from smsgw.logic.accept import build_message, store_and_queue
+from smsgw.logic.schedule_release import Scheduler
+from smsgw.models.send_request import parse_send_request
 from tests.integration.conftest import queued_records
 from tests.support import apply_environment
 
@@ -55,7 +55,7 @@ def scheduler(table, queue):
 @pytest.fixture
 def schedule(table, queue, admin, tenant):
     """Accept a message due `ahead` seconds after T0, as the API does at time T0."""
-    from smsgw.dal.tenants import TenantStore
+    from smsgw.dal.tenant_store import TenantStore
 
     prop = TenantStore(table).get_property(tenant.property_sid)
 
@@ -199,7 +199,7 @@ def test_the_scheduler_handler_runs_a_tick(functions, table):
 
 def test_a_tick_releases_a_due_message_to_the_send_queue(api, functions, aws_session, stack, table):
     # Given a message accepted 20 minutes ahead, so it waits in the table
-    from smsgw import scheduler as entry
+    from smsgw import minute_tick as entry
 
     now = int(time.time())
     start_cursor_at(table, bucket_of(now))

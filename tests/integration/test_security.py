@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from smsgw.errors import ErrorCode
-from smsgw.logic.addresses import is_internal_address
+from smsgw.kernel.addresses import is_internal_address
 from smsgw_tools.local.resources import deploy
 from smsgw_tools.template.loading import load
 from tests.integration.conftest import Api, Tenant, queued_records

@@ -209,7 +209,7 @@ def test_a_throttled_record_comes_back_after_the_carriers_retry_after_not_the_vi
 
 
 def test_retry_delays_grow_with_jitter_and_honour_retry_after():
-    from smsgw.sender import retry_delay
+    from smsgw.send_batch import retry_delay
 
     assert retry_delay(1, 2.5) == 3
     assert retry_delay(3, 5000) == 900

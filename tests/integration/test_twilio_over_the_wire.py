@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from smsgw.carriers.base import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.twilio import TwilioCarrier
+from smsgw.models.carrier import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw_tools.simulators.server import CarrierSimulator
 
 READ_TIMEOUT = 0.5

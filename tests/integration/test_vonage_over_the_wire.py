@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from smsgw.carriers.base import CallbackRequest, CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw.carriers.vonage import VonageCarrier
+from smsgw.models.carrier import CallbackRequest, CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw_tools.simulators.server import CarrierSimulator
 from smsgw_tools.simulators.vonage_wire import signed_callback
 

@@ -66,9 +66,9 @@ class Sender:
         receive slows down with queue depth (35 s for 1,000 messages here)."""
         from smsgw import services
         from smsgw.config import settings
-        from smsgw.dal.queue import SendQueue
+        from smsgw.dal.send_queue import SendQueue
         from smsgw.ids import MESSAGE_PREFIX, new_sid
-        from smsgw.logic.send import accept
+        from smsgw.logic.accept import accept
 
         sent: list[dict[str, Any]] = []
         queue = SendQueue(_RecordingSqs(sent), settings().send_queue_url)

@@ -29,7 +29,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries import standard
 from moto.core.botocore_stubber import MockRawResponse
 
-from smsgw import sender as sender_module
+from smsgw import send_batch as sender_module
 from smsgw.carriers.twilio import TwilioCarrier
 from smsgw.dal import aws
 from smsgw.logic.dispatch import Dispatcher

@@ -6,7 +6,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from smsgw.api.carrier_callbacks import CALLBACK_ROUTES
 from smsgw.errors import ErrorCode, SmsGatewayError
-from smsgw.models.send import FIELDS, LEASE_OPTIONS
+from smsgw.models.send_request import FIELDS, LEASE_OPTIONS
 from smsgw_tools.openapi.document import build, documented_errors, render
 from smsgw_tools.openapi.routes import LIST_FILTERS
 from smsgw_tools.openapi.schemas import message_example

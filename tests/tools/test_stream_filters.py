@@ -217,7 +217,7 @@ def test_the_stream_poller_passes_only_what_the_filter_passes():
 
 def test_a_record_that_is_no_message_is_dropped_not_retried():
     # A malformed item would fail every retry and hold its shard up: it is logged, dropped
-    from smsgw.notifier import process_stream
+    from smsgw.notify_batch import process_stream
 
     broken = changed(NewImage__To=None)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from smsgw.carriers import CarrierNotConfiguredError, Carriers, credentials_for
-from smsgw.carriers.base import CarrierError
+from smsgw.models.carrier import CarrierError
 from tests.support import use_test_aws_environment
 
 TWILIO = {"AccountSid": "AC1", "AuthToken": "t", "BaseUrl": "http://127.0.0.1:9"}

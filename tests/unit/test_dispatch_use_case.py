@@ -9,10 +9,11 @@ import json
 
 import pytest
 
-from smsgw.carriers.base import CarrierError, OutcomeUnknownError, SubmitResult
-from smsgw.dal.tenants import Account, Property
+from smsgw.dal.tenant_store import Account, Property
 from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
+from smsgw.kernel.scheduling import shard_of
+from smsgw.logic.accept import SendLimits
 from smsgw.logic.dispatch import (
     CARRIER_REJECTED,
     CARRIER_UNAVAILABLE,
@@ -21,8 +22,7 @@ from smsgw.logic.dispatch import (
     SendJob,
 )
 from smsgw.logic.leases import Leasing
-from smsgw.logic.schedule import shard_of
-from smsgw.logic.send import SendLimits
+from smsgw.models.carrier import CarrierError, OutcomeUnknownError, SubmitResult
 from smsgw.models.message import FAILED, QUEUED, REJECTED, SCHEDULED, SENDING, SENT
 from tests.fakes import (
     FakeCarrier,

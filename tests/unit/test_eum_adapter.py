@@ -26,20 +26,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from cryptography.x509.verification import Store
 
-from smsgw.carriers.base import (
+from smsgw.carriers.eum import EVENT_STATUS, IGNORED, EndUserMessagingCarrier
+from smsgw.carriers.sns_certificates import trust_store
+from smsgw.carriers.sns_messages import string_to_sign
+from smsgw.models.carrier import (
     CallbackRejectedError,
     CallbackRequest,
     CarrierError,
     OutboundSms,
     OutcomeUnknownError,
 )
-from smsgw.carriers.eum import (
-    EVENT_STATUS,
-    IGNORED,
-    EndUserMessagingCarrier,
-    string_to_sign,
-)
-from smsgw.carriers.sns_certificates import trust_store
 from smsgw_tools.simulators.certificates import LocalAuthority
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eum"

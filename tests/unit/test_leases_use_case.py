@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from smsgw.dal.leases import POINTER_TAKEN
+from smsgw.dal.lease_store import POINTER_TAKEN
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.logic.leases import Leasing
 from smsgw.models.lease import LEASE_SECONDS
-from smsgw.models.send import parse_send_request
+from smsgw.models.send_request import parse_send_request
 from tests.fakes import FakeLeaseStore, FakePool
 from tests.fakes.builders import T0, a_lease
 

@@ -6,8 +6,8 @@ import socket
 import pytest
 
 from smsgw import explanations
-from smsgw.logic import notify
-from smsgw.logic.notify import (
+from smsgw.logic import webhook_delivery as notify
+from smsgw.logic.webhook_delivery import (
     DELIVERED,
     GAVE_UP,
     GONE,

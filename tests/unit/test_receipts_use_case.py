@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from smsgw.carriers.base import GATEWAY_SID_PARAM, IGNORED
 from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
 from smsgw.logic.receipts import (
     APPLIED,
@@ -14,6 +13,7 @@ from smsgw.logic.receipts import (
     UNMATCHED,
     ReceiptProcessor,
 )
+from smsgw.models.carrier import GATEWAY_SID_PARAM, IGNORED
 from smsgw.models.message import DELIVERED, SENT, UNDELIVERED
 from tests.fakes import FakeCarrier, FakeMessageStore, FakeReceiptStore, callback
 from tests.fakes.builders import T0, a_message

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from smsgw import explanations
-from smsgw.carriers.base import CarrierError, OutboundSms, SubmitResult
 from smsgw.logic.reconcile import GIVE_UP_SECONDS, GRACE_SECONDS, Reconciler, ReconcileResult
+from smsgw.models.carrier import CarrierError, OutboundSms, SubmitResult
 from smsgw.models.message import DELIVERED, SENDING, SENT
 from tests.fakes import FakeCarrier, FakeClaimStore, FakeReceiptStore
 from tests.fakes.builders import T0, a_message, event

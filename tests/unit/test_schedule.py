@@ -2,7 +2,7 @@
 
 import pytest
 
-from smsgw.logic.schedule import (
+from smsgw.kernel.scheduling import (
     bucket_of,
     last_releasable_bucket,
     release_delay,

@@ -1,4 +1,4 @@
-"""A scheduler tick (smsgw.logic.scheduler) on the in-memory fakes: every waiting message
+"""A scheduler tick (smsgw.logic.schedule_release) on the in-memory fakes: every waiting message
 is released once, with the delay that keeps it on time, whether ticks are on time, late,
 repeated or overlapping."""
 
@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from smsgw.logic.schedule import SQS_MAX_DELAY_SECONDS, last_releasable_bucket
-from smsgw.logic.scheduler import Scheduler
+from smsgw.kernel.scheduling import SQS_MAX_DELAY_SECONDS, last_releasable_bucket
+from smsgw.logic.schedule_release import Scheduler
 from smsgw.models.message import SCHEDULED
 from tests.fakes import FakeMessageStore, FakeScheduleStore, FakeSendQueue
 from tests.fakes.builders import T0, a_message

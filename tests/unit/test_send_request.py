@@ -3,7 +3,7 @@
 import pytest
 
 from smsgw.errors import ErrorCode, ValidationError
-from smsgw.models.send import (
+from smsgw.models.send_request import (
     SENDER_ALPHANUMERIC,
     SENDER_E164,
     SENDER_LEASE,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from smsgw.logic.text import GSM7, UCS2, analyse
+from smsgw.kernel.text import GSM7, UCS2, analyse
 
 
 @pytest.mark.parametrize(

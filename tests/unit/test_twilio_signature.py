@@ -6,8 +6,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from smsgw.carriers.base import CallbackRejectedError, CallbackRequest
 from smsgw.carriers.twilio import IGNORED, TwilioCarrier, signature
+from smsgw.models.carrier import CallbackRejectedError, CallbackRequest
 
 # The worked example in Twilio's "Secure webhooks" documentation
 # (https://www.twilio.com/docs/usage/webhooks/webhooks-security).

@@ -11,13 +11,6 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 import requests
 
-from smsgw.carriers.base import (
-    CallbackRejectedError,
-    CallbackRequest,
-    CarrierError,
-    OutboundSms,
-    OutcomeUnknownError,
-)
 from smsgw.carriers.vonage import (
     IGNORED,
     SUBMIT_STATUSES,
@@ -26,6 +19,13 @@ from smsgw.carriers.vonage import (
     e164,
     signature,
     vonage_number,
+)
+from smsgw.models.carrier import (
+    CallbackRejectedError,
+    CallbackRequest,
+    CarrierError,
+    OutboundSms,
+    OutcomeUnknownError,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vonage"

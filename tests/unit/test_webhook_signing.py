@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from smsgw.logic import webhook_signing
-from smsgw.logic.notify import build_request
+from smsgw.kernel import webhook_signing
+from smsgw.logic.webhook_delivery import build_request
 from smsgw.models.callback import CallbackJob
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"

@@ -14,11 +14,11 @@ import boto3
 
 from smsgw.carriers import CARRIER_NAMES
 from smsgw.dal.pool import PoolNumber, PoolStore
-from smsgw.dal.tenants import Account, Property, TenantStore
+from smsgw.dal.tenant_store import Account, Property, TenantStore
 from smsgw.dal.webhook_secrets import WebhookSecretStore, active
 from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.ids import ACCOUNT_PREFIX, PROPERTY_PREFIX, new_sid
-from smsgw.logic.addresses import parse_e164
+from smsgw.kernel.addresses import parse_e164
 from smsgw.logic.credentials import hash_token, new_token
 from smsgw.models.message import iso_from_epoch, iso_now
 

@@ -203,7 +203,7 @@ def _show_reply_forwarded(info: dict[str, Any], url: str, auth: tuple[str, str])
 def _show_receipt_callbacks(info: dict[str, Any], session: Any, message_sid: str) -> None:
     """The signed delivery-receipt callbacks the local webhook sink received, verified with
     the property's webhook secret as a customer would."""
-    from smsgw.logic.webhook_signing import verify
+    from smsgw.kernel.webhook_signing import verify
     from smsgw_tools.admin.operations import Admin
 
     admin = Admin(info["TableName"], session=session, endpoint_url=info["AwsEndpointUrl"])

@@ -3,7 +3,7 @@
 `smsgw openapi [--output docs/openapi.json]` writes it; `tests/tools/test_openapi.py` fails
 when the committed document differs from what the code generates. Nothing here is typed
 twice: routes (method, path, authorizer) come from the template, the send request from
-`smsgw.models.send`, the resources from their `to_resource`, the error codes from
+`smsgw.models.send_request`, the resources from their `to_resource`, the error codes from
 `smsgw.errors.ErrorCode`, the limits from the modules that enforce them. The document is
 put together here; its parts are in `routes` (the routes and their error codes),
 `customer_routes` (the customer routes' operations), `callbacks` (the carrier callbacks)

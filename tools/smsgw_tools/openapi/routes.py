@@ -63,7 +63,7 @@ CALLBACK_ERRORS = {
     "Receipts": (*_CALLBACK_ERRORS, _E.RECEIPT_INVALID),
     "Responses": (*_CALLBACK_ERRORS, _E.RECEIPT_INVALID, _E.REPLY_INVALID),
 }
-# The list route's filters (smsgw.api.messages.list_sms) and the replies route's paging.
+# The list route's filters (smsgw.api.message_routes.list_sms) and the replies route's paging.
 LIST_FILTERS = ("ExternalId", "To", "Status", "PageSize", "PageToken")
 PAGING = ("PageSize", "PageToken")
 SUMMARIES = {

@@ -1,5 +1,5 @@
 """The document's components: the security scheme and the schemas, from the code: the send
-request from `smsgw.models.send` (its fields, the required ones found by asking the parser,
+request from `smsgw.models.send_request` (its fields, the required ones found by asking the parser,
 the limits), the resources from their `to_resource`, the error codes from
 `smsgw.errors.ErrorCode`."""
 
@@ -92,15 +92,15 @@ def error_schema() -> dict[str, Any]:
 
 
 def send_request_schema(template: Any) -> dict[str, Any]:
-    """The send request, from `smsgw.models.send`: its fields and types, the required
+    """The send request, from `smsgw.models.send_request`: its fields and types, the required
     ones (found by asking the parser), the lease-only options and the limits."""
-    from smsgw.logic import addresses
-    from smsgw.models import send
+    from smsgw.kernel import addresses
+    from smsgw.models import send_request
 
     limits = _send_limits(template)
     required = _required_fields()
     properties: dict[str, Any] = {}
-    for name, kind in send.field_types().items():
+    for name, kind in send_request.field_types().items():
         # null counts as absent: allowed for an optional field, a *_REQUIRED error otherwise.
         schema: dict[str, Any] = {
             "type": _JSON_TYPES[kind] if name in required else [_JSON_TYPES[kind], "null"]
@@ -108,20 +108,21 @@ def send_request_schema(template: Any) -> dict[str, Any]:
         schema |= _FIELD_RULES.get(name, {})
         if name == "Schedule":
             schema["description"] = _SCHEDULE.format(
-                ahead=send.MAX_SCHEDULE_AHEAD_SECONDS, behind=send.MAX_SCHEDULE_BEHIND_SECONDS
+                ahead=send_request.MAX_SCHEDULE_AHEAD_SECONDS,
+                behind=send_request.MAX_SCHEDULE_BEHIND_SECONDS,
             )
         if name.endswith("WebhookUri"):
             schema |= {"format": "uri", "maxLength": addresses.MAX_URI_LENGTH}
         if name.endswith("WebhookMethod"):
             schema |= {
-                "enum": [*send.METHODS, None],
-                "description": f"Case-insensitive; default {send.METHODS[0]}.",
+                "enum": [*send_request.METHODS, None],
+                "description": f"Case-insensitive; default {send_request.METHODS[0]}.",
             }
         if name == "Text":
             schema["maxLength"] = limits["max_text_characters"]
         if name == "ExternalId":
-            schema["maxLength"] = send.MAX_EXTERNAL_ID_LENGTH
-        if name in send.LEASE_OPTIONS:
+            schema["maxLength"] = send_request.MAX_EXTERNAL_ID_LENGTH
+        if name in send_request.LEASE_OPTIONS:
             schema["description"] = (
                 schema.get("description", "") + " Lease-only: with a From that is not blank, "
                 "a 400 (21601)."
@@ -175,7 +176,7 @@ def _required_fields() -> list[str]:
     """Ask the parser which fields it requires: feed it an empty body and fill in each
     field it reports missing (a *_REQUIRED error) with a valid example."""
     from smsgw.errors import ValidationError
-    from smsgw.models.send import parse_send_request
+    from smsgw.models.send_request import parse_send_request
 
     examples = {"To": "+61488023555", "Text": "Hello", "From": "+61499009990"}
     body: dict[str, Any] = {}

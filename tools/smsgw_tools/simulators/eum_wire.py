@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from smsgw.logic.text import analyse
+from smsgw.kernel.text import analyse
 from smsgw_tools.simulators.wire import E164, Answer, Submission
 
 TARGET_PREFIX = "PinpointSMSVoiceV2"

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from smsgw.ids import MESSAGE_PREFIX, new_sid
-from smsgw.logic.text import analyse
+from smsgw.kernel.text import analyse
 from smsgw_tools.simulators.wire import E164, Answer, Submission
 
 API_VERSION = "2010-04-01"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsgw.carriers.vonage import SUBMIT_STATUSES, e164, signature
-from smsgw.logic.text import analyse
+from smsgw.kernel.text import analyse
 from smsgw_tools.simulators.wire import Answer, Submission
 
 VONAGE_SMS_PATH = "/sms/json"

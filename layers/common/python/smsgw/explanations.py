@@ -35,10 +35,10 @@ NOT_FOUND_BY_RECONCILIATION = (
 CARRIER_UNDELIVERED = "The carrier could not deliver the message to the handset{carrier_code}."
 CARRIER_FAILED = "The carrier reported the message failed{carrier_code}."
 
-# The API (logic/send.py): a message stored but not queued.
+# The API (logic/accept.py): a message stored but not queued.
 NOT_QUEUED = "The message could not be queued; send it again."
 
-# Webhook attempts (logic/notify.py, webhook_client.py), by cause.
+# Webhook attempts (logic/webhook_delivery.py, webhook_client.py), by cause.
 WEBHOOK_TIMED_OUT = "The webhook endpoint did not answer in time."
 WEBHOOK_CONNECTION_REFUSED = "The webhook endpoint refused the connection."
 WEBHOOK_CONNECTION_FAILED = "The connection to the webhook endpoint broke before it answered."

@@ -1,9 +1,10 @@
-"""One logger, tracer and metrics object for the whole process.
+"""One logger, tracer and metrics object for the whole process, and every metric's name.
 
 `tracer` and `metrics` are created on first use: the authorizer only logs, and importing
 the X-Ray SDK would add to its cold start for nothing.
 """
 
+from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,43 @@ def _metrics() -> Any:
     from aws_lambda_powertools import Metrics
 
     return Metrics(namespace="SmsGateway")
+
+
+class Metric(Enum):
+    """Every metric the functions publish (namespace SmsGateway): (name, unit)."""
+
+    MESSAGES_ACCEPTED = ("MessagesAccepted", "Count")
+    """A send request the API stored and answered 200 (not an idempotent replay)."""
+    MESSAGES_SENT = ("MessagesSent", "Count")
+    """A SendQueue job that ended with its message `sent`; the sender."""
+    MESSAGES_FAILED = ("MessagesFailed", "Count")
+    """A SendQueue job that ended with its message `failed`; the sender."""
+    MESSAGES_REJECTED = ("MessagesRejected", "Count")
+    """A SendQueue job that ended with its message `rejected` (a raw send request that
+    broke the API contract); the sender."""
+    WEBHOOK_ATTEMPTS = ("WebhookAttempts", "Count")
+    """One attempt at a customer webhook or a reply forward; the notifier."""
+    WEBHOOKS_DELIVERED = ("WebhooksDelivered", "Count")
+    """An attempt that was delivered; the notifier."""
+    SCHEDULED_RELEASED = ("ScheduledReleased", "Count")
+    """Scheduled messages one scheduler tick released onto SendQueue."""
+    MESSAGES_RECONCILED = ("MessagesReconciled", "Count")
+    """Messages of unknown submission outcome found at the carrier (docs/reliability.md)."""
+    MESSAGES_UNRECONCILED = ("MessagesUnreconciled", "Count")
+    """Messages of unknown outcome given up on, left `sending` for the operator."""
+
+    @property
+    def metric_name(self) -> str:
+        return self.value[0]
+
+    @property
+    def unit(self) -> str:
+        return self.value[1]
+
+
+def emit(metric: Metric, value: float = 1) -> None:
+    """Add one data point of `metric` to this invocation's metrics."""
+    _metrics().add_metric(name=metric.metric_name, unit=metric.unit, value=value)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,10 +8,10 @@ from functools import cache
 from smsgw.config import settings
 from smsgw.dal import aws
 from smsgw.dal.idempotency import IdempotencyStore
-from smsgw.dal.messages import ClaimStore, MessageStore
-from smsgw.dal.queue import SendQueue
-from smsgw.dal.tenants import TenantStore
-from smsgw.logic.send import SendLimits
+from smsgw.dal.message_store import ClaimStore, MessageStore
+from smsgw.dal.send_queue import SendQueue
+from smsgw.dal.tenant_store import TenantStore
+from smsgw.logic.accept import SendLimits
 
 
 @cache
@@ -57,8 +57,9 @@ def send_limits() -> SendLimits:
 def carriers():
     """Every carrier adapter the deployment can use (docs/carriers.md), built on first use;
     a leased number's pool item may name its own carrier."""
-    from smsgw.carriers import Carriers, load_secret
+    from smsgw.carriers import Carriers
     from smsgw.dal.pool import PoolStore
+    from smsgw.dal.secrets import load_secret
 
     config = settings()
     pool = PoolStore(aws.table(config.table_name))
@@ -77,21 +78,21 @@ def carrier():
 
 @cache
 def receipts():
-    from smsgw.dal.receipts import ReceiptStore
+    from smsgw.dal.receipt_store import ReceiptStore
 
     return ReceiptStore(aws.table(settings().table_name))
 
 
 @cache
 def callback_queue():
-    from smsgw.dal.callbacks import CallbackQueue
+    from smsgw.dal.callback_store import CallbackQueue
 
     return CallbackQueue(aws.sqs(), settings().callback_queue_url)
 
 
 @cache
 def callback_log():
-    from smsgw.dal.callbacks import CallbackLog
+    from smsgw.dal.callback_store import CallbackLog
 
     return CallbackLog(aws.table(settings().table_name))
 
@@ -109,7 +110,7 @@ def webhook_secrets():
 
 @cache
 def lease_store():
-    from smsgw.dal.leases import LeaseStore
+    from smsgw.dal.lease_store import LeaseStore
 
     return LeaseStore(aws.table(settings().table_name))
 
@@ -124,6 +125,6 @@ def leasing():
 
 @cache
 def replies():
-    from smsgw.dal.replies import ReplyStore
+    from smsgw.dal.reply_store import ReplyStore
 
     return ReplyStore(aws.table(settings().table_name))

@@ -19,8 +19,8 @@ import certifi
 import urllib3
 
 from smsgw import explanations
-from smsgw.logic.addresses import is_internal_address
-from smsgw.logic.notify import DeliveryError, DestinationRefusedError, HttpRequest
+from smsgw.kernel.addresses import is_internal_address
+from smsgw.logic.webhook_delivery import DeliveryError, DestinationRefusedError, HttpRequest
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 TOTAL_TIMEOUT_SECONDS = 10.0

@@ -6,14 +6,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from botocore.exceptions import ClientError
 from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 
-from smsgw.api import messages, responses_routes
-from smsgw.api.responses import error_response, json_response
-from smsgw.errors import ErrorCode, SmsGatewayError
+from smsgw.api import message_routes, reply_routes
+from smsgw.api.http_responses import error_response, json_response
+from smsgw.errors import ErrorCode, SmsGatewayError, ValidationError
+from smsgw.kernel.page_tokens import InvalidPageTokenError
 from smsgw.observability import logger
 
 app = APIGatewayHttpResolver()
-app.include_router(messages.router)
-app.include_router(responses_routes.router)
+app.include_router(message_routes.router)
+app.include_router(reply_routes.router)
 
 
 @app.exception_handler(SmsGatewayError)
@@ -22,6 +23,14 @@ def handle_gateway_error(error: SmsGatewayError) -> Response:
         "request refused", extra={"ErrorCode": error.code.number, "Parameter": error.parameter}
     )
     return error_response(error)
+
+
+@app.exception_handler(InvalidPageTokenError)
+def handle_invalid_page_token(error: InvalidPageTokenError) -> Response:
+    """A listing's store refuses a PageToken it did not issue; to the caller, a 400."""
+    return handle_gateway_error(
+        ValidationError(ErrorCode.INVALID_PAGE_TOKEN, str(error), "PageToken")
+    )
 
 
 @app.not_found

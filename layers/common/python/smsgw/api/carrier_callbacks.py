@@ -17,11 +17,12 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 
-from smsgw.api.responses import error_response, json_response
+from smsgw.api.http_responses import error_response, json_response
 from smsgw.carriers import CarrierNotConfiguredError
-from smsgw.carriers.base import CallbackRequest, Carrier, CarrierError
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
+from smsgw.logic.ports import Carrier
 from smsgw.logic.receipts import ReceiptProcessor
+from smsgw.models.carrier import CallbackRequest, CarrierError
 from smsgw.models.message import iso_from_epoch
 from smsgw.observability import logger
 

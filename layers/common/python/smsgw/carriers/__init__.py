@@ -2,7 +2,7 @@
 
 The deployment names its carrier (the `Carrier` template parameter); a pool number may
 name another (its `Carrier`). Credentials are one JSON secret in Secrets Manager, read
-through Powertools Parameters: either the deployment carrier's keys at the top level
+through Powertools Parameters (smsgw.dal.secrets): either the deployment carrier's keys at the top level
 (`{"AccountSid": ..., "AuthToken": ...}`), or an object per carrier name
 (`{"twilio": {...}, "vonage": {...}, "eum": {...}}`), or both.
 """
@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from smsgw.carriers.base import Carrier, CarrierError
+from smsgw.logic.ports import Carrier
+from smsgw.models.carrier import CarrierError
 
 CARRIER_NAMES = ("twilio", "vonage", "eum")
-SECRET_MAX_AGE_SECONDS = 300
 
 
 class CarrierNotConfiguredError(LookupError):
@@ -64,11 +64,10 @@ def build_carrier(name: str, credentials: Mapping[str, Any], timeout_seconds: fl
             read_timeout=timeout_seconds,
         )
     if name == "eum":
-        from smsgw.carriers.eum import EndUserMessagingCarrier
-        from smsgw.dal import aws
+        from smsgw.carriers import eum
 
-        return EndUserMessagingCarrier(
-            aws.sms_voice(timeout_seconds, credentials.get("EndpointUrl") or None),
+        return eum.EndUserMessagingCarrier(
+            eum.sms_voice(timeout_seconds, credentials.get("EndpointUrl") or None),
             origination_identity=credentials.get("OriginationIdentity") or "",
             configuration_set=credentials.get("ConfigurationSetName") or None,
             topic_arns=_names(credentials.get("TopicArns")),
@@ -82,17 +81,6 @@ def _names(value: Any) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return [str(part) for part in value or ()]
-
-
-def load_secret(secret_name: str) -> dict[str, Any]:
-    """The carrier secret (Powertools Parameters caches it for five minutes)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from smsgw.dal import aws
-
-    provider = parameters.SecretsProvider(boto3_client=aws.secretsmanager())
-    secret = provider.get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
-    return secret if isinstance(secret, dict) else {}
 
 
 class Carriers:
@@ -156,8 +144,3 @@ class Carriers:
             return self.get(name)
         except CarrierNotConfiguredError as exc:
             raise CarrierError(f"carrier {name} is not configured: {exc}", permanent=False) from exc
-
-
-def configured_carrier(carrier: str, secret_name: str, timeout_seconds: float) -> Carrier:
-    """The carrier named by the deployment, with credentials from Secrets Manager."""
-    return Carriers(carrier, lambda: load_secret(secret_name), timeout_seconds).default

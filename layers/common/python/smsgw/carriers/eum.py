@@ -1,23 +1,25 @@
 """AWS End User Messaging SMS (the `pinpoint-sms-voice-v2` API).
 
-Submitting is `SendTextMessage` through a boto3 client the caller builds (with botocore's
-own retries off: a retried read timeout could send the message twice). Delivery events
+Submitting is `SendTextMessage` through a boto3 client (`sms_voice`, with botocore's own
+retries off: a retried read timeout could send the message twice). Delivery events
 (a configuration set's event destination) and two-way replies (the number's two-way
 channel) are published to SNS topics; an HTTPS subscription delivers them to the webhooks
 endpoint as SNS messages, signed by SNS with an RSA key whose certificate we fetch from
-SNS and verify with `cryptography`. The SNS `Message` holds End User Messaging's own JSON.
+SNS and verify with `cryptography` (carriers/sns_messages.py, sns_certificates.py). The
+SNS `Message` holds End User Messaging's own JSON.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Callable, Collection, Mapping
+from functools import cache
 from typing import Any
 
 from smsgw import explanations
-from smsgw.carriers.base import (
+from smsgw.carriers import sns_messages
+from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
     IGNORED,
     CallbackRejectedError,
@@ -29,7 +31,6 @@ from smsgw.carriers.base import (
     Reply,
     SubmitResult,
 )
-from smsgw.carriers.sns_certificates import url_on_host
 
 MESSAGE_TYPE = "TRANSACTIONAL"
 
@@ -82,24 +83,18 @@ _TRANSIENT_CODES = frozenset(
 # The message itself is refused (bad number, opted out, sender not allowed there, ...).
 _PERMANENT_CODES = frozenset({"ValidationException", "ConflictException"})
 
-_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
-_NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
-_CONFIRMATION_FIELDS = (
-    "Message",
-    "MessageId",
-    "SubscribeURL",
-    "Timestamp",
-    "Token",
-    "TopicArn",
-    "Type",
-)
-_SIGNED_FIELDS = {
-    "Notification": _NOTIFICATION_FIELDS,
-    "SubscriptionConfirmation": _CONFIRMATION_FIELDS,
-    "UnsubscribeConfirmation": _CONFIRMATION_FIELDS,
-}
 
-CertificateFetcher = Callable[[str], bytes]
+@cache
+def sms_voice(read_timeout: float, endpoint_url: str | None = None) -> Any:
+    """The AWS End User Messaging SMS client (`pinpoint-sms-voice-v2`) for sending.
+
+    botocore's retries are off: it retries a read timeout, which could send a message
+    twice; the sender's own retry handles the errors that are safe to repeat."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=read_timeout)
+    return boto3.client("pinpoint-sms-voice-v2", config=config, endpoint_url=endpoint_url)
 
 
 class EndUserMessagingCarrier:
@@ -119,7 +114,7 @@ class EndUserMessagingCarrier:
         origination_identity: str,
         configuration_set: str | None,
         topic_arns: Collection[str] = (),
-        certificate_fetcher: CertificateFetcher | None = None,
+        certificate_fetcher: sns_messages.CertificateFetcher | None = None,
         trust_store: Callable[[], Any] | None = None,
     ) -> None:
         """`client` is a boto3 `pinpoint-sms-voice-v2` client. `origination_identity` (a
@@ -135,7 +130,7 @@ class EndUserMessagingCarrier:
         self.origination_identity = origination_identity
         self.configuration_set = configuration_set
         self._topic_arns = frozenset(topic_arns)
-        self._fetch = certificate_fetcher or _https_get
+        self._fetch = certificate_fetcher or sns_messages.https_get
         self._certificates: dict[str, Any] = {}
         self._trust_store = trust_store
 
@@ -169,17 +164,19 @@ class EndUserMessagingCarrier:
         """True when the body is an SNS message from a configured topic with a valid SNS
         signature."""
         try:
-            message = _sns_message(request)
+            message = sns_messages.read(request)
         except CallbackRejectedError:
             return False
         if not self._topic_arns:
-            return _refused("no TopicArns configured: every SNS message is refused")
+            return sns_messages.refused("no TopicArns configured: every SNS message is refused")
         if message.get("TopicArn") not in self._topic_arns:
-            return _refused("topic not in TopicArns", TopicArn=str(message.get("TopicArn")))
-        fields = _SIGNED_FIELDS.get(str(message.get("Type")))
-        algorithm = _signature_algorithm(message.get("SignatureVersion"))
+            return sns_messages.refused(
+                "topic not in TopicArns", TopicArn=str(message.get("TopicArn"))
+            )
+        fields = sns_messages.SIGNED_FIELDS.get(str(message.get("Type")))
+        algorithm = sns_messages.signature_algorithm(message.get("SignatureVersion"))
         url = message.get("SigningCertURL")
-        if fields is None or algorithm is None or not _is_sns_url(url, suffix=".pem"):
+        if fields is None or algorithm is None or not sns_messages.is_sns_url(url, suffix=".pem"):
             return False
         try:
             signature = base64.b64decode(str(message.get("Signature") or ""), validate=True)
@@ -188,18 +185,22 @@ class EndUserMessagingCarrier:
         try:
             certificate = self._certificate(str(url))
         except Exception as exc:
-            return _refused(f"no trusted signing certificate: {exc}", SigningCertURL=str(url))
-        return _signature_valid(certificate, signature, string_to_sign(message, fields), algorithm)
+            return sns_messages.refused(
+                f"no trusted signing certificate: {exc}", SigningCertURL=str(url)
+            )
+        return sns_messages.signature_valid(
+            certificate, signature, sns_messages.string_to_sign(message, fields), algorithm
+        )
 
     def is_subscription_confirmation(self, request: CallbackRequest) -> str | None:
         """The SubscribeURL to GET when the callback is a genuine SNS subscription
         confirmation (verified, from an allowed topic, the URL on an SNS host); else None."""
         try:
-            message = _sns_message(request)
+            message = sns_messages.read(request)
         except CallbackRejectedError:
             return None
         url = message.get("SubscribeURL")
-        if message.get("Type") != "SubscriptionConfirmation" or not _is_sns_url(url):
+        if message.get("Type") != "SubscriptionConfirmation" or not sns_messages.is_sns_url(url):
             return None
         return str(url) if self.verify(request) else None
 
@@ -269,54 +270,6 @@ class EndUserMessagingCarrier:
         return certificate
 
 
-def _refused(reason: str, **details: str) -> bool:
-    """False, with the reason logged (the carrier's answer never says why)."""
-    from smsgw.observability import logger
-
-    logger.warning("sns message refused", extra={"Reason": reason, **details})
-    return False
-
-
-def string_to_sign(message: Mapping[str, Any], fields: Collection[str]) -> bytes:
-    """SNS's canonical string: `name\\nvalue\\n` for each signed field present, in order."""
-    return "".join(
-        f"{name}\n{message[name]}\n" for name in fields if message.get(name) is not None
-    ).encode()
-
-
-def _signature_algorithm(version: Any) -> Any:
-    from cryptography.hazmat.primitives import hashes
-
-    return {"1": hashes.SHA1, "2": hashes.SHA256}.get(str(version))
-
-
-def _signature_valid(certificate: Any, signature: bytes, data: bytes, algorithm: Any) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-    key = certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        return False
-    try:
-        key.verify(signature, data, padding.PKCS1v15(), algorithm())
-    except InvalidSignature:
-        return False
-    return True
-
-
-def _is_sns_url(url: Any, *, suffix: str = "") -> bool:
-    """True for an https URL on an SNS regional host (and, when given, ending in suffix)."""
-    return url_on_host(url, _SNS_HOST, schemes=("https",), suffix=suffix)
-
-
-def _https_get(url: str) -> bytes:
-    import requests
-
-    response = requests.get(url, timeout=(3.05, 5.0), allow_redirects=False)
-    response.raise_for_status()
-    return response.content
-
-
 def _submit_failure(exc: Exception) -> Exception:
     """Translate a failed SendTextMessage: did End User Messaging possibly take it?"""
     from botocore.exceptions import (
@@ -379,21 +332,9 @@ def _client_error(exc: Any) -> CarrierError:
     )
 
 
-def _sns_message(request: CallbackRequest) -> dict[str, Any]:
-    if request.method.upper() != "POST":
-        raise CallbackRejectedError("sns delivers messages by POST")
-    try:
-        message = json.loads(request.body or "")
-    except ValueError as exc:
-        raise CallbackRejectedError("sns callback body is not JSON") from exc
-    if not isinstance(message, dict):
-        raise CallbackRejectedError("sns callback body is not a JSON object")
-    return message
-
-
 def _event(request: CallbackRequest) -> dict[str, Any]:
     """The End User Messaging JSON inside an SNS notification."""
-    message = _sns_message(request)
+    message = sns_messages.read(request)
     if message.get("Type") != "Notification":
         raise CallbackRejectedError(f"sns message of type {message.get('Type')!r}")
     try:

@@ -13,7 +13,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from smsgw import explanations
-from smsgw.carriers.base import CallbackRejectedError, CarrierError, OutcomeUnknownError
+from smsgw.models.carrier import CallbackRejectedError, CarrierError, OutcomeUnknownError
 
 # Failures raised before a byte of the request could reach the carrier.
 _NOT_SENT = (

@@ -17,7 +17,16 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
-from smsgw.carriers.base import (
+from smsgw.carriers.http import (
+    header,
+    int_or_none,
+    json_object,
+    new_session,
+    request_failure,
+    required,
+    retry_after,
+)
+from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
     IGNORED,
     CallbackRequest,
@@ -27,15 +36,6 @@ from smsgw.carriers.base import (
     Receipt,
     Reply,
     SubmitResult,
-)
-from smsgw.carriers.http import (
-    header,
-    int_or_none,
-    json_object,
-    new_session,
-    request_failure,
-    required,
-    retry_after,
 )
 
 API_VERSION = "2010-04-01"

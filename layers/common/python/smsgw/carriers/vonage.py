@@ -23,7 +23,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from smsgw.carriers.base import (
+from smsgw.carriers.http import (
+    header,
+    int_or_none,
+    new_session,
+    request_failure,
+    required,
+    retry_after,
+)
+from smsgw.kernel.text import GSM7, analyse
+from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
     IGNORED,
     CallbackRejectedError,
@@ -35,15 +44,6 @@ from smsgw.carriers.base import (
     Reply,
     SubmitResult,
 )
-from smsgw.carriers.http import (
-    header,
-    int_or_none,
-    new_session,
-    request_failure,
-    required,
-    retry_after,
-)
-from smsgw.logic.text import GSM7, analyse
 
 SMS_PATH = "/sms/json"
 CLIENT_REF_MAX = 40

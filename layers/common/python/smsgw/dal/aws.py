@@ -62,13 +62,3 @@ def sqs() -> Any:
 @cache
 def secretsmanager() -> Any:
     return boto3.client("secretsmanager", config=_CONFIG)
-
-
-@cache
-def sms_voice(read_timeout: float, endpoint_url: str | None = None) -> Any:
-    """The AWS End User Messaging SMS client (`pinpoint-sms-voice-v2`) for sending.
-
-    botocore's retries are off: it retries a read timeout, which could send a message
-    twice; the sender's own retry handles the errors that are safe to repeat."""
-    config = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=read_timeout)
-    return boto3.client("pinpoint-sms-voice-v2", config=config, endpoint_url=endpoint_url)

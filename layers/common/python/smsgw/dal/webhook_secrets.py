@@ -13,7 +13,7 @@ from typing import Any
 
 from smsgw.dal.conditions import written
 from smsgw.errors import ErrorCode, NotFoundError
-from smsgw.logic.webhook_signing import new_secret
+from smsgw.kernel.webhook_signing import new_secret
 from smsgw.models.message import iso_from_epoch
 
 ROTATION_OVERLAP_SECONDS = 24 * 3600

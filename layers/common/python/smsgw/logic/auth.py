@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from smsgw.dal.tenants import TenantStore
 from smsgw.ids import is_well_formed
 from smsgw.logic.credentials import parse_basic_auth, token_matches
+from smsgw.logic.ports import Tenants
 
 
-def authorizer_context(header: str | None, tenants: TenantStore) -> dict[str, str | bool]:
+def authorizer_context(header: str | None, tenants: Tenants) -> dict[str, str | bool]:
     """The context the authorizer hands to the API: the account's sid and SMS flag, or an
     empty AccountSid when the credentials are missing or wrong."""
     credentials = parse_basic_auth(header)

@@ -13,26 +13,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from smsgw import explanations
-from smsgw.carriers.base import (
-    GATEWAY_SID_PARAM,
-    Carrier,
-    CarrierError,
-    OutboundSms,
-    OutcomeUnknownError,
-    receipts_name_message_sid,
-)
-from smsgw.dal.messages import (
-    SUBMIT_CLAIMED,
-    SUBMIT_DONE,
-    SUBMIT_RETRYABLE,
-    SUBMIT_UNKNOWN,
-    ClaimStore,
-)
-from smsgw.dal.queue import SendQueue
-from smsgw.dal.tenants import Property, TenantStore
 from smsgw.errors import (
     ErrorCode,
     SmsGatewayError,
@@ -40,18 +24,33 @@ from smsgw.errors import (
     ValidationError,
 )
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed
-from smsgw.logic.schedule import waits_in_table
-from smsgw.logic.send import SendLimits, build_message, check_can_send, rejected_message
+from smsgw.kernel.backoff import Backoff
+from smsgw.kernel.scheduling import waits_in_table
+from smsgw.logic.accept import SendLimits, build_message, check_can_send, rejected_message
+from smsgw.logic.ports import Carrier, Claims, SendJobs, Tenants, receipts_name_message_sid
+from smsgw.models.carrier import (
+    GATEWAY_SID_PARAM,
+    CarrierError,
+    OutboundSms,
+    OutcomeUnknownError,
+)
 from smsgw.models.message import (
     FAILED,
     QUEUED,
     SCHEDULED,
     SENDING,
     SENT,
+    SUBMIT_CLAIMED,
+    SUBMIT_DONE,
+    SUBMIT_RETRYABLE,
+    SUBMIT_UNKNOWN,
     Message,
+    Status,
+    SubmitState,
     iso_from_epoch,
 )
-from smsgw.models.send import parse_send_request
+from smsgw.models.send_request import parse_send_request
+from smsgw.models.tenant import Property
 from smsgw.observability import logger
 
 # Message error codes (docs/errors.md, "Message errors").
@@ -71,10 +70,18 @@ class SendJob:
     receive_count: int
 
 
+class JobOutcome(StrEnum):
+    """What became of a job that has no message whose status could say it."""
+
+    MISSING = "missing"
+    """The job names a MessageSid the table does not hold."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     message_sid: str | None
-    status: str
+    status: Status | JobOutcome | str
+    """The message's status once the job was handled (as stored), or a JobOutcome."""
     retry: bool = False
 
 
@@ -82,9 +89,9 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        claims: ClaimStore,
-        tenants: TenantStore,
-        queue: SendQueue,
+        claims: Claims,
+        tenants: Tenants,
+        queue: SendJobs,
         carrier: Carrier | None = None,
         limits: SendLimits,
         max_attempts: int = 5,
@@ -139,7 +146,7 @@ class Dispatcher:
             return self._submit(claimed, job)
         found = self._claims.get_submit_state(sid)
         if found is None:
-            return Outcome(sid, "missing")
+            return Outcome(sid, JobOutcome.MISSING)
         current, submit_state = found
         claimed_at = current.claimed_at or 0
         if submit_state == SUBMIT_CLAIMED and claimed_at < now - STALE_CLAIM_SECONDS:
@@ -298,8 +305,8 @@ class Dispatcher:
     def _settle(
         self,
         sid: str,
-        submit_state: str,
-        status: str | None,
+        submit_state: SubmitState,
+        status: Status | None,
         detail: str,
         error_code: int | None = None,
         carrier_code: str | None = None,
@@ -340,6 +347,8 @@ def _log_carrier_error(sid: str, exc: Exception) -> None:
 
 
 PERSIST_ATTEMPTS = 3
+PERSIST_BACKOFF = Backoff(base=0.2)
+"""0.2 s, then 0.4 s."""
 STALE_CLAIM_SECONDS = 60
 """Older than the sender's timeout (30 s in template.yaml), so no live invocation holds
 such a claim; and shorter than SendQueue's visibility timeout (180 s), so the job of a
@@ -356,5 +365,5 @@ def _persist(write, *args, **kwargs):
         except Exception:
             if attempt == PERSIST_ATTEMPTS - 1:
                 raise
-            time.sleep(0.2 * 2**attempt)
+            time.sleep(PERSIST_BACKOFF.delay(attempt + 1))
     return None

@@ -12,18 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from smsgw.dal.leases import (
-    ALLOCATED,
-    NUMBER_GONE,
-    NUMBER_TAKEN,
-    Pointer,
-)
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.ids import new_sid
-from smsgw.logic.addresses import region_of, supports_alphanumeric
-from smsgw.models.lease import LEASE_PREFIX, LEASE_SECONDS, MAX_LEASES_PER_RECIPIENT, Lease
+from smsgw.kernel.addresses import region_of, supports_alphanumeric
+from smsgw.models.lease import (
+    ALLOCATED,
+    LEASE_PREFIX,
+    LEASE_SECONDS,
+    MAX_LEASES_PER_RECIPIENT,
+    NUMBER_GONE,
+    NUMBER_TAKEN,
+    Lease,
+    Pointer,
+)
 from smsgw.models.message import iso_from_epoch
-from smsgw.models.send import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest
+from smsgw.models.send_request import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest
 
 MAX_ROUNDS = 10
 """Fresh starts after a race was lost (slot or pointer taken concurrently)."""

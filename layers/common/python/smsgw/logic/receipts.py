@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from smsgw import explanations
-from smsgw.carriers.base import IGNORED, CallbackRejectedError, CallbackRequest, Carrier, Receipt
 from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
 from smsgw.ids import is_well_formed
+from smsgw.logic.ports import Carrier
+from smsgw.models.carrier import IGNORED, CallbackRejectedError, CallbackRequest, Receipt
 from smsgw.models.message import (
     DELIVERED,
     FAILED,

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsgw import explanations
-from smsgw.carriers.base import CarrierError, OutboundSms
-from smsgw.dal.messages import SUBMIT_CLAIMED, SUBMIT_UNKNOWN
-from smsgw.logic.schedule import SHARDS
-from smsgw.models.message import SENDING, SENT, iso_from_epoch
+from smsgw.kernel.scheduling import SHARDS
+from smsgw.models.carrier import CarrierError, OutboundSms
+from smsgw.models.message import SENDING, SENT, SUBMIT_CLAIMED, SUBMIT_UNKNOWN, iso_from_epoch
 
 GRACE_SECONDS = 300
 """A claim this old has ended one way or another (the sender's timeout is 30 s)."""

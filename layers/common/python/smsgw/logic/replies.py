@@ -3,7 +3,7 @@
 The carrier's request costs one GetItem (the lease), one transaction (the reply and its
 once-only marker), an opt-out write for a STOP/START keyword, and one SQS send per
 forward; the forwards themselves (SMS, e-mail, webhook) run in the notifier
-(`Forwarder`, and `logic/notify.py` for the webhook), never inline.
+(`Forwarder`, and `logic/webhook_delivery.py` for the webhook), never inline.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from smsgw import explanations
-from smsgw.carriers.base import CallbackRejectedError, CallbackRequest, Carrier
 from smsgw.errors import ErrorCode, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
+from smsgw.kernel.text import analyse
+from smsgw.logic.accept import store_and_queue
+from smsgw.logic.ports import Carrier
 from smsgw.logic.receipts import verify_callback
-from smsgw.logic.send import store_and_queue
-from smsgw.logic.text import analyse
 from smsgw.models.callback import REPLY, CallbackJob
+from smsgw.models.carrier import CallbackRejectedError, CallbackRequest
 from smsgw.models.lease import (
     FORWARD_EMAIL,
     FORWARD_SMS,

@@ -179,3 +179,26 @@ def job_kind(body: str) -> str | None:
     except ValueError:
         return None
     return data.get("Kind") if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    lease_id: str
+    number: str
+    expires_at: int
+    slot: int
+    date_created: str
+
+
+# How an allocation transaction ended.
+ALLOCATED = "allocated"
+NUMBER_TAKEN = "number_taken"
+"""The number has a live lease to this recipient (another account's or property's)."""
+POINTER_TAKEN = "pointer_taken"
+"""The property got a lease to this recipient meanwhile: reuse it."""
+SLOT_TAKEN = "slot_taken"
+"""Another send of this account took the slot meanwhile: choose again."""
+NUMBER_GONE = "number_gone"
+"""The number left the pool (or this country) meanwhile."""
+CONFLICT = "conflict"
+"""A concurrent transaction on the same items: try again."""

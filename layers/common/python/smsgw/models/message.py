@@ -5,22 +5,55 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from smsgw.explanations import public_text
 
-SCHEDULED = "scheduled"
-QUEUED = "queued"
-SENDING = "sending"
-SENT = "sent"
-DELIVERED = "delivered"
-UNDELIVERED = "undelivered"
-FAILED = "failed"
-CANCELLED = "cancelled"
-REJECTED = "rejected"
 
-STATUSES = (SCHEDULED, QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED, FAILED, CANCELLED, REJECTED)
+class Status(StrEnum):
+    """A message's status (the `Status` of the resource and the item). The members are
+    their stored and public strings."""
+
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+SCHEDULED = Status.SCHEDULED
+QUEUED = Status.QUEUED
+SENDING = Status.SENDING
+SENT = Status.SENT
+DELIVERED = Status.DELIVERED
+UNDELIVERED = Status.UNDELIVERED
+FAILED = Status.FAILED
+CANCELLED = Status.CANCELLED
+REJECTED = Status.REJECTED
+
+STATUSES: tuple[Status, ...] = tuple(Status)
 FINAL_STATUSES = frozenset({DELIVERED, UNDELIVERED, FAILED, CANCELLED, REJECTED})
+
+
+class SubmitState(StrEnum):
+    """A claimed message's `SubmitState`: what became of its one carrier submission
+    (docs/reliability.md)."""
+
+    CLAIMED = "claimed"
+    RETRYABLE = "retryable"
+    UNKNOWN = "unknown"
+    DONE = "done"
+
+
+SUBMIT_CLAIMED = SubmitState.CLAIMED
+SUBMIT_RETRYABLE = SubmitState.RETRYABLE
+SUBMIT_UNKNOWN = SubmitState.UNKNOWN
+SUBMIT_DONE = SubmitState.DONE
 
 # Which states a message may move to a given state from: transitions only move forward.
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {

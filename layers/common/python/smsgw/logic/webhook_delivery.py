@@ -5,7 +5,7 @@ failed attempt (timeout, connection error, any non-2xx but 410) makes the record
 for the next delay of RETRY_SCHEDULE, stretched by up to +20% jitter, and reports it
 failed so SQS delivers it again then. After the last attempt the job is recorded as given
 up and dead-lettered. 410 Gone, or a destination that resolves to an internal address,
-ends the job at once. Every attempt is recorded (`dal/callbacks.py`, `CallbackLog`).
+ends the job at once. Every attempt is recorded (`dal/callback_store.py`, `CallbackLog`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from smsgw import explanations
-from smsgw.logic import webhook_signing
+from smsgw.kernel import webhook_signing
+from smsgw.kernel.backoff import Backoff
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import iso_from_epoch
 from smsgw.observability import logger
@@ -29,12 +31,36 @@ RETRY_SCHEDULE: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 JITTER = 0.2
 MAX_VISIBILITY_SECONDS = 43200  # SQS limit on ChangeMessageVisibility
+WEBHOOK_RETRY = Backoff(
+    schedule=RETRY_SCHEDULE,
+    cap=MAX_VISIBILITY_SECONDS,
+    jitter=JITTER,
+    lengthen=True,
+    rounding="nearest",
+)
 
-DELIVERED = "delivered"
-RETRY = "retry"
-GONE = "gone"
-REFUSED = "refused"
-GAVE_UP = "gave_up"
+
+class DeliveryResult(StrEnum):
+    """What became of one attempt at a webhook job (or a reply forward); recorded as the
+    attempt's `Result` (docs/webhooks.md)."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    GONE = "gone"
+    """410 Gone: the customer asked us to stop."""
+    REFUSED = "refused"
+    """The destination resolves to an internal address."""
+    GAVE_UP = "gave_up"
+    DEAD_LETTER = "dead_letter"
+    """A job received once more after its last attempt (recorded given up): no attempt,
+    it is failed at once so the queue's redrive policy moves it to the dead-letter queue."""
+
+
+DELIVERED = DeliveryResult.DELIVERED
+RETRY = DeliveryResult.RETRY
+GONE = DeliveryResult.GONE
+REFUSED = DeliveryResult.REFUSED
+GAVE_UP = DeliveryResult.GAVE_UP
 
 
 class DeliveryError(Exception):
@@ -84,7 +110,7 @@ class AttemptLog(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class NotifyOutcome:
-    result: str
+    result: DeliveryResult
     attempt: int
     http_status: int | None = None
     retry_in: int | None = None
@@ -93,8 +119,7 @@ class NotifyOutcome:
 def retry_delay(attempt: int, rand: Callable[[], float] = random.random) -> int:
     """Seconds before the attempt after `attempt`: the schedule's, plus 0-20% jitter (only
     ever longer, so the whole schedule still spans over 24 hours)."""
-    base = RETRY_SCHEDULE[min(attempt, len(RETRY_SCHEDULE)) - 1]
-    return min(MAX_VISIBILITY_SECONDS, round(base * (1 + JITTER * rand())))
+    return int(WEBHOOK_RETRY.delay(attempt, rand=rand))
 
 
 def build_request(job: CallbackJob, secrets: list[str], now: float) -> HttpRequest:

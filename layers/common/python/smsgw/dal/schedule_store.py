@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import condition_failed
 from smsgw.dal.paging import query_items
-from smsgw.logic.schedule import bucket_of, shard_of
+from smsgw.kernel.scheduling import bucket_of, shard_of
 
 _CURSOR_KEY = {"PK": "SCHEDULER", "SK": "CURSOR"}
 

@@ -12,28 +12,24 @@ Expiry is decided by time in the conditions; DynamoDB TTL only deletes expired i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from smsgw.models.lease import MAX_LEASES_PER_RECIPIENT, Lease
+from smsgw.models.lease import (
+    ALLOCATED,
+    CONFLICT,
+    MAX_LEASES_PER_RECIPIENT,
+    NUMBER_GONE,
+    NUMBER_TAKEN,
+    POINTER_TAKEN,
+    SLOT_TAKEN,
+    Lease,
+    Pointer,
+)
 
 FREE = "attribute_not_exists(PK) OR ExpiresAt <= :now"
-
-# How an allocation transaction ended.
-ALLOCATED = "allocated"
-NUMBER_TAKEN = "number_taken"
-"""The number has a live lease to this recipient (another account's or property's)."""
-POINTER_TAKEN = "pointer_taken"
-"""The property got a lease to this recipient meanwhile: reuse it."""
-SLOT_TAKEN = "slot_taken"
-"""Another send of this account took the slot meanwhile: choose again."""
-NUMBER_GONE = "number_gone"
-"""The number left the pool (or this country) meanwhile."""
-CONFLICT = "conflict"
-"""A concurrent transaction on the same items: try again."""
 
 
 def lease_key(recipient: str, number: str) -> dict[str, str]:
@@ -50,15 +46,6 @@ def slot_key(account_sid: str, recipient: str, slot: int) -> dict[str, str]:
 
 def optout_key(account_sid: str, recipient: str) -> dict[str, str]:
     return {"PK": f"OPTOUT#{account_sid}#{recipient}", "SK": "OPTOUT"}
-
-
-@dataclass(frozen=True, slots=True)
-class Pointer:
-    lease_id: str
-    number: str
-    expires_at: int
-    slot: int
-    date_created: str
 
 
 class LeaseStore:

@@ -7,8 +7,6 @@ partial-failure response is built here instead, in the same shape.
 
 from __future__ import annotations
 
-import math
-import random
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -16,13 +14,20 @@ from typing import Any
 from smsgw import services
 from smsgw.config import settings
 from smsgw.errors import TransientError
+from smsgw.kernel.backoff import Backoff
 from smsgw.logic.dispatch import Dispatcher, Outcome, SendJob
 from smsgw.models.message import FAILED, REJECTED, SENT
-from smsgw.observability import logger, metrics
+from smsgw.observability import Metric, emit, logger
 
 MAX_RETRY_DELAY_SECONDS = 900
+SEND_RETRY = Backoff(base=10, cap=MAX_RETRY_DELAY_SECONDS, jitter=0.2, rounding="floor", minimum=1)
+"""10 s, 20 s, 40 s, ... shortened by up to 20%, at most 15 min; a Retry-After as asked."""
 _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="send")
-_METRICS = {SENT: "MessagesSent", FAILED: "MessagesFailed", REJECTED: "MessagesRejected"}
+_METRICS = {
+    SENT: Metric.MESSAGES_SENT,
+    FAILED: Metric.MESSAGES_FAILED,
+    REJECTED: Metric.MESSAGES_REJECTED,
+}
 
 
 @cache
@@ -79,10 +84,7 @@ def _handle(record: dict[str, Any]) -> Outcome | None:
 def retry_delay(receive_count: int, retry_after: float | None) -> int:
     """Seconds until SQS delivers a refused record again: the carrier's Retry-After when it
     gave one, else exponential backoff (10 s, 20 s, 40 s, ...) with jitter, at most 15 min."""
-    if retry_after is not None:
-        return max(1, min(math.ceil(retry_after), MAX_RETRY_DELAY_SECONDS))
-    base = min(10 * 2 ** max(0, receive_count - 1), MAX_RETRY_DELAY_SECONDS)
-    return int(base * random.uniform(0.8, 1.0)) or 1
+    return int(SEND_RETRY.delay(receive_count, asked=retry_after))
 
 
 def _back_off(record: dict[str, Any], delay: int) -> None:
@@ -102,5 +104,5 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         if outcome is None:
             failures.append({"itemIdentifier": record["messageId"]})
         elif outcome.status in _METRICS:
-            metrics.add_metric(name=_METRICS[outcome.status], unit="Count", value=1)
+            emit(_METRICS[outcome.status])
     return {"batchItemFailures": failures}

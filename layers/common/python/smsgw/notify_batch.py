@@ -26,10 +26,18 @@ from typing import Any
 from smsgw import services
 from smsgw.config import settings
 from smsgw.logic import outbox
-from smsgw.logic.notify import DELIVERED, GAVE_UP, MAX_ATTEMPTS, RETRY, Notifier, NotifyOutcome
+from smsgw.logic.webhook_delivery import (
+    DELIVERED,
+    GAVE_UP,
+    MAX_ATTEMPTS,
+    RETRY,
+    DeliveryResult,
+    Notifier,
+    NotifyOutcome,
+)
 from smsgw.models.callback import CallbackJob
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, job_kind
-from smsgw.observability import logger, metrics
+from smsgw.observability import Metric, emit, logger
 
 _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="notify")
 
@@ -46,11 +54,6 @@ def notifier() -> Notifier:
     )
 
 
-DEAD_LETTER = "dead_letter"
-"""A job received once more after its last attempt (recorded given up): no attempt, it is
-failed at once so the queue's redrive policy moves it to the dead-letter queue."""
-
-
 def _handle(record: dict[str, Any]) -> NotifyOutcome | None:
     """The outcome, or None for a record that is not a job (dropped, logged)."""
     receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
@@ -65,7 +68,7 @@ def _handle(record: dict[str, Any]) -> NotifyOutcome | None:
     # its redrive (maxReceiveCount = MAX_ATTEMPTS) comes one receive after its last attempt.
     attempt = job.first_attempt - 1 + receives
     if attempt > MAX_ATTEMPTS:
-        return NotifyOutcome(DEAD_LETTER, attempt)
+        return NotifyOutcome(DeliveryResult.DEAD_LETTER, attempt)
     return _attempt(job, attempt)
 
 
@@ -179,9 +182,9 @@ def _concurrently(
 
 
 def _count(outcome: NotifyOutcome) -> None:
-    metrics.add_metric(name="WebhookAttempts", unit="Count", value=1)
+    emit(Metric.WEBHOOK_ATTEMPTS)
     if outcome.result == DELIVERED:
-        metrics.add_metric(name="WebhooksDelivered", unit="Count", value=1)
+        emit(Metric.WEBHOOKS_DELIVERED)
 
 
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:
@@ -195,9 +198,9 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             continue
         if outcome is None:
             continue
-        if outcome.result != DEAD_LETTER:
+        if outcome.result != DeliveryResult.DEAD_LETTER:
             _count(outcome)
-        if outcome.result in (RETRY, GAVE_UP, DEAD_LETTER):
+        if outcome.result in (RETRY, GAVE_UP, DeliveryResult.DEAD_LETTER):
             delay = outcome.retry_in if outcome.result == RETRY else 0
             services.callback_queue().retry_in(record["receiptHandle"], delay or 0)
             failures.append({"itemIdentifier": record["messageId"]})

@@ -10,12 +10,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw import services
+from smsgw.api.http_responses import json_response
 from smsgw.api.request import caller, json_body, page_size, query_parameters
-from smsgw.api.responses import json_response
 from smsgw.config import settings
 from smsgw.errors import ErrorCode, NotFoundError, SmsGatewayError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, is_well_formed, new_sid
-from smsgw.logic.send import (
+from smsgw.logic.accept import (
     build_message,
     cancel,
     check_can_send,
@@ -23,8 +23,8 @@ from smsgw.logic.send import (
     store_and_queue,
 )
 from smsgw.models.message import STATUSES
-from smsgw.models.send import parse_send_request
-from smsgw.observability import logger, metrics
+from smsgw.models.send_request import parse_send_request
+from smsgw.observability import Metric, emit, logger
 
 router = Router()
 
@@ -110,7 +110,7 @@ def _idempotent_send(key, body, request, prop, now) -> Response:
         raise
     response = {"Message": message.to_resource()}
     store.complete(scope, 200, response)
-    metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    emit(Metric.MESSAGES_ACCEPTED)
     return json_response(200, response)
 
 
@@ -118,7 +118,7 @@ def _accepted(message) -> Response:
     logger.info(
         "message accepted", extra={"MessageSid": message.message_sid, "Status": message.status}
     )
-    metrics.add_metric(name="MessagesAccepted", unit="Count", value=1)
+    emit(Metric.MESSAGES_ACCEPTED)
     return json_response(200, {"Message": message.to_resource()})
 
 

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsgw import explanations
-from smsgw.dal.messages import MessageStore
-from smsgw.dal.queue import SendQueue
-from smsgw.dal.tenants import Property, TenantStore
 from smsgw.errors import (
     ConflictError,
     ErrorCode,
@@ -19,8 +16,9 @@ from smsgw.errors import (
     ValidationError,
 )
 from smsgw.ids import is_well_formed
-from smsgw.logic.addresses import supports_alphanumeric
-from smsgw.logic.schedule import waits_in_table
+from smsgw.kernel.addresses import supports_alphanumeric
+from smsgw.kernel.scheduling import waits_in_table
+from smsgw.logic.ports import Messages, SendJobs, Tenants
 from smsgw.models.lease import Lease
 from smsgw.models.message import (
     CANCELLED,
@@ -31,7 +29,13 @@ from smsgw.models.message import (
     Message,
     iso_from_epoch,
 )
-from smsgw.models.send import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest, parse_send_request
+from smsgw.models.send_request import (
+    SENDER_ALPHANUMERIC,
+    SENDER_LEASE,
+    SendRequest,
+    parse_send_request,
+)
+from smsgw.models.tenant import Property
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,7 @@ def check_can_send(prop: Property, account_sms_enabled: bool) -> None:
         )
 
 
-def owned_property(tenants: TenantStore, property_sid: str, account_sid: str) -> Property:
+def owned_property(tenants: Tenants, property_sid: str, account_sid: str) -> Property:
     """The caller's property; another account's property is not found (404, not 403)."""
     prop = tenants.get_property(property_sid)
     if prop is None or prop.account_sid != account_sid:
@@ -120,9 +124,7 @@ def build_message(
     )
 
 
-def store_and_queue(
-    messages: MessageStore, queue: SendQueue, message: Message, now: float
-) -> Message:
+def store_and_queue(messages: Messages, queue: SendJobs, message: Message, now: float) -> Message:
     """Store the message and queue it. Idempotent for one MessageSid: a second call finds
     the stored message and queues it again, which the sender's claim makes harmless."""
     if not messages.create(
@@ -154,7 +156,7 @@ def store_and_queue(
                     },
                 )
                 raise
-        # A later message waits in the table; the scheduler queues it (logic/schedule.py).
+        # A later message waits in the table; the scheduler queues it (kernel/scheduling.py).
     return message
 
 
@@ -163,8 +165,8 @@ def accept(
     *,
     prop: Property,
     message_sid: str,
-    messages: MessageStore,
-    queue: SendQueue,
+    messages: Messages,
+    queue: SendJobs,
     limits: SendLimits,
     now: float | None = None,
 ) -> Message:
@@ -217,7 +219,7 @@ def rejected_message(
     )
 
 
-def cancel(messages: MessageStore, prop: Property, message_sid: str, now: float) -> Message:
+def cancel(messages: Messages, prop: Property, message_sid: str, now: float) -> Message:
     """Cancel a scheduled or queued message of this property. The sender's claim never
     takes a cancelled message, even one whose job is already on the queue."""
     found = messages.get(message_sid) if is_well_formed(message_sid) else None

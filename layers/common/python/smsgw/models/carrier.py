@@ -1,14 +1,11 @@
-"""The carrier adapter interface.
-
-An adapter has four jobs: submit a message, verify that a callback really came from the
-carrier, and parse the carrier's delivery receipts and inbound replies. Adapters are the
-only code besides `dal/` that talks to the outside world.
+"""What crosses the carrier boundary: the messages, receipts and replies an adapter
+takes or gives, and the errors it raises. The adapter interface itself is
+`smsgw.logic.ports.Carrier`; the adapters are in `smsgw.carriers`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from smsgw import explanations
 
@@ -119,54 +116,3 @@ class OutcomeUnknownError(Exception):
 
 class CallbackRejectedError(Exception):
     """A callback failed signature verification or could not be parsed."""
-
-
-class Carrier(Protocol):
-    name: str
-
-    def submit(self, sms: OutboundSms) -> SubmitResult:
-        """Hand one message to the carrier. Raises CarrierError or OutcomeUnknownError."""
-        ...
-
-    def verify(self, request: CallbackRequest) -> bool:
-        """True when the callback carries the carrier's valid signature."""
-        ...
-
-    def parse_receipt(self, request: CallbackRequest) -> Receipt:
-        """The delivery receipt in a verified callback. Raises CallbackRejectedError."""
-        ...
-
-    def parse_reply(self, request: CallbackRequest) -> Reply:
-        """The inbound reply in a verified callback. Raises CallbackRejectedError."""
-        ...
-
-
-class Reconciling(Protocol):
-    """An adapter that can look up a message whose submission outcome is unknown.
-
-    Optional (docs/carriers.md, "Reconciliation"): `reconcile` returns what the carrier
-    holds for the message (its id and status) when it finds it, None when it does not;
-    it raises CarrierError when the carrier could not be asked. A None is not proof that
-    the carrier never took the message, so nobody resends on it.
-    """
-
-    def reconcile(self, sms: OutboundSms, claimed_at: float) -> SubmitResult | None: ...
-
-
-class NamesMessageSid(Protocol):
-    """An adapter whose delivery receipts carry our MessageSid back.
-
-    Optional (docs/carriers.md, "Adding a carrier"): `receipts_name_message_sid(sms)` is
-    True when the receipts for `sms` will name its MessageSid (a callback URL parameter, a
-    client reference, a message context). Only for the others does the sender store the
-    carrier-id lookup item that receipts are matched by (one more write per message).
-    """
-
-    def receipts_name_message_sid(self, sms: OutboundSms) -> bool: ...
-
-
-def receipts_name_message_sid(carrier: Carrier, sms: OutboundSms) -> bool:
-    """Whether `carrier`'s receipts for `sms` name our MessageSid (False when the adapter
-    does not say)."""
-    says = getattr(carrier, "receipts_name_message_sid", None)
-    return bool(says(sms)) if callable(says) else False

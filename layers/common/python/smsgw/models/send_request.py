@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsgw.errors import ErrorCode, ValidationError
-from smsgw.logic.addresses import (
+from smsgw.kernel.addresses import (
     is_alphanumeric_sender_id,
     parse_e164,
     validate_email,
     validate_webhook_uri,
 )
-from smsgw.logic.text import TextInfo, analyse
+from smsgw.kernel.text import TextInfo, analyse
 
 MAX_SCHEDULE_AHEAD_SECONDS = 14 * 24 * 3600  # 1,209,600
 MAX_SCHEDULE_BEHIND_SECONDS = 3600

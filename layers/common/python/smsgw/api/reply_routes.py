@@ -6,11 +6,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from smsgw import services
+from smsgw.api.http_responses import json_response
 from smsgw.api.request import caller, page_size, query_parameters
-from smsgw.api.responses import json_response
 from smsgw.errors import ErrorCode, NotFoundError
 from smsgw.ids import is_well_formed
-from smsgw.logic.send import owned_property
+from smsgw.logic.accept import owned_property
 
 router = Router()
 

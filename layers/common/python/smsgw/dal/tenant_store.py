@@ -7,7 +7,6 @@ Keys (see docs/data-model.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -16,24 +15,7 @@ from botocore.exceptions import ClientError
 from smsgw.dal.conditions import condition_failed
 from smsgw.dal.paging import query_full_items
 from smsgw.errors import ErrorCode, NotFoundError
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    account_sid: str
-    name: str
-    sms_enabled: bool
-    token_hashes: list[dict[str, str]] = field(default_factory=list)
-    date_created: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Property:
-    property_sid: str
-    account_sid: str
-    name: str
-    sms_enabled: bool
-    date_created: str = ""
+from smsgw.models.tenant import Account, Property
 
 
 def _account_key(account_sid: str) -> dict[str, str]:

@@ -12,9 +12,6 @@ that changes the status, so a transition and its record can never part.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,10 +20,19 @@ from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import condition_failed, written
 from smsgw.dal.paging import batch_get
-from smsgw.dal.schedule import waiting_keys
-from smsgw.errors import ErrorCode, ValidationError
-from smsgw.logic.schedule import shard_of
-from smsgw.models.message import ALLOWED_FROM, Message, stored_event
+from smsgw.dal.schedule_store import waiting_keys
+from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
+from smsgw.kernel.scheduling import shard_of
+from smsgw.models.message import (
+    ALLOWED_FROM,
+    SUBMIT_CLAIMED,
+    SUBMIT_DONE,
+    SUBMIT_RETRYABLE,
+    SUBMIT_UNKNOWN,
+    Message,
+    SubmitState,
+    stored_event,
+)
 
 
 def _key(message_sid: str) -> dict[str, str]:
@@ -158,37 +164,6 @@ class MessageStore:
         return messages, next_token
 
 
-def encode_page_token(key: dict[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
-
-
-def decode_page_token(token: str, pk_name: str, partition: str) -> dict[str, str]:
-    """The query position in a PageToken; only a token for this very listing is accepted."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            ErrorCode.INVALID_PAGE_TOKEN, "PageToken is not a token this API issued.", "PageToken"
-        ) from exc
-    if (
-        not isinstance(key, dict)
-        or not all(isinstance(v, str) for v in key.values())
-        or key.get(pk_name) != partition
-    ):
-        raise ValidationError(
-            ErrorCode.INVALID_PAGE_TOKEN,
-            "PageToken does not belong to this listing.",
-            "PageToken",
-        )
-    return key
-
-
-SUBMIT_CLAIMED = "claimed"
-SUBMIT_RETRYABLE = "retryable"
-SUBMIT_UNKNOWN = "unknown"
-SUBMIT_DONE = "done"
-
-
 class ClaimStore(MessageStore):
     """The sender's side of a message: the claim that makes a carrier submission happen
     at most once.
@@ -248,7 +223,7 @@ class ClaimStore(MessageStore):
     def settle_claim(
         self,
         message_sid: str,
-        submit_state: str,
+        submit_state: SubmitState,
         event: dict[str, Any],
         *,
         status: str | None = None,

@@ -13,8 +13,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from smsgw.carriers.base import Receipt
 from smsgw.dal.conditions import condition_failed
+from smsgw.models.carrier import Receipt
 from smsgw.models.message import ALLOWED_FROM, Message, stored_event
 
 UNMATCHED_TTL_SECONDS = 30 * 86400

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from smsgw.dal.schedule import ScheduleStore
-from smsgw.logic.schedule import (
+from smsgw.kernel.scheduling import (
     FIRST_RUN_LOOKBACK_BUCKETS,
     SHARDS,
     bucket_of,
     last_releasable_bucket,
     release_delay,
 )
+from smsgw.logic.ports import WaitingRoom
 
 # Buckets one tick releases at most, so a tick after a long outage ends within its timeout;
 # the next tick goes on from where it stopped.
@@ -33,7 +33,7 @@ class TickResult:
 class Scheduler:
     def __init__(
         self,
-        store: ScheduleStore,
+        store: WaitingRoom,
         enqueue: Callable[[list[tuple[str, int]]], None],
         *,
         lease_seconds: int,

@@ -9,8 +9,8 @@ from functools import cache
 from smsgw import services
 from smsgw.config import settings
 from smsgw.dal import aws
-from smsgw.dal.schedule import ScheduleStore
-from smsgw.logic.scheduler import Scheduler, TickResult
+from smsgw.dal.schedule_store import ScheduleStore
+from smsgw.logic.schedule_release import Scheduler, TickResult
 
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="schedule")
 
@@ -35,8 +35,8 @@ def run_tick(owner: str, now: float | None = None) -> TickResult:
 def reconciler():
     """Unknown-outcome reconciliation (smsgw.logic.reconcile), run after each tick."""
     from smsgw.carriers import CarrierNotConfiguredError
-    from smsgw.carriers.base import CarrierError, OutboundSms
     from smsgw.logic.reconcile import Reconciler
+    from smsgw.models.carrier import CarrierError, OutboundSms
 
     carriers = services.carriers()
 

@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import written
-from smsgw.dal.messages import decode_page_token, encode_page_token
+from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
 from smsgw.models.lease import Reply
 
 UNMATCHED_TTL_SECONDS = 30 * 86400
