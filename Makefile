@@ -31,8 +31,13 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+# The suites in parallel processes (pytest-xdist; the e2e tests, which share the local
+# stacks, on one of them), each recording its functions' AWS calls into one file; then the
+# least-privilege check over that file (tests/conftest.py).
 test: venv lint check-template check-security
-	$(VENV)/bin/pytest
+	@calls=$$(mktemp -d) && trap 'rm -rf "$$calls"' EXIT && \
+	SMSGW_TEST_AWS_CALLS_FILE=$$calls/calls.txt $(VENV)/bin/pytest -n auto && \
+	SMSGW_TEST_AWS_CALLS_FILE=$$calls/calls.txt $(VENV)/bin/pytest tests/e2e/test_least_privilege_e2e.py
 
 # A tool in a virtual environment of its own (its pins clash with the test tools'):
 # $(call tool_venv,<venv>,<requirements file>)

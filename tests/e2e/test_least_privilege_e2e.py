@@ -16,12 +16,14 @@ the SQS and DynamoDB stream execution roles) are not checked: Lambda uses them t
 function's logs and traces and to read its event sources; the code calls none of them.
 
 It runs only when the whole e2e and integration suites were selected (as `make test` and CI
-run them), so that every path was exercised; the rare ones (reconcile, a scheduled release,
+run them), so that every path was exercised (`make test` runs the suites in parallel
+processes, recording into one file, then this test alone over it); the rare ones (reconcile, a scheduled release,
 the sender's back-off, a webhook's retry) only the integration tests drive.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -31,7 +33,7 @@ import pytest
 
 from smsgw_tools.local import iam
 from smsgw_tools.template.loading import load
-from tests.conftest import ALL_RECORDED
+from tests.conftest import ALL_RECORDED, CALLS_FILE
 
 pytestmark = pytest.mark.e2e
 
@@ -122,6 +124,8 @@ def test_findings_name_unused_wildcard_and_unscoped_grants():
 
 def test_every_role_allows_exactly_what_its_function_calls(request, aws_calls_file):
     if not request.config.stash.get(ALL_RECORDED, False):
+        if os.environ.get(CALLS_FILE):
+            pytest.fail(f"{aws_calls_file} was not recorded over every e2e and integration test")
         pytest.skip("only over the whole e2e and integration suites: a part misses paths")
     used = recorded(aws_calls_file)
     functions = load().functions

@@ -14,8 +14,9 @@ import pytest
 from moto import mock_aws
 
 from smsgw_tools.admin.operations import Admin
-from smsgw_tools.local.resources import Stack, deploy
+from smsgw_tools.local.resources import Stack
 from smsgw_tools.simulators.server import CarrierSimulator
+from tests.moto_snapshots import deploy_once
 from tests.support import (
     CallRecorder,
     LambdaContext,
@@ -46,7 +47,7 @@ def aws_session(monkeypatch) -> Iterator[boto3.session.Session]:
 
 @pytest.fixture
 def stack(aws_session) -> Stack:
-    return deploy(aws_session)
+    return deploy_once(aws_session)
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from smsgw.carriers import sns_messages
 from smsgw.dal.message_store import MessageStore
 from smsgw.ids import MESSAGE_PREFIX, new_sid
 from smsgw.models.message import Message
-from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import Functions
 from tests.integration.test_carriers import (
     BASE,
@@ -39,6 +38,7 @@ from tests.integration.test_carriers import (
     WIRES,
     http_event,
 )
+from tests.moto_snapshots import deploy_once
 from tests.support import ROOT, use_test_aws_environment
 
 DOCUMENT_URI = "urn:smsgw:openapi"
@@ -141,7 +141,7 @@ def webhooks() -> Iterator[Webhooks]:
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         use_test_aws_environment(patch)
         session = boto3.session.Session(region_name="us-east-1")
-        stack = deploy(session, parameters={"Carrier": "twilio", "PublicBaseUrl": BASE})
+        stack = deploy_once(session, parameters={"Carrier": "twilio", "PublicBaseUrl": BASE})
         wires = {name: WIRES[name](session, stack) for name in CARRIERS}
         wires["eum"].install(patch)
         secret = {name: wire.secret for name, wire in wires.items()}

@@ -29,11 +29,11 @@ from smsgw.carriers.twilio import SIGNATURE_HEADER
 from smsgw.carriers.twilio import signature as twilio_signature
 from smsgw.errors import ErrorCode
 from smsgw.logic.outbox import job_for_record
-from smsgw_tools.local.resources import deploy
 from smsgw_tools.simulators.certificates import LocalAuthority
 from smsgw_tools.simulators.server import CarrierSimulator
 from smsgw_tools.simulators.vonage_wire import DEFAULT_SIGNATURE_SECRET, signed_callback
 from tests.integration.conftest import queued_records
+from tests.moto_snapshots import deploy_once
 from tests.support import message_item
 
 BASE = "https://sms.example.com"
@@ -353,7 +353,7 @@ def carrier_name(request) -> str:
 
 @pytest.fixture
 def stack(aws_session, carrier_name):
-    return deploy(aws_session, parameters={"Carrier": carrier_name, "PublicBaseUrl": BASE})
+    return deploy_once(aws_session, parameters={"Carrier": carrier_name, "PublicBaseUrl": BASE})
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 
 from smsgw import explanations
 from smsgw.logic.outbox import job_for_record
-from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import queued_records
+from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import sqs_records, twilio_receipt_event
 
 LEAKS = {
@@ -56,7 +56,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def stack(aws_session, monkeypatch):
-    deployed = deploy(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
+    deployed = deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
     environment = deployed.function_environment
 
     def short_carrier_timeout(function):  # the simulator's held request outlasts it

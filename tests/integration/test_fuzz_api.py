@@ -41,11 +41,12 @@ from smsgw.api.carrier_callbacks import CALLBACK_ROUTES
 from smsgw.carriers.twilio import SIGNATURE_HEADER, signature
 from smsgw.errors import ErrorCode
 from smsgw_tools.admin.operations import Admin
-from smsgw_tools.local.resources import Stack, deploy
+from smsgw_tools.local.resources import Stack
 from smsgw_tools.openapi.document import build, documented_errors
 from smsgw_tools.openapi.routes import LIST_FILTERS
 from smsgw_tools.openapi.schemas import send_request_schema
 from tests.integration.conftest import Api, Functions, Tenant
+from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import receipt_form, twilio_receipt_event
 from tests.support import apply_environment, use_test_aws_environment
 
@@ -173,7 +174,7 @@ def world() -> Iterator[World]:
         use_test_aws_environment(patch)
         with mock_aws():
             session = boto3.session.Session(region_name="us-east-1")
-            stack = deploy(session, parameters={"PublicBaseUrl": BASE})
+            stack = deploy_once(session, parameters={"PublicBaseUrl": BASE})
             session.client("secretsmanager").put_secret_value(
                 SecretId=stack.parameters["CarrierSecretName"],
                 SecretString=json.dumps(

@@ -10,9 +10,9 @@ import pytest
 
 from smsgw import explanations
 from smsgw.logic.webhook_delivery import MAX_ATTEMPTS, RETRY_SCHEDULE
-from smsgw_tools.local.resources import deploy
 from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import queued_records
+from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import receipt_form, sqs_records, twilio_receipt_event
 from tests.unit.test_webhook_signing import documented_verifier
 
@@ -21,7 +21,7 @@ BASE = "http://127.0.0.1:9"
 
 @pytest.fixture
 def stack(aws_session):
-    return deploy(
+    return deploy_once(
         aws_session,
         parameters={"PublicBaseUrl": BASE, "WebhookAllowedNetworks": "127.0.0.0/8,::1/128"},
     )

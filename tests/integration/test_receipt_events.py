@@ -11,8 +11,8 @@ from smsgw.dal.message_store import MessageStore
 from smsgw.logic.outbox import job_for_record
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import Message
-from smsgw_tools.local.resources import deploy
 from smsgw_tools.local.sink import WebhookSink
+from tests.moto_snapshots import deploy_once
 from tests.support import event
 
 SAMPLE_SID = "SM00000000000000000000000000000001"
@@ -21,7 +21,7 @@ SAMPLE_CARRIER_SID = "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 @pytest.fixture
 def stack(aws_session):
-    return deploy(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
+    return deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
 
 
 def test_carrier_receipt_event_delivers_the_sample_message(

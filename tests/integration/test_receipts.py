@@ -8,8 +8,8 @@ from smsgw.carriers.twilio import STATUS_MAP
 from smsgw.dal.callback_store import CallbackLog
 from smsgw.errors import ErrorCode
 from smsgw.logic.outbox import job_for_record
-from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import queued_records
+from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import receipt_form, twilio_receipt_event
 from tests.support import message_item
 
@@ -20,7 +20,7 @@ RECEIPTS = f"{BASE}/v1/Carriers/twilio/Receipts"
 
 @pytest.fixture
 def stack(aws_session):
-    return deploy(aws_session, parameters={"PublicBaseUrl": BASE})
+    return deploy_once(aws_session, parameters={"PublicBaseUrl": BASE})
 
 
 def send_and_submit(api, functions, aws_session, stack, simulator, **fields):

@@ -9,8 +9,8 @@ import pytest
 from smsgw import explanations
 from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
 from smsgw.logic.reconcile import GIVE_UP_SECONDS, GRACE_SECONDS
-from smsgw_tools.local.resources import deploy
 from tests.integration.conftest import queued_records
+from tests.moto_snapshots import deploy_once
 from tests.support import apply_environment, message_item
 
 # Receipts the simulator sends go to a closed port: only reconciliation settles messages.
@@ -19,7 +19,7 @@ BASE = "http://127.0.0.1:9"
 
 @pytest.fixture
 def stack(aws_session):
-    return deploy(aws_session, parameters={"PublicBaseUrl": BASE})
+    return deploy_once(aws_session, parameters={"PublicBaseUrl": BASE})
 
 
 def send(api, functions, aws_session, stack, text):

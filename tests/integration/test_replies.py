@@ -9,10 +9,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from smsgw.errors import ErrorCode
-from smsgw_tools.local.resources import deploy
 from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import queued_records
 from tests.integration.test_leases import _AtomicBackend
+from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import sqs_records, twilio_receipt_event
 from tests.unit.test_webhook_signing import documented_verifier
 
@@ -25,7 +25,7 @@ SIM_TOKEN = "simulator-token"
 
 @pytest.fixture
 def stack(aws_session):
-    return deploy(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
+    return deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
 
 
 @pytest.fixture

@@ -7,15 +7,15 @@ import time
 
 import pytest
 
-from smsgw_tools.local.resources import deploy
 from tests.integration.test_events import retarget
+from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import sqs_records
 from tests.support import event
 
 
 @pytest.fixture
 def stack(aws_session):
-    return deploy(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
+    return deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
 
 
 def test_carrier_reply_and_api_responses_events(

@@ -20,9 +20,9 @@ import pytest
 
 from smsgw.errors import ErrorCode
 from smsgw.kernel.addresses import is_internal_address
-from smsgw_tools.local.resources import deploy
 from smsgw_tools.template.loading import load
 from tests.integration.conftest import Api, Tenant, queued_records
+from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import receipt_form, twilio_receipt_event
 from tests.support import basic_auth
 
@@ -35,7 +35,7 @@ UNAUTHENTICATED = ErrorCode.UNAUTHENTICATED.number
 @pytest.fixture
 def stack(aws_session):
     # Carrier signatures cover the URL; receipts are sent to this base.
-    return deploy(aws_session, parameters={"PublicBaseUrl": BASE})
+    return deploy_once(aws_session, parameters={"PublicBaseUrl": BASE})
 
 
 @pytest.fixture
