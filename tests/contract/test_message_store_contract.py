@@ -213,12 +213,6 @@ def test_a_final_message_is_not_claimed(stores):
     assert claim(stores.messages, message.message_sid) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="Message.to_attributes leaves out a None From and Message.from_attributes "
-    "requires it: a rejected raw request without From is stored but cannot be read",
-)
 def test_a_message_without_a_from_is_read_back(stores):
     message = a_message(sender=None, sender_type="", status=REJECTED)
     assert stores.messages.create(message) is True

@@ -173,6 +173,25 @@ def test_an_invalid_raw_request_becomes_a_rejected_message_not_a_poison_message(
     assert simulator.submissions() == []
 
 
+def test_a_rejected_raw_request_without_from_is_read_listed_and_redelivered_without_error(
+    api, tenant, functions, simulator
+):
+    body = {k: v for k, v in SIMPLE.items() if k != "From"}
+    record = raw_record({**body, "To": "nope", "PropertySid": tenant.property_sid})
+
+    # delivered twice, as SQS may: the second finds the stored rejection
+    assert functions.invoke("sender", {"Records": [record]}) == {"batchItemFailures": []}
+    assert functions.invoke("sender", {"Records": [record]}) == {"batchItemFailures": []}
+
+    sid = derived_sid(MESSAGE_PREFIX, record["messageId"])
+    rejected = message(api, tenant, sid)
+    assert (rejected["Status"], rejected["From"]) == ("rejected", "")
+    listed = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms")
+    assert listed.status == 200
+    assert [m["MessageSid"] for m in listed.body["Messages"]] == [sid]
+    assert simulator.submissions() == []
+
+
 def test_raw_requests_for_unknown_properties_or_garbage_are_rejected_and_acknowledged(
     functions, simulator, aws_session, stack
 ):

@@ -239,12 +239,6 @@ def test_an_invalid_raw_request_becomes_a_rejected_message(world, body, code):
     assert world.carrier.submissions == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="a rejected message stored without From cannot be read back "
-    "(Message.from_attributes needs From): its redelivery raises instead of finding it",
-)
 def test_a_redelivered_raw_request_without_a_from_finds_its_rejected_message(world):
     first = world.deliver_raw("not json")
 

@@ -245,6 +245,7 @@ class Message:
         item = _plain(item)
         if "MessageSid" not in item:
             item["MessageSid"] = item["PK"].removeprefix("MESSAGE#")
+        item.setdefault("From", None)  # a request rejected before it had one stores none
         if "Events" in item:
             item["Events"] = [_public(event_from_store(e)) for e in item["Events"]]
         if isinstance(item.get("ErrorMessage"), str):
