@@ -2,8 +2,8 @@
 
 A moto server (child process) holds the template's resources, the carrier simulator
 answers every submission after `--latency` seconds, and the sender's real handler runs
-in-process with its template environment. Ten messages are accepted the way the API
-accepts them, received from SendQueue as SQS-event records, and handed to the sender as
+in-process with its template environment. Ten messages are accepted by the API's send
+use case, received from SendQueue as SQS-event records, and handed to the sender as
 one batch. Records are sent concurrently, so a batch should cost about one carrier round
 trip: the figure is wall / L (target <= 1.3). For contrast, the same ten messages sent as
 ten batches of one.
@@ -39,24 +39,23 @@ REQUEST = {"From": "+61499009990", "To": "+61488023555"}
 
 
 def queue_messages(property_sid: str, count: int) -> None:
-    """Accept `count` send requests as the API function does: stored, then queued.
+    """Accept `count` send requests through the API function's send use case: validated,
+    opt-out checked, stored, then queued.
 
     The API's stores are the sender's (same table and queue, same process-wide clients),
     so this does not reset the sender's warm clients the way switching environments would.
     """
     from smsgw import services
-    from smsgw.ids import MESSAGE_PREFIX, new_sid
-    from smsgw.logic.accept import accept
 
-    prop = services.tenants().get_property(property_sid)
+    tenants = services.tenants()
+    prop = tenants.get_property(property_sid)
+    account = tenants.get_account(prop.account_sid)
     for n in range(count):
-        accept(
-            {**REQUEST, "Text": f"Benchmark message {n}"},
-            prop=prop,
-            message_sid=new_sid(MESSAGE_PREFIX),
-            messages=services.messages(),
-            queue=services.send_queue(),
-            limits=services.send_limits(),
+        services.send_requests().accept(
+            property_sid=property_sid,
+            account_sid=prop.account_sid,
+            account_sms_enabled=account.sms_enabled,
+            read_body=lambda n=n: {**REQUEST, "Text": f"Benchmark message {n}"},
         )
 
 

@@ -57,7 +57,7 @@ def reset_process_caches() -> None:
     # Leases and replies.
     from smsgw.dal import email
 
-    for name in ("lease_store", "leasing", "replies"):
+    for name in ("lease_store", "leasing", "replies", "send_requests"):
         getattr(services, name).cache_clear()
     notify_batch.forwarder.cache_clear()
     carrier_callbacks.reply_processor.cache_clear()

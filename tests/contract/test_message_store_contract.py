@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from smsgw.kernel.scheduling import shard_of
 from smsgw.models.message import (
     CANCELLED,

@@ -58,33 +58,34 @@ class Sender:
         return self.module.lambda_handler({"Records": records}, LambdaContext())
 
     def accept(self, property_sid: str, count: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
-        """Accept `count` messages the way the API does (stored, then queued), with the
-        sender's own stores. Returns MessageSid by Text (each Text is unique) and the
-        SendQueue records, as the SQS event source hands them to the function.
+        """Accept `count` messages through the API's send use case (validated, opt-out
+        checked, stored, then queued), with its stores in the sender's environment.
+        Returns MessageSid by Text (each Text is unique) and the SendQueue records, as the
+        SQS event source hands them to the function.
 
         The jobs are taken as the product sends them, not through moto's SQS, whose
         receive slows down with queue depth (35 s for 1,000 messages here)."""
+        from dataclasses import replace
+
         from smsgw import services
         from smsgw.config import settings
         from smsgw.dal.send_queue import SendQueue
-        from smsgw.ids import MESSAGE_PREFIX, new_sid
-        from smsgw.logic.accept import accept
 
         sent: list[dict[str, Any]] = []
         queue = SendQueue(_RecordingSqs(sent), settings().send_queue_url)
+        send_requests = replace(services.send_requests(), queue=queue)
         prop = services.tenants().get_property(property_sid)
+        account = services.tenants().get_account(prop.account_sid)
         texts = {}
         for n in range(count):
             text = f"Reliability message {n}"
-            message = accept(
-                {"From": FROM, "To": recipient(n), "Text": text},
-                prop=prop,
-                message_sid=new_sid(MESSAGE_PREFIX),
-                messages=services.messages(),
-                queue=queue,
-                limits=services.send_limits(),
+            accepted = send_requests.accept(
+                property_sid=property_sid,
+                account_sid=prop.account_sid,
+                account_sms_enabled=account.sms_enabled,
+                read_body=lambda text=text, n=n: {"From": FROM, "To": recipient(n), "Text": text},
             )
-            texts[text] = message.message_sid
+            texts[text] = accepted.body["Message"]["MessageSid"]
         return texts, [_record(job["MessageBody"], self.queue_arn) for job in sent]
 
     def restore(self) -> None:

@@ -13,7 +13,6 @@ from smsgw.dal.tenant_store import Account, Property
 from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from smsgw.kernel.scheduling import shard_of
-from smsgw.logic.accept import SendLimits
 from smsgw.logic.dispatch import (
     CARRIER_REJECTED,
     CARRIER_UNAVAILABLE,
@@ -22,6 +21,7 @@ from smsgw.logic.dispatch import (
     SendJob,
 )
 from smsgw.logic.leases import Leasing
+from smsgw.logic.send_request_use_case import SendLimits
 from smsgw.models.carrier import CarrierError, OutcomeUnknownError, SubmitResult
 from smsgw.models.message import FAILED, QUEUED, REJECTED, SCHEDULED, SENDING, SENT
 from tests.fakes import (

@@ -19,7 +19,7 @@ from smsgw_tools.openapi.routes import (
 
 
 def customer_operation(key: tuple[str, str], authorized: bool) -> dict[str, Any]:
-    from smsgw.api import message_routes
+    from smsgw.logic.send_request_use_case import MAX_IDEMPOTENCY_KEY_LENGTH
 
     operation: dict[str, Any] = {
         "operationId": OPERATION_IDS[key],
@@ -44,7 +44,7 @@ def customer_operation(key: tuple[str, str], authorized: bool) -> dict[str, Any]
                 "schema": {
                     "type": "string",
                     "minLength": 1,
-                    "maxLength": message_routes.MAX_IDEMPOTENCY_KEY_LENGTH,
+                    "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
                 },
             }
         )

@@ -35,7 +35,7 @@ NOT_FOUND_BY_RECONCILIATION = (
 CARRIER_UNDELIVERED = "The carrier could not deliver the message to the handset{carrier_code}."
 CARRIER_FAILED = "The carrier reported the message failed{carrier_code}."
 
-# The API (logic/accept.py): a message stored but not queued.
+# The API (logic/send_request_use_case.py): a message stored but not queued.
 NOT_QUEUED = "The message could not be queued; send it again."
 
 # Webhook attempts (logic/webhook_delivery.py, webhook_client.py), by cause.

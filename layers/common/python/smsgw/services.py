@@ -11,7 +11,7 @@ from smsgw.dal.idempotency import IdempotencyStore
 from smsgw.dal.message_store import ClaimStore, MessageStore
 from smsgw.dal.send_queue import SendQueue
 from smsgw.dal.tenant_store import TenantStore
-from smsgw.logic.accept import SendLimits
+from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 
 
 @cache
@@ -47,6 +47,19 @@ def send_limits() -> SendLimits:
         allowed_webhook_networks=tuple(
             ipaddress.ip_network(n) for n in config.webhook_allowed_networks
         ),
+    )
+
+
+@cache
+def send_requests() -> SendRequests:
+    """The send use case with the API's stores (the sender builds its own for raw requests)."""
+    return SendRequests(
+        tenants=tenants(),
+        messages=messages(),
+        queue=send_queue(),
+        limits=send_limits(),
+        leasing=leasing(),
+        idempotency=idempotency(),
     )
 
 

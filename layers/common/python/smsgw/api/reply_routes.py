@@ -10,7 +10,7 @@ from smsgw.api.http_responses import json_response
 from smsgw.api.request import caller, page_size, query_parameters
 from smsgw.errors import ErrorCode, NotFoundError
 from smsgw.ids import is_well_formed
-from smsgw.logic.accept import owned_property
+from smsgw.logic.tenancy import owned_property
 
 router = Router()
 

@@ -17,17 +17,12 @@ from enum import StrEnum
 from typing import Any
 
 from smsgw import explanations
-from smsgw.errors import (
-    ErrorCode,
-    SmsGatewayError,
-    TransientError,
-    ValidationError,
-)
-from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed
+from smsgw.errors import TransientError
+from smsgw.ids import is_well_formed
 from smsgw.kernel.backoff import Backoff
 from smsgw.kernel.scheduling import waits_in_table
-from smsgw.logic.accept import SendLimits, build_message, check_can_send, rejected_message
 from smsgw.logic.ports import Carrier, Claims, SendJobs, Tenants, receipts_name_message_sid
+from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
     CarrierError,
@@ -49,8 +44,6 @@ from smsgw.models.message import (
     SubmitState,
     iso_from_epoch,
 )
-from smsgw.models.send_request import parse_send_request
-from smsgw.models.tenant import Property
 from smsgw.observability import logger
 
 # Message error codes (docs/errors.md, "Message errors").
@@ -106,8 +99,11 @@ class Dispatcher:
         if carrier is None and carriers is None:
             raise ValueError("a Dispatcher needs a carrier or carriers")
         self._carriers = carriers
-        # Raw requests get the same opt-out check and leases as the API (logic/leases.py).
-        self._leasing = leasing
+        # Raw requests are accepted by the API's use case (logic/send_request_use_case.py),
+        # with the same opt-out check and leases (logic/leases.py).
+        self._send_requests = SendRequests(
+            tenants=tenants, messages=claims, queue=queue, limits=limits, leasing=leasing
+        )
         # Delivery receipts (docs/webhooks.md): the carrier calls
         # {status_callback_base}?smsgw_sid=<MessageSid>; `receipts` remembers the carrier's
         # id for receipts that do not name ours. The customer's webhook for a message the
@@ -115,10 +111,8 @@ class Dispatcher:
         self._status_callback_base = status_callback_base
         self._receipts = receipts
         self._claims = claims
-        self._tenants = tenants
         self._queue = queue
         self._carrier = carrier
-        self._limits = limits
         self._max_attempts = max_attempts
         self._clock = clock
 
@@ -127,7 +121,7 @@ class Dispatcher:
         now = self._clock()
         sid = self._job_sid(job)
         if sid is None:
-            message = self._accept_raw(job, now)
+            message = self._send_requests.accept_raw(job.body, job.message_id, now)
             if message.status not in (QUEUED, SCHEDULED, SENDING) or (
                 message.status == SCHEDULED
                 and waits_in_table(int(message.deliver_at or 0), int(now))
@@ -168,67 +162,6 @@ class Dispatcher:
             sid = body["MessageSid"]
             return sid if isinstance(sid, str) and is_well_formed(sid) else "-"
         return None
-
-    def _accept_raw(self, job: SendJob, now: float) -> Message:
-        """A send request published straight to the queue by another service. Its
-        MessageSid comes from the SQS message id, so a redelivery finds the same message."""
-        try:
-            body: Any = json.loads(job.body)
-        except ValueError:
-            body = None
-        message_sid = derived_sid(MESSAGE_PREFIX, job.message_id)
-        stored = self._claims.get(message_sid, consistent=True)
-        if stored is not None:
-            return stored
-        prop: Property | None = None
-        property_sid = ""
-        try:
-            if not isinstance(body, dict):
-                raise ValidationError(
-                    ErrorCode.INVALID_JSON, "The queue message is not a JSON object.", None
-                )
-            property_sid = body.get("PropertySid")
-            if not isinstance(property_sid, str) or not is_well_formed(property_sid):
-                property_sid = property_sid if isinstance(property_sid, str) else ""
-                raise ValidationError(
-                    ErrorCode.PROPERTY_NOT_FOUND, "PropertySid is required.", "PropertySid"
-                )
-            found = self._tenants.get_property(property_sid)
-            if found is None:
-                raise ValidationError(
-                    ErrorCode.PROPERTY_NOT_FOUND, f"No property {property_sid}.", "PropertySid"
-                )
-            prop = found
-            account = self._tenants.get_account(prop.account_sid)
-            check_can_send(prop, bool(account and account.sms_enabled))
-            request = parse_send_request(
-                body,
-                now=int(now),
-                max_text_characters=self._limits.max_text_characters,
-                allowed_webhook_networks=self._limits.allowed_webhook_networks,
-                extra_fields=frozenset({"PropertySid"}),
-            )
-            lease = None
-            if self._leasing is not None:
-                lease = self._leasing.prepare(
-                    request, prop.account_sid, prop.property_sid, message_sid, now
-                )
-            message = build_message(request, prop, message_sid, now, "sqs", lease)
-        except SmsGatewayError as error:
-            message = rejected_message(
-                body if isinstance(body, dict) else {},
-                error,
-                message_sid,
-                prop,
-                property_sid[:64],
-                now,
-            )
-        waiting = message.status == SCHEDULED and waits_in_table(
-            int(message.deliver_at or 0), int(now)
-        )
-        if not self._claims.create(message, wait_in_table=waiting):
-            message = self._claims.get(message_sid, consistent=True) or message
-        return message
 
     def carrier_for(self, message: Message) -> Carrier:
         """The adapter that sends `message`. Raises CarrierError (not permanent) when its

@@ -16,9 +16,9 @@ from smsgw import explanations
 from smsgw.errors import ErrorCode, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from smsgw.kernel.text import analyse
-from smsgw.logic.accept import store_and_queue
 from smsgw.logic.ports import Carrier
 from smsgw.logic.receipts import verify_callback
+from smsgw.logic.send_request_use_case import store_and_queue
 from smsgw.models.callback import REPLY, CallbackJob
 from smsgw.models.carrier import CallbackRejectedError, CallbackRequest
 from smsgw.models.lease import (

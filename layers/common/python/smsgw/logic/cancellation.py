@@ -1,0 +1,38 @@
+"""Cancelling a scheduled or queued message."""
+
+from __future__ import annotations
+
+from smsgw.errors import ConflictError, ErrorCode, NotFoundError
+from smsgw.ids import is_well_formed
+from smsgw.logic.ports import Messages
+from smsgw.models.message import CANCELLED, Message, iso_from_epoch
+from smsgw.models.tenant import Property
+
+
+def cancel(messages: Messages, prop: Property, message_sid: str, now: float) -> Message:
+    """Cancel a scheduled or queued message of this property. The sender's claim never
+    takes a cancelled message, even one whose job is already on the queue."""
+    found = messages.get(message_sid) if is_well_formed(message_sid) else None
+    if found is None or found.property_sid != prop.property_sid:
+        raise NotFoundError(
+            ErrorCode.MESSAGE_NOT_FOUND,
+            f"No message {message_sid} in this property.",
+            "MessageSid",
+        )
+    stamp = iso_from_epoch(now)
+    cancelled = messages.transition(
+        message_sid,
+        CANCELLED,
+        {"Status": CANCELLED, "Timestamp": stamp},
+        set_attributes={"DateFinal": stamp},
+        remove_attributes=("GSI3PK", "GSI3SK"),
+    )
+    if cancelled is None:
+        current = messages.get(message_sid, consistent=True)
+        raise ConflictError(
+            ErrorCode.MESSAGE_NOT_CANCELLABLE,
+            f"The message is {current.status if current else 'gone'}; only a scheduled or "
+            "queued message can be cancelled.",
+            "MessageSid",
+        )
+    return cancelled

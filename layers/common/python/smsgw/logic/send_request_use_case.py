@@ -1,0 +1,369 @@
+"""Accepting a send request: the one use case behind the API's POST .../Sms and the raw
+requests other services publish to SendQueue.
+
+Both go through `SendRequests`: validation, the tenancy checks that apply, the opt-out
+check and lease (logic/leases.py), the message built and stored. The API's request is
+then queued (and, with an Idempotency-Key, claimed first and its answer kept for 24 hours);
+a raw request's MessageSid comes from its SQS message id, a broken one is stored rejected
+instead of answered with an error, and the sender submits it in the same invocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from smsgw import explanations
+from smsgw.errors import ErrorCode, SmsGatewayError, ValidationError
+from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed, new_sid
+from smsgw.kernel.addresses import supports_alphanumeric
+from smsgw.kernel.scheduling import waits_in_table
+from smsgw.logic.ports import IdempotencyKeys, Messages, SendJobs, Tenants
+from smsgw.logic.tenancy import check_can_send, owned_property
+from smsgw.models.lease import Lease
+from smsgw.models.message import (
+    FAILED,
+    QUEUED,
+    REJECTED,
+    SCHEDULED,
+    Message,
+    iso_from_epoch,
+)
+from smsgw.models.send_request import (
+    SENDER_ALPHANUMERIC,
+    SENDER_LEASE,
+    SendRequest,
+    parse_send_request,
+)
+from smsgw.models.tenant import Property
+from smsgw.observability import Metric, emit, logger
+
+if TYPE_CHECKING:  # the API imports leases only when it first sends (services.leasing)
+    from smsgw.logic.leases import Leasing
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+IDEMPOTENCY_LOCK_SECONDS = 30
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class SendLimits:
+    max_text_characters: int = 1600
+    allowed_webhook_networks: tuple = ()
+
+
+def choose_sender(request: SendRequest) -> str:
+    """The sender ID the message goes out with."""
+    needs_lease = request.sender_type == SENDER_LEASE or (
+        request.sender_type == SENDER_ALPHANUMERIC and not supports_alphanumeric(request.to)
+    )
+    if needs_lease:
+        raise ValidationError(
+            ErrorCode.NO_LEASED_NUMBER_AVAILABLE,
+            "No leased number is available for this recipient; send from an E.164 number "
+            "or, where the destination allows it, an alphanumeric sender ID.",
+            "From",
+        )
+    assert request.sender is not None
+    return request.sender
+
+
+def build_message(
+    request: SendRequest,
+    prop: Property,
+    message_sid: str,
+    now: float,
+    source: str,
+    lease: Lease | None = None,
+) -> Message:
+    """The message to store; `lease` (logic/leases.py) when the send needed one."""
+    status = SCHEDULED if request.deliver_at > int(now) else QUEUED
+    created = iso_from_epoch(now)
+    return Message(
+        lease=lease.to_message_item() if lease else None,
+        message_sid=message_sid,
+        account_sid=prop.account_sid,
+        property_sid=prop.property_sid,
+        sender=lease.number if lease else choose_sender(request),
+        sender_type=request.sender_type,
+        to=request.to,
+        text=request.text,
+        status=status,
+        segments=request.text_info.segments,
+        encoding=request.text_info.encoding,
+        date_created=created,
+        schedule=request.schedule,
+        deliver_at=request.deliver_at,
+        external_id=request.external_id,
+        delivery_receipt=request.delivery_receipt,
+        delivery_receipt_webhook_uri=request.delivery_receipt_webhook_uri,
+        delivery_receipt_webhook_method=request.delivery_receipt_webhook_method,
+        response_options=request.response_options.to_item() if request.response_options else None,
+        source=source,
+        events=[{"Status": status, "Timestamp": created}],
+    )
+
+
+def store_and_queue(messages: Messages, queue: SendJobs, message: Message, now: float) -> Message:
+    """Store the message and queue it. Idempotent for one MessageSid: a second call finds
+    the stored message and queues it again, which the sender's claim makes harmless."""
+    if not messages.create(
+        message, wait_in_table=waits_in_table(int(message.deliver_at or 0), int(now))
+    ):
+        stored = messages.get(message.message_sid, consistent=True)
+        assert stored is not None
+        message = stored
+    if message.status in (QUEUED, SCHEDULED):
+        delay = int(message.deliver_at or 0) - int(now)
+        if not waits_in_table(int(message.deliver_at or 0), int(now)):
+            try:
+                queue.enqueue(message.message_sid, delay)
+            except Exception:
+                # The caller gets a 500; the stored message must not wait forever for a
+                # job that was never queued.
+                messages.transition(
+                    message.message_sid,
+                    FAILED,
+                    {
+                        "Status": FAILED,
+                        "Timestamp": iso_from_epoch(now),
+                        "Detail": explanations.NOT_QUEUED,
+                    },
+                    set_attributes={
+                        "ErrorCode": ErrorCode.INTERNAL_ERROR.number,
+                        "ErrorMessage": explanations.NOT_QUEUED,
+                        "DateFinal": iso_from_epoch(now),
+                    },
+                )
+                raise
+        # A later message waits in the table; the scheduler queues it (kernel/scheduling.py).
+    return message
+
+
+def rejected_message(
+    body: dict[str, Any],
+    error: SmsGatewayError,
+    message_sid: str,
+    prop: Property | None,
+    property_sid: str,
+    now: float,
+) -> Message:
+    """A raw request that broke the contract, kept with its error instead of being lost."""
+    created = iso_from_epoch(now)
+
+    def text_field(name: str) -> str:
+        value = body.get(name)
+        return value if isinstance(value, str) else ""
+
+    return Message(
+        message_sid=message_sid,
+        account_sid=prop.account_sid if prop else "",
+        property_sid=property_sid,
+        sender=text_field("From") or None,
+        sender_type="",
+        to=text_field("To"),
+        text=text_field("Text"),
+        status=REJECTED,
+        segments=0,
+        encoding="",
+        date_created=created,
+        date_final=created,
+        error_code=error.code.number,
+        error_message=error.message,
+        external_id=text_field("ExternalId") or None,
+        source="sqs",
+        events=[{"Status": REJECTED, "Timestamp": created, "ErrorCode": error.code.number}],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The API's answer to a send request: 200 and the Message, or a kept answer replayed
+    for a repeated Idempotency-Key."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequests:
+    """The send use case, with the stores it takes (services.send_requests for the API,
+    the sender's Dispatcher for raw requests)."""
+
+    tenants: Tenants
+    messages: Messages
+    queue: SendJobs
+    limits: SendLimits
+    leasing: Leasing | None = None
+    """The opt-out check and leases; without it, neither (unit tests of other rules)."""
+    idempotency: IdempotencyKeys | None = None
+    """The API's Idempotency-Key records; needed only for a request that carries a key."""
+
+    # --- the API ------------------------------------------------------------------------
+
+    def accept(
+        self,
+        *,
+        property_sid: str,
+        account_sid: str,
+        account_sms_enabled: bool,
+        read_body: Callable[[], Any],
+        idempotency_key: str | None = None,
+        now: float | None = None,
+    ) -> Accepted:
+        """A send request from the API's caller: its property and the right to send are
+        checked before the body is read (`read_body`: a 404 or 403 comes before a 400),
+        then the request is validated, stored and queued."""
+        prop = owned_property(self.tenants, property_sid, account_sid)
+        check_can_send(prop, account_sms_enabled)
+        body = read_body()
+        now = time.time() if now is None else now
+        request = parse_send_request(
+            body,
+            now=int(now),
+            max_text_characters=self.limits.max_text_characters,
+            allowed_webhook_networks=self.limits.allowed_webhook_networks,
+        )
+        logger.append_keys(PropertySid=prop.property_sid)
+        if idempotency_key is None:
+            message = self._store_and_queue(request, prop, new_sid(MESSAGE_PREFIX), now)
+            logger.info(
+                "message accepted",
+                extra={"MessageSid": message.message_sid, "Status": message.status},
+            )
+            emit(Metric.MESSAGES_ACCEPTED)
+            return Accepted(200, {"Message": message.to_resource()})
+        return self._accept_once(idempotency_key, body, request, prop, now)
+
+    def _accept_once(
+        self, key: str, body: Any, request: SendRequest, prop: Property, now: float
+    ) -> Accepted:
+        """A request with an Idempotency-Key: done once per key and body; a repeat within
+        24 hours gets the first answer, a different body or a repeat still in progress an
+        error. A failed attempt gives the key back so that the client may retry."""
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+            raise ValidationError(
+                ErrorCode.IDEMPOTENCY_KEY_INVALID,
+                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters.",
+                "Idempotency-Key",
+            )
+        if self.idempotency is None:
+            raise ValueError("an Idempotency-Key needs SendRequests.idempotency")
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        body_hash = hashlib.sha256(canonical.encode()).hexdigest()
+        key_hash = hashlib.sha256(key.encode()).hexdigest()
+        scope = f"{prop.account_sid}#{prop.property_sid}#{key_hash}"
+        store = self.idempotency
+        record = store.claim(
+            scope,
+            body_hash,
+            new_sid(MESSAGE_PREFIX),
+            now=int(now),
+            ttl=IDEMPOTENCY_TTL_SECONDS,
+            lock=IDEMPOTENCY_LOCK_SECONDS,
+        )
+        if not record.claimed:
+            if record.body_hash != body_hash:
+                raise SmsGatewayError(
+                    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                    "This Idempotency-Key was used with a different request body in the last "
+                    "24 hours.",
+                    "Idempotency-Key",
+                )
+            if record.response is None:
+                raise SmsGatewayError(
+                    ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+                    "A request with this Idempotency-Key is still being processed; retry shortly.",
+                    "Idempotency-Key",
+                )
+            return Accepted(record.status_code or 200, record.response, replayed=True)
+        try:
+            message = self._store_and_queue(request, prop, record.message_sid, now)
+        except Exception:
+            store.release(scope)
+            raise
+        response = {"Message": message.to_resource()}
+        store.complete(scope, 200, response)
+        emit(Metric.MESSAGES_ACCEPTED)
+        return Accepted(200, response)
+
+    def _store_and_queue(
+        self, request: SendRequest, prop: Property, message_sid: str, now: float
+    ) -> Message:
+        lease = self._lease(request, prop, message_sid, now)
+        message = build_message(request, prop, message_sid, now, "api", lease)
+        return store_and_queue(self.messages, self.queue, message, now)
+
+    def _lease(
+        self, request: SendRequest, prop: Property, message_sid: str, now: float
+    ) -> Lease | None:
+        if self.leasing is None:
+            return None
+        return self.leasing.prepare(request, prop.account_sid, prop.property_sid, message_sid, now)
+
+    # --- raw requests on SendQueue --------------------------------------------------------
+
+    def accept_raw(self, body_text: str, queue_message_id: str, now: float) -> Message:
+        """A send request published straight to the queue by another service, stored (not
+        queued: the sender submits it in the same invocation). Its MessageSid comes from
+        the SQS message id, so a redelivery finds the same message; a request that breaks
+        the contract is stored rejected, with its error. No caller is authenticated: the
+        property is the one the request names, and the account is read for its switch."""
+        try:
+            body: Any = json.loads(body_text)
+        except ValueError:
+            body = None
+        message_sid = derived_sid(MESSAGE_PREFIX, queue_message_id)
+        stored = self.messages.get(message_sid, consistent=True)
+        if stored is not None:
+            return stored
+        prop: Property | None = None
+        property_sid = ""
+        try:
+            if not isinstance(body, dict):
+                raise ValidationError(
+                    ErrorCode.INVALID_JSON, "The queue message is not a JSON object.", None
+                )
+            property_sid = body.get("PropertySid")
+            if not isinstance(property_sid, str) or not is_well_formed(property_sid):
+                property_sid = property_sid if isinstance(property_sid, str) else ""
+                raise ValidationError(
+                    ErrorCode.PROPERTY_NOT_FOUND, "PropertySid is required.", "PropertySid"
+                )
+            found = self.tenants.get_property(property_sid)
+            if found is None:
+                raise ValidationError(
+                    ErrorCode.PROPERTY_NOT_FOUND, f"No property {property_sid}.", "PropertySid"
+                )
+            prop = found
+            account = self.tenants.get_account(prop.account_sid)
+            check_can_send(prop, bool(account and account.sms_enabled))
+            request = parse_send_request(
+                body,
+                now=int(now),
+                max_text_characters=self.limits.max_text_characters,
+                allowed_webhook_networks=self.limits.allowed_webhook_networks,
+                extra_fields=frozenset({"PropertySid"}),
+            )
+            lease = self._lease(request, prop, message_sid, now)
+            message = build_message(request, prop, message_sid, now, "sqs", lease)
+        except SmsGatewayError as error:
+            message = rejected_message(
+                body if isinstance(body, dict) else {},
+                error,
+                message_sid,
+                prop,
+                property_sid[:64],
+                now,
+            )
+        waiting = message.status == SCHEDULED and waits_in_table(
+            int(message.deliver_at or 0), int(now)
+        )
+        if not self.messages.create(message, wait_in_table=waiting):
+            message = self.messages.get(message_sid, consistent=True) or message
+        return message
