@@ -1,5 +1,9 @@
 """`smsgw` against a local moto server: the local stack's info file, or a loopback
-endpoint, is all it needs; and its help describes every subcommand."""
+endpoint, is all it needs; and its help describes every subcommand.
+
+The processes of `test_the_admin_commands_need_nothing_but_the_local_stack` prove that of
+`smsgw` as a command; the README's commands run through its entry point in this process,
+under the environment a process gets (`smsgw_in_process`)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from smsgw_tools.admin.target import resolve_target
 from smsgw_tools.local import iam
 from smsgw_tools.local.moto_server import MotoServer
 from smsgw_tools.local.resources import deploy
-from tests.support import parser_subcommands, smsgw_process
+from tests.support import parser_subcommands, smsgw_in_process, smsgw_process
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +96,7 @@ def test_the_admin_commands_need_nothing_but_the_local_stack(moto_with_stack, tm
 
 
 def test_the_readme_admin_commands_work_against_the_local_stack_as_written(
-    moto_with_stack, tmp_path
+    moto_with_stack, tmp_path, monkeypatch
 ):
     # Given the local stack's info file (IAM enforced by the previous test or now)
     iam.enforce(moto_with_stack["AwsEndpointUrl"])
@@ -104,7 +108,7 @@ def test_the_readme_admin_commands_work_against_the_local_stack_as_written(
     results = []
     for command in commands:
         argv = [ids.get(arg[:2], arg) if arg.endswith("…") else arg for arg in command]
-        result = smsgw_process(argv, tmp_path)
+        result = smsgw_in_process(argv, tmp_path, monkeypatch)
         results.append((argv, result))
         if result.returncode == 0 and argv[:2] == ["account", "create"]:
             ids["AC"] = _sid(result.stdout, "AccountSid")
