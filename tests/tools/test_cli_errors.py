@@ -233,16 +233,20 @@ def test_no_subcommand_prints_a_traceback_on_an_expected_failure_as_a_process(
     assert _failure(name, argv, result) is None, _failure(name, argv, result)
 
 
-def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url):
+def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url, monkeypatch):
     # Given the README's first command, the way an operator first types it
     account = ["account", "create", "--name", "Acme"]
     local = ["--local", *account]
 
-    # When it runs without a region, without credentials, and against a moto server
-    no_region = _run(["--stack", "smsgw", *account], tmp_path).stderr
-    no_credentials = _run(["--stack", "smsgw", "--region", "eu-west-1", *account], tmp_path)
-    no_stack = _run(["--endpoint-url", moto_url, "--stack", "smsgw", *account], tmp_path)
-    no_info = _run(local, tmp_path).stderr
+    # When it runs without a region, without credentials, and against a moto server (as
+    # it would as a process)
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return smsgw_in_process(list(argv), tmp_path, monkeypatch)
+
+    no_region = run("--stack", "smsgw", *account).stderr
+    no_credentials = run("--stack", "smsgw", "--region", "eu-west-1", *account)
+    no_stack = run("--endpoint-url", moto_url, "--stack", "smsgw", *account)
+    no_info = run(*local).stderr
 
     # Then each line names the fix
     assert "--region" in no_region and "--local" in no_region
