@@ -70,16 +70,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[ALL_RECORDED] = selected == every and config.stash.get(ALL_RECORDED, True)
 
 
+ONE_WORKER_MODULES = {"tests/tools/test_cli_local.py"}
+"""Modules whose tests share a module-scoped fixture that is costly to set up (a template
+deployed into a moto server): on one worker it is set up once."""
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist, the e2e tests go to one worker (they share the local stacks the
-    session starts: one per worker would double their cost) and every other test to
-    whichever worker is free."""
+    session starts: one per worker would double their cost), so do the tests of each module
+    of `ONE_WORKER_MODULES`, and every other test to whichever worker is free."""
     from xdist.scheduler import LoadScopeScheduling
 
     class OneWorkerForTheLocalStacks(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "e2e" if nodeid.startswith("tests/e2e/") else nodeid
+            module = nodeid.split("::")[0]
+            if nodeid.startswith("tests/e2e/"):
+                return "e2e"
+            return module if module in ONE_WORKER_MODULES else nodeid
 
     return OneWorkerForTheLocalStacks(config, log)
 

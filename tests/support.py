@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -251,28 +253,122 @@ def parser_leaves(parser: Any) -> list[tuple[str, ...]]:
     return [path for path in paths if not any(p[: len(path)] == path != p for p in paths)]
 
 
+def _no_aws_configuration(cwd: Path) -> dict[str, str]:
+    """What `smsgw` is run with besides the environment stripped of AWS_* and SMSGW_TABLE: no
+    profile files, no instance metadata."""
+    return {
+        "HOME": str(cwd),
+        "AWS_CONFIG_FILE": str(cwd / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(cwd / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def _configures_aws(key: str) -> bool:
+    return key.startswith("AWS_") or key == "SMSGW_TABLE"
+
+
 def smsgw_process(argv: list[str], cwd: Path) -> Any:
     """Run `smsgw` as a process in `cwd` with no AWS configuration at all: no region, no
     credentials, no profile files, no instance metadata."""
     import subprocess
     import sys
 
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key != "SMSGW_TABLE"
-    }
+    environment = {key: value for key, value in os.environ.items() if not _configures_aws(key)}
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "smsgw_tools.admin.cli", *argv],
         cwd=cwd,
-        env=environment
-        | {
-            "HOME": str(cwd),
-            "AWS_CONFIG_FILE": str(cwd / "none"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(cwd / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-        },
+        env=environment | _no_aws_configuration(cwd),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+# The warning filters of an interpreter started without -W or PYTHONWARNINGS (pytest's own
+# show every warning), most specific first.
+_DEFAULT_WARNING_FILTERS = (
+    ("default", DeprecationWarning, "__main__"),
+    ("ignore", DeprecationWarning, ""),
+    ("ignore", PendingDeprecationWarning, ""),
+    ("ignore", ImportWarning, ""),
+    ("ignore", ResourceWarning, ""),
+)
+
+
+def smsgw_in_process(argv: list[str], cwd: Path, patch: Any) -> Any:
+    """`smsgw_process` without the process: `smsgw`'s entry point (`cli.main`) called here,
+    in `cwd`, under the same environment (`patch` is pytest's monkeypatch), with a fresh
+    boto3 default session. The result is what the process would give: its exit status, and
+    what it wrote to stdout and stderr, warnings and otherwise unhandled log records
+    included; an exception escaping `main` is a traceback on stderr and status 1, as the
+    interpreter prints it."""
+    import contextlib
+    import io
+    import subprocess
+    import traceback
+    import warnings
+
+    import boto3
+
+    from smsgw_tools.admin import cli
+
+    for key in [key for key in os.environ if _configures_aws(key)]:
+        patch.delenv(key)
+    for key, value in _no_aws_configuration(cwd).items():
+        patch.setenv(key, value)
+    patch.chdir(cwd)
+    patch.setattr(boto3, "DEFAULT_SESSION", None)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    unhandled = _LastResort(stderr)
+    root = logging.getLogger()
+    root.addHandler(unhandled)
+    try:
+        with (
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.resetwarnings()
+            for action, category, module in reversed(_DEFAULT_WARNING_FILTERS):
+                warnings.filterwarnings(action, category=category, module=module)
+            try:
+                status = cli.main(argv)
+            except SystemExit as exit_:
+                status = exit_.code
+                if status is not None and not isinstance(status, int):
+                    print(status, file=sys.stderr)
+                    status = 1
+            except BaseException:  # the interpreter would print it and exit with 1
+                traceback.print_exc()
+                status = 1
+            for warning in caught:
+                stderr.write(
+                    warnings.formatwarning(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
+                )
+    finally:
+        root.removeHandler(unhandled)
+    return subprocess.CompletedProcess(
+        ["smsgw", *argv], status or 0, stdout.getvalue(), stderr.getvalue()
+    )
+
+
+class _LastResort(logging.Handler):
+    """Writes, as `logging.lastResort` does, the records at WARNING or above that no handler
+    but pytest's log capture (the root's handlers when it was made) takes: a process
+    without that capture prints them on stderr."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(logging.WARNING)
+        self.stream = stream
+        self.captured = set(logging.getLogger().handlers)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None:
+            if any(h is not self and h not in self.captured for h in logger.handlers):
+                return
+            logger = logger.parent if logger.propagate else None
+        self.stream.write(self.format(record) + "\n")

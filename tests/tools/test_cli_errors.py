@@ -1,7 +1,10 @@
-"""Every `smsgw` subcommand, run as a process under each expected failure, ends with one
-line on stderr saying what is wrong and a non-zero exit: never a traceback.
+"""Every `smsgw` subcommand, under each expected failure, ends with one line on stderr saying
+what is wrong and a non-zero exit: never a traceback.
 
-The subcommands are read from the parser, so a new one is covered without editing this."""
+The subcommands are read from the parser, so a new one is covered without editing this. Each
+subcommand runs under each failure through the entry point (`cli.main`) in this process,
+under the environment a process gets (`smsgw_in_process`); one subcommand per failure runs as
+a process too, so the process's exit status and stderr are proven end to end."""
 
 from __future__ import annotations
 
@@ -10,15 +13,15 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from smsgw_tools.admin import cli
 from smsgw_tools.local.moto_server import MotoServer
-from tests.support import parser_leaves, smsgw_process
+from tests.support import parser_leaves, smsgw_in_process, smsgw_process
 
 # They start a stack or write a file; they make no call that can fail this way.
 NOT_RUN = {("local", "up"), ("local", "demo"), ("openapi",)}
@@ -107,14 +110,48 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return smsgw_process(argv, cwd)
 
 
-def test_no_subcommand_prints_a_traceback_on_an_expected_failure(
-    tmp_path, moto_url, throttling_url, denying_url
-):
-    # Given every subcommand and every way the operator's environment can be wrong
+LEAVES = [path for path in parser_leaves(cli.build_parser()) if path not in NOT_RUN]
+AWS_CONDITIONS = (
+    "no region",
+    "no credentials",
+    "stack not found",
+    "table not found",
+    "endpoint unreachable",
+    "throttled",
+    "access denied",
+)
+LOCAL_CONDITIONS = ("missing info file", "stale info file")
+# Every way the operator's environment can be wrong, for each subcommand it can fail.
+CASES = [
+    (name, path)
+    for name in (*AWS_CONDITIONS, *LOCAL_CONDITIONS)
+    for path in LEAVES
+    if path[0] in AWS_GROUPS or name in LOCAL_CONDITIONS
+] + [("bad ids", path) for path in LEAVES if _takes_an_id(path)]
+CONDITIONS = list(dict.fromkeys(name for name, _ in CASES))
+
+
+def _paths(name: str) -> list[tuple[str, ...]]:
+    return [path for case, path in CASES if case == name]
+
+
+# One subcommand per condition also runs as a process: the n-th condition's n-th
+# subcommand (counting round), so they differ.
+PROCESS_CASES = [(name, _paths(name)[n % len(_paths(name))]) for n, name in enumerate(CONDITIONS)]
+
+
+def _case_id(case: tuple[str, tuple[str, ...]]) -> str:
+    name, path = case
+    return "-".join([*name.split(), *path])
+
+
+@pytest.fixture(scope="module")
+def conditions(tmp_path_factory, moto_url, throttling_url, denying_url) -> dict[str, Any]:
+    """Each condition's global options, the working directory it runs in, and the values
+    of the subcommand's arguments."""
     closed = f"http://127.0.0.1:{_closed_port()}"
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    stale = tmp_path / "stale"
+    empty = tmp_path_factory.mktemp("empty")
+    stale = tmp_path_factory.mktemp("stale")
     (stale / ".local-stack").mkdir(parents=True)
     (stale / ".local-stack" / "info.json").write_text(
         json.dumps(
@@ -128,58 +165,88 @@ def test_no_subcommand_prints_a_traceback_on_an_expected_failure(
             }
         )
     )
-    conditions = {
-        "no region": (["--stack", "smsgw"], empty),
-        "no credentials": (["--stack", "smsgw", "--region", "eu-west-1"], empty),
-        "stack not found": (["--endpoint-url", moto_url, "--stack", "smsgw"], empty),
-        "table not found": (["--endpoint-url", moto_url, "--table", "missing"], empty),
-        "endpoint unreachable": (["--endpoint-url", closed, "--table", "t"], empty),
-        "throttled": (["--endpoint-url", throttling_url, "--table", "t"], empty),
-        "access denied": (["--endpoint-url", denying_url, "--table", "t"], empty),
-        "missing info file": (["--local"], empty),
-        "stale info file": ([], stale),
+    return {
+        "no region": (["--stack", "smsgw"], empty, GOOD),
+        "no credentials": (["--stack", "smsgw", "--region", "eu-west-1"], empty, GOOD),
+        "stack not found": (["--endpoint-url", moto_url, "--stack", "smsgw"], empty, GOOD),
+        "table not found": (["--endpoint-url", moto_url, "--table", "missing"], empty, GOOD),
+        "endpoint unreachable": (["--endpoint-url", closed, "--table", "t"], empty, GOOD),
+        "throttled": (["--endpoint-url", throttling_url, "--table", "t"], empty, GOOD),
+        "access denied": (["--endpoint-url", denying_url, "--table", "t"], empty, GOOD),
+        "missing info file": (["--local"], empty, GOOD),
+        "stale info file": ([], stale, GOOD),
+        "bad ids": (["--endpoint-url", closed, "--table", "t"], empty, BAD),
     }
-    leaves = [path for path in parser_leaves(cli.build_parser()) if path not in NOT_RUN]
-    assert {path[0] for path in leaves} == AWS_GROUPS | {"local"}, "classify the new group"
-    runs = [
-        (name, path, [*options, *_arguments(path, GOOD)], cwd)
-        for name, (options, cwd) in conditions.items()
-        for path in leaves
-        if path[0] in AWS_GROUPS or name in ("missing info file", "stale info file")
-    ] + [
-        ("bad ids", path, ["--endpoint-url", closed, "--table", "t", *_arguments(path, BAD)], empty)
-        for path in leaves
-        if _takes_an_id(path)
-    ]
 
-    # When each runs as a process
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda run: _run(run[2], run[3]), runs))
 
-    # Then each fails with one short line on stderr, and no traceback
-    failures = [
-        f"{name}: smsgw {' '.join(argv)} -> {result.returncode}\n{result.stderr}"
-        for (name, _, argv, _), result in zip(runs, results, strict=True)
-        if result.returncode == 0
+def _failure(name: str, argv: list[str], result: subprocess.CompletedProcess[str]) -> str | None:
+    """What is wrong with how the run failed (None: one short line, no traceback)."""
+    if (
+        result.returncode == 0
         or "Traceback" in result.stderr
         or len(result.stderr.strip().splitlines()) != 1
         or len(result.stderr) > 300
         or not result.stderr.startswith("smsgw")
-    ]
-    assert len(runs) > 100
-    assert not failures, "\n".join(failures)
+    ):
+        return f"{name}: smsgw {' '.join(argv)} -> {result.returncode}\n{result.stderr}"
+    return None
 
 
-def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url):
+def test_every_subcommand_is_run_under_every_condition_it_can_meet():
+    # Given the subcommands the parser has
+    groups = {path[0] for path in LEAVES}
+
+    # Then each group's conditions are known, and the cases are each of them under each
+    assert groups == AWS_GROUPS | {"local"}, "classify the new group"
+    assert len(CASES) > 100
+    assert {path for name, path in CASES if name == "stale info file"} == set(LEAVES)
+    assert {name for name, _ in PROCESS_CASES} == set(CONDITIONS)
+
+
+@pytest.mark.parametrize(("name", "path"), CASES, ids=map(_case_id, CASES))
+def test_no_subcommand_prints_a_traceback_on_an_expected_failure(
+    name, path, conditions, monkeypatch
+):
+    # Given a subcommand and a way the operator's environment can be wrong
+    options, cwd, values = conditions[name]
+    argv = [*options, *_arguments(path, values)]
+
+    # When it runs (through the entry point, in a process's environment)
+    result = smsgw_in_process(argv, cwd, monkeypatch)
+
+    # Then it fails with one short line on stderr, and no traceback
+    assert _failure(name, argv, result) is None, _failure(name, argv, result)
+
+
+@pytest.mark.parametrize(("name", "path"), PROCESS_CASES, ids=map(_case_id, PROCESS_CASES))
+def test_no_subcommand_prints_a_traceback_on_an_expected_failure_as_a_process(
+    name, path, conditions
+):
+    # Given a subcommand and a way the operator's environment can be wrong
+    options, cwd, values = conditions[name]
+    argv = [*options, *_arguments(path, values)]
+
+    # When it runs as a process
+    result = _run(argv, cwd)
+
+    # Then it fails with one short line on stderr, and no traceback
+    assert _failure(name, argv, result) is None, _failure(name, argv, result)
+
+
+def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url, monkeypatch):
     # Given the README's first command, the way an operator first types it
     account = ["account", "create", "--name", "Acme"]
     local = ["--local", *account]
 
-    # When it runs without a region, without credentials, and against a moto server
-    no_region = _run(["--stack", "smsgw", *account], tmp_path).stderr
-    no_credentials = _run(["--stack", "smsgw", "--region", "eu-west-1", *account], tmp_path)
-    no_stack = _run(["--endpoint-url", moto_url, "--stack", "smsgw", *account], tmp_path)
-    no_info = _run(local, tmp_path).stderr
+    # When it runs without a region, without credentials, and against a moto server (as
+    # it would as a process)
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return smsgw_in_process(list(argv), tmp_path, monkeypatch)
+
+    no_region = run("--stack", "smsgw", *account).stderr
+    no_credentials = run("--stack", "smsgw", "--region", "eu-west-1", *account)
+    no_stack = run("--endpoint-url", moto_url, "--stack", "smsgw", *account)
+    no_info = run(*local).stderr
 
     # Then each line names the fix
     assert "--region" in no_region and "--local" in no_region

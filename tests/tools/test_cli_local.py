@@ -1,5 +1,9 @@
 """`smsgw` against a local moto server: the local stack's info file, or a loopback
-endpoint, is all it needs; and its help describes every subcommand."""
+endpoint, is all it needs; and its help describes every subcommand.
+
+`smsgw --local account create` runs as a process, which proves it of `smsgw` as a command;
+the other commands run through its entry point in this process, under the environment a
+process gets (`smsgw_in_process`)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from smsgw_tools.admin.target import resolve_target
 from smsgw_tools.local import iam
 from smsgw_tools.local.moto_server import MotoServer
 from smsgw_tools.local.resources import deploy
-from tests.support import parser_subcommands, smsgw_process
+from tests.support import parser_subcommands, smsgw_in_process, smsgw_process
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,11 @@ def moto_with_stack() -> Iterator[dict[str, Any]]:
         }
 
 
-def _smsgw(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _smsgw(*argv: str, cwd: Path, patch: Any = None) -> subprocess.CompletedProcess[str]:
+    """`smsgw --json ...` as a process, or in this process as it would run as one given
+    `patch` (pytest's monkeypatch)."""
+    if patch is not None:
+        return smsgw_in_process(["--json", *argv], cwd, patch)
     return smsgw_process(["--json", *argv], cwd)
 
 
@@ -59,7 +67,9 @@ def _readme_admin_commands() -> list[list[str]]:
     return commands
 
 
-def test_the_admin_commands_need_nothing_but_the_local_stack(moto_with_stack, tmp_path):
+def test_the_admin_commands_need_nothing_but_the_local_stack(
+    moto_with_stack, tmp_path, monkeypatch
+):
     info = moto_with_stack
     url = info["AwsEndpointUrl"]
 
@@ -67,7 +77,7 @@ def test_the_admin_commands_need_nothing_but_the_local_stack(moto_with_stack, tm
     # the stack's name are enough: no region, no credentials
     loopback = _smsgw(
         "--endpoint-url", url, "--stack", "smsgw-local", "account", "create", "--name", "A",
-        cwd=tmp_path,
+        cwd=tmp_path, patch=monkeypatch,
     )  # fmt: skip
     assert loopback.returncode == 0, loopback.stderr
     assert json.loads(loopback.stdout)["AccountSid"].startswith("AC")
@@ -77,10 +87,13 @@ def test_the_admin_commands_need_nothing_but_the_local_stack(moto_with_stack, tm
     (tmp_path / ".local-stack").mkdir()
     (tmp_path / ".local-stack" / "info.json").write_text(json.dumps(info))
 
-    # When the README's commands run with --local, and with no option at all
+    # When the README's commands run with --local (as a process), and with no option at all
     created = _smsgw("--local", "account", "create", "--name", "Acme", cwd=tmp_path)
-    listed = _smsgw("account", "list", cwd=tmp_path)
-    dummy = _smsgw("--endpoint-url", url, "--stack", "smsgw-local", "account", "list", cwd=tmp_path)
+    listed = _smsgw("account", "list", cwd=tmp_path, patch=monkeypatch)
+    dummy = _smsgw(
+        "--endpoint-url", url, "--stack", "smsgw-local", "account", "list",
+        cwd=tmp_path, patch=monkeypatch,
+    )  # fmt: skip
 
     # Then both sign with the stack's admin key; dummy credentials are refused in one line
     assert created.returncode == 0, created.stderr
@@ -92,7 +105,7 @@ def test_the_admin_commands_need_nothing_but_the_local_stack(moto_with_stack, tm
 
 
 def test_the_readme_admin_commands_work_against_the_local_stack_as_written(
-    moto_with_stack, tmp_path
+    moto_with_stack, tmp_path, monkeypatch
 ):
     # Given the local stack's info file (IAM enforced by the previous test or now)
     iam.enforce(moto_with_stack["AwsEndpointUrl"])
@@ -104,7 +117,7 @@ def test_the_readme_admin_commands_work_against_the_local_stack_as_written(
     results = []
     for command in commands:
         argv = [ids.get(arg[:2], arg) if arg.endswith("…") else arg for arg in command]
-        result = smsgw_process(argv, tmp_path)
+        result = smsgw_in_process(argv, tmp_path, monkeypatch)
         results.append((argv, result))
         if result.returncode == 0 and argv[:2] == ["account", "create"]:
             ids["AC"] = _sid(result.stdout, "AccountSid")

@@ -209,9 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     from smsgw_tools.local import commands as local_commands
 
     local_commands.register(commands)
-    from smsgw_tools.openapi import document as openapi_document
+    from smsgw_tools.openapi import command as openapi_command
 
-    openapi_document.register(commands)
+    openapi_command.register(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ in one place, by type and error code."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 LOCAL_HINT = "for the local stack use --local"
@@ -45,8 +46,9 @@ def describe(error: BaseException, where: dict[str, Any]) -> str | None:
     `where` says what the command was talking to: `endpoint`, `region`, `table`,
     `info_file` (set when the target came from the local stack's info file)."""
     import botocore.exceptions as boto
-    import requests
 
+    # Only the `local` commands import requests: if none did, its errors cannot be this one.
+    requests = sys.modules.get("requests")
     endpoint = where.get("endpoint") or "AWS"
     info_file = where.get("info_file")
     match error:
@@ -65,7 +67,7 @@ def describe(error: BaseException, where: dict[str, Any]) -> str | None:
             return f"cannot reach {endpoint}: check --endpoint-url (is the server running?)"
         case boto.ClientError():
             return _client_error(error, where)
-        case requests.ConnectionError() | requests.Timeout():
+        case _ if requests and isinstance(error, requests.ConnectionError | requests.Timeout):
             url = where.get("url") or getattr(error.request, "url", None) or "the server"
             if info_file:
                 return _stale(url, info_file)

@@ -11,13 +11,16 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from smsgw_tools.local.info import DEFAULT_INFO_FILE, LOCAL_CARRIERS, written
 from smsgw_tools.local.sim_commands import register_sim
 from smsgw_tools.local.sim_reply import register_reply
+
+# requests is imported by the commands that use it: `smsgw --help` and the admin commands
+# start without it.
+if TYPE_CHECKING:
+    import requests
 
 DEMO_SMS = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
 DEMO_TIMEOUT_SECONDS = 30.0
@@ -124,6 +127,8 @@ class DemoError(Exception):
 
 
 def _demo(info: dict[str, Any], session: Any) -> int:
+    import requests
+
     api, auth = info["ApiUrl"], (info["AccountSid"], info["AuthToken"])
     url = f"{api}/Properties/{info['PropertySid']}/Sms"
     with requests.Session() as http:
@@ -159,6 +164,8 @@ def _demo(info: dict[str, Any], session: Any) -> int:
 def _show_reply_forwarded(info: dict[str, Any], url: str, auth: tuple[str, str]) -> None:
     """A send from a leased number, the recipient's reply, and the reply forwarded by SMS
     and to the customer's webhook."""
+    import requests
+
     forward_to = "+61499333222"
     body = {
         "From": "",
@@ -203,6 +210,8 @@ def _show_reply_forwarded(info: dict[str, Any], url: str, auth: tuple[str, str])
 def _show_receipt_callbacks(info: dict[str, Any], session: Any, message_sid: str) -> None:
     """The signed delivery-receipt callbacks the local webhook sink received, verified with
     the property's webhook secret as a customer would."""
+    import requests
+
     from smsgw.kernel.webhook_signing import verify
     from smsgw_tools.admin.operations import Admin
 
@@ -232,6 +241,8 @@ def _show_receipt_callbacks(info: dict[str, Any], session: Any, message_sid: str
 
 
 def _show_scheduled_send(info: dict[str, Any], url: str, auth: tuple[str, str]) -> None:
+    import requests
+
     due = int(time.time()) + 3
     body = {**DEMO_SMS, "Text": "Scheduled: see you in 3 seconds.", "Schedule": due}
     with requests.Session() as http:

@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from smsgw_tools.local.info import DEFAULT_INFO_FILE, field, read_info
 
 
@@ -83,6 +81,8 @@ def simulator_url(args: argparse.Namespace) -> str:
 
 def _call(method: str, path: str, body=None):
     def run(args: argparse.Namespace) -> int:
+        import requests
+
         response = requests.request(
             method,
             simulator_url(args) + path,

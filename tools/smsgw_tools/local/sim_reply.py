@@ -10,8 +10,6 @@ import argparse
 import json
 import sys
 
-import requests
-
 from smsgw_tools.local.sim_commands import simulator_url
 
 
@@ -25,6 +23,8 @@ def register_reply(actions: argparse._SubParsersAction) -> None:
 
 
 def reply_command(args: argparse.Namespace) -> int:
+    import requests
+
     response = requests.post(
         simulator_url(args) + "/_sim/replies",
         json={"from": args.sender, "to": args.to, "body": args.body},

@@ -1,8 +1,8 @@
 """The public API's OpenAPI 3.1 document, generated from the code and template.yaml.
 
-`smsgw openapi [--output docs/openapi.json]` writes it; `tests/tools/test_openapi.py` fails
-when the committed document differs from what the code generates. Nothing here is typed
-twice: routes (method, path, authorizer) come from the template, the send request from
+`smsgw openapi [--output docs/openapi.json]` writes it (`command`); `tests/tools/test_openapi.py`
+fails when the committed document differs from what the code generates. Nothing here is
+typed twice: routes (method, path, authorizer) come from the template, the send request from
 `smsgw.models.send_request`, the resources from their `to_resource`, the error codes from
 `smsgw.errors.ErrorCode`, the limits from the modules that enforce them. The document is
 put together here; its parts are in `routes` (the routes and their error codes),
@@ -12,9 +12,7 @@ and `schemas`.
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from smsgw_tools.openapi.callbacks import CALLBACK_SERVER, callback_operation
@@ -88,22 +86,3 @@ def documented_errors(document: dict[str, Any], method: str, path: str) -> dict[
 
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def register(commands: Any) -> None:
-    """`smsgw openapi [--output PATH]`."""
-    parser = commands.add_parser("openapi", help="write the API's OpenAPI 3.1 document")
-    parser.add_argument(
-        "--output", default="docs/openapi.json", help="where to write it ('-' for stdout)"
-    )
-    parser.set_defaults(func=_command)
-
-
-def _command(args: argparse.Namespace) -> int:
-    text = render(build())
-    if args.output == "-":
-        print(text, end="")
-    else:
-        Path(args.output).write_text(text)
-        print(f"wrote {args.output}")
-    return 0
