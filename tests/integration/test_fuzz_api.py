@@ -117,7 +117,6 @@ class World:
     def __post_init__(self) -> None:
         # Clients once: creating one costs more than the call it makes.
         self.dynamodb = self.session.client("dynamodb")
-        self.sqs = self.session.client("sqs")
         self.last: tuple[int, int] | None = None
         self.sent = 0  # messages of the send property (new, empty)
 
@@ -131,22 +130,32 @@ class World:
         )["Count"]
 
     def queue_depth(self, logical_id: str = "SendQueue") -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.stack.queue_url(logical_id),
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        return sum(int(value) for value in attributes.values())
+        """Messages on the queue: visible, in flight and delayed (what
+        GetQueueAttributes' three ApproximateNumberOfMessages* add up to)."""
+        queue = self._queue(logical_id)
+        return (
+            queue.approximate_number_of_messages
+            + queue.approximate_number_of_messages_not_visible
+            + queue.approximate_number_of_messages_delayed
+        )
 
     def item_count(self) -> int:
-        # Live under moto (DynamoDB itself refreshes ItemCount only every few hours). A
-        # GSI1 Query per case would cost a scan of moto's whole table.
-        return self.dynamodb.describe_table(TableName=self.stack.physical_ids["Table"])["Table"][
-            "ItemCount"
-        ]
+        """Items in the table (DescribeTable's ItemCount, live under moto)."""
+        return len(self._table())
+
+    # The state is read from moto's models, where DescribeTable and GetQueueAttributes
+    # read it, without their serialisation (most of a case's cost when asked twice).
+    def _table(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        name = self.stack.physical_ids["Table"]
+        return dynamodb_backends[self.stack.account_id][self.stack.region].get_table(name)
+
+    def _queue(self, logical_id: str) -> Any:
+        from moto.sqs.models import sqs_backends
+
+        name = self.stack.queue_url(logical_id).rsplit("/", 1)[1]
+        return sqs_backends[self.stack.account_id][self.stack.region].get_queue(name)
 
     def snapshot(self) -> tuple[int, int]:
         """Items in the table and SendQueue's depth. Only the fuzzed requests change them,
@@ -392,27 +401,35 @@ def schema_bodies(draw) -> dict[str, Any]:
     return body
 
 
+# The strategies a composite draws from are built once, here: building one inside the
+# composite (a `characters` alphabet above all) costs more than the request it makes.
+VALID_TO = st.sampled_from(["+61488023555", "+61412345678", "+447700900123"])
+VALID_TEXT = st.text(min_size=1, max_size=300).filter(lambda t: t.strip())
+VALID_FROM = st.sampled_from(["+61499009990", "+61499009990", "Acme", "ACME 2026"])
+VALID_OPTIONAL = {
+    "Schedule": st.integers(NOW - 3000, NOW + 1_209_000),
+    "DeliveryReceipt": st.booleans(),
+    "DeliveryReceiptWebhookUri": st.sampled_from(
+        ["https://hooks.example.com/r", "http://hooks.example.com:8080/r?x=1"]
+    ),
+    "DeliveryReceiptWebhookMethod": st.sampled_from(["POST", "GET", "get"]),
+    "ExternalId": st.text(
+        alphabet=st.characters(codec="ascii", categories=["L", "N", "P"]), max_size=50
+    ),
+}
+VALID_OPTIONAL_NAMES = st.lists(st.sampled_from(sorted(VALID_OPTIONAL)), max_size=5, unique=True)
+
+
 @st.composite
 def valid_bodies(draw) -> dict[str, Any]:
     """A body the contract accepts (it may still be refused: a leased send with no pool)."""
     body: dict[str, Any] = {
-        "To": draw(st.sampled_from(["+61488023555", "+61412345678", "+447700900123"])),
-        "Text": draw(st.text(min_size=1, max_size=300).filter(lambda t: t.strip())),
-        "From": draw(st.sampled_from(["+61499009990", "+61499009990", "Acme", "ACME 2026"])),
+        "To": draw(VALID_TO),
+        "Text": draw(VALID_TEXT),
+        "From": draw(VALID_FROM),
     }
-    optional = {
-        "Schedule": st.integers(NOW - 3000, NOW + 1_209_000),
-        "DeliveryReceipt": st.booleans(),
-        "DeliveryReceiptWebhookUri": st.sampled_from(
-            ["https://hooks.example.com/r", "http://hooks.example.com:8080/r?x=1"]
-        ),
-        "DeliveryReceiptWebhookMethod": st.sampled_from(["POST", "GET", "get"]),
-        "ExternalId": st.text(
-            alphabet=st.characters(codec="ascii", categories=["L", "N", "P"]), max_size=50
-        ),
-    }
-    for name in draw(st.lists(st.sampled_from(sorted(optional)), max_size=5, unique=True)):
-        body[name] = draw(optional[name])
+    for name in draw(VALID_OPTIONAL_NAMES):
+        body[name] = draw(VALID_OPTIONAL[name])
     return body
 
 
