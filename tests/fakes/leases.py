@@ -143,16 +143,12 @@ class FakeLeaseStore:
         )
         self.pointers[(property_sid, recipient)] = replace(stored_pointer, expires_at=expires_at)
         self.slots[(account_sid, recipient, pointer.slot)] = replace(slot, expires_at=expires_at)
-        return Lease(
-            lease_id=pointer.lease_id,
+        return pointer.renewed(
             recipient=recipient,
-            number=pointer.number,
             account_sid=account_sid,
             property_sid=property_sid,
             expires_at=expires_at,
-            slot=pointer.slot,
-            date_created=pointer.date_created,
-            last_message_sid=message_sid,
+            message_sid=message_sid,
             response_options=response_options,
         )
 

@@ -231,16 +231,12 @@ class LeaseStore:
         except ClientError as exc:
             _cancelled(exc, ())
             return None
-        return Lease(
-            lease_id=pointer.lease_id,
+        return pointer.renewed(
             recipient=recipient,
-            number=pointer.number,
             account_sid=account_sid,
             property_sid=property_sid,
             expires_at=expires_at,
-            slot=pointer.slot,
-            date_created=pointer.date_created,
-            last_message_sid=message_sid,
+            message_sid=message_sid,
             response_options=response_options,
         )
 

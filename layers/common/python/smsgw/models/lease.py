@@ -189,6 +189,30 @@ class Pointer:
     slot: int
     date_created: str
 
+    def renewed(
+        self,
+        *,
+        recipient: str,
+        account_sid: str,
+        property_sid: str,
+        expires_at: int,
+        message_sid: str,
+        response_options: dict[str, str] | None,
+    ) -> Lease:
+        """The lease this pointer names, renewed by a send."""
+        return Lease(
+            lease_id=self.lease_id,
+            recipient=recipient,
+            number=self.number,
+            account_sid=account_sid,
+            property_sid=property_sid,
+            expires_at=expires_at,
+            slot=self.slot,
+            date_created=self.date_created,
+            last_message_sid=message_sid,
+            response_options=response_options,
+        )
+
 
 # How an allocation transaction ended.
 ALLOCATED = "allocated"
