@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cache
+from typing import TYPE_CHECKING
 
 from smsgw.config import settings
 from smsgw.dal import aws
@@ -11,7 +12,9 @@ from smsgw.dal.idempotency import IdempotencyStore
 from smsgw.dal.message_store import ClaimStore, MessageStore
 from smsgw.dal.send_queue import SendQueue
 from smsgw.dal.tenant_store import TenantStore
-from smsgw.logic.send_request_use_case import SendLimits, SendRequests
+
+if TYPE_CHECKING:  # imported where used: the authorizer and the other functions never send
+    from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 
 
 @cache
@@ -41,6 +44,8 @@ def send_queue() -> SendQueue:
 
 @cache
 def send_limits() -> SendLimits:
+    from smsgw.logic.send_request_use_case import SendLimits
+
     config = settings()
     return SendLimits(
         max_text_characters=config.max_text_characters,
@@ -53,6 +58,8 @@ def send_limits() -> SendLimits:
 @cache
 def send_requests() -> SendRequests:
     """The send use case with the API's stores (the sender builds its own for raw requests)."""
+    from smsgw.logic.send_request_use_case import SendRequests
+
     return SendRequests(
         tenants=tenants(),
         messages=messages(),
