@@ -100,16 +100,21 @@ class MessageStore:
             conditions.append(f":from{index}")
         if not conditions:
             return None
+        return self._update_if(
+            message_sid,
+            UpdateExpression="SET "
+            + ", ".join(sets)
+            + (" REMOVE " + ", ".join(remove_attributes) if remove_attributes else ""),
+            ConditionExpression=f"attribute_exists(PK) AND #s IN ({', '.join(conditions)})",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def _update_if(self, message_sid: str, **update: Any) -> Message | None:
+        """The message after a conditional update; None when its condition does not hold."""
         try:
             result = self._table.update_item(
-                Key=_key(message_sid),
-                UpdateExpression="SET "
-                + ", ".join(sets)
-                + (" REMOVE " + ", ".join(remove_attributes) if remove_attributes else ""),
-                ConditionExpression=f"attribute_exists(PK) AND #s IN ({', '.join(conditions)})",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+                Key=_key(message_sid), ReturnValues="ALL_NEW", **update
             )
         except ClientError as exc:
             if condition_failed(exc):
@@ -183,42 +188,35 @@ class ClaimStore(MessageStore):
     ) -> Message | None:
         """Claim a message that is due by `due_by` for one submission. None if it is not
         claimable (missing, not due, claimed, or done)."""
-        try:
-            result = self._table.update_item(
-                Key=_key(message_sid),
-                UpdateExpression=(
-                    "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
-                    "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
-                    "#e = list_append(#e, :e) "
-                    # a scheduled message's SCHEDULE# keys: it has left the waiting room
-                    "REMOVE GSI3PK, GSI3SK"
-                ),
-                ConditionExpression=(
-                    "attribute_exists(PK) "
-                    "AND (attribute_not_exists(DeliverAt) OR DeliverAt <= :due) "
-                    "AND (#s IN (:queued, :scheduled) "
-                    "OR (#s = :sending AND SubmitState = :retryable))"
-                ),
-                ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
-                ExpressionAttributeValues={
-                    ":sending": "sending",
-                    ":claimed": SUBMIT_CLAIMED,
-                    ":retryable": SUBMIT_RETRYABLE,
-                    ":queued": "queued",
-                    ":scheduled": "scheduled",
-                    ":now": now,
-                    ":due": due_by,
-                    ":zero": 0,
-                    ":one": 1,
-                    ":e": [stored_event(event)],
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise
-        return Message.from_attributes(result["Attributes"])
+        return self._update_if(
+            message_sid,
+            UpdateExpression=(
+                "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
+                "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
+                "#e = list_append(#e, :e) "
+                # a scheduled message's SCHEDULE# keys: it has left the waiting room
+                "REMOVE GSI3PK, GSI3SK"
+            ),
+            ConditionExpression=(
+                "attribute_exists(PK) "
+                "AND (attribute_not_exists(DeliverAt) OR DeliverAt <= :due) "
+                "AND (#s IN (:queued, :scheduled) "
+                "OR (#s = :sending AND SubmitState = :retryable))"
+            ),
+            ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
+            ExpressionAttributeValues={
+                ":sending": "sending",
+                ":claimed": SUBMIT_CLAIMED,
+                ":retryable": SUBMIT_RETRYABLE,
+                ":queued": "queued",
+                ":scheduled": "scheduled",
+                ":now": now,
+                ":due": due_by,
+                ":zero": 0,
+                ":one": 1,
+                ":e": [stored_event(event)],
+            },
+        )
 
     def settle_claim(
         self,
