@@ -15,6 +15,7 @@ from smsgw.models.carrier import CarrierError, OutboundSms, OutcomeUnknownError
 from smsgw_tools.simulators.server import CarrierSimulator
 
 READ_TIMEOUT = 0.5
+CARRIER_HOLDS = 20.0  # a timeout fault's hold: the simulator releases it when it stops
 TO = "+447700900123"
 
 
@@ -117,14 +118,15 @@ def test_fault_for_one_recipient_spares_the_others(
 def test_timeout_is_an_unknown_outcome_within_the_read_timeout(
     sim: CarrierSimulator, carrier: TwilioCarrier
 ) -> None:
-    # Given the carrier holds the request past the client's read timeout
-    sim.set_fault("timeout", count=1)
+    # Given the carrier holds the request far past the client's read timeout
+    sim.set_fault("timeout", count=1, timeout_seconds=CARRIER_HOLDS)
     # When a message is submitted
     started = time.monotonic()
     with pytest.raises(OutcomeUnknownError):
         carrier.submit(_sms())
-    # Then the client gives up after its read timeout, not the carrier's delay
-    assert time.monotonic() - started < READ_TIMEOUT + 1.0
+    # Then the client gives up after its read timeout, not the carrier's delay (the margin
+    # is wide: a busy machine must not decide the answer)
+    assert READ_TIMEOUT <= time.monotonic() - started < CARRIER_HOLDS / 2
     # and the simulator counts the submission as possibly taken
     assert [s["outcome"] for s in sim.submissions()] == ["unknown"]
 
@@ -147,20 +149,19 @@ def test_refused_connection_is_transient() -> None:
     assert caught.value.permanent is False
 
 
-def test_concurrent_submissions_are_answered_concurrently(
-    sim: CarrierSimulator, carrier: TwilioCarrier
-) -> None:
-    # Given every answer takes 0.3 s
-    latency = 0.3
+def test_concurrent_submissions_are_answered_concurrently(sim: CarrierSimulator) -> None:
+    # Given every answer takes 1 s (well within this client's read timeout)
+    latency = 1.0
     sim.set_latency(latency)
+    carrier = TwilioCarrier(sim.account_sid, sim.auth_token, sim.url, read_timeout=10 * latency)
     # When 10 messages are submitted at once
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(carrier.submit, [_sms(text=f"m{i}") for i in range(10)]))
     elapsed = time.monotonic() - started
-    # Then all are accepted in far less than 10 times the latency
+    # Then all are accepted in far less than the 10 s one after the other would take
     assert len({r.carrier_sid for r in results}) == 10
-    assert elapsed < 3 * latency
+    assert elapsed < 5 * latency
     assert len(sim.submissions()) == 10
 
 
