@@ -57,23 +57,31 @@ def test_a_claimed_or_cancelled_message_leaves_the_waiting_room(stores):
 
 
 def test_the_cursor_is_held_by_one_tick_at_a_time(stores):
-    assert stores.schedule.acquire("tick-1", T0, 360) == -1
-    assert stores.schedule.acquire("tick-2", T0 + 10, 360) is None
-    assert stores.schedule.acquire("tick-2", T0 + 360, 360) is None  # held until T0 + 360
+    assert stores.schedule.acquire("tick-1", T0, 360, 41) == 41
+    assert stores.schedule.acquire("tick-2", T0 + 10, 360, 0) is None
+    assert stores.schedule.acquire("tick-2", T0 + 360, 360, 0) is None  # held until T0 + 360
 
     assert stores.schedule.advance("tick-1", 42) is True
     assert stores.schedule.advance("tick-2", 43) is False
     stores.schedule.release("tick-2")  # not its lease: nothing happens
-    assert stores.schedule.acquire("tick-3", T0 + 20, 360) is None
+    assert stores.schedule.acquire("tick-3", T0 + 20, 360, 0) is None
 
     stores.schedule.release("tick-1")
-    assert stores.schedule.acquire("tick-2", T0 + 30, 360) == 42
+    assert stores.schedule.acquire("tick-2", T0 + 30, 360, 0) == 42
+
+
+def test_a_new_cursor_keeps_its_first_bucket_when_its_first_tick_dies(stores):
+    # Given a first tick that took the cursor and died before releasing a bucket
+    assert stores.schedule.acquire("tick-1", T0, 60, 41) == 41
+    # When the next tick, later and with a later start of its own, takes it over
+    # Then it goes on from the first tick's start, not its own
+    assert stores.schedule.acquire("tick-2", T0 + 61, 60, 45) == 41
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_advance(stores):
-    stores.schedule.acquire("tick-1", T0, 60)
+    stores.schedule.acquire("tick-1", T0, 60, 0)
     stores.schedule.advance("tick-1", 7)
 
-    assert stores.schedule.acquire("tick-2", T0 + 61, 60) == 7
+    assert stores.schedule.acquire("tick-2", T0 + 61, 60, 0) == 7
     assert stores.schedule.advance("tick-1", 8) is False
     assert stores.schedule.advance("tick-2", 9) is True

@@ -217,13 +217,14 @@ class FakeScheduleStore:
         for at, sid in entries:
             yield sid, at
 
-    def acquire(self, owner: str, now: int, lease_seconds: int) -> int | None:
+    def acquire(self, owner: str, now: int, lease_seconds: int, first: int) -> int | None:
         until = self.cursor.get("LeaseUntil")
         if until is not None and not until < now:
             return None
         self.cursor["LeaseUntil"] = now + lease_seconds
         self.cursor["Owner"] = owner
-        return int(self.cursor.get("Bucket", -1))
+        self.cursor.setdefault("Bucket", first)
+        return int(self.cursor["Bucket"])
 
     def advance(self, owner: str, bucket: int) -> bool:
         if self.cursor.get("Owner") != owner:

@@ -46,7 +46,7 @@ def scheduler(store, queue, pool) -> Scheduler:
 
 def ran_until(store, moment: int) -> None:
     """The cursor as a scheduler that ran until `moment` left it."""
-    assert store.acquire("earlier", moment, 1) is not None
+    assert store.acquire("earlier", moment, 1, 0) is not None
     store.advance("earlier", last_releasable_bucket(moment))
     store.release("earlier")
 
@@ -98,7 +98,7 @@ def test_a_late_tick_releases_overdue_messages_at_once(scheduler, messages, queu
 
 def test_an_overlapping_tick_is_skipped(scheduler, store, messages, queue):
     waiting(messages, T0 + 1800)
-    store.acquire("slow-tick", T0 + 1000, LEASE)
+    store.acquire("slow-tick", T0 + 1000, LEASE, 0)
 
     result = scheduler.tick(T0 + 1010, "tick-2")
 
@@ -137,11 +137,40 @@ def test_a_busy_minute_is_released_in_batches_of_ten(scheduler, messages, queue)
     assert sorted(delay for _, delay in released(queue)) == [841 + i for i in range(60)]
 
 
-def test_a_first_tick_looks_back_a_day_and_releases_each_message_once(store, messages, queue, pool):
+def test_a_new_stacks_first_tick_starts_15_minutes_back_and_misses_no_waiting_message(
+    store, messages, queue, pool
+):
+    # Given a new stack: the earliest message that can wait in the table (stored at T0, due
+    # just over 15 minutes later) and a later one, stored before the scheduler ever ran
     fresh = Scheduler(store, queue.enqueue_many, lease_seconds=LEASE, pool=pool)
-    yesterday = waiting(messages, T0 - 23 * 3600)
+    earliest = waiting(messages, T0 + SQS_MAX_DELAY_SECONDS + 1)
+    later = waiting(messages, T0 + 3600)
 
-    ticks = [fresh.tick(T0 + 60 * n, f"tick-{n}") for n in range(3)]
+    # When the scheduler ticks every minute from a minute after the stack was created
+    ticks = [fresh.tick(T0 + 60 * n, f"tick-{n}") for n in range(1, 50)]
 
-    assert released(queue) == [(yesterday, 0)]
-    assert sum(t.released for t in ticks) == 1
+    # Then each is released once, and the first tick walked about 31 buckets, not a day's
+    assert sorted(sid for sid, _ in released(queue)) == sorted([earliest, later])
+    assert sum(t.released for t in ticks) == 2
+    first, last = ticks[0].buckets or (0, 0)
+    assert last - first + 1 <= 2 * SQS_MAX_DELAY_SECONDS // 60 + 1
+
+
+def test_a_first_tick_that_fails_leaves_its_start_to_the_next_tick(store, messages, queue, pool):
+    # Given a message waiting on a new stack, and a first tick whose queue sends fail
+    due = T0 + SQS_MAX_DELAY_SECONDS + 1
+    sid = waiting(messages, due)
+
+    def failing(jobs):
+        raise ConnectionError("SendQueue unreachable")
+
+    with pytest.raises(ConnectionError):
+        Scheduler(store, failing, lease_seconds=LEASE, pool=pool).tick(T0 + 60, "first")
+
+    # When the next tick runs an hour later (further back than a first tick would look)
+    result = Scheduler(store, queue.enqueue_many, lease_seconds=LEASE, pool=pool).tick(
+        T0 + 3660, "next"
+    )
+
+    # Then it goes on from the first tick's start: the overdue message is released at once
+    assert released(queue) == [(sid, 0)] and result.released == 1

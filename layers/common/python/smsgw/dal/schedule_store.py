@@ -42,19 +42,23 @@ class ScheduleStore:
             deliver_at, _, sid = item["GSI3SK"].partition("#")
             yield sid, int(deliver_at)
 
-    def acquire(self, owner: str, now: int, lease_seconds: int) -> int | None:
-        """Take the cursor's lease; the last bucket released (-1 if none), or None when
-        another tick holds the lease."""
+    def acquire(self, owner: str, now: int, lease_seconds: int, first: int) -> int | None:
+        """Take the cursor's lease; the last bucket released, or None when another tick
+        holds the lease. A cursor that has none records `first` as its last bucket, so a
+        first tick that dies leaves the next one the same start."""
         try:
             result = self._table.update_item(
                 Key=_CURSOR_KEY,
-                UpdateExpression="SET LeaseUntil = :until, #o = :owner",
+                UpdateExpression=(
+                    "SET LeaseUntil = :until, #o = :owner, #b = if_not_exists(#b, :first)"
+                ),
                 ConditionExpression="attribute_not_exists(LeaseUntil) OR LeaseUntil < :now",
-                ExpressionAttributeNames={"#o": "Owner"},
+                ExpressionAttributeNames={"#o": "Owner", "#b": "Bucket"},
                 ExpressionAttributeValues={
                     ":until": now + lease_seconds,
                     ":owner": owner,
                     ":now": now,
+                    ":first": first,
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -62,7 +66,7 @@ class ScheduleStore:
             if condition_failed(exc):
                 return None
             raise
-        return int(result["Attributes"].get("Bucket", -1))
+        return int(result["Attributes"]["Bucket"])
 
     def advance(self, owner: str, bucket: int) -> bool:
         """Record `bucket` as released, while this tick still holds the lease."""

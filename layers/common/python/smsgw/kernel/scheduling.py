@@ -16,9 +16,6 @@ SQS_MAX_DELAY_SECONDS = 900
 BUCKET_SECONDS = 60
 # Part of the key: changing it would hide messages already waiting under the old shards.
 SHARDS = 16
-# A scheduler that has never run starts this far back, so nothing stored before its first
-# tick is missed.
-FIRST_RUN_LOOKBACK_BUCKETS = 24 * 60
 
 
 def waits_in_table(deliver_at: int, now: int) -> bool:
@@ -42,3 +39,12 @@ def last_releasable_bucket(now: int) -> int:
 def release_delay(deliver_at: int, now: int) -> int:
     """The SendQueue delay that makes a released message due on time (0 if overdue)."""
     return max(0, min(deliver_at - now, SQS_MAX_DELAY_SECONDS))
+
+
+def first_cursor(now: int) -> int:
+    """The cursor (last bucket released) of a scheduler that has never run: 15 minutes
+    back. A message waits in the table only when it is due more than 15 minutes after it
+    was stored, and the stack's first tick comes a minute after it is created, so no
+    waiting message is due earlier; a new stack's first tick does not walk a day of empty
+    buckets."""
+    return bucket_of(now - SQS_MAX_DELAY_SECONDS) - 1

@@ -8,9 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from smsgw.kernel.scheduling import (
-    FIRST_RUN_LOOKBACK_BUCKETS,
     SHARDS,
-    bucket_of,
+    first_cursor,
     last_releasable_bucket,
     release_delay,
 )
@@ -48,12 +47,12 @@ class Scheduler:
         self._max_buckets = max_buckets_per_tick
 
     def tick(self, now: int, owner: str) -> TickResult:
-        last_done = self._store.acquire(owner, now, self._lease_seconds)
+        last_done = self._store.acquire(owner, now, self._lease_seconds, first_cursor(now))
         if last_done is None:
             return TickResult(0, None, skipped=True)
         try:
             target = last_releasable_bucket(now)
-            first = last_done + 1 if last_done >= 0 else bucket_of(now) - FIRST_RUN_LOOKBACK_BUCKETS
+            first = last_done + 1
             last = min(target, first + self._max_buckets - 1)
             released = 0
             for bucket in range(first, last + 1):
