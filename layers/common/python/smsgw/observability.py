@@ -4,6 +4,7 @@
 the X-Ray SDK would add to its cold start for nothing.
 """
 
+import warnings
 from enum import Enum
 from functools import cache
 from typing import Any
@@ -11,6 +12,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 logger = Logger()
+
+# An invocation with nothing to count (a webhook answered, an empty tick) publishes
+# nothing, silently: Powertools would print a warning into the function's log each time.
+warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 
 @cache
