@@ -27,8 +27,8 @@ from cryptography.x509.verification import Store
 from smsgw.carriers import eum, sns_certificates, sns_messages
 from smsgw.carriers.twilio import SIGNATURE_HEADER
 from smsgw.carriers.twilio import signature as twilio_signature
+from smsgw.dal.stream_records import job_for_record
 from smsgw.errors import ErrorCode
-from smsgw.logic.outbox import job_for_record
 from smsgw_tools.simulators.certificates import LocalAuthority
 from smsgw_tools.simulators.server import CarrierSimulator
 from smsgw_tools.simulators.vonage_wire import DEFAULT_SIGNATURE_SECRET, signed_callback

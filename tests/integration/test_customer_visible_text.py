@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from smsgw import explanations
-from smsgw.logic.outbox import job_for_record
+from smsgw.dal.stream_records import job_for_record
 from tests.integration.conftest import queued_records
 from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import sqs_records, twilio_receipt_event

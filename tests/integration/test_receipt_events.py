@@ -8,7 +8,7 @@ import json
 import pytest
 
 from smsgw.dal.message_store import MessageStore
-from smsgw.logic.outbox import job_for_record
+from smsgw.dal.stream_records import job_for_record
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import Message
 from smsgw_tools.local.sink import WebhookSink

@@ -6,8 +6,8 @@ import pytest
 
 from smsgw.carriers.twilio import STATUS_MAP
 from smsgw.dal.callback_store import CallbackLog
+from smsgw.dal.stream_records import job_for_record
 from smsgw.errors import ErrorCode
-from smsgw.logic.outbox import job_for_record
 from tests.integration.conftest import queued_records
 from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import receipt_form, twilio_receipt_event

@@ -90,7 +90,7 @@ def test_a_transient_error_on_the_last_attempt_fails_the_message(
     assert (failed["Status"], failed["ErrorCode"]) == ("failed", 30002)
     # and the failure's write on the table's stream calls for the receipt webhook (the
     # sender queues nothing itself), with the failure's error and time
-    from smsgw.logic.outbox import job_for_record
+    from smsgw.dal.stream_records import job_for_record
 
     [job] = [job for r in table_stream.records() if (job := job_for_record(r))]
     assert (job.uri, job.payload["Status"], job.payload["ErrorCode"]) == (uri, "failed", 30002)

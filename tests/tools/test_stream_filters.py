@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from smsgw.logic.outbox import job_for_record
+from smsgw.dal.stream_records import job_for_record
 from smsgw_tools.local.pollers import StreamPoller
 from smsgw_tools.local.runtime import Invocation
 from smsgw_tools.local.streams import Filters, UnsupportedFilterError

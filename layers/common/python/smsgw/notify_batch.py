@@ -25,7 +25,7 @@ from typing import Any
 
 from smsgw import services
 from smsgw.config import settings
-from smsgw.logic import outbox
+from smsgw.dal import stream_records
 from smsgw.logic.webhook_delivery import (
     DELIVERED,
     GAVE_UP,
@@ -125,11 +125,11 @@ def _handle_stream(record: dict[str, Any]) -> NotifyOutcome | None:
     """A stream record: the first attempt of the receipt webhook it calls for (None if it
     calls for none); an attempt to retry is queued on CallbackQueue after its delay."""
     try:
-        job = outbox.job_for_record(record)
+        job = stream_records.job_for_record(record)
     except (ValueError, KeyError, TypeError):  # not a message item: retrying cannot help
         logger.error(
             "stream record is not a message; dropped",
-            extra={"SequenceNumber": outbox.sequence_number(record)},
+            extra={"SequenceNumber": stream_records.sequence_number(record)},
         )
         return None
     if job is None:
@@ -211,10 +211,10 @@ def process_stream(records: list[dict[str, Any]]) -> dict[str, Any]:
     """A batch of the table's stream. A record that raised is reported failed by its
     SequenceNumber; Lambda retries the batch from the earliest one reported."""
     failures = []
-    outcomes = _concurrently(records, outbox.item_key, _handle_stream)
+    outcomes = _concurrently(records, stream_records.item_key, _handle_stream)
     for record, outcome in zip(records, outcomes, strict=True):
         if isinstance(outcome, Exception):
-            failures.append({"itemIdentifier": outbox.sequence_number(record)})
+            failures.append({"itemIdentifier": stream_records.sequence_number(record)})
         elif outcome is not None:
             _count(outcome)
     return {"batchItemFailures": failures}

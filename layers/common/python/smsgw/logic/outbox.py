@@ -3,17 +3,17 @@
 Every write that gives a message its final status (a carrier receipt, the sender's refusal
 or give-up, any writer to come) appears on the table's DynamoDB stream with the item's old
 and new images. The notifier's stream event source filters the records (template.yaml,
-`FinalStatuses`); Lambda's filter cannot compare the two images, so `job_for_record`
-finishes the check here: the status changed, and the message asked for a receipt webhook.
+`FinalStatuses`); Lambda's filter cannot compare the two images, so `job_for_change`
+finishes the check here, on the record as dal/stream_records.py decodes it: the status
+changed, and the message asked for a receipt webhook.
 The job is the one the writers queued before: `CallbackJob.for_status` on the new image,
 with the final status's own time, so the payload and `webhook-id` are what they were.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer
 
 from smsgw.models.callback import CallbackJob
 from smsgw.models.message import DELIVERED, FAILED, UNDELIVERED, Message
@@ -23,37 +23,29 @@ RECEIPT_WEBHOOK_STATUSES = (DELIVERED, UNDELIVERED, FAILED)
 template.yaml lists the same. Cancelled and rejected messages were never sent: no receipt."""
 MESSAGE_PREFIX = "MESSAGE#"
 
-_deserializer = TypeDeserializer()
+
+@dataclass(frozen=True, slots=True)
+class StreamChange:
+    """One stream record, decoded (dal/stream_records.py)."""
+
+    event_name: str
+    """INSERT, MODIFY or REMOVE."""
+    key: str
+    """The item's partition key."""
+    old_status: str | None
+    new_image: dict[str, Any]
 
 
-def _image(record: dict[str, Any], name: str) -> dict[str, Any]:
-    image = (record.get("dynamodb") or {}).get(name) or {}
-    return {key: _deserializer.deserialize(value) for key, value in image.items()}
-
-
-def sequence_number(record: dict[str, Any]) -> str:
-    """The record's position in its shard: the `itemIdentifier` of a batch item failure."""
-    return str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
-
-
-def item_key(record: dict[str, Any]) -> str:
-    """The item's partition key as written (`MESSAGE#<sid>` for a message), or ''."""
-    keys = (record.get("dynamodb") or {}).get("Keys") or {}
-    return str((keys.get("PK") or {}).get("S", ""))
-
-
-def job_for_record(record: dict[str, Any]) -> CallbackJob | None:
-    """The receipt webhook a stream record calls for, or None: not a message's update, its
-    status did not change (a late or duplicate receipt, any other update), the status is
-    not one a receipt reports, or the customer asked for no receipt webhook."""
-    if record.get("eventName") != "MODIFY" or not item_key(record).startswith(MESSAGE_PREFIX):
+def job_for_change(change: StreamChange) -> CallbackJob | None:
+    """The receipt webhook a change calls for, or None: not a message's update, its status
+    did not change (a late or duplicate receipt, any other update), the status is not one a
+    receipt reports, or the customer asked for no receipt webhook."""
+    if change.event_name != "MODIFY" or not change.key.startswith(MESSAGE_PREFIX):
         return None
-    new = _image(record, "NewImage")
-    status = new.get("Status")
-    old_status = ((record["dynamodb"].get("OldImage") or {}).get("Status") or {}).get("S")
-    if status not in RECEIPT_WEBHOOK_STATUSES or old_status == status:
+    status = change.new_image.get("Status")
+    if status not in RECEIPT_WEBHOOK_STATUSES or change.old_status == status:
         return None
-    message = Message.from_attributes(new)  # DeliveryReceipt false: no job
+    message = Message.from_attributes(change.new_image)  # DeliveryReceipt false: no job
     return CallbackJob.for_status(message, status, final_time(message, status))
 
 
