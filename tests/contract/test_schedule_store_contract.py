@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from smsgw.kernel.scheduling import bucket_of, shard_of
-from smsgw.models.message import CANCELLED, SCHEDULED, SENDING
+from smsgw.kernel.scheduling import bucket_of, recovery_time, shard_of
+from smsgw.models.message import CANCELLED, QUEUED, SCHEDULED, SENDING
 from tests.fakes.builders import T0, a_message, event
 
 LATER = T0 + 3600
@@ -54,6 +54,20 @@ def test_a_claimed_or_cancelled_message_leaves_the_waiting_room(stores):
 
     assert waiting(stores, claimed) == []
     assert waiting(stores, cancelled) == []
+
+
+def test_a_queued_messages_recovery_entry_waits_in_a_later_bucket_until_it_is_claimed(stores):
+    # Given a message stored to be queued on SendQueue now, with its recovery entry
+    message = a_message(status=QUEUED, deliver_at=T0)
+    stores.messages.create(message, recover_unclaimed=True)
+    sid, later = message.message_sid, bucket_of(recovery_time(T0))
+
+    # Then it is listed in the bucket of its recovery time, as due at its DeliverAt
+    assert list(stores.schedule.waiting(bucket_of(T0), shard_of(sid))) == []
+    assert (sid, T0) in list(stores.schedule.waiting(later, shard_of(sid)))
+    # ... and the sender's claim takes it out
+    stores.messages.claim(sid, event(SENDING), T0, due_by=T0 + 1)
+    assert [e for e in stores.schedule.waiting(later, shard_of(sid)) if e[0] == sid] == []
 
 
 def test_the_cursor_is_held_by_one_tick_at_a_time(stores):

@@ -20,7 +20,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from smsgw.kernel.scheduling import bucket_of, shard_of
+from smsgw.kernel.scheduling import bucket_of, recovery_time, shard_of
 from smsgw.models.message import ALLOWED_FROM, QUEUED, SCHEDULED, SENDING, SENT, Message
 from smsgw.models.message import stored_event as _stored_event
 
@@ -41,15 +41,25 @@ class FakeMessageStore:
         self.items: dict[str, dict[str, Any]] = {}
         self.index: dict[str, tuple[str, int]] = {}
         """MessageSid -> (WAITING, DeliverAt) or (UNSETTLED, ClaimedAt): the GSI3 entry."""
+        self.waiting_bucket_time: dict[str, int] = {}
+        """MessageSid -> the time whose bucket holds its WAITING entry: DeliverAt, or the
+        later recovery time of a message queued on SendQueue."""
 
     # --- MessageStore -------------------------------------------------------------------
 
-    def create(self, message: Message, *, wait_in_table: bool = False) -> bool:
-        if message.message_sid in self.items:
+    def create(
+        self, message: Message, *, wait_in_table: bool = False, recover_unclaimed: bool = False
+    ) -> bool:
+        sid = message.message_sid
+        if sid in self.items:
             return False
-        self.items[message.message_sid] = copy.deepcopy(message.to_attributes())
-        if wait_in_table and message.deliver_at is not None:
-            self.index[message.message_sid] = (WAITING, int(message.deliver_at))
+        self.items[sid] = copy.deepcopy(message.to_attributes())
+        if message.deliver_at is not None and (wait_in_table or recover_unclaimed):
+            deliver_at = int(message.deliver_at)
+            self.index[sid] = (WAITING, deliver_at)
+            self.waiting_bucket_time[sid] = (
+                deliver_at if wait_in_table else recovery_time(deliver_at)
+            )
         return True
 
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None:
@@ -212,7 +222,9 @@ class FakeScheduleStore:
         entries = sorted(
             (at, sid)
             for sid, (kind, at) in list(self._messages.index.items())
-            if kind == WAITING and bucket_of(at) == bucket and shard_of(sid) == shard
+            if kind == WAITING
+            and bucket_of(self._messages.waiting_bucket_time[sid]) == bucket
+            and shard_of(sid) == shard
         )
         for at, sid in entries:
             yield sid, at

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from smsgw.errors import ErrorCode
+from smsgw.kernel.scheduling import bucket_of, recovery_time
 from tests.integration.conftest import queued_records
 
 SIMPLE = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
@@ -36,7 +37,11 @@ def test_seed_example_is_stored_queued_and_answered_with_the_message_resource(
     assert message["Schedule"] is None and message["ExternalId"] is None
     records = queued_records(aws_session, stack)
     assert [json.loads(r["body"]) for r in records] == [{"MessageSid": message["MessageSid"]}]
-    assert len(stored_items(aws_session, stack, "Message")) == 1
+    (stored,) = stored_items(aws_session, stack, "Message")
+    # with its recovery entry: the scheduler queues it again if it is still unclaimed
+    # a few minutes after it is due (docs/reliability.md)
+    recover_at = recovery_time(int(stored["DeliverAt"]))
+    assert stored["GSI3PK"].startswith(f"SCHEDULE#{bucket_of(recover_at)}#")
 
 
 def test_schedule_a_few_minutes_ahead_is_scheduled_and_delayed_on_the_queue(
@@ -286,6 +291,7 @@ def test_a_fault_of_ours_is_a_500_in_the_error_format_and_nothing_is_queued(
     assert response.body["Error"]["Code"] == ErrorCode.INTERNAL_ERROR.number
     (stored,) = stored_items(aws_session, stack, "Message")
     assert (stored["Status"], stored["ErrorCode"]) == ("failed", ErrorCode.INTERNAL_ERROR.number)
+    assert "GSI3PK" not in stored  # answered 500: the scheduler must not send it after all
 
 
 def test_dynamodb_out_of_capacity_is_a_503_with_retry_after_and_nothing_stored(

@@ -22,7 +22,7 @@ from smsgw.dal.conditions import condition_failed, written
 from smsgw.dal.paging import batch_get
 from smsgw.dal.schedule_store import waiting_keys
 from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
-from smsgw.kernel.scheduling import shard_of
+from smsgw.kernel.scheduling import recovery_time, shard_of
 from smsgw.models.message import (
     ALLOWED_FROM,
     SUBMIT_CLAIMED,
@@ -53,10 +53,15 @@ class MessageStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def create(self, message: Message, *, wait_in_table: bool = False) -> bool:
+    def create(
+        self, message: Message, *, wait_in_table: bool = False, recover_unclaimed: bool = False
+    ) -> bool:
         """Store a new message. False if one with this MessageSid already exists.
 
-        `wait_in_table` indexes a scheduled message by when it is due, for the scheduler."""
+        `wait_in_table` indexes a scheduled message by when it is due, for the scheduler;
+        `recover_unclaimed` indexes a message about to be queued on SendQueue for the
+        scheduler to queue again if it is still unclaimed a while after it is due
+        (kernel/scheduling.recovery_time). The claim removes either entry."""
         item = {
             **_key(message.message_sid),
             "Type": "Message",
@@ -66,8 +71,10 @@ class MessageStore:
         }
         if message.external_id:
             item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
-        if wait_in_table and message.deliver_at is not None:
-            item.update(waiting_keys(message.message_sid, int(message.deliver_at)))
+        if message.deliver_at is not None and (wait_in_table or recover_unclaimed):
+            deliver_at = int(message.deliver_at)
+            later = None if wait_in_table else recovery_time(deliver_at)
+            item.update(waiting_keys(message.message_sid, deliver_at, later))
         return written(
             lambda: self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
         )

@@ -1,7 +1,10 @@
 """The waiting room of scheduled messages and the scheduler's cursor.
 
 waiting message  GSI3PK=SCHEDULE#<bucket>#<shard>  GSI3SK=<DeliverAt:012d>#<MessageSid>
-                 (sparse keys on the message item itself; removed when it is cancelled)
+                 (sparse keys on the message item itself; removed when it is claimed or
+                 cancelled). A message queued on SendQueue has the same entry in a later
+                 bucket (kernel/scheduling.recovery_time): if it is still unclaimed then,
+                 the scheduler queues it again.
 cursor           PK=SCHEDULER  SK=CURSOR  Bucket (last bucket released), LeaseUntil, Owner
 """
 
@@ -20,10 +23,15 @@ from smsgw.kernel.scheduling import bucket_of, shard_of
 _CURSOR_KEY = {"PK": "SCHEDULER", "SK": "CURSOR"}
 
 
-def waiting_keys(message_sid: str, deliver_at: int) -> dict[str, str]:
-    """The index keys that put a message in its bucket and shard."""
+def waiting_keys(
+    message_sid: str, deliver_at: int, bucket_time: int | None = None
+) -> dict[str, str]:
+    """The index keys that put a message in its bucket and shard: the bucket of
+    `bucket_time` (a recovery entry's, kernel/scheduling.recovery_time), else of
+    `deliver_at`; the sort key is always when it is due."""
+    bucket = bucket_of(deliver_at if bucket_time is None else bucket_time)
     return {
-        "GSI3PK": f"SCHEDULE#{bucket_of(deliver_at)}#{shard_of(message_sid)}",
+        "GSI3PK": f"SCHEDULE#{bucket}#{shard_of(message_sid)}",
         "GSI3SK": f"{deliver_at:012d}#{message_sid}",
     }
 

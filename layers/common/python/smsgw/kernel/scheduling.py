@@ -18,6 +18,23 @@ BUCKET_SECONDS = 60
 SHARDS = 16
 
 
+WAITING_KEYS = ("GSI3PK", "GSI3SK")
+"""The attributes that put a message in the scheduler's waiting room (dal/schedule_store.py);
+an update that removes them takes it out."""
+UNCLAIMED_GRACE_SECONDS = 300
+"""How long after it is due a message queued on SendQueue may stay unclaimed before the
+scheduler queues it again: its job was never sent (the API died between its write and its
+queue send) or is lost. Longer than a job takes to arrive on a healthy queue; a backlog
+longer than this gets a second job, which the sender's claim makes harmless."""
+
+
+def recovery_time(deliver_at: int) -> int:
+    """The moment whose bucket holds the recovery entry of a message queued on SendQueue:
+    the scheduler releases that bucket 15 minutes ahead of it, i.e. about
+    UNCLAIMED_GRACE_SECONDS after the message is due, with no delay (it is overdue)."""
+    return deliver_at + UNCLAIMED_GRACE_SECONDS + SQS_MAX_DELAY_SECONDS
+
+
 def waits_in_table(deliver_at: int, now: int) -> bool:
     """True when the message is due too far ahead for an SQS delay."""
     return deliver_at - now > SQS_MAX_DELAY_SECONDS

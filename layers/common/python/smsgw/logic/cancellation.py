@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from smsgw.errors import ConflictError, ErrorCode, NotFoundError
 from smsgw.ids import is_well_formed
+from smsgw.kernel.scheduling import WAITING_KEYS
 from smsgw.logic.ports import Messages
 from smsgw.models.message import CANCELLED, Message, iso_from_epoch
 from smsgw.models.tenant import Property
@@ -25,7 +26,7 @@ def cancel(messages: Messages, prop: Property, message_sid: str, now: float) -> 
         CANCELLED,
         {"Status": CANCELLED, "Timestamp": stamp},
         set_attributes={"DateFinal": stamp},
-        remove_attributes=("GSI3PK", "GSI3SK"),
+        remove_attributes=WAITING_KEYS,
     )
     if cancelled is None:
         current = messages.get(message_sid, consistent=True)

@@ -21,7 +21,7 @@ from smsgw import explanations
 from smsgw.errors import ErrorCode, SmsGatewayError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed, new_sid
 from smsgw.kernel.addresses import supports_alphanumeric
-from smsgw.kernel.scheduling import waits_in_table
+from smsgw.kernel.scheduling import WAITING_KEYS, waits_in_table
 from smsgw.logic.ports import IdempotencyKeys, Messages, SendJobs, Tenants
 from smsgw.logic.tenancy import check_can_send, owned_property
 from smsgw.models.lease import Lease
@@ -110,10 +110,14 @@ def build_message(
 
 def store_and_queue(messages: Messages, queue: SendJobs, message: Message, now: float) -> Message:
     """Store the message and queue it. Idempotent for one MessageSid: a second call finds
-    the stored message and queues it again, which the sender's claim makes harmless."""
-    if not messages.create(
-        message, wait_in_table=waits_in_table(int(message.deliver_at or 0), int(now))
-    ):
+    the stored message and queues it again, which the sender's claim makes harmless.
+
+    A message to be queued is stored with a recovery entry: if this function dies between
+    the write and the queue send, the scheduler queues it a few minutes after it is due
+    (kernel/scheduling.recovery_time; docs/reliability.md, "Where a crash can leave
+    state behind")."""
+    waiting = waits_in_table(int(message.deliver_at or 0), int(now))
+    if not messages.create(message, wait_in_table=waiting, recover_unclaimed=not waiting):
         stored = messages.get(message.message_sid, consistent=True)
         assert stored is not None
         message = stored
@@ -138,6 +142,8 @@ def store_and_queue(messages: Messages, queue: SendJobs, message: Message, now: 
                         "ErrorMessage": explanations.NOT_QUEUED,
                         "DateFinal": iso_from_epoch(now),
                     },
+                    # answered 500: the recovery entry must not send it after all
+                    remove_attributes=WAITING_KEYS,
                 )
                 raise
         # A later message waits in the table; the scheduler queues it (kernel/scheduling.py).
