@@ -39,6 +39,23 @@ def _key(message_sid: str) -> dict[str, str]:
     return {"PK": f"MESSAGE#{message_sid}", "SK": "MESSAGE"}
 
 
+def new_message_put(message: Message, wait_in_table: bool = False) -> dict[str, Any]:
+    """The conditional Put that stores a new message: by itself (`create`) or inside a
+    lease's transaction (dal/lease_store.py), so the two are written together."""
+    item = {
+        **_key(message.message_sid),
+        "Type": "Message",
+        "GSI1PK": f"PROPERTY#{message.property_sid}#SMS",
+        "GSI1SK": f"{message.date_created}#{message.message_sid}",
+        **message.to_attributes(),
+    }
+    if message.external_id:
+        item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
+    if wait_in_table and message.deliver_at is not None:
+        item.update(waiting_keys(message.message_sid, int(message.deliver_at)))
+    return {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
+
+
 def _set_attributes(
     attributes: dict[str, Any] | None, names: dict, values: dict, sets: list[str]
 ) -> None:
@@ -57,20 +74,7 @@ class MessageStore:
         """Store a new message. False if one with this MessageSid already exists.
 
         `wait_in_table` indexes a scheduled message by when it is due, for the scheduler."""
-        item = {
-            **_key(message.message_sid),
-            "Type": "Message",
-            "GSI1PK": f"PROPERTY#{message.property_sid}#SMS",
-            "GSI1SK": f"{message.date_created}#{message.message_sid}",
-            **message.to_attributes(),
-        }
-        if message.external_id:
-            item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
-        if wait_in_table and message.deliver_at is not None:
-            item.update(waiting_keys(message.message_sid, int(message.deliver_at)))
-        return written(
-            lambda: self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
-        )
+        return written(lambda: self._table.put_item(**new_message_put(message, wait_in_table)))
 
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None:
         item = self._table.get_item(Key=_key(message_sid), ConsistentRead=consistent).get("Item")
