@@ -38,6 +38,8 @@ class FakeMessageStore:
     claim and its outcome, and the unsettled index that reconciliation reads."""
 
     def __init__(self) -> None:
+        self.failing = False
+        """When True, `create` raises, as DynamoDB unavailable would."""
         self.items: dict[str, dict[str, Any]] = {}
         self.index: dict[str, tuple[str, int]] = {}
         """MessageSid -> (WAITING, DeliverAt) or (UNSETTLED, ClaimedAt): the GSI3 entry."""
@@ -45,6 +47,8 @@ class FakeMessageStore:
     # --- MessageStore -------------------------------------------------------------------
 
     def create(self, message: Message, *, wait_in_table: bool = False) -> bool:
+        if self.failing:
+            raise RuntimeError("the message store is unavailable")
         if message.message_sid in self.items:
             return False
         self.items[message.message_sid] = copy.deepcopy(message.to_attributes())
