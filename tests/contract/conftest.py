@@ -55,7 +55,7 @@ def _fakes() -> Stores:
         messages=messages,
         schedule=FakeScheduleStore(messages),
         receipts=FakeReceiptStore(messages),
-        leases=FakeLeaseStore(pool),
+        leases=FakeLeaseStore(pool, messages),
         pool=pool,
         replies=FakeReplyStore(),
         tenants=FakeTenantStore(),

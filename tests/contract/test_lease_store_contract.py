@@ -1,13 +1,16 @@
 """What leasing and reply routing rely on from LeaseStore and PoolStore: allocation all
 or nothing, unique per (recipient, number), per property and per account slot; renewal
-only of the same live lease; opt-outs per account; the pool's numbers per country."""
+only of the same live lease; a send's message written with the lease's change or neither;
+opt-outs per account; the pool's numbers per country."""
 
 from __future__ import annotations
 
 import pytest
 
 from smsgw.dal.lease_store import ALLOCATED, NUMBER_GONE, NUMBER_TAKEN, POINTER_TAKEN, SLOT_TAKEN
-from tests.fakes.builders import T0, a_lease
+from smsgw.kernel.scheduling import bucket_of, shard_of
+from smsgw.models.lease import MessageExists
+from tests.fakes.builders import T0, a_lease, a_message
 
 R = "+61488023555"
 N1, N2, N3 = "+61400000001", "+61400000002", "+61400000003"
@@ -124,6 +127,72 @@ def test_an_expired_or_taken_over_lease_is_not_renewed(stores, pool):
     )
     assert stores.leases.renew(pointer, "PR1", R, "AC1", T0 + 900, "SM2", None, T0 + 101) is None
     assert stores.leases.get(R, N1).account_sid == "AC2"
+
+
+def test_an_allocation_with_its_message_stores_both_or_neither(stores, pool):
+    message = a_message(to=R, sender=N1)
+
+    assert stores.leases.allocate(a_lease(number=N1), "AU", T0, message) == ALLOCATED
+    assert stores.messages.get(message.message_sid, consistent=True) == message
+
+    refused = a_message(to=R, sender=N1)
+    taken = a_lease(number=N1, account_sid="AC2", property_sid="PR2")
+    assert stores.leases.allocate(taken, "AU", T0, refused) == NUMBER_TAKEN
+    assert stores.messages.get(refused.message_sid, consistent=True) is None
+
+
+def test_a_scheduled_message_allocated_with_its_lease_waits_in_the_table(stores, pool):
+    message = a_message(to=R, sender=N1, status="scheduled", deliver_at=T0 + 86_400)
+
+    stores.leases.allocate(a_lease(number=N1), "AU", T0, message, wait_in_table=True)
+
+    bucket, shard = bucket_of(T0 + 86_400), shard_of(message.message_sid)
+    assert (message.message_sid, T0 + 86_400) in list(stores.schedule.waiting(bucket, shard))
+
+
+def test_a_message_stored_already_changes_no_lease_whatever_else_fails(stores, pool):
+    stored = a_message(to=R, sender=N1)
+    stores.messages.create(stored)
+
+    with pytest.raises(MessageExists):
+        stores.leases.allocate(a_lease(number=N1), "AU", T0, stored)
+    assert stores.leases.get(R, N1) is None and stores.leases.pointer("PR1", R) is None
+    assert stores.leases.free_slots("AC1", R, T0) == [1, 2, 3, 4, 5]
+
+    stores.leases.allocate(a_lease(number=N1, account_sid="AC2", property_sid="PR2"), "AU", T0)
+    with pytest.raises(MessageExists):  # the number is taken too: the message still wins
+        stores.leases.allocate(a_lease(number=N1), "AU", T0, stored)
+
+
+def test_a_renewal_with_its_message_stores_both_or_neither(stores, pool):
+    lease = a_lease(number=N1, response_options={"ForwardToSms": "+61400999999"})
+    stores.leases.allocate(lease, "AU", T0)
+    pointer = stores.leases.pointer("PR1", R)
+    before = stores.leases.get(R, N1)
+
+    stored = a_message(to=R, sender=N1)
+    stores.messages.create(stored)
+    with pytest.raises(MessageExists):
+        stores.leases.renew(
+            pointer, "PR1", R, "AC1", T0 + 900, stored.message_sid, None, T0, stored
+        )
+    assert stores.leases.get(R, N1) == before
+    assert stores.leases.pointer("PR1", R) == pointer
+
+    expired = a_message(to=R, sender=N1)
+    late = T0 + 1000
+    assert (
+        stores.leases.renew(pointer, "PR1", R, "AC1", late + 9, "SMx", None, late, expired) is None
+    )
+    assert stores.messages.get(expired.message_sid, consistent=True) is None
+
+    message = a_message(to=R, sender=N1)
+    renewed = stores.leases.renew(
+        pointer, "PR1", R, "AC1", T0 + 900, message.message_sid, None, T0 + 1, message
+    )
+    assert renewed is not None and renewed.last_message_sid == message.message_sid
+    assert stores.leases.get(R, N1).last_message_sid == message.message_sid
+    assert stores.messages.get(message.message_sid, consistent=True) == message
 
 
 def test_an_opt_out_holds_for_its_account_until_an_opt_in(stores):

@@ -59,7 +59,7 @@ def test_a_claimed_or_cancelled_message_leaves_the_waiting_room(stores):
 def test_a_queued_messages_recovery_entry_waits_in_a_later_bucket_until_it_is_claimed(stores):
     # Given a message stored to be queued on SendQueue now, with its recovery entry
     message = a_message(status=QUEUED, deliver_at=T0)
-    stores.messages.create(message, recover_unclaimed=True)
+    stores.messages.create(message)
     sid, later = message.message_sid, bucket_of(recovery_time(T0))
 
     # Then it is listed in the bucket of its recovery time, as due at its DeliverAt

@@ -6,7 +6,11 @@ The lease store keeps the three items a lease is written as (the lease under
 and `renew` as the real transactions do: all items or none, each only if absent or
 expired (`ExpiresAt <= now`), the number still in the pool for the country, and the
 outcome named by the first condition that failed, in the transaction's order (lease,
-pointer, slot, pool). Reads return expired items too; the logic judges liveness.
+pointer, slot, pool). A send's message given to either is stored in the same step through
+the message store it shares (as the real stores share a table): a message stored already
+raises MessageExists whatever else failed, and a message store that fails (its `failing`
+switch) raises before any lease item changes. Reads return expired items too; the logic
+judges liveness.
 Held honest by `tests/contract/test_lease_store_contract.py`.
 """
 
@@ -23,7 +27,9 @@ from smsgw.dal.lease_store import (
     SLOT_TAKEN,
     Pointer,
 )
-from smsgw.models.lease import MAX_LEASES_PER_RECIPIENT, Lease
+from smsgw.models.lease import MAX_LEASES_PER_RECIPIENT, Lease, MessageExists
+from smsgw.models.message import Message
+from tests.fakes.messages import FakeMessageStore
 
 
 class FakePool:
@@ -61,8 +67,11 @@ class _Slot:
 
 
 class FakeLeaseStore:
-    def __init__(self, pool: FakePool) -> None:
+    def __init__(self, pool: FakePool, messages: FakeMessageStore | None = None) -> None:
         self._pool = pool
+        self._messages = messages if messages is not None else FakeMessageStore()
+        """Where a leased send's message is stored: the use case's message store (a test
+        that sends gives it; one of its own otherwise)."""
         self.leases: dict[tuple[str, str], Lease] = {}
         """(recipient, number) -> the lease item, live or expired."""
         self.pointers: dict[tuple[str, str], Pointer] = {}
@@ -92,7 +101,16 @@ class FakeLeaseStore:
 
     # --- writes -------------------------------------------------------------------------
 
-    def allocate(self, lease: Lease, country: str, now: int) -> str:
+    def allocate(
+        self,
+        lease: Lease,
+        country: str,
+        now: int,
+        message: Message | None = None,
+        *,
+        wait_in_table: bool = False,
+    ) -> str:
+        self._check_new(message)
         if _live(self.leases.get((lease.recipient, lease.number)), now):
             return NUMBER_TAKEN
         if _live(self.pointers.get((lease.property_sid, lease.recipient)), now):
@@ -101,6 +119,7 @@ class FakeLeaseStore:
             return SLOT_TAKEN
         if not self._pool.has(lease.number, country):
             return NUMBER_GONE
+        self._store(message, wait_in_table)
         self.leases[(lease.recipient, lease.number)] = lease
         self.pointers[(lease.property_sid, lease.recipient)] = Pointer(
             lease.lease_id, lease.number, lease.expires_at, lease.slot, lease.date_created
@@ -120,7 +139,11 @@ class FakeLeaseStore:
         message_sid: str,
         response_options: dict[str, str] | None,
         now: int,
+        message: Message | None = None,
+        *,
+        wait_in_table: bool = False,
     ) -> Lease | None:
+        self._check_new(message)
         lease = self.leases.get((recipient, pointer.number))
         stored_pointer = self.pointers.get((property_sid, recipient))
         slot = self.slots.get((account_sid, recipient, pointer.slot))
@@ -135,6 +158,7 @@ class FakeLeaseStore:
             or slot.lease_id != pointer.lease_id
         ):
             return None
+        self._store(message, wait_in_table)
         self.leases[(recipient, pointer.number)] = replace(
             lease,
             expires_at=expires_at,
@@ -151,6 +175,14 @@ class FakeLeaseStore:
             message_sid=message_sid,
             response_options=response_options,
         )
+
+    def _check_new(self, message: Message | None) -> None:
+        if message is not None and self._messages.get(message.message_sid) is not None:
+            raise MessageExists(message.message_sid)
+
+    def _store(self, message: Message | None, wait_in_table: bool) -> None:
+        if message is not None:
+            assert self._messages.create(message, wait_in_table=wait_in_table)
 
     # --- opt-outs -----------------------------------------------------------------------
 

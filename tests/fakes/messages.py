@@ -38,6 +38,8 @@ class FakeMessageStore:
     claim and its outcome, and the unsettled index that reconciliation reads."""
 
     def __init__(self) -> None:
+        self.failing = False
+        """When True, `create` raises, as DynamoDB unavailable would."""
         self.items: dict[str, dict[str, Any]] = {}
         self.index: dict[str, tuple[str, int]] = {}
         """MessageSid -> (WAITING, DeliverAt) or (UNSETTLED, ClaimedAt): the GSI3 entry."""
@@ -47,14 +49,14 @@ class FakeMessageStore:
 
     # --- MessageStore -------------------------------------------------------------------
 
-    def create(
-        self, message: Message, *, wait_in_table: bool = False, recover_unclaimed: bool = False
-    ) -> bool:
+    def create(self, message: Message, *, wait_in_table: bool = False) -> bool:
+        if self.failing:
+            raise RuntimeError("the message store is unavailable")
         sid = message.message_sid
         if sid in self.items:
             return False
         self.items[sid] = copy.deepcopy(message.to_attributes())
-        if message.deliver_at is not None and (wait_in_table or recover_unclaimed):
+        if message.status in (QUEUED, SCHEDULED) and message.deliver_at is not None:
             deliver_at = int(message.deliver_at)
             self.index[sid] = (WAITING, deliver_at)
             self.waiting_bucket_time[sid] = (

@@ -58,7 +58,7 @@ class World:
         self.tenants.put_property(Property(PROPERTY, ACCOUNT, "Shop", sms_enabled=True))
         self.pool = FakePool()
         self.pool.add("+61400000001", ("AU",))
-        self.leases = FakeLeaseStore(self.pool)
+        self.leases = FakeLeaseStore(self.pool, self.claims)
         self.dispatcher = Dispatcher(
             claims=self.claims,
             tenants=self.tenants,

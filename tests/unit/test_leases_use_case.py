@@ -117,10 +117,10 @@ def test_an_expired_lease_frees_its_number_slot_and_pointer(leasing):
 
 def test_a_number_that_left_the_pool_meanwhile_is_skipped(leasing, store, pool):
     class Removing(FakeLeaseStore):
-        def allocate(self, lease, country, now):
+        def allocate(self, lease, country, now, *message, **options):
             if lease.number == AU[0] and pool.has(AU[0], country):
                 pool.remove(AU[0])  # an operator removes it between the read and the write
-            return super().allocate(lease, country, now)
+            return super().allocate(lease, country, now, *message, **options)
 
     racing = Leasing(leases=Removing(pool), pool=pool)
 
@@ -131,13 +131,13 @@ def test_a_lease_the_property_got_concurrently_is_reused(pool):
     class Concurrent(FakeLeaseStore):
         competitor = None
 
-        def allocate(self, lease, country, now):
+        def allocate(self, lease, country, now, *message, **options):
             if self.competitor is None:  # another send of the same property wins the race
                 self.competitor = a_lease(
                     number=AU[3], slot=2, expires_at=now + LEASE_SECONDS, last_message_sid="SMx"
                 )
                 assert super().allocate(self.competitor, country, now) != POINTER_TAKEN
-            return super().allocate(lease, country, now)
+            return super().allocate(lease, country, now, *message, **options)
 
     store = Concurrent(pool)
     lease = acquire(Leasing(leases=store, pool=pool))

@@ -8,6 +8,8 @@ Keys (see docs/data-model.md and docs/leases.md):
 A lease, its pointer and its slot are written in one transaction, each conditional on the
 item being absent or expired (`ExpiresAt <= now`), and carry the same ExpiresAt and LeaseId.
 Expiry is decided by time in the conditions; DynamoDB TTL only deletes expired items later.
+A send's message, when given, is put in the same transaction as the lease's change
+(allocation or renewal), so the lease never names a message that was not stored.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from smsgw.dal.message_store import new_message_put
 from smsgw.models.lease import (
     ALLOCATED,
     CONFLICT,
@@ -26,8 +29,10 @@ from smsgw.models.lease import (
     POINTER_TAKEN,
     SLOT_TAKEN,
     Lease,
+    MessageExists,
     Pointer,
 )
+from smsgw.models.message import Message
 
 FREE = "attribute_not_exists(PK) OR ExpiresAt <= :now"
 
@@ -111,10 +116,19 @@ class LeaseStore:
 
     # --- writes -------------------------------------------------------------------------
 
-    def allocate(self, lease: Lease, country: str, now: int) -> str:
+    def allocate(
+        self,
+        lease: Lease,
+        country: str,
+        now: int,
+        message: Message | None = None,
+        *,
+        wait_in_table: bool = False,
+    ) -> str:
         """Take `lease.number` for `lease.recipient` in one transaction: the lease, the
         property's pointer and the account's slot, each only if absent or expired, and only
-        while the number is in the pool for `country`. One of the outcomes above."""
+        while the number is in the pool for `country`; and `message`, the send's, only if
+        it is new. One of the outcomes above; raises MessageExists (nothing written)."""
         values = {":now": now}
         common = {"ConditionExpression": FREE, "ExpressionAttributeValues": values}
         name = self._table.name
@@ -172,7 +186,7 @@ class LeaseStore:
             },
         ]
         try:
-            self._table.meta.client.transact_write_items(TransactItems=writes)
+            self._transact(writes, message, wait_in_table)
         except ClientError as exc:
             return _cancelled(exc, (NUMBER_TAKEN, POINTER_TAKEN, SLOT_TAKEN, NUMBER_GONE))
         return ALLOCATED
@@ -187,10 +201,14 @@ class LeaseStore:
         message_sid: str,
         response_options: dict[str, str] | None,
         now: int,
+        message: Message | None = None,
+        *,
+        wait_in_table: bool = False,
     ) -> Lease | None:
         """Extend the property's live lease to `expires_at` and make `message_sid` its
         latest message, in one transaction conditional on the lease still being that live
-        lease. None when it is not (expired or taken over meanwhile)."""
+        lease, with `message` (the send's, stored only if new). None when the lease is not
+        (expired or taken over meanwhile); raises MessageExists (nothing written)."""
         name = self._table.name
         lease_update: dict[str, Any] = {
             "TableName": name,
@@ -227,7 +245,7 @@ class LeaseStore:
             },
         ]
         try:
-            self._table.meta.client.transact_write_items(TransactItems=writes)
+            self._transact(writes, message, wait_in_table)
         except ClientError as exc:
             _cancelled(exc, ())
             return None
@@ -239,6 +257,27 @@ class LeaseStore:
             message_sid=message_sid,
             response_options=response_options,
         )
+
+    def _transact(
+        self, writes: list[dict[str, Any]], message: Message | None, wait_in_table: bool
+    ) -> None:
+        """Write the lease's items, with the send's message last when there is one. Raises
+        MessageExists when the message's condition failed: a message stored already wins
+        over every other reason, since its send has been done."""
+        if message is not None:
+            put = new_message_put(message, wait_in_table)
+            writes = [*writes, {"Put": {"TableName": self._table.name, **put}}]
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if (
+                message is not None
+                and len(reasons) == len(writes)
+                and reasons[-1].get("Code") == "ConditionalCheckFailed"
+            ):
+                raise MessageExists(message.message_sid) from exc
+            raise
 
     # --- opt-outs -----------------------------------------------------------------------
 

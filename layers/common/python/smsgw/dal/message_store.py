@@ -25,6 +25,8 @@ from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
 from smsgw.kernel.scheduling import recovery_time, shard_of
 from smsgw.models.message import (
     ALLOWED_FROM,
+    QUEUED,
+    SCHEDULED,
     SUBMIT_CLAIMED,
     SUBMIT_DONE,
     SUBMIT_RETRYABLE,
@@ -37,6 +39,30 @@ from smsgw.models.message import (
 
 def _key(message_sid: str) -> dict[str, str]:
     return {"PK": f"MESSAGE#{message_sid}", "SK": "MESSAGE"}
+
+
+def new_message_put(message: Message, wait_in_table: bool = False) -> dict[str, Any]:
+    """The conditional Put that stores a new message: by itself (`create`) or inside a
+    lease's transaction (dal/lease_store.py), so the two are written together.
+
+    A message still to be claimed (queued or scheduled) is in the scheduler's waiting room:
+    in the bucket of its DeliverAt when it waits in the table (`wait_in_table`), else in a
+    later one (kernel/scheduling.recovery_time), from which the scheduler queues it again
+    if its job never came (docs/reliability.md). The sender's claim removes the entry."""
+    item = {
+        **_key(message.message_sid),
+        "Type": "Message",
+        "GSI1PK": f"PROPERTY#{message.property_sid}#SMS",
+        "GSI1SK": f"{message.date_created}#{message.message_sid}",
+        **message.to_attributes(),
+    }
+    if message.external_id:
+        item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
+    if message.status in (QUEUED, SCHEDULED) and message.deliver_at is not None:
+        deliver_at = int(message.deliver_at)
+        later = None if wait_in_table else recovery_time(deliver_at)
+        item.update(waiting_keys(message.message_sid, deliver_at, later))
+    return {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
 
 
 def _set_attributes(
@@ -53,31 +79,11 @@ class MessageStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def create(
-        self, message: Message, *, wait_in_table: bool = False, recover_unclaimed: bool = False
-    ) -> bool:
+    def create(self, message: Message, *, wait_in_table: bool = False) -> bool:
         """Store a new message. False if one with this MessageSid already exists.
 
-        `wait_in_table` indexes a scheduled message by when it is due, for the scheduler;
-        `recover_unclaimed` indexes a message about to be queued on SendQueue for the
-        scheduler to queue again if it is still unclaimed a while after it is due
-        (kernel/scheduling.recovery_time). The claim removes either entry."""
-        item = {
-            **_key(message.message_sid),
-            "Type": "Message",
-            "GSI1PK": f"PROPERTY#{message.property_sid}#SMS",
-            "GSI1SK": f"{message.date_created}#{message.message_sid}",
-            **message.to_attributes(),
-        }
-        if message.external_id:
-            item["GSI2PK"] = f"PROPERTY#{message.property_sid}#EXT#{message.external_id}"
-        if message.deliver_at is not None and (wait_in_table or recover_unclaimed):
-            deliver_at = int(message.deliver_at)
-            later = None if wait_in_table else recovery_time(deliver_at)
-            item.update(waiting_keys(message.message_sid, deliver_at, later))
-        return written(
-            lambda: self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
-        )
+        `wait_in_table`: a scheduled message waits for the scheduler (new_message_put)."""
+        return written(lambda: self._table.put_item(**new_message_put(message, wait_in_table)))
 
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None:
         item = self._table.get_item(Key=_key(message_sid), ConsistentRead=consistent).get("Item")

@@ -4,11 +4,14 @@ Rules (docs/leases.md): a lease binds (recipient, number) to one property for 30
 a recipient a number is in at most one live lease, across all accounts, so an inbound SMS
 from R to N names exactly one lease. A property re-sending to R renews its live lease; an
 account holds at most 5 live leases to R. Every decision is a conditional write or a
-transaction; the reads before them only choose what to try.
+transaction; the reads before them only choose what to try. A send's message is written
+in the same transaction as its lease's change, so a send that fails leaves the lease as it
+was (docs/decisions.md, "A lease changes only with its message").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -25,18 +28,29 @@ from smsgw.models.lease import (
     Lease,
     Pointer,
 )
-from smsgw.models.message import iso_from_epoch
+from smsgw.models.message import Message, iso_from_epoch
 from smsgw.models.send_request import SENDER_ALPHANUMERIC, SENDER_LEASE, SendRequest
 
 MAX_ROUNDS = 10
 """Fresh starts after a race was lost (slot or pointer taken concurrently)."""
+
+MessageFor = Callable[[Lease], Message]
+"""Builds a send's message once its lease is known (the number it goes out from)."""
 
 
 class LeaseStoreLike(Protocol):
     def pointer(self, property_sid: str, recipient: str) -> Pointer | None: ...
     def free_slots(self, account_sid: str, recipient: str, now: int) -> list[int]: ...
     def live_numbers(self, recipient: str, numbers: list[str], now: int) -> set[str]: ...
-    def allocate(self, lease: Lease, country: str, now: int) -> str: ...
+    def allocate(
+        self,
+        lease: Lease,
+        country: str,
+        now: int,
+        message: Message | None = None,
+        *,
+        wait_in_table: bool = False,
+    ) -> str: ...
     def renew(self, *args, **kwargs) -> Lease | None: ...
     def is_opted_out(self, account_sid: str, recipient: str) -> bool: ...
 
@@ -83,14 +97,27 @@ class Leasing:
         property_sid: str,
         message_sid: str,
         now: float,
+        *,
+        message: MessageFor | None = None,
+        wait_in_table: bool = False,
     ) -> Lease | None:
-        """The checks and the lease a send needs before its message is stored: the
-        opt-out check for every send, and a lease when the send needs one."""
+        """The checks a send needs and its lease: the opt-out check for every send, and a
+        lease when the send needs one, written together with `message(lease)`. None when
+        the send needs no lease (its message is not stored here)."""
         self.check_not_opted_out(account_sid, request.to)
         if not needs_lease(request):
             return None
         options = request.response_options.to_item() if request.response_options else None
-        return self.acquire(account_sid, property_sid, request.to, message_sid, options, now)
+        return self.acquire(
+            account_sid,
+            property_sid,
+            request.to,
+            message_sid,
+            options,
+            now,
+            message=message,
+            wait_in_table=wait_in_table,
+        )
 
     def acquire(
         self,
@@ -100,12 +127,18 @@ class Leasing:
         message_sid: str,
         response_options: dict[str, str] | None,
         now: float,
+        *,
+        message: MessageFor | None = None,
+        wait_in_table: bool = False,
     ) -> Lease:
-        """The property's live lease to `recipient`, renewed, or a new one from the pool.
+        """The property's live lease to `recipient`, renewed, or a new one from the pool;
+        with `message`, the send's message `message(lease)` is stored in the same write,
+        so the lease changes only if the message is stored.
 
         Raises LEASE_LIMIT_REACHED when the account already holds 5 live leases to the
         recipient, NO_LEASED_NUMBER_AVAILABLE when no pool number for the recipient's
-        country is free for them.
+        country is free for them, MessageExists (nothing changed) when the message is
+        stored already.
         """
         moment = int(now)
         expires_at = moment + LEASE_SECONDS
@@ -113,6 +146,14 @@ class Leasing:
         for _ in range(MAX_ROUNDS):
             pointer = self.leases.pointer(property_sid, recipient)
             if pointer is not None and pointer.expires_at > moment:
+                wanted = pointer.renewed(
+                    recipient=recipient,
+                    account_sid=account_sid,
+                    property_sid=property_sid,
+                    expires_at=expires_at,
+                    message_sid=message_sid,
+                    response_options=response_options,
+                )
                 renewed = self.leases.renew(
                     pointer,
                     property_sid,
@@ -122,6 +163,8 @@ class Leasing:
                     message_sid,
                     response_options,
                     moment,
+                    message(wanted) if message else None,
+                    wait_in_table=wait_in_table,
                 )
                 if renewed is not None:
                     return renewed
@@ -147,7 +190,7 @@ class Leasing:
                 last_message_sid=message_sid,
                 response_options=response_options,
             )
-            outcome = self._take_a_number(lease, country or "", moment)
+            outcome = self._take_a_number(lease, country or "", moment, message, wait_in_table)
             if isinstance(outcome, Lease):
                 return outcome
             if outcome == NUMBER_TAKEN:
@@ -155,7 +198,14 @@ class Leasing:
             # Lost a race for the slot or the pointer: look again.
         raise no_number(recipient, country)
 
-    def _take_a_number(self, lease: Lease, country: str, now: int) -> Lease | str:
+    def _take_a_number(
+        self,
+        lease: Lease,
+        country: str,
+        now: int,
+        message: MessageFor | None,
+        wait_in_table: bool,
+    ) -> Lease | str:
         """Try the pool's numbers for `country` in order. The Lease on success; NUMBER_TAKEN
         when every number is leased to this recipient; another outcome when a race for the
         slot or the pointer was lost."""
@@ -165,7 +215,13 @@ class Leasing:
                 if number in taken:
                     continue
                 candidate = replace(lease, number=number)
-                outcome = self.leases.allocate(candidate, country, now)
+                outcome = self.leases.allocate(
+                    candidate,
+                    country,
+                    now,
+                    message(candidate) if message else None,
+                    wait_in_table=wait_in_table,
+                )
                 if outcome == ALLOCATED:
                     return candidate
                 if outcome in (NUMBER_TAKEN, NUMBER_GONE):

@@ -86,9 +86,7 @@ class Tenants(Protocol):
 class Messages(Protocol):
     """Stored messages (dal.message_store.MessageStore)."""
 
-    def create(
-        self, message: Message, *, wait_in_table: bool = False, recover_unclaimed: bool = False
-    ) -> bool: ...
+    def create(self, message: Message, *, wait_in_table: bool = False) -> bool: ...
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None: ...
     def transition(
         self,

@@ -168,9 +168,7 @@ class ReplyProcessor:
 
 
 class MessageSink(Protocol):
-    def create(
-        self, message: Message, *, wait_in_table: bool = False, recover_unclaimed: bool = False
-    ) -> bool: ...
+    def create(self, message: Message, *, wait_in_table: bool = False) -> bool: ...
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None: ...
 
 

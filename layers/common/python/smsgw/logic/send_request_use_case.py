@@ -2,7 +2,8 @@
 requests other services publish to SendQueue.
 
 Both go through `SendRequests`: validation, the tenancy checks that apply, the opt-out
-check and lease (logic/leases.py), the message built and stored. The API's request is
+check and lease (logic/leases.py), the message built and stored (with its lease's change,
+in one write, when it has a lease). The API's request is
 then queued (and, with an Idempotency-Key, claimed first and its answer kept for 24 hours);
 a raw request's MessageSid comes from its SQS message id, a broken one is stored rejected
 instead of answered with an error, and the sender submits it in the same invocation.
@@ -24,7 +25,7 @@ from smsgw.kernel.addresses import supports_alphanumeric
 from smsgw.kernel.scheduling import WAITING_KEYS, waits_in_table
 from smsgw.logic.ports import IdempotencyKeys, Messages, SendJobs, Tenants
 from smsgw.logic.tenancy import check_can_send, owned_property
-from smsgw.models.lease import Lease
+from smsgw.models.lease import Lease, MessageExists
 from smsgw.models.message import (
     FAILED,
     QUEUED,
@@ -117,10 +118,16 @@ def store_and_queue(messages: Messages, queue: SendJobs, message: Message, now: 
     (kernel/scheduling.recovery_time; docs/reliability.md, "Where a crash can leave
     state behind")."""
     waiting = waits_in_table(int(message.deliver_at or 0), int(now))
-    if not messages.create(message, wait_in_table=waiting, recover_unclaimed=not waiting):
+    if not messages.create(message, wait_in_table=waiting):
         stored = messages.get(message.message_sid, consistent=True)
         assert stored is not None
         message = stored
+    return queue_stored(messages, queue, message, now)
+
+
+def queue_stored(messages: Messages, queue: SendJobs, message: Message, now: float) -> Message:
+    """Queue a stored message. Idempotent for one MessageSid: queueing it again is made
+    harmless by the sender's claim."""
     if message.status in (QUEUED, SCHEDULED):
         delay = int(message.deliver_at or 0) - int(now)
         if not waits_in_table(int(message.deliver_at or 0), int(now)):
@@ -301,16 +308,45 @@ class SendRequests:
     def _store_and_queue(
         self, request: SendRequest, prop: Property, message_sid: str, now: float
     ) -> Message:
-        lease = self._lease(request, prop, message_sid, now)
-        message = build_message(request, prop, message_sid, now, "api", lease)
-        return store_and_queue(self.messages, self.queue, message, now)
+        message = self._store(request, prop, message_sid, now, "api")
+        return queue_stored(self.messages, self.queue, message, now)
 
-    def _lease(
-        self, request: SendRequest, prop: Property, message_sid: str, now: float
-    ) -> Lease | None:
-        if self.leasing is None:
-            return None
-        return self.leasing.prepare(request, prop.account_sid, prop.property_sid, message_sid, now)
+    def _store(
+        self, request: SendRequest, prop: Property, message_sid: str, now: float, source: str
+    ) -> Message:
+        """The message stored, or the one stored already under this MessageSid (a retried
+        request, a redelivered job). A leased send's message is written in one transaction
+        with its lease's change, so a send that fails leaves the lease as it was."""
+        wait = waits_in_table(request.deliver_at, int(now))
+
+        def message_for(lease: Lease | None) -> Message:
+            return build_message(request, prop, message_sid, now, source, lease)
+
+        try:  # the opt-out check, and for a leased send its lease, written with its message
+            lease = (
+                self.leasing.prepare(
+                    request,
+                    prop.account_sid,
+                    prop.property_sid,
+                    message_sid,
+                    now,
+                    message=message_for,
+                    wait_in_table=wait,
+                )
+                if self.leasing is not None
+                else None
+            )
+        except MessageExists:
+            return self._stored(message_sid)
+        message = message_for(lease)
+        if lease is None and not self.messages.create(message, wait_in_table=wait):
+            return self._stored(message_sid)
+        return message
+
+    def _stored(self, message_sid: str) -> Message:
+        stored = self.messages.get(message_sid, consistent=True)
+        assert stored is not None
+        return stored
 
     # --- raw requests on SendQueue --------------------------------------------------------
 
@@ -356,8 +392,7 @@ class SendRequests:
                 allowed_webhook_networks=self.limits.allowed_webhook_networks,
                 extra_fields=frozenset({"PropertySid"}),
             )
-            lease = self._lease(request, prop, message_sid, now)
-            message = build_message(request, prop, message_sid, now, "sqs", lease)
+            return self._store(request, prop, message_sid, now, "sqs")
         except SmsGatewayError as error:
             message = rejected_message(
                 body if isinstance(body, dict) else {},
@@ -367,9 +402,6 @@ class SendRequests:
                 property_sid[:64],
                 now,
             )
-        waiting = message.status == SCHEDULED and waits_in_table(
-            int(message.deliver_at or 0), int(now)
-        )
-        if not self.messages.create(message, wait_in_table=waiting):
+        if not self.messages.create(message):
             message = self.messages.get(message_sid, consistent=True) or message
         return message

@@ -226,3 +226,9 @@ NUMBER_GONE = "number_gone"
 """The number left the pool (or this country) meanwhile."""
 CONFLICT = "conflict"
 """A concurrent transaction on the same items: try again."""
+
+
+class MessageExists(Exception):
+    """A leased send's message is stored already (a retried request or a redelivered job
+    with the same MessageSid): its write changed nothing, and the lease changed, if at
+    all, when that message was stored."""
