@@ -120,6 +120,12 @@ class Claims(Messages, Protocol):
     def index_stale_claim(self, message_sid: str, claimed_at: int) -> bool: ...
 
 
+class OptOuts(Protocol):
+    """Recipients who replied STOP to an account (dal.lease_store.LeaseStore)."""
+
+    def is_opted_out(self, account_sid: str, recipient: str) -> bool: ...
+
+
 class SendJobs(Protocol):
     """SendQueue (dal.send_queue.SendQueue)."""
 
