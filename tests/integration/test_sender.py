@@ -332,3 +332,42 @@ def test_a_forwarded_reply_to_a_number_that_replied_stop_to_the_account_is_not_s
     assert result == {"batchItemFailures": []}
     assert simulator.submissions() == []
     assert_failed_opted_out(api, tenant, forward.message_sid)
+
+
+def test_a_message_whose_receipt_arrives_before_the_senders_outcome_keeps_its_date_sent(
+    api, tenant, functions, simulator, aws_session, stack, monkeypatch
+):
+    # Given a carrier whose `delivered` receipt is applied while the sender is still
+    # waiting for its answer (the simulator's `sent` receipt goes out at once)
+    from smsgw.carriers.twilio import TwilioCarrier
+    from smsgw.dal.receipt_store import ReceiptStore
+
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    submit = TwilioCarrier.submit
+
+    def receipt_first(self, sms):
+        result = submit(self, sms)
+        receipt = {"Timestamp": "2027-01-15T08:00:01.000Z", "Source": "receipt"}
+        final = {"DateFinal": "2027-01-15T08:00:01.000Z"}
+        applied = ReceiptStore(table).apply(
+            sms.message_sid, self.name, result.carrier_sid, "delivered", receipt, final
+        )
+        assert applied is not None and applied.changed
+        return result
+
+    monkeypatch.setattr(TwilioCarrier, "submit", receipt_first)
+    sid = api.send({**SIMPLE, "Schedule": int(time.time()) + 1}).body["Message"]["MessageSid"]
+    time.sleep(2.2)  # SQS delays are whole seconds
+
+    # When the sender submits it
+    result = functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+
+    # Then it is delivered, with the time the carrier accepted it and the carrier's id
+    assert result == {"batchItemFailures": []}
+    [submission] = simulator.submissions()
+    delivered = message(api, tenant, sid)
+    assert delivered["Status"] == "delivered"
+    assert delivered["DateSent"] is not None
+    assert [e["Status"] for e in delivered["Events"]] == ["scheduled", "sending", "delivered"]
+    item = table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
+    assert (item["CarrierSid"], item["SubmitState"]) == (submission["sid"], "done")

@@ -225,24 +225,29 @@ class Dispatcher:
             _persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail)
             raise TransientError(str(exc), retry_after=exc.retry_after) from exc
         stamp = iso_from_epoch(self._clock())
-        _persist(
+        accepted = {
+            "CarrierSid": result.carrier_sid,
+            "Carrier": carrier.name,
+            "DateSent": stamp,
+            # the receipts of a long message's other parts match it too
+            **(
+                {"CarrierPartSids": list(result.further_part_sids)}
+                if result.further_part_sids
+                else {}
+            ),
+        }
+        settled = _persist(
             self._claims.settle_claim,
             sid,
             SUBMIT_DONE,
             {"Status": SENT, "Timestamp": stamp, "CarrierSid": result.carrier_sid},
             status=SENT,
-            set_attributes={
-                "CarrierSid": result.carrier_sid,
-                "Carrier": carrier.name,
-                "DateSent": stamp,
-                # the receipts of a long message's other parts match it too
-                **(
-                    {"CarrierPartSids": list(result.further_part_sids)}
-                    if result.further_part_sids
-                    else {}
-                ),
-            },
+            set_attributes=accepted,
         )
+        if not settled:
+            # The carrier's receipt came first and moved the message on: keep its status
+            # and history, and record the acceptance beside them.
+            _persist(self._claims.record_accepted, sid, accepted)
         if self._receipts is not None and not receipts_name_message_sid(carrier, sms):
             # For receipts that will not name our MessageSid; the outcome comes first.
             _persist(self._receipts.remember_carrier_sid, carrier.name, result.carrier_sid, sid)
