@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from smsgw.models.carrier import SubmitResult
-from smsgw.models.message import DELIVERED, FAILED, SENT, iso_from_epoch
+from smsgw.models.carrier import OutcomeUnknownError, SubmitResult
+from smsgw.models.message import DELIVERED, FAILED, SENDING, SENT, iso_from_epoch
 from tests.fakes.builders import T0
 from tests.unit.test_dispatch_use_case import World
 
@@ -77,3 +77,20 @@ def test_a_long_message_whose_second_part_receipt_came_first_keeps_every_part_id
     message = world.claims.get(sid)
     assert (message.carrier_sid, message.carrier_part_sids) == ("CA1", ["CA2"])
     assert message.date_sent == iso_from_epoch(T0)
+
+
+def test_an_unknown_outcome_takes_its_date_sent_from_the_first_receipt(world):
+    # Given a submission whose answer was lost (never resent)
+    sid = world.stored()
+    world.carrier.outcomes = [OutcomeUnknownError("read timeout")]
+    assert world.deliver(sid).status == SENDING
+
+    # When the carrier's receipts come after all
+    for status, at in ((SENT, T0 + 5), (DELIVERED, T0 + 9)):
+        world.receipts.apply(
+            sid, "twilio", "CA9", status, {"Timestamp": iso_from_epoch(at), "Source": "receipt"}, {}
+        )
+
+    # Then the first one's arrival is its DateSent: the carrier had it by then
+    message = world.claims.get(sid)
+    assert (message.status, message.date_sent) == (DELIVERED, iso_from_epoch(T0 + 5))
