@@ -102,7 +102,7 @@ WARM_ENVIRONMENTS = 10  # sender/webhooks environments each refreshing their sec
 DURATION_MS = {  # a warm invocation in Lambda (mostly waiting on AWS, the carrier, the customer)
     "authorizer": 15,  # one GetItem and a hash check
     "api": 60,  # GetItem property + account, PutItem, SQS SendMessage
-    "sender_record": 300,  # the carrier's answer (~250 ms for Twilio) + two writes
+    "sender_record": 300,  # the carrier's answer (~250 ms for Twilio), the opt-out read, two writes
     "webhooks": 30,  # signature check, UpdateItem, SQS SendMessage
     "notifier_record": 250,  # the customer's webhook answering + one UpdateItem
 }

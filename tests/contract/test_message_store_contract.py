@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from smsgw.kernel.scheduling import shard_of
 from smsgw.models.message import (
     CANCELLED,
@@ -12,6 +14,7 @@ from smsgw.models.message import (
     SCHEDULED,
     SENDING,
     SENT,
+    UNDELIVERED,
 )
 from tests.fakes.builders import T0, a_message, event
 
@@ -122,6 +125,39 @@ def test_an_outcome_is_recorded_once_and_only_on_a_claim(stores):
     assert (stored.status, stored.carrier_sid) == (SENT, "CA1")
     assert [e["Status"] for e in stored.events] == [QUEUED, SENDING, SENT]
     assert stores.messages.get(unclaimed.message_sid, consistent=True).status == QUEUED
+
+
+@pytest.mark.parametrize("status", [SENT, DELIVERED, UNDELIVERED, FAILED])
+def test_an_acceptance_a_receipt_overtook_is_recorded_once_beside_the_receipts_status(
+    stores, status
+):
+    overtaken, sending, unclaimed = a_message(), a_message(), a_message()
+    for m in (overtaken, sending, unclaimed):
+        stores.messages.create(m)
+    claim(stores.messages, overtaken.message_sid)
+    claim(stores.messages, sending.message_sid)
+    receipt = {"Timestamp": "2027-01-15T08:00:01.000Z", "Source": "receipt"}
+    stores.receipts.apply(overtaken.message_sid, "twilio", "CA2", status, receipt, {})
+    accepted = {
+        "CarrierSid": "CA1",
+        "Carrier": "twilio",
+        "DateSent": "2027-01-15T08:00:00.000Z",
+        "CarrierPartSids": ["CA2"],
+    }
+
+    assert stores.messages.record_accepted(overtaken.message_sid, accepted)
+    assert not stores.messages.record_accepted(overtaken.message_sid, accepted)  # done
+    assert not stores.messages.record_accepted(sending.message_sid, accepted)  # settle_claim's
+    assert not stores.messages.record_accepted(unclaimed.message_sid, accepted)
+    assert not stores.messages.record_accepted("SM" + "0" * 32, accepted)
+
+    stored, state = stores.messages.get_submit_state(overtaken.message_sid)
+    assert (stored.status, state) == (status, "done")
+    assert (stored.carrier_sid, stored.carrier_part_sids) == ("CA1", ["CA2"])
+    assert stored.date_sent == "2027-01-15T08:00:00.000Z"
+    assert [e["Status"] for e in stored.events] == [QUEUED, SENDING, status]
+    assert stores.messages.get_submit_state(sending.message_sid)[1] == "claimed"
+    assert stores.messages.get(unclaimed.message_sid, consistent=True).date_sent is None
 
 
 def test_an_unknown_outcome_is_unsettled_as_of_when_it_was_recorded(stores):

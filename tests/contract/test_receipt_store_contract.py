@@ -96,6 +96,23 @@ def test_a_receipt_before_the_sender_recorded_the_carrier_id_applies_and_records
     assert applied.message.carrier == "twilio"
 
 
+def test_a_receipt_gives_a_message_without_a_date_sent_its_arrival_time_as_one(stores):
+    # an unknown outcome (or a claim whose outcome was not yet recorded): the receipt is
+    # the first proof that the carrier took the message
+    message = a_message()
+    stores.messages.create(message)
+    stores.messages.claim(message.message_sid, event(SENDING), T0, due_by=T0 + 1)
+    sid = sent_message(stores)  # its DateSent recorded by the sender ("x")
+
+    first = apply(stores, message.message_sid, SENT, carrier_sid="CA7")
+    later = apply(stores, message.message_sid, DELIVERED, carrier_sid="CA7")
+    kept = apply(stores, sid, DELIVERED)
+
+    assert first.message.date_sent == later.message.date_sent == "2027-01-15T08:01:00.000Z"
+    assert kept.message.date_sent == "x"
+    assert stores.messages.get(sid, consistent=True).date_sent == "x"
+
+
 def test_the_carrier_id_lookup_finds_what_was_remembered(stores):
     stores.receipts.remember_carrier_sid("vonage", "V-1", "SM1")
 

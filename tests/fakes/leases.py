@@ -1,5 +1,5 @@
-"""In-memory stand-ins for `smsgw.dal.lease_store.LeaseStore` (the `LeaseStoreLike` and
-`LeaseLookup` ports) and `smsgw.dal.pool.PoolStore` (the `PoolLike` port).
+"""In-memory stand-ins for `smsgw.dal.lease_store.LeaseStore` (the `LeaseStoreLike`,
+`LeaseLookup` and `OptOuts` ports) and `smsgw.dal.pool.PoolStore` (the `PoolLike` port).
 
 The lease store keeps the three items a lease is written as (the lease under
 (recipient, number), the property's pointer, the account's slot) and applies `allocate`

@@ -21,7 +21,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from smsgw.kernel.scheduling import bucket_of, recovery_time, shard_of
-from smsgw.models.message import ALLOWED_FROM, QUEUED, SCHEDULED, SENDING, SENT, Message
+from smsgw.models.message import (
+    ALLOWED_FROM,
+    QUEUED,
+    RECEIPT_MOVED,
+    SCHEDULED,
+    SENDING,
+    SENT,
+    Message,
+)
 from smsgw.models.message import stored_event as _stored_event
 
 SUBMIT_CLAIMED = "claimed"
@@ -132,6 +140,18 @@ class FakeMessageStore:
         item.update(copy.deepcopy(set_attributes or {}))
         if submit_state == SUBMIT_UNKNOWN:
             self.index[message_sid] = (UNSETTLED, now)
+        return True
+
+    def record_accepted(self, message_sid: str, set_attributes: dict[str, Any]) -> bool:
+        item = self.items.get(message_sid)
+        if (
+            item is None
+            or item.get("SubmitState") != SUBMIT_CLAIMED
+            or item.get("Status") not in RECEIPT_MOVED
+        ):
+            return False
+        item["SubmitState"] = SUBMIT_DONE
+        item.update(copy.deepcopy(set_attributes))
         return True
 
     def get_submit_state(self, message_sid: str) -> tuple[Message, str | None] | None:

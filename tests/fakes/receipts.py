@@ -63,6 +63,7 @@ class FakeReceiptStore:
             self._messages._append(item, {**event, "Status": status})
             item.setdefault("CarrierSid", carrier_sid)
             item.setdefault("Carrier", carrier)
+            item.setdefault("DateSent", event["Timestamp"])
             item.update(copy.deepcopy(attributes))
             return Applied(self._messages.get(message_sid), changed=True)
         self._messages._append(item, {**event, "Status": current.status, "Applied": False})

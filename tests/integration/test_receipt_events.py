@@ -46,6 +46,7 @@ def test_carrier_receipt_event_delivers_the_sample_message(
             delivery_receipt_webhook_uri="https://hooks.example.com/smsgw/receipts",
             carrier="twilio",
             carrier_sid=SAMPLE_CARRIER_SID,
+            date_sent="2026-11-27T02:10:20.900Z",
             events=[{"Status": "sent", "Timestamp": "2026-11-27T02:10:20.900Z"}],
         )
     )

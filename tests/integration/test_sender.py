@@ -1,8 +1,10 @@
 """The sender: SendQueue records to exactly one carrier submission each."""
 
 import json
+import time
 
 from smsgw import explanations
+from smsgw.dal.stream_records import job_for_record
 from smsgw.errors import ErrorCode
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from tests.integration.conftest import queued_records
@@ -235,3 +237,137 @@ def test_retry_delays_grow_with_jitter_and_honour_retry_after():
     assert all(8 <= retry_delay(1, None) <= 10 for _ in range(50))
     assert all(32 <= retry_delay(3, None) <= 40 for _ in range(50))
     assert retry_delay(20, None) <= 900
+
+
+def opt_out(aws_session, stack, account_sid, recipient):
+    """The item a STOP reply stores (logic/replies.py)."""
+    from smsgw.dal.lease_store import LeaseStore
+
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    LeaseStore(table).opt_out(account_sid, recipient, "2027-01-15T08:00:00.000Z", "SMstop")
+
+
+def assert_failed_opted_out(api, tenant, sid):
+    failed = message(api, tenant, sid)
+    assert (failed["Status"], failed["ErrorCode"]) == (
+        "failed",
+        ErrorCode.RECIPIENT_OPTED_OUT.number,
+    )
+    assert failed["ErrorMessage"] == explanations.RECIPIENT_OPTED_OUT_AT_SEND
+    assert failed["DateSent"] is None
+    return failed
+
+
+def test_a_queued_message_whose_recipient_replied_stop_before_the_sender_ran_is_not_sent(
+    api, tenant, functions, simulator, aws_session, stack, table_stream
+):
+    # Given a message accepted (queued, with a receipt webhook) before its recipient's STOP
+    response = api.send({**SIMPLE, "DeliveryReceiptWebhookUri": "https://hooks.example.com/r"})
+    sid = response.body["Message"]["MessageSid"]
+    opt_out(aws_session, stack, tenant.account_sid, SIMPLE["To"])
+
+    # When the sender runs its job
+    result = functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+
+    # Then the carrier gets nothing, the message is failed with 22003 and says why, and
+    # the customer's receipt webhook reports it as for any failure
+    assert result == {"batchItemFailures": []}
+    assert simulator.submissions() == []
+    failed = assert_failed_opted_out(api, tenant, sid)
+    assert [e["Status"] for e in failed["Events"]] == ["queued", "sending", "failed"]
+    assert failed["Events"][-1]["Detail"] == explanations.RECIPIENT_OPTED_OUT_AT_SEND
+    jobs = [job_for_record(r) for r in table_stream.records()]
+    [job] = [job for job in jobs if job]
+    assert (job.payload["Status"], job.payload["ErrorCode"]) == (
+        "failed",
+        ErrorCode.RECIPIENT_OPTED_OUT.number,
+    )
+
+
+def test_a_scheduled_message_whose_recipient_replied_stop_before_it_was_due_is_not_sent(
+    api, tenant, functions, simulator, aws_session, stack
+):
+    due = int(time.time()) + 2
+    sid = api.send({**SIMPLE, "Schedule": due}).body["Message"]["MessageSid"]
+    opt_out(aws_session, stack, tenant.account_sid, SIMPLE["To"])
+
+    time.sleep(max(0.0, due - time.time()) + 1.2)  # SQS delays are whole seconds
+    records = queued_records(aws_session, stack)
+    result = functions.invoke("sender", {"Records": records})
+
+    assert len(records) == 1 and result == {"batchItemFailures": []}
+    assert simulator.submissions() == []
+    failed = assert_failed_opted_out(api, tenant, sid)
+    assert [e["Status"] for e in failed["Events"]] == ["scheduled", "sending", "failed"]
+
+
+def test_a_forwarded_reply_to_a_number_that_replied_stop_to_the_account_is_not_sent(
+    api, tenant, functions, simulator, aws_session, stack
+):
+    # Given a reply forward (logic/replies.py stores it with Source "forward" and queues it)
+    # to a ForwardToSms number that has opted out of the account
+    from smsgw.dal.message_store import MessageStore
+    from smsgw.dal.send_queue import SendQueue
+    from tests.fakes.builders import a_message
+
+    forward_to = "+61499333222"
+    forward = a_message(
+        account_sid=tenant.account_sid,
+        property_sid=tenant.property_sid,
+        sender="+61488023555",
+        to=forward_to,
+        text="YES please",
+        source="forward",
+        now=time.time(),
+    )
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    assert MessageStore(table).create(forward)
+    SendQueue(aws_session.client("sqs"), stack.queue_url("SendQueue")).enqueue(forward.message_sid)
+    opt_out(aws_session, stack, tenant.account_sid, forward_to)
+
+    # When the sender runs its job
+    result = functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+
+    # Then the number that said STOP gets nothing
+    assert result == {"batchItemFailures": []}
+    assert simulator.submissions() == []
+    assert_failed_opted_out(api, tenant, forward.message_sid)
+
+
+def test_a_message_whose_receipt_arrives_before_the_senders_outcome_keeps_its_date_sent(
+    api, tenant, functions, simulator, aws_session, stack, monkeypatch
+):
+    # Given a carrier whose `delivered` receipt is applied while the sender is still
+    # waiting for its answer (the simulator's `sent` receipt goes out at once)
+    from smsgw.carriers.twilio import TwilioCarrier
+    from smsgw.dal.receipt_store import ReceiptStore
+
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    submit = TwilioCarrier.submit
+
+    def receipt_first(self, sms):
+        result = submit(self, sms)
+        receipt = {"Timestamp": "2027-01-15T08:00:01.000Z", "Source": "receipt"}
+        final = {"DateFinal": "2027-01-15T08:00:01.000Z"}
+        applied = ReceiptStore(table).apply(
+            sms.message_sid, self.name, result.carrier_sid, "delivered", receipt, final
+        )
+        assert applied is not None and applied.changed
+        return result
+
+    monkeypatch.setattr(TwilioCarrier, "submit", receipt_first)
+    sid = api.send({**SIMPLE, "Schedule": int(time.time()) + 1}).body["Message"]["MessageSid"]
+    time.sleep(2.2)  # SQS delays are whole seconds
+
+    # When the sender submits it
+    result = functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+
+    # Then it is delivered, with the time the carrier accepted it and the carrier's id
+    assert result == {"batchItemFailures": []}
+    [submission] = simulator.submissions()
+    delivered = message(api, tenant, sid)
+    assert delivered["Status"] == "delivered"
+    assert delivered["DateSent"] is not None
+    assert [e["Status"] for e in delivered["Events"]] == ["scheduled", "sending", "delivered"]
+    item = table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
+    assert (item["CarrierSid"], item["SubmitState"]) == (submission["sid"], "done")

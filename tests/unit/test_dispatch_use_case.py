@@ -63,6 +63,7 @@ class World:
             claims=self.claims,
             tenants=self.tenants,
             queue=self.queue,
+            opt_outs=self.leases,
             carrier=self.carrier,
             limits=SendLimits(),
             clock=self.clock,

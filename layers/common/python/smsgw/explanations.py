@@ -23,6 +23,10 @@ CARRIER_UNAVAILABLE_FINAL = (
 )
 CARRIER_REFUSED = "The carrier refused the message."
 """For a refusal that carries no message of the carrier's own."""
+RECIPIENT_OPTED_OUT_AT_SEND = (
+    "The recipient replied STOP to this account before the message was sent; it was not sent."
+)
+OPT_OUT_UNCHECKED = "The recipient's opt-out could not be checked; the message will be sent again."
 
 # Reconciliation (logic/reconcile.py) of a message whose outcome was unknown.
 FOUND_BY_RECONCILIATION = "The carrier was found to hold the message; it was not sent again."

@@ -37,6 +37,7 @@ def dispatcher() -> Dispatcher:
         claims=services.claims(),
         tenants=services.tenants(),
         queue=services.send_queue(),
+        opt_outs=services.lease_store(),
         carriers=services.carriers(),
         limits=services.send_limits(),
         max_attempts=config.max_send_attempts,

@@ -26,6 +26,7 @@ from smsgw.kernel.scheduling import recovery_time, shard_of
 from smsgw.models.message import (
     ALLOWED_FROM,
     QUEUED,
+    RECEIPT_MOVED,
     SCHEDULED,
     SUBMIT_CLAIMED,
     SUBMIT_DONE,
@@ -263,6 +264,26 @@ class ClaimStore(MessageStore):
                 Key=_key(message_sid),
                 UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression="#s = :sending AND SubmitState = :claimed",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        )
+
+    def record_accepted(self, message_sid: str, set_attributes: dict[str, Any]) -> bool:
+        """Record the carrier's acceptance (its id, DateSent, ...) of a claim whose status a
+        receipt moved on before the sender could record it: SubmitState done, the status and
+        the history left as the receipts made them. False when it is not such a claim."""
+        names = {"#s": "Status"}
+        values: dict[str, Any] = {":done": SUBMIT_DONE, ":claimed": SUBMIT_CLAIMED}
+        received = [f":r{index}" for index in range(len(RECEIPT_MOVED))]
+        values.update(zip(received, RECEIPT_MOVED, strict=True))
+        sets = ["SubmitState = :done"]
+        _set_attributes(set_attributes, names, values, sets)
+        return written(
+            lambda: self._table.update_item(
+                Key=_key(message_sid),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=f"SubmitState = :claimed AND #s IN ({', '.join(received)})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )

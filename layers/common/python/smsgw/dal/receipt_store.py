@@ -88,19 +88,25 @@ class ReceiptStore:
         """Move the message to `status` if the state machine allows it (one conditional
         update, the event appended in it); otherwise append `event` as a late receipt without
         touching Status. None when there is no such message, or it belongs to another
-        carrier id (a receipt must match the CarrierSid the sender recorded)."""
+        carrier id (a receipt must match the CarrierSid the sender recorded).
+
+        A receipt proves the carrier took the message: one that finds no DateSent (the
+        sender's outcome unknown, or not recorded yet) sets it to the receipt's Timestamp;
+        the sender's own, when it records one, is the time the carrier accepted it."""
         names = {"#s": "Status", "#e": "Events"}
         values: dict[str, Any] = {
             ":s": status,
             ":e": [stored_event({**event, "Status": status})],
             ":cs": carrier_sid,
             ":c": carrier,
+            ":t": event["Timestamp"],
         }
         sets = [
             "#s = :s",
             "#e = list_append(#e, :e)",
             "CarrierSid = if_not_exists(CarrierSid, :cs)",
             "Carrier = if_not_exists(Carrier, :c)",
+            "DateSent = if_not_exists(DateSent, :t)",
         ]
         for index, (name, value) in enumerate(attributes.items()):
             names[f"#a{index}"] = name

@@ -1,5 +1,9 @@
 """The sender's work: turn a SendQueue record into exactly one carrier submission.
 
+Right before a claimed message is submitted, the recipient's opt-out for its account is
+read (one GetItem): a recipient who replied STOP since the message was accepted gets
+nothing, and the message ends `failed` with ErrorCode 22003 (docs/leases.md).
+
 Policy for each outcome (docs/reliability.md):
   accepted            -> sent, with the carrier's id
   refused, permanent  -> failed, with the carrier's error
@@ -17,11 +21,18 @@ from enum import StrEnum
 from typing import Any
 
 from smsgw import explanations
-from smsgw.errors import TransientError
+from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import is_well_formed
 from smsgw.kernel.backoff import Backoff
 from smsgw.kernel.scheduling import waits_in_table
-from smsgw.logic.ports import Carrier, Claims, SendJobs, Tenants, receipts_name_message_sid
+from smsgw.logic.ports import (
+    Carrier,
+    Claims,
+    OptOuts,
+    SendJobs,
+    Tenants,
+    receipts_name_message_sid,
+)
 from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
@@ -49,6 +60,7 @@ from smsgw.observability import logger
 # Message error codes (docs/errors.md, "Message errors").
 CARRIER_REJECTED = 30001
 CARRIER_UNAVAILABLE = 30002
+RECIPIENT_OPTED_OUT = ErrorCode.RECIPIENT_OPTED_OUT.number
 
 # A job scheduled this close to now is sent rather than put back on the queue.
 DUE_TOLERANCE_SECONDS = 1
@@ -85,6 +97,7 @@ class Dispatcher:
         claims: Claims,
         tenants: Tenants,
         queue: SendJobs,
+        opt_outs: OptOuts,
         carrier: Carrier | None = None,
         limits: SendLimits,
         max_attempts: int = 5,
@@ -111,6 +124,7 @@ class Dispatcher:
         self._status_callback_base = status_callback_base
         self._receipts = receipts
         self._claims = claims
+        self._opt_outs = opt_outs
         self._queue = queue
         self._carrier = carrier
         self._max_attempts = max_attempts
@@ -182,6 +196,11 @@ class Dispatcher:
 
     def _submit(self, claimed: Message, job: SendJob) -> Outcome:
         sid = claimed.message_sid
+        if self._opted_out(claimed):
+            # Under the claim, so only this job decides; a redelivery finds the message final.
+            detail = explanations.RECIPIENT_OPTED_OUT_AT_SEND
+            _persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, RECIPIENT_OPTED_OUT)
+            return Outcome(sid, FAILED)
         try:
             carrier = self.carrier_for(claimed)
             sms = self.outbound(claimed, carrier)
@@ -206,28 +225,44 @@ class Dispatcher:
             _persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail)
             raise TransientError(str(exc), retry_after=exc.retry_after) from exc
         stamp = iso_from_epoch(self._clock())
-        _persist(
+        accepted = {
+            "CarrierSid": result.carrier_sid,
+            "Carrier": carrier.name,
+            "DateSent": stamp,
+            # the receipts of a long message's other parts match it too
+            **(
+                {"CarrierPartSids": list(result.further_part_sids)}
+                if result.further_part_sids
+                else {}
+            ),
+        }
+        settled = _persist(
             self._claims.settle_claim,
             sid,
             SUBMIT_DONE,
             {"Status": SENT, "Timestamp": stamp, "CarrierSid": result.carrier_sid},
             status=SENT,
-            set_attributes={
-                "CarrierSid": result.carrier_sid,
-                "Carrier": carrier.name,
-                "DateSent": stamp,
-                # the receipts of a long message's other parts match it too
-                **(
-                    {"CarrierPartSids": list(result.further_part_sids)}
-                    if result.further_part_sids
-                    else {}
-                ),
-            },
+            set_attributes=accepted,
         )
+        if not settled:
+            # The carrier's receipt came first and moved the message on: keep its status
+            # and history, and record the acceptance beside them.
+            _persist(self._claims.record_accepted, sid, accepted)
         if self._receipts is not None and not receipts_name_message_sid(carrier, sms):
             # For receipts that will not name our MessageSid; the outcome comes first.
             _persist(self._receipts.remember_carrier_sid, carrier.name, result.carrier_sid, sid)
         return Outcome(sid, SENT)
+
+    def _opted_out(self, claimed: Message) -> bool:
+        """Whether the recipient replied STOP to the message's account. A lookup that fails
+        gives the claim back (nothing was submitted) for SQS to deliver the job again."""
+        try:
+            return self._opt_outs.is_opted_out(claimed.account_sid, claimed.to)
+        except Exception as exc:
+            sid = claimed.message_sid
+            logger.warning("opt-out lookup failed", extra={"MessageSid": sid, "reason": str(exc)})
+            _persist(self._settle, sid, SUBMIT_RETRYABLE, None, explanations.OPT_OUT_UNCHECKED)
+            raise TransientError(str(exc)) from exc
 
     def _status_callback_url(self, sid: str, carrier: str) -> str | None:
         if not self._status_callback_base:

@@ -67,6 +67,10 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     REJECTED: (),
 }
 
+RECEIPT_MOVED: tuple[Status, ...] = (SENT, DELIVERED, UNDELIVERED, FAILED)
+"""The statuses a carrier receipt moves a `sending` message to: a claim found in one of
+them was accepted by the carrier (`ClaimStore.record_accepted`)."""
+
 
 def iso_now() -> str:
     return iso(datetime.now(UTC))
