@@ -274,3 +274,23 @@ def test_an_email_forward_ses_cannot_take_is_released_for_its_retry(
     # Then the job fails, to be retried, and its claim is gone, so the retry sends it
     assert result == {"batchItemFailures": [{"itemIdentifier": job["messageId"]}]}
     assert table_items(aws_session, stack, "FORWARD#") == []
+
+
+@pytest.mark.parametrize("target", [LEASED, "+61400000002", RECIPIENT])
+def test_a_forward_to_a_pool_number_or_the_recipient_is_a_400_and_nothing_is_stored(
+    api, admin, aws_session, stack, target
+):
+    # Given two pool numbers (a forward to either would come back as a reply)
+    admin.add_pool_number(LEASED, ["AU"])
+    admin.add_pool_number("+61400000002", ["AU"])
+
+    # When a leased send asks for its replies to be forwarded there, or to its own recipient
+    response = api.send({"To": RECIPIENT, "Text": "Reply YES", "ForwardToSms": target})
+
+    # Then it is refused with its own code, and no message, lease or job exists
+    assert response.status == 400, response.body
+    assert response.body["Error"]["Code"] == ErrorCode.FORWARD_SMS_LOOP.number
+    assert response.body["Error"]["Parameter"] == "ForwardToSms"
+    assert table_items(aws_session, stack, "MESSAGE#") == []
+    assert table_items(aws_session, stack, "LEASE") == []
+    assert queued_records(aws_session, stack) == []
