@@ -8,19 +8,16 @@ import pytest
 
 from smsgw.errors import ErrorCode, ForbiddenError, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
-from smsgw.kernel.text import analyse
 from smsgw.logic.replies import (
     DUPLICATE,
     OPT_IN,
     OPT_OUT,
     ROUTED,
     STORED,
-    TRUNCATED_MARKER,
     UNMATCHED,
     Forwarder,
     MailUnavailableError,
     ReplyProcessor,
-    email_content,
     keyword,
 )
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, REPLY_WEBHOOK, ForwardJob
@@ -75,9 +72,9 @@ def leased(leases, options=OPTIONS, expires_at=T0 + 1000):
     return lease
 
 
-def inbound(text="YES", carrier_sid="SMin1", responder=R, signed=True):
+def inbound(text="YES", carrier_sid="SMin1", responder=R, signed=True, number=N):
     return callback(
-        {"CarrierSid": carrier_sid, "From": responder, "To": N, "Text": text}, signed=signed
+        {"CarrierSid": carrier_sid, "From": responder, "To": number, "Text": text}, signed=signed
     )
 
 
@@ -328,95 +325,3 @@ def test_an_email_of_unknown_outcome_is_never_resent(processor, leases, queue, f
 
     assert forwarder.forward(job, T0 + 2).startswith("skipped")
     assert mailer.sent == []
-
-
-def forwarded_message(forwarder, messages, job):
-    forwarder.forward(job, T0 + 1)
-    [message] = [messages.get(sid) for sid in messages.items]
-    return message
-
-
-def test_a_long_reply_is_forwarded_within_the_apis_text_limit(
-    processor, leases, queue, forwarder, messages
-):
-    # Given a 10,000-character reply
-    leased(leases)
-    processor.handle(inbound("x" * 10_000), stamp(0), T0)
-    job = next(j for j in queue.sent if getattr(j, "kind", "") == FORWARD_SMS)
-
-    # When it is forwarded by SMS
-    message = forwarded_message(forwarder, messages, job)
-
-    # Then the whole forwarded text obeys the API's 1,600-character limit, marked as cut
-    assert len(message.text) == 1600
-    assert message.text.startswith("x" * 1500) and message.text.endswith(TRUNCATED_MARKER)
-    assert message.segments == analyse(message.text).segments == 11
-
-
-def test_a_forward_obeys_the_deployments_own_text_limit(
-    processor, leases, queue, messages, send_queue, store, mailer
-):
-    forwarder = Forwarder(
-        messages=messages,
-        send_queue=send_queue,
-        claims=store,
-        mailer=mailer,
-        no_reply_email=NO_REPLY,
-        max_text_characters=160,
-    )
-    job = forward_jobs(processor, leases, queue)[FORWARD_SMS]
-    job.reply["Text"] = "y" * 500
-
-    assert len(forwarded_message(forwarder, messages, job).text) == 160
-
-
-@pytest.mark.parametrize("text", ["", "\x00\u202e"])
-def test_an_empty_reply_is_stored_but_not_forwarded_by_sms(processor, leases, store, queue, text):
-    leased(leases)
-
-    outcome = processor.handle(inbound(text), stamp(0), T0)
-
-    assert outcome.forwards == (FORWARD_EMAIL, REPLY_WEBHOOK)
-    assert queue.kinds() == [FORWARD_EMAIL, REPLY_WEBHOOK]
-    assert [reply.text for reply in store.all_replies()] == [text]
-
-
-def test_an_sms_forward_job_of_an_empty_reply_sends_nothing(
-    processor, leases, queue, forwarder, messages, send_queue
-):
-    job = forward_jobs(processor, leases, queue)[FORWARD_SMS]
-    job.reply["Text"] = ""  # a job queued before empty replies were left out
-
-    assert forwarder.forward(job, T0 + 1).startswith("skipped")
-    assert messages.items == {} and send_queue.message_sids() == []
-
-
-HOSTILE = "Hi\x00\x07 \u202eevil\u202c\u2066x\u2069\u200f\r\nbye\x1b[2J"
-
-
-def test_control_and_bidi_characters_are_removed_from_forwards_not_from_the_reply(
-    processor, leases, store, queue, forwarder, messages, mailer
-):
-    leased(leases)
-    processor.handle(inbound(HOSTILE, responder="+61488023555"), stamp(0), T0)
-    jobs = {job.kind: job for job in queue.sent if isinstance(job, ForwardJob)}
-
-    sms = forwarded_message(forwarder, messages, jobs[FORWARD_SMS])
-    forwarder.forward(jobs[FORWARD_EMAIL], T0 + 1)
-
-    assert sms.text == "Hi evilx\nbye[2J"
-    [mail] = mailer.sent
-    assert mail.body.startswith("Hi evilx\nbye[2J\n\n--\n")
-    assert mail.subject == "SMS reply from +61488023555"
-    # the stored reply and the reply's resource keep exactly what was received
-    [reply] = store.all_replies()
-    assert reply.text == HOSTILE and jobs[FORWARD_SMS].reply["Text"] == HOSTILE
-
-
-def test_the_email_subject_is_one_printable_line_whatever_the_sender(mailer):
-    subject, body = email_content(
-        {"From": "+6148\u202e8023555\r\nBcc: x@evil.com", "To": N, "Text": "a\u2066b"}
-    )
-
-    assert subject == "SMS reply from +61488023555 Bcc: x@evil.com"
-    assert body.startswith("ab\n\n--\n")

@@ -1,9 +1,11 @@
 """Replies on leased numbers: verify, store, opt-out keywords, and routing to forwards.
 
-The carrier's request costs one GetItem (the lease), one transaction (the reply and its
-once-only marker), an opt-out write for a STOP/START keyword, and one SQS send per
-forward; the forwards themselves (SMS, e-mail, webhook) run in the notifier
-(`Forwarder`, and `logic/webhook_delivery.py` for the webhook), never inline.
+The carrier's request costs one GetItem (the lease), one more when the lease has response
+options (whether the reply is our own SMS forward coming back: those are not forwarded
+again), one transaction (the reply and its once-only marker), an opt-out write for a
+STOP/START keyword, and one SQS send per forward; the forwards themselves (SMS, e-mail,
+webhook) run in the notifier (`Forwarder`, and `logic/webhook_delivery.py` for the
+webhook), never inline.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ DUPLICATE = "duplicate"
 MAX_FORWARD_CHARACTERS = 1600
 """The API's limit on a message's Text (SendLimits.max_text_characters), which a
 forwarded SMS obeys too."""
+FORWARD_ECHO_SECONDS = 24 * 3600
+"""How long an SMS forward is remembered, to be known if it arrives on one of our numbers."""
 TRUNCATED_MARKER = " (truncated)"
 """Ends a forwarded SMS whose reply was longer than the limit (GSM-7, docs/leases.md)."""
 
@@ -67,6 +71,7 @@ class LeaseLookup(Protocol):
 class ReplyStoreLike(Protocol):
     def store(self, reply: Reply, now: float) -> bool: ...
     def first_received_at(self, carrier: str, carrier_sid: str) -> str | None: ...
+    def is_sms_forward(self, sender: str, to: str, text: str, now: float) -> bool: ...
 
 
 class JobQueue(Protocol):
@@ -159,7 +164,14 @@ class ReplyProcessor:
         # A retried callback (already stored) queues its forwards again: if the first
         # queue send failed, this is what delivers them. Forwards are idempotent (the SMS
         # has a MessageSid derived from the reply, the e-mail a claim, the webhook its id).
-        jobs = forward_jobs(reply, lease.response_options)
+        options = lease.response_options
+        if options and self._store.is_sms_forward(
+            inbound.responder, inbound.number, printable_text(inbound.text), now
+        ):
+            # One of our own SMS forwards arriving on a leased number: forwarding it again
+            # could bounce it between numbers forever. One hop only (docs/leases.md).
+            options = None
+        jobs = forward_jobs(reply, options)
         for job in jobs:
             self._queue.enqueue(job)
         kinds = tuple(getattr(job, "kind", "") for job in jobs)
@@ -184,6 +196,9 @@ class ForwardClaims(Protocol):
     def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool: ...
     def settle_forward(self, reply_sid: str, kind: str, detail: str) -> None: ...
     def release_forward(self, reply_sid: str, kind: str) -> None: ...
+    def record_sms_forward(
+        self, sender: str, to: str, text: str, message_sid: str, expires_at: int
+    ) -> None: ...
 
 
 class MailRejectedError(Exception):
@@ -283,6 +298,14 @@ class Forwarder:
             if not forwarded_text(job.reply["Text"]):
                 return "skipped: an empty reply is not forwarded by SMS"
             forward = forwarded_sms(job, now, self._max_characters)
+            # Before it can be sent: known as ours if it arrives on one of our numbers.
+            self._claims.record_sms_forward(
+                forward.sender,
+                forward.to,
+                forward.text,
+                forward.message_sid,
+                int(now) + FORWARD_ECHO_SECONDS,
+            )
             message = store_and_queue(self._messages, self._send_queue, forward, now)
             return f"queued {message.message_sid}"
         return self._email(job, now)
