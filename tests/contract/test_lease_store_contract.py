@@ -213,3 +213,10 @@ def test_the_pool_lists_a_countrys_numbers_in_order_a_page_at_a_time(stores, poo
     assert list(stores.pool.numbers_for("AU", page_size=2)) == [[N1, N2], [N3]]
     assert list(stores.pool.numbers_for("CA")) == [[US]]
     assert list(stores.pool.numbers_for("NZ")) == []
+
+
+def test_the_pool_knows_its_own_numbers_whatever_their_countries(stores, pool):
+    assert stores.pool.contains(N1) and stores.pool.contains(US)
+    assert not stores.pool.contains("+61499333222")
+    stores.pool.remove(N2)
+    assert not stores.pool.contains(N2)

@@ -68,3 +68,15 @@ def test_a_forward_is_claimed_at_most_once_unless_released(stores):
 
     stores.replies.settle_forward("RE1", FORWARD_EMAIL, "sent")
     assert stores.replies.claim_forward("RE1", FORWARD_EMAIL, T0) is False
+
+
+def test_an_sms_forward_is_recognised_by_its_sender_number_and_text_until_it_expires(stores):
+    sender, to, expires = "+61488023555", "+61400000002", T0 + 86_400
+    stores.replies.record_sms_forward(sender, to, "YES please", "SM" + "1" * 32, expires)
+    stores.replies.record_sms_forward(sender, to, "YES please", "SM" + "1" * 32, expires)
+
+    assert stores.replies.is_sms_forward(sender, to, "YES please", T0 + 60) is True
+    assert stores.replies.is_sms_forward(sender, to, "YES", T0 + 60) is False
+    assert stores.replies.is_sms_forward(to, sender, "YES please", T0 + 60) is False
+    assert stores.replies.is_sms_forward(sender, "+61400000003", "YES please", T0 + 60) is False
+    assert stores.replies.is_sms_forward(sender, to, "YES please", expires) is False

@@ -11,7 +11,7 @@ the same assertions against the fake and against the real `smsgw.dal` store on m
 | `FakeScheduleStore` | `dal.schedule.ScheduleStore` (waiting room, cursor) | `test_schedule_store_contract.py` |
 | `FakeReceiptStore` | `dal.receipts.ReceiptStore` (`ReceiptStoreLike`) | `test_receipt_store_contract.py` |
 | `FakeLeaseStore` | `dal.leases.LeaseStore` (`LeaseStoreLike`, `LeaseLookup`) | `test_lease_store_contract.py` |
-| `FakePool` | `dal.pool.PoolStore` (`PoolLike`) | `test_lease_store_contract.py` |
+| `FakePool` | `dal.pool.PoolStore` (`PoolLike`, `PoolMembers`) | `test_lease_store_contract.py` |
 | `FakeReplyStore` | `dal.replies.ReplyStore` (`ReplyStoreLike`, `ForwardClaims`) | `test_reply_store_contract.py` |
 | `FakeSendQueue` | `dal.queue.SendQueue` (`SendQueueLike`) | `test_queue_contract.py` |
 | `FakeCallbackQueue` | `dal.callbacks.CallbackQueue` (`JobQueue`) | `test_queue_contract.py` |

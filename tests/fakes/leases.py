@@ -55,6 +55,9 @@ class FakePool:
         for start in range(0, len(found), page_size):
             yield found[start : start + page_size]
 
+    def contains(self, number: str) -> bool:
+        return number in self.numbers
+
     def carrier_of(self, number: str) -> str | None:
         return self.numbers.get(number, ((), None))[1]
 

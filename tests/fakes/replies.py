@@ -4,7 +4,8 @@
 A reply is stored once per carrier message: the first `store` writes it with its inbound
 marker, a repeat (the carrier retrying its callback) stores nothing and answers False. A
 forward is claimed at most once; `release_forward` (the provider refused: nothing was
-sent) allows a new claim, `settle_forward` never does.
+sent) allows a new claim, `settle_forward` never does. An SMS forward recorded is known by
+its sender, recipient and text until it expires.
 Held honest by `tests/contract/test_reply_store_contract.py`.
 """
 
@@ -26,6 +27,8 @@ class FakeReplyStore:
         """(carrier, carrier sid) -> {ReplySid, ReceivedAt}: the once-only marker."""
         self.forwards: dict[tuple[str, str], dict[str, Any]] = {}
         """(ReplySid, kind) -> {State, Detail}: the forward claims."""
+        self.sms_forwards: dict[tuple[str, str, str], int] = {}
+        """(sender, to, text) -> ExpiresAt: the SMS forwards sent."""
 
     def store(self, reply: Reply, now: float) -> bool:
         marker = (reply.carrier, reply.carrier_sid)
@@ -70,6 +73,14 @@ class FakeReplyStore:
 
     def release_forward(self, reply_sid: str, kind: str) -> None:
         self.forwards.pop((reply_sid, kind), None)
+
+    def record_sms_forward(
+        self, sender: str, to: str, text: str, message_sid: str, expires_at: int
+    ) -> None:
+        self.sms_forwards[(sender, to, text)] = expires_at
+
+    def is_sms_forward(self, sender: str, to: str, text: str, now: float) -> bool:
+        return self.sms_forwards.get((sender, to, text), 0) > now
 
     # --- what a test may look at --------------------------------------------------------
 

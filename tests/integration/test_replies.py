@@ -274,3 +274,56 @@ def test_an_email_forward_ses_cannot_take_is_released_for_its_retry(
     # Then the job fails, to be retried, and its claim is gone, so the retry sends it
     assert result == {"batchItemFailures": [{"itemIdentifier": job["messageId"]}]}
     assert table_items(aws_session, stack, "FORWARD#") == []
+
+
+@pytest.mark.parametrize("target", [LEASED, "+61400000002", RECIPIENT])
+def test_a_forward_to_a_pool_number_or_the_recipient_is_a_400_and_nothing_is_stored(
+    api, admin, aws_session, stack, target
+):
+    # Given two pool numbers (a forward to either would come back as a reply)
+    admin.add_pool_number(LEASED, ["AU"])
+    admin.add_pool_number("+61400000002", ["AU"])
+
+    # When a leased send asks for its replies to be forwarded there, or to its own recipient
+    response = api.send({"To": RECIPIENT, "Text": "Reply YES", "ForwardToSms": target})
+
+    # Then it is refused with its own code, and no message, lease or job exists
+    assert response.status == 400, response.body
+    assert response.body["Error"]["Code"] == ErrorCode.FORWARD_SMS_LOOP.number
+    assert response.body["Error"]["Parameter"] == "ForwardToSms"
+    assert table_items(aws_session, stack, "MESSAGE#") == []
+    assert table_items(aws_session, stack, "LEASE") == []
+    assert queued_records(aws_session, stack) == []
+
+
+def test_an_sms_forward_arriving_on_a_leased_number_is_stored_but_not_forwarded_again(
+    functions, simulator, aws_session, stack, admin, tenant, api
+):
+    # Given a lease on N1 forwarding by SMS to N2, accepted before N2 joined the pool
+    second_number, outside = "+61400000002", "+61499333444"
+    admin.add_pool_number(LEASED, ["AU"])
+    first = api.send({"To": RECIPIENT, "Text": "Reply YES", "ForwardToSms": second_number})
+    assert first.status == 200, first.body
+    # and another property's lease on N2 to the same recipient, forwarding elsewhere
+    admin.add_pool_number(second_number, ["AU"])
+    other = admin.create_property(tenant.account_sid, "Acme outlet")["PropertySid"]
+    second = api.send(
+        {"To": RECIPIENT, "Text": "Reply NO", "ForwardToSms": outside}, property_sid=other
+    )
+    assert second.status == 200 and second.body["Message"]["From"] == second_number
+    queued_records(aws_session, stack)  # the two sends' jobs: not part of this test
+
+    # When the recipient replies on N1, and the forward is made and sent (from their number)
+    functions.invoke("webhooks", inbound("YES please"))
+    functions.invoke("notifier", {"Records": callback_jobs(aws_session, stack)})
+    functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+    [forward] = [s for s in simulator.submissions() if s["To"] == second_number]
+    assert forward["From"] == RECIPIENT
+
+    # and that forward arrives on N2 as an inbound SMS
+    echo = inbound(forward["Body"], sender=forward["From"], to=second_number, sid="SMin0002")
+    assert functions.invoke("webhooks", echo)["statusCode"] == 200
+
+    # Then it is stored on the second lease and nothing is forwarded again
+    assert len(table_items(aws_session, stack, "LEASEREPLIES#")) == 2
+    assert callback_jobs(aws_session, stack) == []

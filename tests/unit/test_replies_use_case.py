@@ -72,9 +72,9 @@ def leased(leases, options=OPTIONS, expires_at=T0 + 1000):
     return lease
 
 
-def inbound(text="YES", carrier_sid="SMin1", responder=R, signed=True):
+def inbound(text="YES", carrier_sid="SMin1", responder=R, signed=True, number=N):
     return callback(
-        {"CarrierSid": carrier_sid, "From": responder, "To": N, "Text": text}, signed=signed
+        {"CarrierSid": carrier_sid, "From": responder, "To": number, "Text": text}, signed=signed
     )
 
 

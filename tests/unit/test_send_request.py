@@ -233,3 +233,7 @@ def test_external_id_is_limited_to_256_printable_characters():
     assert parse(ExternalId="x" * 256).external_id == "x" * 256
     rejected(ErrorCode.EXTERNAL_ID_INVALID, "ExternalId", ExternalId="x" * 257)
     rejected(ErrorCode.EXTERNAL_ID_INVALID, "ExternalId", ExternalId="a\x00b")
+
+
+def test_forward_to_sms_equal_to_the_messages_own_recipient_is_rejected_as_a_loop():
+    rejected(ErrorCode.FORWARD_SMS_LOOP, "ForwardToSms", From="", ForwardToSms=BASE["To"])

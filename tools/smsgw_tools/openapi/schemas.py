@@ -122,6 +122,11 @@ def send_request_schema(template: Any) -> dict[str, Any]:
             schema["maxLength"] = limits["max_text_characters"]
         if name == "ExternalId":
             schema["maxLength"] = send_request.MAX_EXTERNAL_ID_LENGTH
+        if name == "ForwardToSms":
+            schema["description"] = (
+                "E.164 (21602); not the message's own To nor one of the gateway's pool "
+                "numbers, where a forward would come back as a reply (21604)."
+            )
         if name in send_request.LEASE_OPTIONS:
             schema["description"] = (
                 schema.get("description", "") + " Lease-only: with a From that is not blank, "

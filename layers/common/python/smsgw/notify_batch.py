@@ -99,6 +99,7 @@ def forwarder():
         claims=services.replies(),
         mailer=SesMailer(),
         no_reply_email=settings().no_reply_email,
+        max_text_characters=settings().max_text_characters,
     )
 
 

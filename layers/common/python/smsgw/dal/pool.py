@@ -97,6 +97,12 @@ class PoolStore:
         item = self._table.get_item(Key=number_key(number), ConsistentRead=True).get("Item")
         return _pool_number(item) if item else None
 
+    def contains(self, number: str) -> bool:
+        """Whether `number` is one of the pool's (for any country). One eventually
+        consistent GetItem of the key."""
+        found = self._table.get_item(Key=number_key(number), ProjectionExpression="PK")
+        return "Item" in found
+
     def carrier_of(self, number: str) -> str | None:
         """The carrier a pool number belongs to; None when it names none (or is not in
         the pool). One eventually consistent GetItem of one attribute."""

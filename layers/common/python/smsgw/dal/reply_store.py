@@ -5,12 +5,14 @@ Keys (see docs/data-model.md):
   unmatched reply  PK=LEASEREPLIES#UNMATCHED#<number> SK=<ReceivedAt>#<ReplySid>  (30 days)
   inbound marker   PK=INBOUND#<carrier>#<carrier sid> SK=INBOUND                  (30 days)
   forward claim    PK=FORWARD#<ReplySid>#<kind>       SK=FORWARD
+  SMS forward sent PK=SMSFORWARD#<from>#<to>#<digest>  SK=SMSFORWARD         (ExpiresAt)
 The marker is written in the same transaction as the reply, only if absent, so a carrier
 retrying its callback stores (and forwards) the reply once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -127,6 +129,33 @@ class ReplyStore:
             ExpressionAttributeValues={":done": FORWARD_DONE, ":d": detail[:500]},
         )
 
+    def record_sms_forward(
+        self, sender: str, to: str, text: str, message_sid: str, expires_at: int
+    ) -> None:
+        """Remember an SMS forward (its sender, recipient and text) until `expires_at`, so
+        that it is known if it arrives on one of our numbers. Writing it again is harmless."""
+        self._table.put_item(
+            Item={
+                **_sms_forward_key(sender, to, text),
+                "Type": "SmsForward",
+                "MessageSid": message_sid,
+                "ExpiresAt": expires_at,
+            }
+        )
+
+    def is_sms_forward(self, sender: str, to: str, text: str, now: float) -> bool:
+        """Whether an SMS from `sender` to `to` saying `text` is one of our own forwards,
+        recorded and not yet expired. One consistent GetItem."""
+        item = self._table.get_item(
+            Key=_sms_forward_key(sender, to, text), ConsistentRead=True
+        ).get("Item")
+        return bool(item) and int(item["ExpiresAt"]) > now
+
     def release_forward(self, reply_sid: str, kind: str) -> None:
         """The forward definitely did not happen (the provider refused it): allow a retry."""
         self._table.delete_item(Key={"PK": f"FORWARD#{reply_sid}#{kind}", "SK": "FORWARD"})
+
+
+def _sms_forward_key(sender: str, to: str, text: str) -> dict[str, str]:
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return {"PK": f"SMSFORWARD#{sender}#{to}#{digest}", "SK": "SMSFORWARD"}

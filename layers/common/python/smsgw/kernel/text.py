@@ -8,6 +8,7 @@ UTF-16 surrogate pair (an emoji).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 GSM7 = "GSM-7"
@@ -52,3 +53,33 @@ def analyse(text: str) -> TextInfo:
     single, multi = (160, 153) if encoding == GSM7 else (70, 67)
     segments = 1 if units <= single else _count_parts(lengths, multi)
     return TextInfo(encoding=encoding, segments=segments, units=units)
+
+
+# Bidirectional formatting characters: embeddings and overrides (U+202A-U+202E), isolates
+# (U+2066-U+2069) and the marks LRM, RLM and ALM. In a forwarded text they could make the
+# forward's own lines (or a number) read backwards.
+_BIDI_FORMATTING = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+    + ["\u200e", "\u200f", "\u061c"]
+)
+
+
+def printable_text(text: str) -> str:
+    """`text` without control characters (Unicode category Cc) and bidirectional formatting
+    characters, for showing someone else's text (a forwarded reply). Line breaks are kept
+    as a line feed (CR LF and a lone CR become one); a tab becomes a space."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return "".join(
+        c
+        for c in text
+        if c == "\n" or (c not in _BIDI_FORMATTING and unicodedata.category(c) != "Cc")
+    )
+
+
+def fit_text(text: str, max_characters: int, marker: str) -> str:
+    """`text` if it has at most `max_characters` characters; otherwise its start, cut so
+    that with `marker` appended it has exactly `max_characters`."""
+    if len(text) <= max_characters:
+        return text
+    return text[: max_characters - len(marker)] + marker

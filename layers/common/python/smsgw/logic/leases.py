@@ -57,6 +57,7 @@ class LeaseStoreLike(Protocol):
 
 class PoolLike(Protocol):
     def numbers_for(self, country: str, page_size: int = 100): ...
+    def contains(self, number: str) -> bool: ...
 
 
 def needs_lease(request: SendRequest) -> bool:

@@ -1,21 +1,22 @@
 """Replies on leased numbers: verify, store, opt-out keywords, and routing to forwards.
 
-The carrier's request costs one GetItem (the lease), one transaction (the reply and its
-once-only marker), an opt-out write for a STOP/START keyword, and one SQS send per
-forward; the forwards themselves (SMS, e-mail, webhook) run in the notifier
-(`Forwarder`, and `logic/webhook_delivery.py` for the webhook), never inline.
+The carrier's request costs one GetItem (the lease), one more when the lease has response
+options (whether the reply is our own SMS forward coming back: those are not forwarded
+again), one transaction (the reply and its once-only marker), an opt-out write for a
+STOP/START keyword, and one SQS send per forward; the forwards themselves (SMS, e-mail,
+webhook) run in the notifier (`Forwarder`, and `logic/webhook_delivery.py` for the
+webhook), never inline.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from smsgw import explanations
 from smsgw.errors import ErrorCode, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
-from smsgw.kernel.text import analyse
+from smsgw.kernel.text import analyse, fit_text, printable_text
 from smsgw.logic.ports import Carrier
 from smsgw.logic.receipts import verify_callback
 from smsgw.logic.send_request_use_case import store_and_queue
@@ -42,7 +43,13 @@ STORED = "stored"
 UNMATCHED = "unmatched"
 DUPLICATE = "duplicate"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_FORWARD_CHARACTERS = 1600
+"""The API's limit on a message's Text (SendLimits.max_text_characters), which a
+forwarded SMS obeys too."""
+FORWARD_ECHO_SECONDS = 24 * 3600
+"""How long an SMS forward is remembered, to be known if it arrives on one of our numbers."""
+TRUNCATED_MARKER = " (truncated)"
+"""Ends a forwarded SMS whose reply was longer than the limit (GSM-7, docs/leases.md)."""
 
 
 def keyword(text: str) -> str | None:
@@ -64,6 +71,7 @@ class LeaseLookup(Protocol):
 class ReplyStoreLike(Protocol):
     def store(self, reply: Reply, now: float) -> bool: ...
     def first_received_at(self, carrier: str, carrier_sid: str) -> str | None: ...
+    def is_sms_forward(self, sender: str, to: str, text: str, now: float) -> bool: ...
 
 
 class JobQueue(Protocol):
@@ -86,7 +94,8 @@ def forward_jobs(reply: Reply, options: dict[str, str] | None) -> list[Any]:
         return []
     resource = reply.to_resource()
     jobs: list[Any] = []
-    if options.get("ForwardToSms"):
+    if options.get("ForwardToSms") and printable_text(reply.text):
+        # An empty reply has nothing to forward by SMS (docs/leases.md)
         jobs.append(ForwardJob(FORWARD_SMS, resource, dict(options)))
     if options.get("ForwardToEmail"):
         jobs.append(ForwardJob(FORWARD_EMAIL, resource, dict(options)))
@@ -155,7 +164,14 @@ class ReplyProcessor:
         # A retried callback (already stored) queues its forwards again: if the first
         # queue send failed, this is what delivers them. Forwards are idempotent (the SMS
         # has a MessageSid derived from the reply, the e-mail a claim, the webhook its id).
-        jobs = forward_jobs(reply, lease.response_options)
+        options = lease.response_options
+        if options and self._store.is_sms_forward(
+            inbound.responder, inbound.number, printable_text(inbound.text), now
+        ):
+            # One of our own SMS forwards arriving on a leased number: forwarding it again
+            # could bounce it between numbers forever. One hop only (docs/leases.md).
+            options = None
+        jobs = forward_jobs(reply, options)
         for job in jobs:
             self._queue.enqueue(job)
         kinds = tuple(getattr(job, "kind", "") for job in jobs)
@@ -180,6 +196,9 @@ class ForwardClaims(Protocol):
     def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool: ...
     def settle_forward(self, reply_sid: str, kind: str, detail: str) -> None: ...
     def release_forward(self, reply_sid: str, kind: str) -> None: ...
+    def record_sms_forward(
+        self, sender: str, to: str, text: str, message_sid: str, expires_at: int
+    ) -> None: ...
 
 
 class MailRejectedError(Exception):
@@ -203,23 +222,36 @@ def email_content(reply: dict[str, Any]) -> tuple[str, str]:
     """Subject and plain-text body of a forwarded reply. The subject is one line of
     printable text (no header can be injected through it); the mail service builds the
     headers from the API's separate fields."""
-    sender = _CONTROL.sub(" ", str(reply.get("From", "")))[:32]
+    sender = _one_line(reply.get("From"))[:32]
     subject = f"SMS reply from {sender}"
     body = (
-        f"{reply.get('Text', '')}\n\n"
-        f"--\nFrom: {sender}\nTo: {_CONTROL.sub(' ', str(reply.get('To', '')))[:32]}\n"
+        f"{printable_text(str(reply.get('Text', '')))}\n\n"
+        f"--\nFrom: {sender}\nTo: {_one_line(reply.get('To'))[:32]}\n"
         f"Received: {reply.get('DateReceived', '')}\n"
         f"In reply to message: {reply.get('MessageSid') or '-'}\n"
     )
     return subject, body
 
 
-def forwarded_sms(job: ForwardJob, now: float) -> Message:
+def _one_line(value: Any) -> str:
+    return " ".join(printable_text(str(value or "")).split("\n"))
+
+
+def forwarded_text(text: str, max_characters: int = MAX_FORWARD_CHARACTERS) -> str:
+    """What a forwarded SMS says: the reply without control and bidirectional formatting
+    characters, cut to `max_characters` with TRUNCATED_MARKER at its end if longer."""
+    return fit_text(printable_text(text), max_characters, TRUNCATED_MARKER)
+
+
+def forwarded_sms(
+    job: ForwardJob, now: float, max_characters: int = MAX_FORWARD_CHARACTERS
+) -> Message:
     """The new message that forwards a reply by SMS: From ForwardFromSms, else the
     responder's number; its MessageSid is derived from the reply, so it is created once."""
     reply, options = job.reply, job.options
     sender = options.get("ForwardFromSms") or reply["From"]
-    info = analyse(reply["Text"] or " ")
+    text = forwarded_text(reply["Text"], max_characters)
+    info = analyse(text)
     created = iso_from_epoch(now)
     return Message(
         message_sid=derived_sid(MESSAGE_PREFIX, f"forward:{job.reply_sid}"),
@@ -228,7 +260,7 @@ def forwarded_sms(job: ForwardJob, now: float) -> Message:
         sender=sender,
         sender_type="e164" if sender.startswith("+") else "alphanumeric",
         to=options["ForwardToSms"],
-        text=reply["Text"] or " ",
+        text=text,
         status=QUEUED,
         segments=info.segments,
         encoding=info.encoding,
@@ -251,8 +283,10 @@ class Forwarder:
         claims: ForwardClaims,
         mailer: Mailer,
         no_reply_email: str,
+        max_text_characters: int = MAX_FORWARD_CHARACTERS,
     ) -> None:
         self._messages = messages
+        self._max_characters = max_text_characters
         self._send_queue = send_queue
         self._claims = claims
         self._mailer = mailer
@@ -261,9 +295,18 @@ class Forwarder:
     def forward(self, job: ForwardJob, now: float) -> str:
         """What was done: `queued`, `sent`, `skipped`. Raises TransientError to retry."""
         if job.kind == FORWARD_SMS:
-            message = store_and_queue(
-                self._messages, self._send_queue, forwarded_sms(job, now), now
+            if not forwarded_text(job.reply["Text"]):
+                return "skipped: an empty reply is not forwarded by SMS"
+            forward = forwarded_sms(job, now, self._max_characters)
+            # Before it can be sent: known as ours if it arrives on one of our numbers.
+            self._claims.record_sms_forward(
+                forward.sender,
+                forward.to,
+                forward.text,
+                forward.message_sid,
+                int(now) + FORWARD_ECHO_SECONDS,
             )
+            message = store_and_queue(self._messages, self._send_queue, forward, now)
             return f"queued {message.message_sid}"
         return self._email(job, now)
 

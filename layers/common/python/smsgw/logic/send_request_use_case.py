@@ -23,6 +23,7 @@ from smsgw.errors import ErrorCode, SmsGatewayError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid, is_well_formed, new_sid
 from smsgw.kernel.addresses import supports_alphanumeric
 from smsgw.kernel.scheduling import WAITING_KEYS, waits_in_table
+from smsgw.logic.forward_targets import check_forward_target
 from smsgw.logic.ports import IdempotencyKeys, Messages, SendJobs, Tenants
 from smsgw.logic.tenancy import check_can_send, owned_property
 from smsgw.models.lease import Lease, MessageExists
@@ -242,6 +243,7 @@ class SendRequests:
             max_text_characters=self.limits.max_text_characters,
             allowed_webhook_networks=self.limits.allowed_webhook_networks,
         )
+        self._check_forward_target(request)
         logger.append_keys(PropertySid=prop.property_sid)
         if idempotency_key is None:
             message = self._store_and_queue(request, prop, new_sid(MESSAGE_PREFIX), now)
@@ -304,6 +306,10 @@ class SendRequests:
         store.complete(scope, 200, response)
         emit(Metric.MESSAGES_ACCEPTED)
         return Accepted(200, response)
+
+    def _check_forward_target(self, request: SendRequest) -> None:
+        if self.leasing is not None:  # the pool comes with the leases
+            check_forward_target(request, self.leasing.pool)
 
     def _store_and_queue(
         self, request: SendRequest, prop: Property, message_sid: str, now: float
@@ -392,6 +398,7 @@ class SendRequests:
                 allowed_webhook_networks=self.limits.allowed_webhook_networks,
                 extra_fields=frozenset({"PropertySid"}),
             )
+            self._check_forward_target(request)
             return self._store(request, prop, message_sid, now, "sqs")
         except SmsGatewayError as error:
             message = rejected_message(

@@ -162,7 +162,7 @@ def parse_send_request(
         delivery_receipt_webhook_uri=receipt_uri,
         delivery_receipt_webhook_method=receipt_method,
         external_id=external_id,
-        response_options=_parse_response_options(fields, sender_type, allowed_webhook_networks),
+        response_options=_parse_response_options(fields, sender_type, to, allowed_webhook_networks),
     )
 
 
@@ -235,7 +235,7 @@ def _parse_method(fields: dict[str, Any], name: str) -> str:
 
 
 def _parse_response_options(
-    fields: dict[str, Any], sender_type: str, allowed_webhook_networks: tuple
+    fields: dict[str, Any], sender_type: str, to: str, allowed_webhook_networks: tuple
 ) -> ResponseOptions | None:
     given = [name for name in LEASE_OPTIONS if fields.get(name)]
     if sender_type != SENDER_LEASE:
@@ -250,6 +250,13 @@ def _parse_response_options(
     forward_to_sms = fields.get("ForwardToSms") or None
     if forward_to_sms:
         forward_to_sms = parse_e164(forward_to_sms, "ForwardToSms", ErrorCode.FORWARD_SMS_INVALID)
+        if forward_to_sms == to:
+            raise ValidationError(
+                ErrorCode.FORWARD_SMS_LOOP,
+                "ForwardToSms is the message's own recipient (To): their replies would be "
+                "sent back to them. Forward to another number.",
+                "ForwardToSms",
+            )
     forward_from_sms = fields.get("ForwardFromSms") or None
     if forward_from_sms:
         if forward_from_sms.startswith("+"):
