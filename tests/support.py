@@ -41,41 +41,10 @@ def reset_process_caches() -> None:
     next invocation reads the environment the test set (like a cold start)."""
     from aws_lambda_powertools.utilities import parameters
 
-    from smsgw import config, send_batch, services
-    from smsgw.dal import aws
+    from smsgw import warm
 
     parameters.clear_caches()
-
-    config.settings.cache_clear()
-    for name in ("tenants", "messages", "claims", "idempotency", "send_queue", "send_limits"):
-        getattr(services, name).cache_clear()
-    for name in ("carriers", "receipts", "callback_queue", "callback_log", "webhook_secrets"):
-        getattr(services, name).cache_clear()
-    from smsgw import notify_batch
-    from smsgw.api import carrier_callbacks
-
-    notify_batch.notifier.cache_clear()
-    carrier_callbacks.processor.cache_clear()
-    # Leases and replies.
-    from smsgw.dal import email
-
-    for name in ("lease_store", "leasing", "replies", "send_requests"):
-        getattr(services, name).cache_clear()
-    notify_batch.forwarder.cache_clear()
-    carrier_callbacks.reply_processor.cache_clear()
-    email.ses.cache_clear()
-    aws.table.cache_clear()
-    aws.sqs.cache_clear()
-    from smsgw.carriers import eum, sns_certificates
-
-    eum.sms_voice.cache_clear()
-
-    sns_certificates.trust_store.cache_clear()
-    send_batch.dispatcher.cache_clear()
-    from smsgw import minute_tick
-
-    minute_tick.scheduler.cache_clear()
-    minute_tick.reconciler.cache_clear()
+    warm.forget()
 
 
 def apply_environment(environment: dict[str, str]) -> None:

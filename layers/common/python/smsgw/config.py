@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cache
+
+from smsgw.warm import warm
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Settings:
         )
 
 
-@cache
+@warm
 def settings() -> Settings:
     """The settings of this process, read from the environment on first use."""
     return Settings.from_env()

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 
 from smsgw import services
 from smsgw.config import settings
 from smsgw.dal import aws
 from smsgw.dal.schedule_store import ScheduleStore
 from smsgw.logic.schedule_release import Scheduler, TickResult
+from smsgw.warm import warm
 
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="schedule")
 
 
-@cache
+@warm
 def scheduler() -> Scheduler:
     queue = services.send_queue()
     return Scheduler(
@@ -31,7 +31,7 @@ def run_tick(owner: str, now: float | None = None) -> TickResult:
     return scheduler().tick(int(time.time() if now is None else now), owner)
 
 
-@cache
+@warm
 def reconciler():
     """Unknown-outcome reconciliation (smsgw.logic.reconcile), run after each tick."""
     from smsgw.carriers import CarrierNotConfiguredError

@@ -20,7 +20,6 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import cache
 from typing import Any
 
 from smsgw import services
@@ -38,11 +37,12 @@ from smsgw.logic.webhook_delivery import (
 from smsgw.models.callback import CallbackJob
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, job_kind
 from smsgw.observability import Metric, emit, logger
+from smsgw.warm import warm
 
 _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="notify")
 
 
-@cache
+@warm
 def notifier() -> Notifier:
     from smsgw.webhook_client import WebhookClient
 
@@ -88,7 +88,7 @@ def _attempt(job: CallbackJob, attempt: int) -> NotifyOutcome:
     return outcome
 
 
-@cache
+@warm
 def forwarder():
     from smsgw.dal.email import SesMailer
     from smsgw.logic.replies import Forwarder

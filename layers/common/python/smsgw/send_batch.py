@@ -8,7 +8,6 @@ partial-failure response is built here instead, in the same shape.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import Any
 
 from smsgw import services
@@ -18,6 +17,7 @@ from smsgw.kernel.backoff import Backoff
 from smsgw.logic.dispatch import Dispatcher, Outcome, SendJob
 from smsgw.models.message import FAILED, REJECTED, SENT
 from smsgw.observability import Metric, emit, logger
+from smsgw.warm import warm
 
 MAX_RETRY_DELAY_SECONDS = 900
 SEND_RETRY = Backoff(base=10, cap=MAX_RETRY_DELAY_SECONDS, jitter=0.2, rounding="floor", minimum=1)
@@ -30,7 +30,7 @@ _METRICS = {
 }
 
 
-@cache
+@warm
 def dispatcher() -> Dispatcher:
     config = settings()
     return Dispatcher(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import cache
 from typing import TYPE_CHECKING
 
 from smsgw.config import settings
@@ -12,37 +11,38 @@ from smsgw.dal.idempotency import IdempotencyStore
 from smsgw.dal.message_store import ClaimStore, MessageStore
 from smsgw.dal.send_queue import SendQueue
 from smsgw.dal.tenant_store import TenantStore
+from smsgw.warm import warm
 
 if TYPE_CHECKING:  # imported where used: the authorizer and the other functions never send
     from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 
 
-@cache
+@warm
 def tenants() -> TenantStore:
     return TenantStore(aws.table(settings().table_name))
 
 
-@cache
+@warm
 def messages() -> MessageStore:
     return MessageStore(aws.table(settings().table_name))
 
 
-@cache
+@warm
 def claims() -> ClaimStore:
     return ClaimStore(aws.table(settings().table_name))
 
 
-@cache
+@warm
 def idempotency() -> IdempotencyStore:
     return IdempotencyStore(aws.table(settings().table_name))
 
 
-@cache
+@warm
 def send_queue() -> SendQueue:
     return SendQueue(aws.sqs(), settings().send_queue_url)
 
 
-@cache
+@warm
 def send_limits() -> SendLimits:
     from smsgw.logic.send_request_use_case import SendLimits
 
@@ -55,7 +55,7 @@ def send_limits() -> SendLimits:
     )
 
 
-@cache
+@warm
 def send_requests() -> SendRequests:
     """The send use case with the API's stores (the sender builds its own for raw requests)."""
     from smsgw.logic.send_request_use_case import SendRequests
@@ -73,7 +73,7 @@ def send_requests() -> SendRequests:
 # --- delivery receipts and customer webhooks (webhooks, notifier, sender) ---------------
 
 
-@cache
+@warm
 def carriers():
     """Every carrier adapter the deployment can use (docs/carriers.md), built on first use;
     a leased number's pool item may name its own carrier."""
@@ -96,28 +96,28 @@ def carrier():
     return carriers().default
 
 
-@cache
+@warm
 def receipts():
     from smsgw.dal.receipt_store import ReceiptStore
 
     return ReceiptStore(aws.table(settings().table_name))
 
 
-@cache
+@warm
 def callback_queue():
     from smsgw.dal.callback_store import CallbackQueue
 
     return CallbackQueue(aws.sqs(), settings().callback_queue_url)
 
 
-@cache
+@warm
 def callback_log():
     from smsgw.dal.callback_store import CallbackLog
 
     return CallbackLog(aws.table(settings().table_name))
 
 
-@cache
+@warm
 def webhook_secrets():
     from smsgw.dal.webhook_secrets import WebhookSecretStore
 
@@ -128,14 +128,14 @@ def webhook_secrets():
 # --- leases, replies and opt-outs (api, sender, webhooks, notifier) ---------------------
 
 
-@cache
+@warm
 def lease_store():
     from smsgw.dal.lease_store import LeaseStore
 
     return LeaseStore(aws.table(settings().table_name))
 
 
-@cache
+@warm
 def leasing():
     from smsgw.dal.pool import PoolStore
     from smsgw.logic.leases import Leasing
@@ -143,7 +143,7 @@ def leasing():
     return Leasing(leases=lease_store(), pool=PoolStore(aws.table(settings().table_name)))
 
 
-@cache
+@warm
 def replies():
     from smsgw.dal.reply_store import ReplyStore
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from functools import cache
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
@@ -25,6 +24,7 @@ from smsgw.logic.receipts import ReceiptProcessor
 from smsgw.models.carrier import CallbackRequest, CarrierError
 from smsgw.models.message import iso_from_epoch
 from smsgw.observability import logger
+from smsgw.warm import warm
 
 app = LambdaFunctionUrlResolver()  # API Gateway HTTP API (v2) events have the same shape
 
@@ -47,7 +47,7 @@ def adapter(carrier: str) -> Carrier:
         ) from exc
 
 
-@cache
+@warm
 def processor(carrier: str) -> ReceiptProcessor:
     from smsgw import services
 
@@ -140,7 +140,7 @@ def _handle_receipt(name: str, request, received_at: str, now: float) -> Respons
     return json_response(200, {"Receipt": outcome.result})
 
 
-@cache
+@warm
 def reply_processor(carrier: str):
     from smsgw import services
     from smsgw.logic.replies import ReplyProcessor

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Collection, Mapping
-from functools import cache
 from typing import Any
 
 from smsgw import explanations
@@ -31,6 +30,7 @@ from smsgw.models.carrier import (
     Reply,
     SubmitResult,
 )
+from smsgw.warm import warm
 
 MESSAGE_TYPE = "TRANSACTIONAL"
 
@@ -84,7 +84,7 @@ _TRANSIENT_CODES = frozenset(
 _PERMANENT_CODES = frozenset({"ValidationException", "ConflictException"})
 
 
-@cache
+@warm
 def sms_voice(read_timeout: float, endpoint_url: str | None = None) -> Any:
     """The AWS End User Messaging SMS client (`pinpoint-sms-voice-v2`) for sending.
 

@@ -23,12 +23,13 @@ trusted only if it chains to the store like the rest.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from smsgw.warm import warm
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -42,7 +43,7 @@ class UntrustedCertificateError(Exception):
     """The signing certificate is not one SNS's CA issued, or not valid now."""
 
 
-@functools.cache
+@warm
 def trust_store() -> Store:
     """The CAs `requests` trusts (`REQUESTS_CA_BUNDLE`, else certifi's bundle), read once.
     A certificate in the bundle that `cryptography` cannot load is left out."""

@@ -7,12 +7,13 @@ table is a proxy that keeps one resource per thread; clients are thread-safe and
 from __future__ import annotations
 
 import threading
-from functools import cache
 from typing import Any
 
 import boto3
 import botocore.session
 from botocore.config import Config
+
+from smsgw.warm import warm
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
 
@@ -49,16 +50,16 @@ def _thread_session() -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core)
 
 
-@cache
+@warm
 def table(name: str) -> Any:
     return _ThreadLocalTable(name)
 
 
-@cache
+@warm
 def sqs() -> Any:
     return boto3.client("sqs", config=_CONFIG)
 
 
-@cache
+@warm
 def secretsmanager() -> Any:
     return boto3.client("secretsmanager", config=_CONFIG)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import boto3
@@ -14,6 +13,7 @@ from botocore.exceptions import (
 )
 
 from smsgw.logic.replies import MailRejectedError, MailUnavailableError
+from smsgw.warm import warm
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
@@ -25,7 +25,7 @@ _REJECTED = {
 }
 
 
-@cache
+@warm
 def ses() -> Any:
     return boto3.client("ses", config=_CONFIG)
 
