@@ -28,6 +28,7 @@ from smsgw.models.lease import (
     NUMBER_TAKEN,
     POINTER_TAKEN,
     SLOT_TAKEN,
+    Allocation,
     Lease,
     MessageExists,
     Pointer,
@@ -124,7 +125,7 @@ class LeaseStore:
         message: Message | None = None,
         *,
         wait_in_table: bool = False,
-    ) -> str:
+    ) -> Allocation:
         """Take `lease.number` for `lease.recipient` in one transaction: the lease, the
         property's pointer and the account's slot, each only if absent or expired, and only
         while the number is in the pool for `country`; and `message`, the send's, only if
@@ -302,7 +303,7 @@ class LeaseStore:
         self._table.delete_item(Key=optout_key(account_sid, recipient))
 
 
-def _cancelled(exc: ClientError, reasons_by_index: tuple[str, ...]) -> str:
+def _cancelled(exc: ClientError, reasons_by_index: tuple[Allocation, ...]) -> Allocation:
     """The outcome named by the first failed condition of a cancelled transaction."""
     code = exc.response["Error"]["Code"]
     if code == "TransactionConflictException":

@@ -25,6 +25,7 @@ from smsgw.models.lease import (
     MAX_LEASES_PER_RECIPIENT,
     NUMBER_GONE,
     NUMBER_TAKEN,
+    Allocation,
     Lease,
     Pointer,
 )
@@ -50,7 +51,7 @@ class LeaseStoreLike(Protocol):
         message: Message | None = None,
         *,
         wait_in_table: bool = False,
-    ) -> str: ...
+    ) -> Allocation: ...
     def renew(self, *args, **kwargs) -> Lease | None: ...
     def is_opted_out(self, account_sid: str, recipient: str) -> bool: ...
 

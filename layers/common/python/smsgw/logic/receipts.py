@@ -9,6 +9,7 @@ write that makes the message final is on the table's stream, which drives the no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from smsgw import explanations
@@ -30,9 +31,23 @@ CARRIER_FAILED = 30004
 
 RECEIPT_STATUSES = (SENT, DELIVERED, UNDELIVERED, FAILED)
 
-APPLIED = "applied"
-RECORDED = "recorded"
-UNMATCHED = "unmatched"
+
+class ReceiptResult(StrEnum):
+    """What a carrier receipt did to its message."""
+
+    APPLIED = "applied"
+    """The status moved."""
+    RECORDED = "recorded"
+    """Late or duplicate: appended to the history only."""
+    IGNORED = IGNORED
+    """An intermediate carrier status."""
+    UNMATCHED = "unmatched"
+    """No such message: stored aside."""
+
+
+APPLIED = ReceiptResult.APPLIED
+RECORDED = ReceiptResult.RECORDED
+UNMATCHED = ReceiptResult.UNMATCHED
 
 
 class ReceiptStoreLike(Protocol):
@@ -53,9 +68,7 @@ class ReceiptStoreLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReceiptOutcome:
-    result: str
-    """applied (the status moved), recorded (late/duplicate, history only), ignored
-    (an intermediate carrier status) or unmatched (no such message: stored aside)."""
+    result: ReceiptResult
     message_sid: str | None = None
     status: str | None = None
 
@@ -102,7 +115,7 @@ class ReceiptProcessor:
         except CallbackRejectedError as exc:
             raise ValidationError(ErrorCode.RECEIPT_INVALID, str(exc), None) from exc
         if receipt.status not in RECEIPT_STATUSES:
-            return ReceiptOutcome(IGNORED)
+            return ReceiptOutcome(ReceiptResult.IGNORED)
         carrier = self._carrier.name
         raw_status = receipt.carrier_status
         event: dict[str, Any] = {

@@ -11,6 +11,7 @@ webhook), never inline.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
 from smsgw import explanations
@@ -35,13 +36,36 @@ from smsgw.models.message import QUEUED, Message, iso_from_epoch
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
-OPT_OUT = "opt_out"
-OPT_IN = "opt_in"
 
-ROUTED = "routed"
-STORED = "stored"
-UNMATCHED = "unmatched"
-DUPLICATE = "duplicate"
+
+class Keyword(StrEnum):
+    """What a reply that is only a keyword asks for (the stored reply's `Keyword`)."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+
+
+OPT_OUT = Keyword.OPT_OUT
+OPT_IN = Keyword.OPT_IN
+
+
+class ReplyResult(StrEnum):
+    """What became of an inbound reply (Vonage's and End User Messaging's answer says it)."""
+
+    ROUTED = "routed"
+    """Stored, and its forwards queued."""
+    STORED = "stored"
+    """Stored on its live lease, with nothing to forward."""
+    UNMATCHED = "unmatched"
+    """No live lease: stored aside."""
+    DUPLICATE = "duplicate"
+    """The carrier retried: stored once, its forwards queued again."""
+
+
+ROUTED = ReplyResult.ROUTED
+STORED = ReplyResult.STORED
+UNMATCHED = ReplyResult.UNMATCHED
+DUPLICATE = ReplyResult.DUPLICATE
 
 MAX_FORWARD_CHARACTERS = 1600
 """The API's limit on a message's Text (SendLimits.max_text_characters), which a
@@ -80,10 +104,7 @@ class JobQueue(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReplyOutcome:
-    result: str
-    """routed (forwards queued), stored (a live lease, nothing to forward), unmatched (no
-    live lease: stored aside) or duplicate (the carrier retried: stored once, its forwards
-    queued again)."""
+    result: ReplyResult
     reply_sid: str
     forwards: tuple[str, ...] = ()
 

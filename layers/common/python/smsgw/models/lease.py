@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from smsgw.models.message import _plain, iso_from_epoch
@@ -214,18 +215,28 @@ class Pointer:
         )
 
 
-# How an allocation transaction ended.
-ALLOCATED = "allocated"
-NUMBER_TAKEN = "number_taken"
-"""The number has a live lease to this recipient (another account's or property's)."""
-POINTER_TAKEN = "pointer_taken"
-"""The property got a lease to this recipient meanwhile: reuse it."""
-SLOT_TAKEN = "slot_taken"
-"""Another send of this account took the slot meanwhile: choose again."""
-NUMBER_GONE = "number_gone"
-"""The number left the pool (or this country) meanwhile."""
-CONFLICT = "conflict"
-"""A concurrent transaction on the same items: try again."""
+class Allocation(StrEnum):
+    """How an allocation transaction ended."""
+
+    ALLOCATED = "allocated"
+    NUMBER_TAKEN = "number_taken"
+    """The number has a live lease to this recipient (another account's or property's)."""
+    POINTER_TAKEN = "pointer_taken"
+    """The property got a lease to this recipient meanwhile: reuse it."""
+    SLOT_TAKEN = "slot_taken"
+    """Another send of this account took the slot meanwhile: choose again."""
+    NUMBER_GONE = "number_gone"
+    """The number left the pool (or this country) meanwhile."""
+    CONFLICT = "conflict"
+    """A concurrent transaction on the same items: try again."""
+
+
+ALLOCATED = Allocation.ALLOCATED
+NUMBER_TAKEN = Allocation.NUMBER_TAKEN
+POINTER_TAKEN = Allocation.POINTER_TAKEN
+SLOT_TAKEN = Allocation.SLOT_TAKEN
+NUMBER_GONE = Allocation.NUMBER_GONE
+CONFLICT = Allocation.CONFLICT
 
 
 class MessageExists(Exception):
