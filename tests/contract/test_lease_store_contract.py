@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from smsgw.dal.lease_store import ALLOCATED, NUMBER_GONE, NUMBER_TAKEN, POINTER_TAKEN, SLOT_TAKEN
 from smsgw.kernel.scheduling import bucket_of, shard_of
-from smsgw.models.lease import MessageExists
+from smsgw.models.lease import Allocation, MessageExists
 from tests.fakes.builders import T0, a_lease, a_message
 
 R = "+61488023555"
@@ -28,7 +27,7 @@ def pool(stores):
 def test_an_allocated_lease_is_read_back_by_its_lease_pointer_and_slot(stores, pool):
     lease = a_lease(number=N1, slot=2, response_options={"ForwardToSms": "+61400999999"})
 
-    assert stores.leases.allocate(lease, "AU", T0) == ALLOCATED
+    assert stores.leases.allocate(lease, "AU", T0) == Allocation.ALLOCATED
 
     assert stores.leases.get(R, N1) == lease
     pointer = stores.leases.pointer("PR1", R)
@@ -47,15 +46,15 @@ def test_a_number_is_in_one_live_lease_per_recipient_across_accounts(stores, poo
     stores.leases.allocate(a_lease(number=N1), "AU", T0)
 
     other_account = a_lease(number=N1, account_sid="AC2", property_sid="PR2")
-    assert stores.leases.allocate(other_account, "AU", T0) == NUMBER_TAKEN
+    assert stores.leases.allocate(other_account, "AU", T0) == Allocation.NUMBER_TAKEN
     other_recipient = a_lease(recipient="+61488000000", number=N1, account_sid="AC2")
-    assert stores.leases.allocate(other_recipient, "AU", T0) == ALLOCATED
+    assert stores.leases.allocate(other_recipient, "AU", T0) == Allocation.ALLOCATED
 
 
 def test_a_property_holds_one_live_lease_to_a_recipient(stores, pool):
     stores.leases.allocate(a_lease(number=N1, slot=1), "AU", T0)
 
-    assert stores.leases.allocate(a_lease(number=N2, slot=2), "AU", T0) == POINTER_TAKEN
+    assert stores.leases.allocate(a_lease(number=N2, slot=2), "AU", T0) == Allocation.POINTER_TAKEN
     assert stores.leases.get(R, N2) is None
     assert stores.leases.free_slots("AC1", R, T0) == [2, 3, 4, 5]
 
@@ -65,7 +64,7 @@ def test_an_account_slot_holds_one_live_lease(stores, pool):
 
     outcome = stores.leases.allocate(a_lease(number=N2, slot=1, property_sid="PR2"), "AU", T0)
 
-    assert outcome == SLOT_TAKEN
+    assert outcome == Allocation.SLOT_TAKEN
     assert stores.leases.get(R, N2) is None and stores.leases.pointer("PR2", R) is None
 
 
@@ -73,24 +72,31 @@ def test_the_first_failed_condition_names_the_outcome(stores, pool):
     stores.leases.allocate(a_lease(number=N1, slot=1), "AU", T0)
 
     # the same number, property and slot: the lease's condition comes first
-    assert stores.leases.allocate(a_lease(number=N1, slot=1), "AU", T0) == NUMBER_TAKEN
+    assert stores.leases.allocate(a_lease(number=N1, slot=1), "AU", T0) == Allocation.NUMBER_TAKEN
 
 
 def test_a_number_not_in_the_pool_for_the_country_is_gone(stores, pool):
-    assert stores.leases.allocate(a_lease(number=US), "AU", T0) == NUMBER_GONE
-    assert stores.leases.allocate(a_lease(number="+61400000099"), "AU", T0) == NUMBER_GONE
+    assert stores.leases.allocate(a_lease(number=US), "AU", T0) == Allocation.NUMBER_GONE
+    assert (
+        stores.leases.allocate(a_lease(number="+61400000099"), "AU", T0) == Allocation.NUMBER_GONE
+    )
     assert stores.leases.get(R, US) is None and stores.leases.pointer("PR1", R) is None
 
 
 def test_expired_items_are_free_at_their_expiry(stores, pool):
     stores.leases.allocate(a_lease(number=N1, slot=1, expires_at=T0 + 100), "AU", T0)
 
-    assert stores.leases.allocate(a_lease(number=N2, slot=1), "AU", T0 + 99) == POINTER_TAKEN
+    assert (
+        stores.leases.allocate(a_lease(number=N2, slot=1), "AU", T0 + 99)
+        == Allocation.POINTER_TAKEN
+    )
     assert stores.leases.free_slots("AC1", R, T0 + 100) == [1, 2, 3, 4, 5]
     assert stores.leases.live_numbers(R, [N1], T0 + 100) == set()
     taker = a_lease(number=N1, slot=1, account_sid="AC2", property_sid="PR2")
-    assert stores.leases.allocate(taker, "AU", T0 + 100) == ALLOCATED
-    assert stores.leases.allocate(a_lease(number=N2, slot=1), "AU", T0 + 100) == ALLOCATED
+    assert stores.leases.allocate(taker, "AU", T0 + 100) == Allocation.ALLOCATED
+    assert (
+        stores.leases.allocate(a_lease(number=N2, slot=1), "AU", T0 + 100) == Allocation.ALLOCATED
+    )
     assert stores.leases.get(R, N1).account_sid == "AC2"
 
 
@@ -132,12 +138,12 @@ def test_an_expired_or_taken_over_lease_is_not_renewed(stores, pool):
 def test_an_allocation_with_its_message_stores_both_or_neither(stores, pool):
     message = a_message(to=R, sender=N1)
 
-    assert stores.leases.allocate(a_lease(number=N1), "AU", T0, message) == ALLOCATED
+    assert stores.leases.allocate(a_lease(number=N1), "AU", T0, message) == Allocation.ALLOCATED
     assert stores.messages.get(message.message_sid, consistent=True) == message
 
     refused = a_message(to=R, sender=N1)
     taken = a_lease(number=N1, account_sid="AC2", property_sid="PR2")
-    assert stores.leases.allocate(taken, "AU", T0, refused) == NUMBER_TAKEN
+    assert stores.leases.allocate(taken, "AU", T0, refused) == Allocation.NUMBER_TAKEN
     assert stores.messages.get(refused.message_sid, consistent=True) is None
 
 

@@ -20,14 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from smsgw.dal.lease_store import (
-    ALLOCATED,
-    NUMBER_GONE,
-    NUMBER_TAKEN,
-    POINTER_TAKEN,
-    SLOT_TAKEN,
     Pointer,
 )
-from smsgw.models.lease import MAX_LEASES_PER_RECIPIENT, Lease, MessageExists
+from smsgw.models.lease import MAX_LEASES_PER_RECIPIENT, Allocation, Lease, MessageExists
 from smsgw.models.message import Message
 from tests.fakes.messages import FakeMessageStore
 
@@ -115,13 +110,13 @@ class FakeLeaseStore:
     ) -> str:
         self._check_new(message)
         if _live(self.leases.get((lease.recipient, lease.number)), now):
-            return NUMBER_TAKEN
+            return Allocation.NUMBER_TAKEN
         if _live(self.pointers.get((lease.property_sid, lease.recipient)), now):
-            return POINTER_TAKEN
+            return Allocation.POINTER_TAKEN
         if _live(self.slots.get((lease.account_sid, lease.recipient, lease.slot)), now):
-            return SLOT_TAKEN
+            return Allocation.SLOT_TAKEN
         if not self._pool.has(lease.number, country):
-            return NUMBER_GONE
+            return Allocation.NUMBER_GONE
         self._store(message, wait_in_table)
         self.leases[(lease.recipient, lease.number)] = lease
         self.pointers[(lease.property_sid, lease.recipient)] = Pointer(
@@ -130,7 +125,7 @@ class FakeLeaseStore:
         self.slots[(lease.account_sid, lease.recipient, lease.slot)] = _Slot(
             lease.lease_id, lease.number, lease.expires_at
         )
-        return ALLOCATED
+        return Allocation.ALLOCATED
 
     def renew(
         self,

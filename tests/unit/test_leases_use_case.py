@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from smsgw.dal.lease_store import POINTER_TAKEN
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.logic.leases import Leasing
-from smsgw.models.lease import LEASE_SECONDS
+from smsgw.models.lease import LEASE_SECONDS, Allocation
 from smsgw.models.send_request import parse_send_request
 from tests.fakes import FakeLeaseStore, FakePool
 from tests.fakes.builders import T0, a_lease
@@ -136,7 +135,7 @@ def test_a_lease_the_property_got_concurrently_is_reused(pool):
                 self.competitor = a_lease(
                     number=AU[3], slot=2, expires_at=now + LEASE_SECONDS, last_message_sid="SMx"
                 )
-                assert super().allocate(self.competitor, country, now) != POINTER_TAKEN
+                assert super().allocate(self.competitor, country, now) != Allocation.POINTER_TAKEN
             return super().allocate(lease, country, now, *message, **options)
 
     store = Concurrent(pool)

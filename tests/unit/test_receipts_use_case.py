@@ -7,11 +7,9 @@ import pytest
 
 from smsgw.errors import ErrorCode, ForbiddenError, ValidationError
 from smsgw.logic.receipts import (
-    APPLIED,
     CARRIER_UNDELIVERED,
-    RECORDED,
-    UNMATCHED,
     ReceiptProcessor,
+    ReceiptResult,
 )
 from smsgw.models.carrier import GATEWAY_SID_PARAM, IGNORED
 from smsgw.models.message import DELIVERED, SENT, UNDELIVERED
@@ -54,7 +52,11 @@ def test_a_delivered_receipt_makes_the_message_final(processor, messages):
 
     outcome = processor.handle(receipt(DELIVERED, sid=sid), AT, T0)
 
-    assert (outcome.result, outcome.message_sid, outcome.status) == (APPLIED, sid, DELIVERED)
+    assert (outcome.result, outcome.message_sid, outcome.status) == (
+        ReceiptResult.APPLIED,
+        sid,
+        DELIVERED,
+    )
     stored = messages.get(sid)
     assert (stored.status, stored.date_final) == (DELIVERED, AT)
     assert stored.events[-1] == {
@@ -86,8 +88,8 @@ def test_late_and_duplicate_receipts_are_recorded_and_never_move_the_message_bac
     late = processor.handle(receipt(SENT, sid=sid), AT, T0)
     again = processor.handle(receipt(DELIVERED, sid=sid), AT, T0)
 
-    assert (late.result, late.status) == (RECORDED, DELIVERED)
-    assert (again.result, again.status) == (RECORDED, DELIVERED)
+    assert (late.result, late.status) == (ReceiptResult.RECORDED, DELIVERED)
+    assert (again.result, again.status) == (ReceiptResult.RECORDED, DELIVERED)
     stored = messages.get(sid)
     assert stored.status == DELIVERED
     assert [(e["Status"], e.get("Applied")) for e in stored.events[-2:]] == [
@@ -102,7 +104,7 @@ def test_a_receipt_that_names_no_message_is_matched_by_the_carrier_id(processor,
 
     outcome = processor.handle(receipt(DELIVERED, carrier_sid="V-1"), AT, T0)
 
-    assert (outcome.result, outcome.message_sid) == (APPLIED, sid)
+    assert (outcome.result, outcome.message_sid) == (ReceiptResult.APPLIED, sid)
 
 
 def test_a_receipt_naming_the_wrong_message_falls_back_to_the_carrier_id(
@@ -120,7 +122,7 @@ def test_a_receipt_naming_the_wrong_message_falls_back_to_the_carrier_id(
 def test_a_receipt_for_no_known_message_is_stored_aside(processor, store):
     outcome = processor.handle(receipt(DELIVERED, carrier_sid="CA404"), AT, T0)
 
-    assert outcome.result == UNMATCHED
+    assert outcome.result == ReceiptResult.UNMATCHED
     assert [(u["CarrierSid"], u["Status"]) for u in store.unmatched] == [("CA404", DELIVERED)]
 
 

@@ -141,9 +141,7 @@ def callback_schemas() -> dict[str, Any]:
     from smsgw.logic import receipts, replies
 
     return {
-        "ReceiptHandled": _callback_answer(
-            "Receipt", [receipts.APPLIED, receipts.RECORDED, receipts.IGNORED, receipts.UNMATCHED]
-        ),
+        "ReceiptHandled": _callback_answer("Receipt", list(receipts.ReceiptResult)),
         "ReplyHandled": _callback_answer(
             "Reply", [replies.ROUTED, replies.STORED, replies.UNMATCHED, replies.DUPLICATE]
         ),

@@ -21,13 +21,7 @@ from botocore.exceptions import ClientError
 
 from smsgw.dal.message_store import new_message_put
 from smsgw.models.lease import (
-    ALLOCATED,
-    CONFLICT,
     MAX_LEASES_PER_RECIPIENT,
-    NUMBER_GONE,
-    NUMBER_TAKEN,
-    POINTER_TAKEN,
-    SLOT_TAKEN,
     Allocation,
     Lease,
     MessageExists,
@@ -189,8 +183,16 @@ class LeaseStore:
         try:
             self._transact(writes, message, wait_in_table)
         except ClientError as exc:
-            return _cancelled(exc, (NUMBER_TAKEN, POINTER_TAKEN, SLOT_TAKEN, NUMBER_GONE))
-        return ALLOCATED
+            return _cancelled(
+                exc,
+                (
+                    Allocation.NUMBER_TAKEN,
+                    Allocation.POINTER_TAKEN,
+                    Allocation.SLOT_TAKEN,
+                    Allocation.NUMBER_GONE,
+                ),
+            )
+        return Allocation.ALLOCATED
 
     def renew(
         self,
@@ -307,11 +309,11 @@ def _cancelled(exc: ClientError, reasons_by_index: tuple[Allocation, ...]) -> Al
     """The outcome named by the first failed condition of a cancelled transaction."""
     code = exc.response["Error"]["Code"]
     if code == "TransactionConflictException":
-        return CONFLICT
+        return Allocation.CONFLICT
     if code != "TransactionCanceledException":
         raise exc
     reasons = exc.response.get("CancellationReasons") or []
     for index, reason in enumerate(reasons):
         if reason.get("Code") == "ConditionalCheckFailed" and index < len(reasons_by_index):
             return reasons_by_index[index]
-    return CONFLICT
+    return Allocation.CONFLICT

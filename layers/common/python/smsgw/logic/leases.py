@@ -19,12 +19,9 @@ from smsgw.errors import ErrorCode, ValidationError
 from smsgw.ids import new_sid
 from smsgw.kernel.addresses import region_of, supports_alphanumeric
 from smsgw.models.lease import (
-    ALLOCATED,
     LEASE_PREFIX,
     LEASE_SECONDS,
     MAX_LEASES_PER_RECIPIENT,
-    NUMBER_GONE,
-    NUMBER_TAKEN,
     Allocation,
     Lease,
     Pointer,
@@ -195,7 +192,7 @@ class Leasing:
             outcome = self._take_a_number(lease, country or "", moment, message, wait_in_table)
             if isinstance(outcome, Lease):
                 return outcome
-            if outcome == NUMBER_TAKEN:
+            if outcome == Allocation.NUMBER_TAKEN:
                 raise no_number(recipient, country)
             # Lost a race for the slot or the pointer: look again.
         raise no_number(recipient, country)
@@ -208,7 +205,7 @@ class Leasing:
         message: MessageFor | None,
         wait_in_table: bool,
     ) -> Lease | str:
-        """Try the pool's numbers for `country` in order. The Lease on success; NUMBER_TAKEN
+        """Try the pool's numbers for `country` in order. The Lease on success; Allocation.NUMBER_TAKEN
         when every number is leased to this recipient; another outcome when a race for the
         slot or the pointer was lost."""
         for numbers in self.pool.numbers_for(country):
@@ -224,9 +221,9 @@ class Leasing:
                     message(candidate) if message else None,
                     wait_in_table=wait_in_table,
                 )
-                if outcome == ALLOCATED:
+                if outcome == Allocation.ALLOCATED:
                     return candidate
-                if outcome in (NUMBER_TAKEN, NUMBER_GONE):
+                if outcome in (Allocation.NUMBER_TAKEN, Allocation.NUMBER_GONE):
                     continue
                 return outcome
-        return NUMBER_TAKEN
+        return Allocation.NUMBER_TAKEN

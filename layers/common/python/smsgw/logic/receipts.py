@@ -45,11 +45,6 @@ class ReceiptResult(StrEnum):
     """No such message: stored aside."""
 
 
-APPLIED = ReceiptResult.APPLIED
-RECORDED = ReceiptResult.RECORDED
-UNMATCHED = ReceiptResult.UNMATCHED
-
-
 class ReceiptStoreLike(Protocol):
     def message_sid_for(self, carrier: str, carrier_sid: str) -> str | None: ...
     def store_unmatched(
@@ -136,10 +131,12 @@ class ReceiptProcessor:
                 break
         if applied is None:
             self._store.store_unmatched(carrier, receipt, raw_status, received_at, now)
-            return ReceiptOutcome(UNMATCHED, receipt.message_sid)
+            return ReceiptOutcome(ReceiptResult.UNMATCHED, receipt.message_sid)
         message = applied.message
         return ReceiptOutcome(
-            APPLIED if applied.changed else RECORDED, message.message_sid, message.status
+            ReceiptResult.APPLIED if applied.changed else ReceiptResult.RECORDED,
+            message.message_sid,
+            message.status,
         )
 
     def _candidates(self, receipt: Receipt):

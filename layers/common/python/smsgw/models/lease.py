@@ -231,14 +231,6 @@ class Allocation(StrEnum):
     """A concurrent transaction on the same items: try again."""
 
 
-ALLOCATED = Allocation.ALLOCATED
-NUMBER_TAKEN = Allocation.NUMBER_TAKEN
-POINTER_TAKEN = Allocation.POINTER_TAKEN
-SLOT_TAKEN = Allocation.SLOT_TAKEN
-NUMBER_GONE = Allocation.NUMBER_GONE
-CONFLICT = Allocation.CONFLICT
-
-
 class MessageExists(Exception):
     """A leased send's message is stored already (a retried request or a redelivered job
     with the same MessageSid): its write changed nothing, and the lease changed, if at
