@@ -10,12 +10,21 @@ CHECKOV_VENV := .venv-checkov
 
 .PHONY: demo test lint serve bench clean venv check-template check-security
 
+# One line per step: pip is quiet, and the first run takes a minute or two.
+# setuptools prints a notice ("Editable installation ... folders with the same name as
+# your package") for every editable install whose packages live in more than one folder,
+# as these do (tools/ and layers/common/python/). It is advice, not a fault, and no folder
+# at the root shadows them, so it is filtered by its text for that one command.
+PINNED = $(shell cat requirements.txt requirements-dev.txt | grep -c '==')
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	@echo "==> creating the virtual environment in $(VENV) ($$($(PYTHON) --version))"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "==> installing $(PINNED) pinned packages (requirements-dev.txt)"
+	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@echo "==> installing this project (editable: smsgw, smsgw_tools and the smsgw command)"
+	@PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
 venv: $(VENV)/.installed
