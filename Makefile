@@ -52,9 +52,10 @@ test: venv lint check-template check-security
 # $(call tool_venv,<venv>,<requirements file>)
 define tool_venv
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
-	$(PYTHON) -m venv $(1)
-	$(1)/bin/python -m pip install --quiet --upgrade pip
-	$(1)/bin/python -m pip install --quiet -r $(2)
+	@echo "==> creating $(1) and installing $(2) into it"
+	@$(PYTHON) -m venv $(1)
+	@$(1)/bin/python -m pip install --quiet --upgrade pip
+	@$(1)/bin/python -m pip install --quiet -r $(2)
 	@touch $(1)/.installed
 endef
 
