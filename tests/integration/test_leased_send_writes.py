@@ -21,7 +21,7 @@ from smsgw.dal.tenant_store import TenantStore
 from smsgw.logic.leases import Leasing
 from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 from smsgw.models.message import iso_from_epoch
-from tests.integration.test_leases import _AtomicBackend
+from smsgw_tools.local import atomic_moto
 from tests.integration.test_replies import LEASED, RECIPIENT, callback_jobs, inbound
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -97,7 +97,7 @@ def test_parallel_leased_sends_some_failing_leave_a_stored_message_as_the_latest
 ):
     # Given a property's lease, and eight leased sends from it at once, three of which
     # cannot be stored and come while the others are being written
-    _AtomicBackend(monkeypatch)
+    atomic_moto.install(monkeypatch.setattr)  # each call and transaction atomic, as DynamoDB
     admin.add_pool_number(LEASED, ["AU"])
     requests = SendRequests(
         tenants=TenantStore(table),

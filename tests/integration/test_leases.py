@@ -1,16 +1,15 @@
 """Leased sender IDs under moto: allocation, reuse, limits, expiry, exhaustion, races."""
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from smsgw.dal.lease_store import LeaseStore
 from smsgw.dal.pool import PoolStore
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.logic.leases import Leasing
 from smsgw.models.lease import LEASE_SECONDS
+from smsgw_tools.local import atomic_moto
 
 T0 = 1_800_000_000
 RECIPIENT = "+61488023555"
@@ -174,38 +173,12 @@ def test_a_scheduled_leased_send_holds_its_lease_from_the_request(api, admin, fu
     assert expires[:10] == time.strftime("%Y-%m-%d", time.gmtime(int(time.time()) + LEASE_SECONDS))
 
 
-class _AtomicBackend:
-    """Real DynamoDB applies each write (and each transaction) atomically; moto's backend
-    does not lock. Serialise its calls so the test races our code, not moto's."""
-
-    OPERATIONS = (
-        "put_item",
-        "get_item",
-        "query",
-        "update_item",
-        "delete_item",
-        "transact_write_items",
-        "batch_get_item",
-    )
-
-    def __init__(self, monkeypatch):
-        lock = threading.RLock()
-        for name in self.OPERATIONS:
-            original = getattr(DynamoDBBackend, name)
-
-            def locked(*args, _original=original, **kwargs):
-                with lock:
-                    return _original(*args, **kwargs)
-
-            monkeypatch.setattr(DynamoDBBackend, name, locked)
-
-
 def test_parallel_lease_requests_never_share_a_number_nor_exceed_five_per_account(
     leasing, table, monkeypatch
 ):
     # Given many parallel requests for one recipient: two accounts, eight properties each,
     # each property sending three times, and five more pool numbers than one account may use
-    _AtomicBackend(monkeypatch)
+    atomic_moto.install(monkeypatch.setattr)  # each call and transaction atomic, as DynamoDB
     store = PoolStore(table)
     for index in range(6, 12):
         store.add(f"+614000000{index:02d}", ("AU",), "2026-01-01T00:00:00.000Z")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from smsgw_tools.local import atomic_moto
 from smsgw_tools.local.resources import Stack
 from tests.integration.conftest import (  # noqa: F401 - fixtures reused, not copied
     admin,
@@ -26,7 +27,6 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures reused, not co
     stack,
     tenant,
 )
-from tests.integration.test_leases import _AtomicBackend
 from tests.support import LambdaContext, apply_environment, load_handler
 
 MESSAGES = int(os.environ.get("SMSGW_RELIABILITY_MESSAGES", "1000"))
@@ -41,7 +41,7 @@ def recipient(n: int) -> str:
 @pytest.fixture
 def atomic_dynamodb(monkeypatch) -> None:
     """Real DynamoDB applies each conditional write atomically; moto does not lock."""
-    _AtomicBackend(monkeypatch)
+    atomic_moto.install(monkeypatch.setattr)
 
 
 class Sender:

@@ -5,6 +5,10 @@ the test process's: `moto.mock_aws` in an integration test resets the in-process
 and must not wipe the local stack's table and queues. The child exits when its stdin
 closes, so it cannot outlive the process that started it.
 
+Its DynamoDB is atomic per request and per transaction, as DynamoDB is
+(`atomic_moto.install`), and a Query reads its partition, not the whole table
+(`moto_query.install`).
+
 With `iam=True` the server authorises requests against the resources they name for
 DynamoDB, Secrets Manager and SES too (`smsgw_tools.local.iam`); it checks nothing until
 told to (`iam.enforce`).
@@ -35,7 +39,10 @@ DUMMY_ENVIRONMENT = {
 _CHILD = """
 import logging, sys
 from moto.server import ThreadedMotoServer
+from smsgw_tools.local import atomic_moto, moto_query
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+atomic_moto.install()
+moto_query.install()
 if sys.argv[3] == "iam":
     from smsgw_tools.local.iam import install_resource_arns
     install_resource_arns()
