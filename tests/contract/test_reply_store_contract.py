@@ -1,5 +1,5 @@
 """What reply handling and the forwarder rely on from ReplyStore: a reply stored once per
-carrier message, its first ReceivedAt kept, the lease's replies listed, and a forward
+carrier message, the lease's replies listed, and a forward
 claimed at most once."""
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ def test_a_reply_is_stored_once_per_carrier_message(stores):
     assert stores.replies.store(first, T0) is True
     assert stores.replies.store(retry, T0 + 9) is False
     assert stores.replies.store(a_reply(carrier="vonage", carrier_sid="SMin1"), T0) is True
-
-    assert stores.replies.first_received_at("twilio", "SMin1") == "2027-01-15T08:00:00.000Z"
-    assert stores.replies.first_received_at("twilio", "SMin2") is None
 
 
 def test_an_unmatched_reply_is_stored_once_too(stores):

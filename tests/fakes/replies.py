@@ -47,10 +47,6 @@ class FakeReplyStore:
         self.inserted.append((f"LEASEREPLIES#{_partition(reply)}", item))
         return True
 
-    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None:
-        marker = self.markers.get((carrier, carrier_sid))
-        return marker["ReceivedAt"] if marker else None
-
     def for_lease(
         self,
         lease_id: str,

@@ -81,14 +81,6 @@ class ReplyStore:
             raise
         return True
 
-    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None:
-        """When the reply of a carrier message was first received (its stored ReceivedAt),
-        for a retried callback to rebuild exactly what the first one queued."""
-        item = self._table.get_item(
-            Key={"PK": f"INBOUND#{carrier}#{carrier_sid}", "SK": "INBOUND"}, ConsistentRead=True
-        ).get("Item")
-        return str(item["ReceivedAt"]) if item and item.get("ReceivedAt") else None
-
     def for_lease(
         self,
         lease_id: str,
