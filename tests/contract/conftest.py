@@ -23,6 +23,7 @@ from tests.fakes import (
     FakeTenantStore,
 )
 from tests.integration.conftest import aws_session, stack  # noqa: F401
+from tests.support import TableStream
 
 
 @dataclass
@@ -39,6 +40,9 @@ class Stores:
     callback_queue: Any
     sent_bodies: Callable[[str], list[str]]
     """The bodies now visible on `send` or `callback`: what a consumer would receive."""
+    reply_inserts: Callable[[], list[tuple[str, dict[str, Any]]]]
+    """The replies stored since the last call, as the table's stream hands them over:
+    (partition key, new image)."""
 
 
 def _fakes() -> Stores:
@@ -50,6 +54,7 @@ def _fakes() -> Stores:
         jobs = (send_queue if queue == "send" else callback_queue).jobs
         return [job.body for job in jobs if job.delay_seconds == 0]
 
+    replies = FakeReplyStore()
     return Stores(
         kind="fake",
         messages=messages,
@@ -57,15 +62,17 @@ def _fakes() -> Stores:
         receipts=FakeReceiptStore(messages),
         leases=FakeLeaseStore(pool, messages),
         pool=pool,
-        replies=FakeReplyStore(),
+        replies=replies,
         tenants=FakeTenantStore(),
         send_queue=send_queue,
         callback_queue=callback_queue,
         sent_bodies=sent_bodies,
+        reply_inserts=replies.stream_inserts,
     )
 
 
 def _real(session: Any, deployed: Any) -> Stores:
+    from smsgw.dal import stream_records
     from smsgw.dal.callback_store import CallbackQueue
     from smsgw.dal.lease_store import LeaseStore
     from smsgw.dal.message_store import ClaimStore
@@ -93,6 +100,16 @@ def _real(session: Any, deployed: Any) -> Stores:
                 return bodies
             bodies += [m["Body"] for m in got["Messages"]]
 
+    stream = TableStream(session, deployed)
+
+    def reply_inserts() -> list[tuple[str, dict[str, Any]]]:
+        changes = [stream_records.change_of(r) for r in stream.records(unfiltered=True)]
+        return [
+            (change.key, change.new_image)
+            for change in changes
+            if change.event_name == "INSERT" and change.key.startswith("LEASEREPLIES#")
+        ]
+
     return Stores(
         kind="moto",
         messages=ClaimStore(table),
@@ -105,6 +122,7 @@ def _real(session: Any, deployed: Any) -> Stores:
         send_queue=SendQueue(sqs, urls["send"]),
         callback_queue=CallbackQueue(sqs, urls["callback"]),
         sent_bodies=sent_bodies,
+        reply_inserts=reply_inserts,
     )
 
 

@@ -1,10 +1,10 @@
 """What reply handling and the forwarder rely on from ReplyStore: a reply stored once per
-carrier message, its first ReceivedAt kept, the lease's replies listed, and a forward
+carrier message, with the forwards it is due on the table's stream, the lease's replies listed, and a forward
 claimed at most once."""
 
 from __future__ import annotations
 
-from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS
+from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, Reply, forwards_of
 from tests.fakes.builders import T0, a_reply
 
 LEASE = "LS" + "2" * 32
@@ -18,8 +18,19 @@ def test_a_reply_is_stored_once_per_carrier_message(stores):
     assert stores.replies.store(retry, T0 + 9) is False
     assert stores.replies.store(a_reply(carrier="vonage", carrier_sid="SMin1"), T0) is True
 
-    assert stores.replies.first_received_at("twilio", "SMin1") == "2027-01-15T08:00:00.000Z"
-    assert stores.replies.first_received_at("twilio", "SMin2") is None
+
+def test_a_reply_is_on_the_tables_stream_with_the_forwards_it_was_stored_with(stores):
+    options = {"ForwardToEmail": "ops@example.com", "WebhookUri": "https://a.example/replies"}
+    forwarded, kept = a_reply(lease_id=LEASE), a_reply(lease_id=LEASE)
+
+    stores.replies.store(forwarded, T0, options)
+    stores.replies.store(kept, T0)  # nothing to forward
+    stores.replies.store(forwarded, T0 + 9, options)  # a retried callback: nothing written
+
+    inserts = stores.reply_inserts()
+    assert [key for key, _ in inserts] == [f"LEASEREPLIES#{LEASE}"] * 2
+    assert [forwards_of(item) for _, item in inserts] == [options, None]
+    assert [Reply.from_item(item) for _, item in inserts] == [forwarded, kept]
 
 
 def test_an_unmatched_reply_is_stored_once_too(stores):

@@ -2,7 +2,9 @@
 `ForwardClaims` ports).
 
 A reply is stored once per carrier message: the first `store` writes it with its inbound
-marker, a repeat (the carrier retrying its callback) stores nothing and answers False. A
+marker (and the forwards it is to be forwarded by), a repeat (the carrier retrying its
+callback) stores nothing and answers False. `inserted` is what the table's stream would
+carry: each stored reply's item. A
 forward is claimed at most once; `release_forward` (the provider refused: nothing was
 sent) allows a new claim, `settle_forward` never does. An SMS forward recorded is known by
 its sender, recipient and text until it expires.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsgw.models.lease import Reply
+from smsgw.models.lease import FORWARDS, Reply, forwards_attribute
 
 FORWARD_SENDING = "sending"
 FORWARD_DONE = "done"
@@ -29,18 +31,21 @@ class FakeReplyStore:
         """(ReplySid, kind) -> {State, Detail}: the forward claims."""
         self.sms_forwards: dict[tuple[str, str, str], int] = {}
         """(sender, to, text) -> ExpiresAt: the SMS forwards sent."""
+        self.inserted: list[tuple[str, dict[str, Any]]] = []
+        """(partition key, item) of each reply stored, in order: the stream's inserts."""
+        self._streamed = 0
 
-    def store(self, reply: Reply, now: float) -> bool:
+    def store(self, reply: Reply, now: float, forwards: dict[str, str] | None = None) -> bool:
         marker = (reply.carrier, reply.carrier_sid)
         if marker in self.markers:
             return False
         self.markers[marker] = {"ReplySid": reply.reply_sid, "ReceivedAt": reply.received_at}
         self.replies.setdefault(_partition(reply), []).append(reply)
+        item = reply.to_item()
+        if forwards:
+            item[FORWARDS] = forwards_attribute(forwards)
+        self.inserted.append((f"LEASEREPLIES#{_partition(reply)}", item))
         return True
-
-    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None:
-        marker = self.markers.get((carrier, carrier_sid))
-        return marker["ReceivedAt"] if marker else None
 
     def for_lease(
         self,
@@ -83,6 +88,12 @@ class FakeReplyStore:
         return self.sms_forwards.get((sender, to, text), 0) > now
 
     # --- what a test may look at --------------------------------------------------------
+
+    def stream_inserts(self) -> list[tuple[str, dict[str, Any]]]:
+        """The replies stored since the last call, as (partition key, item): what the
+        table's stream hands the notifier."""
+        new, self._streamed = self.inserted[self._streamed :], len(self.inserted)
+        return new
 
     def all_replies(self) -> list[Reply]:
         return [reply for replies in self.replies.values() for reply in replies]

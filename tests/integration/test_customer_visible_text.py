@@ -155,7 +155,7 @@ def test_carrier_and_webhook_faults_leave_only_catalogue_sentences(
 
 
 def test_reply_forward_faults_leave_only_catalogue_sentences(
-    api, admin, tenant, functions, simulator, aws_session, stack
+    api, admin, tenant, functions, simulator, aws_session, stack, table_stream
 ):
     # Given a message from a lease whose replies go to an e-mail address SES refuses (the
     # sending domain is not verified) and to a webhook endpoint that is down
@@ -181,6 +181,7 @@ def test_reply_forward_faults_leave_only_catalogue_sentences(
     }
     url = "https://api.example.com/v1/Carriers/twilio/Responses"
     answer = functions.invoke("webhooks", twilio_receipt_event(url, form, simulator.auth_token))
+    assert table_stream.deliver(functions) == {"batchItemFailures": []}  # queues the forwards
     jobs = sqs_records(
         aws_session.client("sqs"),
         stack.queue_url("CallbackQueue"),

@@ -22,7 +22,12 @@ from smsgw.logic.leases import Leasing
 from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 from smsgw.models.message import iso_from_epoch
 from smsgw_tools.local import atomic_moto
-from tests.integration.test_replies import LEASED, RECIPIENT, callback_jobs, inbound
+from tests.integration.test_replies import (
+    LEASED,
+    RECIPIENT,
+    forward_jobs_from_the_stream,
+    inbound,
+)
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -63,7 +68,7 @@ def lease_item(table) -> dict[str, Any]:
 
 
 def test_a_leased_send_whose_message_write_fails_leaves_the_lease_and_its_routing(
-    api, admin, functions, simulator, aws_session, stack, table, tenant, monkeypatch
+    api, admin, functions, simulator, aws_session, stack, table, tenant, monkeypatch, table_stream
 ):
     # Given a lease whose latest message asks for replies at one webhook
     admin.add_pool_number(LEASED, ["AU"])
@@ -84,7 +89,7 @@ def test_a_leased_send_whose_message_write_fails_leaves_the_lease_and_its_routin
 
     # and a reply on the lease routes by the first message's options, and is listed on it
     assert functions.invoke("webhooks", inbound("YES"))["statusCode"] == 200
-    [job] = callback_jobs(aws_session, stack)
+    [job] = forward_jobs_from_the_stream(table_stream, functions, aws_session, stack)
     assert json.loads(job["body"])["Uri"] == "https://a.example/first"
     sid = first.body["Message"]["MessageSid"]
     listed = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sid}/Responses")

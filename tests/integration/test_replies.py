@@ -1,5 +1,6 @@
 """Replies on leased numbers under moto: the carrier's signed inbound SMS → webhooks →
-stored → notifier → forwarded by SMS (sender → simulator), e-mail (SES) and webhook."""
+stored with its forwards → the table's stream → notifier, which queues the forwards →
+notifier → forwarded by SMS (sender → simulator), e-mail (SES) and webhook."""
 
 import functools
 import json
@@ -76,27 +77,42 @@ def callback_jobs(aws_session, stack):
     )
 
 
+def forward_jobs_from_the_stream(table_stream, functions, aws_session, stack):
+    """The notifier reads the table's stream (the stored replies' inserts, as Lambda hands
+    them over) and queues their forwards; the CallbackQueue jobs it queued."""
+    answer = table_stream.deliver(functions)
+    assert answer in (None, {"batchItemFailures": []}), answer
+    return callback_jobs(aws_session, stack)
+
+
 def table_items(aws_session, stack, prefix):
     table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
     return [i for i in table.scan()["Items"] if i["PK"].startswith(prefix)]
 
 
 def test_a_reply_is_forwarded_once_by_sms_email_and_webhook(
-    functions, simulator, aws_session, stack, leased, sink, tenant, api, monkeypatch
+    functions, simulator, aws_session, stack, leased, sink, tenant, api, monkeypatch, table_stream
 ):
     atomic_moto.install(monkeypatch.setattr)  # the sender's concurrent claims race as on DynamoDB
     # When the recipient replies to the leased number (and the carrier retries the callback)
     first = functions.invoke("webhooks", inbound("YES please"))
     again = functions.invoke("webhooks", inbound("YES please"))
 
-    # Then the carrier gets an empty TwiML answer both times; the reply is stored once, and
-    # each callback queues the three forwards (the retry's are what would deliver them had
-    # the first queue sends failed)
+    # Then the carrier gets an empty TwiML answer both times; the reply is stored once, with
+    # its forwards, and the webhooks function queues nothing: the reply's insert on the
+    # table's stream is what calls for them
     assert (first["statusCode"], again["statusCode"]) == (200, 200)
     assert "<Response/>" in first["body"]
-    assert len(table_items(aws_session, stack, "LEASEREPLIES#")) == 1
-    jobs = callback_jobs(aws_session, stack)
-    assert len(jobs) == 6
+    [reply] = table_items(aws_session, stack, "LEASEREPLIES#")
+    assert json.loads(reply["Forwards"])["ForwardToSms"] == FORWARD_TO
+    assert callback_jobs(aws_session, stack) == []
+    # and the stream hands the notifier that one insert, which queues the three forwards
+    jobs = forward_jobs_from_the_stream(table_stream, functions, aws_session, stack)
+    assert sorted(json.loads(j["body"])["Kind"] for j in jobs) == [
+        "forward_email",
+        "forward_sms",
+        "reply",
+    ]
 
     # When the notifier runs them, and the sender sends what it queued
     assert functions.invoke("notifier", {"Records": jobs}) == {"batchItemFailures": []}
@@ -110,11 +126,9 @@ def test_a_reply_is_forwarded_once_by_sms_email_and_webhook(
     assert mail.source == "no-reply@sms.example.com"
     assert mail.destinations["ToAddresses"] == ["desk@shop.example"]
     assert mail.subject == f"SMS reply from {RECIPIENT}" and "YES please" in mail.body
-    # and the webhook twice with one webhook-id (a receiver drops the repeat), signed with
-    # the property's secret
-    hook, repeat = sink.requests()
-    assert hook["headers"]["webhook-id"] == repeat["headers"]["webhook-id"]
-    assert hook["body"] == repeat["body"]
+    # and the webhook once (the carrier's retry queued nothing more), signed with the
+    # property's secret
+    [hook] = sink.requests()
     payload = json.loads(hook["body"])
     assert (payload["Event"], payload["Text"], payload["MessageSid"]) == (
         "reply",
@@ -174,13 +188,14 @@ def test_a_signed_callback_that_is_not_an_inbound_message_is_a_400(
 
 
 def test_a_reply_without_a_live_lease_is_stored_and_acknowledged(
-    functions, simulator, aws_session, stack, tenant
+    functions, simulator, aws_session, stack, tenant, table_stream
 ):
     result = functions.invoke("webhooks", inbound("who is this?", to="+61400000999"))
 
     assert result["statusCode"] == 200
     [stored] = table_items(aws_session, stack, "LEASEREPLIES#UNMATCHED#+61400000999")
     assert stored["Text"] == "who is this?" and "ExpiresAt" in stored
+    assert "Forwards" not in stored and table_stream.records() == []
     assert callback_jobs(aws_session, stack) == []
 
 
@@ -250,7 +265,7 @@ def test_another_accounts_message_has_no_responses_to_show(
 
 
 def test_an_email_forward_ses_cannot_take_is_released_for_its_retry(
-    functions, simulator, aws_session, stack, leased, monkeypatch
+    functions, simulator, aws_session, stack, leased, monkeypatch, table_stream
 ):
     # Given SES throttling every send
     import boto3
@@ -266,7 +281,8 @@ def test_an_email_forward_ses_cannot_take_is_released_for_its_retry(
     stubber.activate()
     monkeypatch.setattr(email, "ses", functools.cache(lambda: ses))  # cleared, and the same
     functions.invoke("webhooks", inbound("YES please"))
-    [job] = [j for j in callback_jobs(aws_session, stack) if job_kind(j["body"]) == FORWARD_EMAIL]
+    jobs = forward_jobs_from_the_stream(table_stream, functions, aws_session, stack)
+    [job] = [j for j in jobs if job_kind(j["body"]) == FORWARD_EMAIL]
 
     # When the notifier runs the e-mail forward
     result = functions.invoke("notifier", {"Records": [job]})
@@ -297,7 +313,7 @@ def test_a_forward_to_a_pool_number_or_the_recipient_is_a_400_and_nothing_is_sto
 
 
 def test_an_sms_forward_arriving_on_a_leased_number_is_stored_but_not_forwarded_again(
-    functions, simulator, aws_session, stack, admin, tenant, api
+    functions, simulator, aws_session, stack, admin, tenant, api, table_stream
 ):
     # Given a lease on N1 forwarding by SMS to N2, accepted before N2 joined the pool
     second_number, outside = "+61400000002", "+61499333444"
@@ -315,7 +331,8 @@ def test_an_sms_forward_arriving_on_a_leased_number_is_stored_but_not_forwarded_
 
     # When the recipient replies on N1, and the forward is made and sent (from their number)
     functions.invoke("webhooks", inbound("YES please"))
-    functions.invoke("notifier", {"Records": callback_jobs(aws_session, stack)})
+    jobs = forward_jobs_from_the_stream(table_stream, functions, aws_session, stack)
+    functions.invoke("notifier", {"Records": jobs})
     functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
     [forward] = [s for s in simulator.submissions() if s["To"] == second_number]
     assert forward["From"] == RECIPIENT
@@ -326,4 +343,4 @@ def test_an_sms_forward_arriving_on_a_leased_number_is_stored_but_not_forwarded_
 
     # Then it is stored on the second lease and nothing is forwarded again
     assert len(table_items(aws_session, stack, "LEASEREPLIES#")) == 2
-    assert callback_jobs(aws_session, stack) == []
+    assert forward_jobs_from_the_stream(table_stream, functions, aws_session, stack) == []

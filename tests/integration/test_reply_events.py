@@ -19,7 +19,7 @@ def stack(aws_session):
 
 
 def test_carrier_reply_and_api_responses_events(
-    functions, tenant, simulator, admin, api, aws_session, stack
+    functions, tenant, simulator, admin, api, aws_session, stack, table_stream
 ):
     # Given a message the sample's recipient got from the sample's leased number
     admin.add_pool_number("+61400000001", ["AU"])
@@ -38,8 +38,10 @@ def test_carrier_reply_and_api_responses_events(
     reply["requestContext"]["timeEpoch"] = int(time.time() * 1000) + 1000
     result = functions.invoke("webhooks", reply)
 
-    # Then it is acknowledged, and its webhook job is queued
+    # Then it is acknowledged, and the notifier, reading the stored reply on the table's
+    # stream, queues its webhook job
     assert result["statusCode"] == 200
+    assert table_stream.deliver(functions) == {"batchItemFailures": []}
     jobs = sqs_records(
         aws_session.client("sqs"),
         stack.queue_url("CallbackQueue"),

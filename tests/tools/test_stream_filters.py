@@ -1,5 +1,6 @@
 """The notifier's stream source: the template's FilterCriteria as the local stack and the
-tests apply it (smsgw_tools.local.streams), the notifier's own check of each record
+tests apply it (smsgw_tools.local.streams), for receipts (a message's final status) and
+replies (stored with forwards), the notifier's own check of each record
 (smsgw.logic.outbox), and the local stream poller's retries (smsgw_tools.local.pollers)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from smsgw.dal.stream_records import job_for_record
+from smsgw.dal.stream_records import forward_jobs_for_record, job_for_record
 from smsgw_tools.local.pollers import StreamPoller
 from smsgw_tools.local.runtime import Invocation
 from smsgw_tools.local.streams import Filters, UnsupportedFilterError
@@ -81,6 +82,66 @@ def test_the_template_filter_reads_the_key_prefix(template_filters):
     other = copy.deepcopy(SAMPLE)
     other["dynamodb"]["Keys"]["PK"] = {"S": "CALLBACKS#SM00000000000000000000000000000001"}
     assert not template_filters.matches(other)
+
+
+REPLY_OPTIONS = {"ForwardToSms": "+61400999999", "WebhookUri": "https://a.example/replies"}
+
+
+def reply_insert(
+    *, forwards: bool = True, event_name: str = "INSERT", lease_id: str | None = "LS" + "1" * 32
+) -> dict[str, Any]:
+    """A stream record of a reply as the webhooks function stores it (dal/reply_store.py):
+    on a live lease, with its `Forwards` when it is to be forwarded."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    from smsgw.dal.reply_store import replies_partition
+    from smsgw.models.lease import FORWARDS, forwards_attribute
+    from tests.fakes.builders import a_reply
+
+    reply = a_reply(lease_id=lease_id)
+    keys = {
+        "PK": replies_partition(reply.lease_id, reply.number),
+        "SK": f"{reply.received_at}#{reply.reply_sid}",
+    }
+    item = {**keys, "Type": "Reply", **reply.to_item()}
+    if forwards:
+        item[FORWARDS] = forwards_attribute(REPLY_OPTIONS)
+    serialize = TypeSerializer().serialize
+    record = copy.deepcopy(SAMPLE)
+    record["eventName"] = event_name
+    record["dynamodb"] = {
+        "Keys": {name: serialize(value) for name, value in keys.items()},
+        "NewImage": {name: serialize(value) for name, value in item.items()},
+        "SequenceNumber": "100",
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if event_name == "MODIFY":
+        record["dynamodb"]["OldImage"] = record["dynamodb"]["NewImage"]
+    return record
+
+
+def test_the_template_filter_passes_a_reply_stored_with_forwards(template_filters):
+    record = reply_insert()
+
+    assert template_filters.matches(record)
+    # and the notifier queues its forwards from it
+    assert [job.kind for job in forward_jobs_for_record(record)] == ["forward_sms", "reply"]
+    assert job_for_record(record) is None  # no receipt webhook
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        reply_insert(forwards=False),
+        reply_insert(event_name="MODIFY"),
+        reply_insert(event_name="REMOVE"),
+        reply_insert(forwards=False, lease_id=None),
+    ],
+    ids=["no-forwards", "modify", "remove", "unmatched"],
+)
+def test_the_template_filter_leaves_out_a_reply_with_nothing_to_forward(template_filters, record):
+    assert not template_filters.matches(record)
+    assert forward_jobs_for_record(record) == []  # and the notifier would queue nothing
 
 
 def test_filter_rules_exact_values_exists_and_prefix():

@@ -201,7 +201,9 @@ def test_the_notifiers_stream_trigger_is_read_from_the_template():
 
     # Then the notifier reads the table's stream, reports failed records, gives a batch
     # up to the stream's dead-letter queue, and filters for the statuses a receipt reports
-    from smsgw.logic.outbox import RECEIPT_WEBHOOK_STATUSES
+    # and for the replies stored with forwards
+    from smsgw.logic.outbox import RECEIPT_WEBHOOK_STATUSES, REPLIES_PREFIX
+    from smsgw.models.lease import FORWARDS
 
     [trigger] = template.stream_triggers
     assert (trigger.function, trigger.table, trigger.starting_position) == (
@@ -214,9 +216,12 @@ def test_the_notifiers_stream_trigger_is_read_from_the_template():
     source = template.sam["Resources"]["NotifierFunction"]["Properties"]["Events"]
     assert source["FinalStatuses"]["Properties"]["MaximumRecordAgeInSeconds"] >= 3600
     assert trigger.on_failure == "StreamDeadLetterQueue"
-    [pattern] = trigger.filters.patterns
-    statuses = pattern["dynamodb"]["NewImage"]["Status"]["S"]
+    receipts, replies = trigger.filters.patterns
+    statuses = receipts["dynamodb"]["NewImage"]["Status"]["S"]
     assert tuple(statuses) == RECEIPT_WEBHOOK_STATUSES
+    assert replies["eventName"] == ["INSERT"]
+    assert replies["dynamodb"]["Keys"]["PK"]["S"] == [{"prefix": REPLIES_PREFIX}]
+    assert replies["dynamodb"]["NewImage"] == {FORWARDS: {"S": [{"exists": True}]}}
 
 
 def test_the_scheduler_tick_is_read_from_the_template():

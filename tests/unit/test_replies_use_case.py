@@ -1,6 +1,8 @@
 """Replies on leased numbers (smsgw.logic.replies) on the in-memory fakes: lease routing,
-opt-out keywords, once-only storage of a retried callback, and forwards by SMS (through
-the sender's queue) and e-mail (claimed once, never resent after an unknown outcome)."""
+opt-out keywords, once-only storage of a retried callback, the forwards stored with the
+reply and queued by the notifier from the table's stream (smsgw.logic.outbox), and
+forwards by SMS (through the sender's queue) and e-mail (claimed once, never resent after
+an unknown outcome)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import pytest
 
 from smsgw.errors import ErrorCode, ForbiddenError, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
+from smsgw.logic.outbox import StreamChange, forward_jobs_for_change
 from smsgw.logic.replies import (
     DUPLICATE,
     OPT_IN,
@@ -17,10 +20,11 @@ from smsgw.logic.replies import (
     UNMATCHED,
     Forwarder,
     MailUnavailableError,
+    ReplyOutcome,
     ReplyProcessor,
     keyword,
 )
-from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, REPLY_WEBHOOK, ForwardJob
+from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, REPLY_WEBHOOK, ForwardJob, forwards_of
 from smsgw.models.message import QUEUED
 from tests.fakes import (
     FakeCallbackQueue,
@@ -61,9 +65,29 @@ def queue() -> FakeCallbackQueue:
     return FakeCallbackQueue()
 
 
+class ThroughTheStream:
+    """The webhooks function's ReplyProcessor, then the notifier reading the table's stream:
+    the forwards of each reply stored are queued on `queue`, as the notifier queues them."""
+
+    def __init__(self, leases: FakeLeaseStore, store: FakeReplyStore, queue: FakeCallbackQueue):
+        self.processor = ReplyProcessor(carrier=FakeCarrier("twilio"), leases=leases, store=store)
+        self._store = store
+        self._queue = queue
+
+    def handle(self, *args) -> ReplyOutcome:
+        outcome = self.processor.handle(*args)
+        self.read_stream()
+        return outcome
+
+    def read_stream(self) -> None:
+        for key, item in self._store.stream_inserts():
+            for job in forward_jobs_for_change(StreamChange("INSERT", key, None, item)):
+                self._queue.enqueue(job)
+
+
 @pytest.fixture
-def processor(leases, store, queue) -> ReplyProcessor:
-    return ReplyProcessor(carrier=FakeCarrier("twilio"), leases=leases, store=store, queue=queue)
+def processor(leases, store, queue) -> ThroughTheStream:
+    return ThroughTheStream(leases, store, queue)
 
 
 def leased(leases, options=OPTIONS, expires_at=T0 + 1000):
@@ -124,17 +148,38 @@ def test_a_reply_with_no_live_lease_is_stored_aside_and_not_routed(
     assert queue.sent == [] and leases.opted_out == {}
 
 
-def test_a_retried_callback_is_stored_once_and_queues_the_same_forwards_again(
-    processor, leases, store, queue
+def test_a_reply_is_stored_with_the_forwards_it_is_due_and_the_function_queues_nothing(
+    leases, store, queue
 ):
+    # Given the webhooks function alone (no notifier reading the stream)
+    leased(leases)
+    webhooks = ReplyProcessor(carrier=FakeCarrier("twilio"), leases=leases, store=store)
+
+    # When a reply arrives on a live lease with response options
+    outcome = webhooks.handle(inbound(), stamp(0), T0)
+
+    # Then it is routed: stored in one write with the lease's options as its forwards
+    assert (outcome.result, outcome.forwards) == (
+        ROUTED,
+        (FORWARD_SMS, FORWARD_EMAIL, REPLY_WEBHOOK),
+    )
+    [(key, item)] = store.stream_inserts()
+    assert key.startswith("LEASEREPLIES#") and forwards_of(item) == OPTIONS
+    assert item["ReplySid"] == outcome.reply_sid and item["Text"] == "YES"
+    assert queue.sent == []
+
+
+def test_a_retried_callback_is_stored_once_and_queues_nothing_more(processor, leases, store, queue):
     leased(leases)
     first = processor.handle(inbound(), stamp(0), T0)
 
     retry = processor.handle(inbound(), stamp(9), T0 + 9)
 
     assert retry.result == DUPLICATE and retry.reply_sid == first.reply_sid
+    assert retry.forwards == first.forwards
     assert len(store.all_replies()) == 1
-    assert [job.to_json() for job in queue.sent[3:]] == [job.to_json() for job in queue.sent[:3]]
+    # the first callback's write is on the stream; the retry writes nothing
+    assert queue.kinds() == [FORWARD_SMS, FORWARD_EMAIL, REPLY_WEBHOOK]
 
 
 def test_a_retried_unmatched_callback_is_a_duplicate(processor, store):

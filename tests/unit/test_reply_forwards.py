@@ -15,13 +15,11 @@ from smsgw.logic.replies import (
     STORED,
     TRUNCATED_MARKER,
     Forwarder,
-    ReplyProcessor,
     email_content,
 )
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, REPLY_WEBHOOK, ForwardJob
 from tests.fakes import (
     FakeCallbackQueue,
-    FakeCarrier,
     FakeLeaseStore,
     FakeMailer,
     FakeMessageStore,
@@ -30,14 +28,24 @@ from tests.fakes import (
     FakeSendQueue,
 )
 from tests.fakes.builders import T0, a_lease
-from tests.unit.test_replies_use_case import NO_REPLY, N, R, forward_jobs, inbound, leased, stamp
+from tests.unit.test_replies_use_case import (
+    NO_REPLY,
+    N,
+    R,
+    ThroughTheStream,
+    forward_jobs,
+    inbound,
+    leased,
+    stamp,
+)
 
 N2 = "+61400000002"
 
 
 @dataclass
 class Gateway:
-    """The reply side and the notifier's forwarder on one set of fakes."""
+    """The reply side (with the notifier queuing its forwards from the stream) and the
+    notifier's forwarder on one set of fakes."""
 
     pool: FakePool = field(default_factory=FakePool)
     store: FakeReplyStore = field(default_factory=FakeReplyStore)
@@ -50,9 +58,7 @@ class Gateway:
         self.pool.add(N, ("AU",))
         self.pool.add(N2, ("AU",))
         self.leases = FakeLeaseStore(self.pool)
-        self.processor = ReplyProcessor(
-            carrier=FakeCarrier("twilio"), leases=self.leases, store=self.store, queue=self.queue
-        )
+        self.processor = ThroughTheStream(self.leases, self.store, self.queue)
         self.forwarder = self.forwarder_with()
 
     def forwarder_with(self, **limits: int) -> Forwarder:

@@ -1,10 +1,11 @@
 """The notifier function's batch glue: two event sources, batchItemFailures out.
 
-- The table's stream (`aws:dynamodb` records, the receipt webhooks' outbox,
-  logic/outbox.py): a message whose status became final makes its webhook's first attempt
-  here. An attempt to retry goes to CallbackQueue as a job that starts at attempt 2, after
-  the retry delay; a record whose processing raised is reported by its SequenceNumber, so
-  Lambda retries the shard from there.
+- The table's stream (`aws:dynamodb` records, the outbox of receipt webhooks and reply
+  forwards, logic/outbox.py): a message whose status became final makes its webhook's
+  first attempt here; an attempt to retry goes to CallbackQueue as a job that starts at
+  attempt 2, after the retry delay. A reply stored with forwards has its forward jobs
+  (SMS, e-mail, reply webhook) queued on CallbackQueue. A record whose processing raised
+  is reported by its SequenceNumber, so Lambda retries the shard from there.
 - CallbackQueue (`aws:sqs` records): those retries, reply webhooks and reply forwards. A
   record to retry gets its visibility set to the retry delay and is reported failed; one
   that has used its last attempt is made visible at once and reported failed, so the
@@ -124,14 +125,19 @@ def _forward(record: dict[str, Any], attempt: int) -> NotifyOutcome | None:
 
 def _handle_stream(record: dict[str, Any]) -> NotifyOutcome | None:
     """A stream record: the first attempt of the receipt webhook it calls for (None if it
-    calls for none); an attempt to retry is queued on CallbackQueue after its delay."""
+    calls for none); an attempt to retry is queued on CallbackQueue after its delay. A
+    reply's forwards are queued on CallbackQueue (None: no attempt made here)."""
     try:
-        job = stream_records.job_for_record(record)
-    except (ValueError, KeyError, TypeError):  # not a message item: retrying cannot help
+        forwards = stream_records.forward_jobs_for_record(record)
+        job = None if forwards else stream_records.job_for_record(record)
+    except (ValueError, KeyError, TypeError):  # an unreadable item: retrying cannot help
         logger.error(
-            "stream record is not a message; dropped",
+            "stream record is not a message or reply; dropped",
             extra={"SequenceNumber": stream_records.sequence_number(record)},
         )
+        return None
+    if forwards:
+        _queue_forwards(forwards)
         return None
     if job is None:
         return None
@@ -139,6 +145,23 @@ def _handle_stream(record: dict[str, Any]) -> NotifyOutcome | None:
     if outcome.result == RETRY:
         services.callback_queue().enqueue(replace(job, first_attempt=2), outcome.retry_in or 0)
     return outcome
+
+
+def _queue_forwards(jobs: list[Any]) -> None:
+    """A stored reply's forwards, queued as the webhooks function queued them before. A
+    send that raises fails the record, and Lambda reads it again: the jobs already queued
+    are queued again, harmlessly (each forward is once-only, logic/outbox.py)."""
+    queue = services.callback_queue()
+    for job in jobs:
+        queue.enqueue(job)
+    reply = jobs[0]
+    logger.info(
+        "reply forwards queued",
+        extra={
+            "ReplySid": getattr(reply, "reply_sid", None) or reply.payload.get("ReplySid"),
+            "Forwards": [getattr(job, "kind", "") for job in jobs],
+        },
+    )
 
 
 Outcome = NotifyOutcome | Exception | None

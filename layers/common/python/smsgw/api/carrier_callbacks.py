@@ -149,7 +149,6 @@ def reply_processor(carrier: str):
         carrier=adapter(carrier),
         leases=services.lease_store(),
         store=services.replies(),
-        queue=services.callback_queue(),
     )
 
 

@@ -7,7 +7,9 @@ Keys (see docs/data-model.md):
   forward claim    PK=FORWARD#<ReplySid>#<kind>       SK=FORWARD
   SMS forward sent PK=SMSFORWARD#<from>#<to>#<digest>  SK=SMSFORWARD         (ExpiresAt)
 The marker is written in the same transaction as the reply, only if absent, so a carrier
-retrying its callback stores (and forwards) the reply once.
+retrying its callback stores (and forwards) the reply once. A reply to be forwarded carries
+its forwards (`Forwards`, models/lease.py) from that same write: its insert on the table's
+stream is what makes the notifier queue them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import written
 from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
-from smsgw.models.lease import Reply
+from smsgw.models.lease import FORWARDS, Reply, forwards_attribute
 
 UNMATCHED_TTL_SECONDS = 30 * 86400
 FORWARD_SENDING = "sending"
@@ -35,8 +37,9 @@ class ReplyStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def store(self, reply: Reply, now: float) -> bool:
-        """Store a reply once per carrier message. False for a duplicate callback."""
+    def store(self, reply: Reply, now: float, forwards: dict[str, str] | None = None) -> bool:
+        """Store a reply once per carrier message, with the response options it is to be
+        forwarded by (`forwards`, if any). False for a duplicate callback (nothing written)."""
         name = self._table.name
         expires = int(now) + UNMATCHED_TTL_SECONDS
         item: dict[str, Any] = {
@@ -47,6 +50,8 @@ class ReplyStore:
         }
         if not reply.lease_id:
             item["ExpiresAt"] = expires
+        if forwards:
+            item[FORWARDS] = forwards_attribute(forwards)
         try:
             self._table.meta.client.transact_write_items(
                 TransactItems=[
@@ -75,14 +80,6 @@ class ReplyStore:
                 return False
             raise
         return True
-
-    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None:
-        """When the reply of a carrier message was first received (its stored ReceivedAt),
-        for a retried callback to rebuild exactly what the first one queued."""
-        item = self._table.get_item(
-            Key={"PK": f"INBOUND#{carrier}#{carrier_sid}", "SK": "INBOUND"}, ConsistentRead=True
-        ).get("Item")
-        return str(item["ReceivedAt"]) if item and item.get("ReceivedAt") else None
 
     def for_lease(
         self,

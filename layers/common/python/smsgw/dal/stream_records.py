@@ -8,7 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from smsgw.logic.outbox import StreamChange, job_for_change
+from smsgw.logic.outbox import StreamChange, forward_jobs_for_change, job_for_change
 from smsgw.models.callback import CallbackJob
 
 _deserializer = TypeDeserializer()
@@ -25,7 +25,8 @@ def sequence_number(record: dict[str, Any]) -> str:
 
 
 def item_key(record: dict[str, Any]) -> str:
-    """The item's partition key as written (`MESSAGE#<sid>` for a message), or ''."""
+    """The item's partition key as written (`MESSAGE#<sid>` for a message,
+    `LEASEREPLIES#<LeaseId>` for a reply), or ''."""
     keys = (record.get("dynamodb") or {}).get("Keys") or {}
     return str((keys.get("PK") or {}).get("S", ""))
 
@@ -45,3 +46,8 @@ def change_of(record: dict[str, Any]) -> StreamChange:
 def job_for_record(record: dict[str, Any]) -> CallbackJob | None:
     """The receipt webhook a stream record calls for, or None (logic/outbox.py)."""
     return job_for_change(change_of(record))
+
+
+def forward_jobs_for_record(record: dict[str, Any]) -> list[Any]:
+    """The jobs that forward the reply a stream record stored, or [] (logic/outbox.py)."""
+    return forward_jobs_for_change(change_of(record))

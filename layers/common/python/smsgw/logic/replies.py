@@ -2,15 +2,15 @@
 
 The carrier's request costs one GetItem (the lease), one more when the lease has response
 options (whether the reply is our own SMS forward coming back: those are not forwarded
-again), one transaction (the reply and its once-only marker), an opt-out write for a
-STOP/START keyword, and one SQS send per forward; the forwards themselves (SMS, e-mail,
-webhook) run in the notifier (`Forwarder`, and `logic/webhook_delivery.py` for the
-webhook), never inline.
+again), one transaction (the reply, the forwards it is due, and its once-only marker) and
+an opt-out write for a STOP/START keyword. It sends nothing: the reply's insert on the
+table's stream makes the notifier queue its forwards (`logic/outbox.py`), which it then
+makes (`Forwarder`, and `logic/webhook_delivery.py` for the webhook), never inline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -53,13 +53,13 @@ class ReplyResult(StrEnum):
     """What became of an inbound reply (Vonage's and End User Messaging's answer says it)."""
 
     ROUTED = "routed"
-    """Stored, and its forwards queued."""
+    """Stored with its forwards, which the notifier queues from the table's stream."""
     STORED = "stored"
     """Stored on its live lease, with nothing to forward."""
     UNMATCHED = "unmatched"
     """No live lease: stored aside."""
     DUPLICATE = "duplicate"
-    """The carrier retried: stored once, its forwards queued again."""
+    """The carrier retried: stored once, with its forwards (nothing more is done)."""
 
 
 ROUTED = ReplyResult.ROUTED
@@ -93,13 +93,8 @@ class LeaseLookup(Protocol):
 
 
 class ReplyStoreLike(Protocol):
-    def store(self, reply: Reply, now: float) -> bool: ...
-    def first_received_at(self, carrier: str, carrier_sid: str) -> str | None: ...
+    def store(self, reply: Reply, now: float, forwards: dict[str, str] | None = None) -> bool: ...
     def is_sms_forward(self, sender: str, to: str, text: str, now: float) -> bool: ...
-
-
-class JobQueue(Protocol):
-    def enqueue(self, job: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +105,8 @@ class ReplyOutcome:
 
 
 def forward_jobs(reply: Reply, options: dict[str, str] | None) -> list[Any]:
-    """The CallbackQueue jobs that forward `reply` by the latest message's options."""
+    """The CallbackQueue jobs that forward `reply` by the latest message's options (the
+    notifier builds them from the stored reply and its `Forwards`, logic/outbox.py)."""
     if not options:
         return []
     resource = reply.to_resource()
@@ -134,19 +130,18 @@ def forward_jobs(reply: Reply, options: dict[str, str] | None) -> list[Any]:
 
 
 class ReplyProcessor:
-    def __init__(
-        self, *, carrier: Carrier, leases: LeaseLookup, store: ReplyStoreLike, queue: JobQueue
-    ) -> None:
+    def __init__(self, *, carrier: Carrier, leases: LeaseLookup, store: ReplyStoreLike) -> None:
         self._carrier = carrier
         self._leases = leases
         self._store = store
-        self._queue = queue
 
     def handle(self, request: CallbackRequest, received_at: str, now: float) -> ReplyOutcome:
         """Verify, store and route one inbound SMS. Raises ForbiddenError for a callback
         without the carrier's valid signature (nothing is stored) and ValidationError for a
         signed one that is not an inbound message. A reply with no live lease is stored
-        and acknowledged, never an error to the carrier."""
+        and acknowledged, never an error to the carrier. A reply to be forwarded is stored
+        with its forwards (the lease's response options) in the same write; the notifier
+        queues them from the table's stream, so a crash after the write loses none."""
         verify_callback(self._carrier, request)
         try:
             inbound = self._carrier.parse_reply(request)
@@ -176,29 +171,23 @@ class ReplyProcessor:
             self._leases.opt_out(lease.account_sid, inbound.responder, received_at, reply.reply_sid)
         elif lease is not None and action == OPT_IN:
             self._leases.opt_in(lease.account_sid, inbound.responder)
-        stored = self._store.store(reply, now)
-        if lease is None:
-            return ReplyOutcome(UNMATCHED if stored else DUPLICATE, reply.reply_sid)
-        if not stored:  # the forwards as the first callback queued them
-            first = self._store.first_received_at(carrier, inbound.carrier_sid)
-            reply = replace(reply, received_at=first or reply.received_at)
-        # A retried callback (already stored) queues its forwards again: if the first
-        # queue send failed, this is what delivers them. Forwards are idempotent (the SMS
-        # has a MessageSid derived from the reply, the e-mail a claim, the webhook its id).
-        options = lease.response_options
+        options = lease.response_options if lease else None
         if options and self._store.is_sms_forward(
             inbound.responder, inbound.number, printable_text(inbound.text), now
         ):
             # One of our own SMS forwards arriving on a leased number: forwarding it again
             # could bounce it between numbers forever. One hop only (docs/leases.md).
             options = None
-        jobs = forward_jobs(reply, options)
-        for job in jobs:
-            self._queue.enqueue(job)
-        kinds = tuple(getattr(job, "kind", "") for job in jobs)
+        kinds = tuple(getattr(job, "kind", "") for job in forward_jobs(reply, options))
+        # Stored with its forwards only when there is one to make: the stream's filter
+        # passes a reply to the notifier by that attribute.
+        stored = self._store.store(reply, now, dict(options) if options and kinds else None)
         if not stored:
+            # The carrier retried: the first callback's write is on the stream already.
             return ReplyOutcome(DUPLICATE, reply.reply_sid, kinds)
-        return ReplyOutcome(ROUTED if jobs else STORED, reply.reply_sid, kinds)
+        if lease is None:
+            return ReplyOutcome(UNMATCHED, reply.reply_sid)
+        return ReplyOutcome(ROUTED if kinds else STORED, reply.reply_sid, kinds)
 
 
 # --- the notifier's side: SMS and e-mail forwards ---------------------------------------

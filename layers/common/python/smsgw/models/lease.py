@@ -132,6 +132,30 @@ class Reply:
         )
 
 
+FORWARDS = "Forwards"
+"""The stored reply's attribute naming what it is forwarded by: the lease's response options
+when it arrived (a JSON object, as a string), written with the reply and only when it is to
+be forwarded. The table's stream hands the item to the notifier, which queues the forwards
+(logic/outbox.py): the stream is the forwards' outbox (docs/webhooks.md)."""
+
+
+def forwards_attribute(options: dict[str, str]) -> str:
+    """The stored form of a reply's forwards (the options, in their order)."""
+    return json.dumps(options, separators=(",", ":"))
+
+
+def forwards_of(item: dict[str, Any]) -> dict[str, str] | None:
+    """The response options a stored reply is forwarded by, or None (not to be forwarded).
+    Raises ValueError for an attribute that is not a JSON object."""
+    stored = item.get(FORWARDS)
+    if not stored:
+        return None
+    options = json.loads(stored)
+    if not isinstance(options, dict):
+        raise ValueError("a reply's Forwards is a JSON object")
+    return {str(name): str(value) for name, value in options.items()}
+
+
 def reply_webhook_id(reply_sid: str) -> str:
     """Stable per reply, so a retried reply webhook carries the same `webhook-id`."""
     return "msg_" + hashlib.sha256(f"reply:{reply_sid}".encode()).hexdigest()[:32]
