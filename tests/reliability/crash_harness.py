@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,22 @@ class Boundary:
     @property
     def crashes(self) -> int:
         return len(self.killed)
+
+
+def end_of(pool: ThreadPoolExecutor, timeout: float = 30.0) -> None:
+    """Wait until the threads a killed invocation left running on its function's `pool`
+    have ended, before AWS's retry runs: a killed Lambda's threads stop with it, while
+    here they run on after the kill reached the handler. Letting them finish only adds
+    work done once (the claims, the webhook-id), and they must not run on past the test.
+
+    Every worker is made to wait at one barrier: tasks leave the queue in order, so once
+    all the workers are at it, every task submitted before has ended."""
+    workers = pool._max_workers
+    barrier = threading.Barrier(workers + 1)
+    waiting = [pool.submit(barrier.wait, timeout) for _ in range(workers)]
+    barrier.wait(timeout)
+    for future in waiting:
+        future.result()
 
 
 def outcome(item: dict[str, Any] | None) -> str:

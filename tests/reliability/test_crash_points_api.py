@@ -26,8 +26,13 @@ from tests.reliability.crash_harness import (
     messages_by_text,
 )
 
+BOUNDARIES = {
+    "claim-write": "after the key claim, before the message write",
+    "write-queue": "after the message write, before the SendQueue send",
+}
 
-@pytest.mark.parametrize("boundary", ["after-claim-before-write", "after-write-before-queue"])
+
+@pytest.mark.parametrize("boundary", list(BOUNDARIES))
 def test_an_api_killed_mid_request_answers_the_same_key_once_and_sends_once(
     boundary, sender, tenant, simulator, stack, aws_session, atomic_dynamodb, monkeypatch
 ):
@@ -36,7 +41,7 @@ def test_an_api_killed_mid_request_answers_the_same_key_once_and_sends_once(
     use_case = services.send_requests()
     prop = services.tenants().get_property(tenant.property_sid)
     dying = {"on": True}
-    if boundary == "after-claim-before-write":
+    if boundary == "claim-write":
         kill = Boundary(
             monkeypatch,
             IdempotencyStore,
@@ -104,7 +109,7 @@ def test_an_api_killed_mid_request_answers_the_same_key_once_and_sends_once(
     submitted = Counter(s["Body"] for s in simulator.submissions())
     assert [submitted[text] for text in texts] == [1] * CRASH_MESSAGES
     figures = Figures.of(
-        f"API with Idempotency-Key, killed {boundary}",
+        f"API with Idempotency-Key, killed {BOUNDARIES[boundary]}",
         [stored[text][0] for text in texts],
         crashes=kill.crashes,
         duplicates=sum(count - 1 for count in submitted.values()),

@@ -21,6 +21,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from smsgw import notify_batch
 from smsgw.dal.reply_store import ReplyStore
 from smsgw.dal.send_queue import SendQueue
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
@@ -41,6 +42,7 @@ from tests.reliability.crash_harness import (
     Figures,
     Killed,
     drain_send_queue,
+    end_of,
     table_items,
 )
 from tests.support import apply_environment
@@ -84,6 +86,7 @@ def run_notifier(functions, records, queue: QueueModel) -> int:  # noqa: F811
             try:
                 failures = functions.invoke("notifier", {"Records": delivered})
             except Killed:
+                end_of(notify_batch._pool)
                 died += 1
                 pending = queue.settle(pending, {r["messageId"] for r in pending})
                 continue
@@ -216,6 +219,7 @@ def test_an_sms_forward_killed_before_its_queue_send_is_sent_once(
         for record in sms_jobs:
             with pytest.raises(Killed):
                 functions.invoke("notifier", {"Records": [queue.deliver(record)]})
+            end_of(notify_batch._pool)
             lost += 1
     died = run_notifier(functions, records, queue)
     # and the sender handles SendQueue, while the scheduler ticks once a simulated minute

@@ -22,6 +22,7 @@ from tests.reliability.crash_harness import (
     Boundary,
     Figures,
     Killed,
+    end_of,
     outcome,
 )
 from tests.reliability.test_duplicates import chunks, message_items
@@ -60,6 +61,7 @@ def test_a_sender_killed_after_the_carrier_accepted_never_submits_again_and_is_r
                     f["itemIdentifier"] for f in sender.invoke(delivered)["batchItemFailures"]
                 }
             except Killed:
+                end_of(send_batch._pool)
                 failed = {record["messageId"] for record in batch}  # the batch comes back
             again += queue.settle(batch, failed)
         return again
