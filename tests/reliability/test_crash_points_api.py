@@ -1,7 +1,8 @@
 """Crash points of the API's send with an Idempotency-Key (docs/reliability.md, the
-boundary map): the function killed after the key's claim and before the message write, and
-after the message write and before the SendQueue send. The customer retries with the same
-key: while the dead request's lock holds (30 s) the retry is told to wait; after it, the
+boundary map): the function killed after the key's claim and before the message write,
+after the message write and before the SendQueue send, and after the SendQueue send and
+before the answer was kept on the key (the caller saw a timeout). The customer retries
+with the same key: while the dead request's lock holds (30 s) the retry is told to wait; after it, the
 retry takes the claim over with the same MessageSid and the message is sent once.
 """
 
@@ -29,6 +30,7 @@ from tests.reliability.crash_harness import (
 BOUNDARIES = {
     "claim-write": "after the key claim, before the message write",
     "write-queue": "after the message write, before the SendQueue send",
+    "queue-answer": "after the SendQueue send, before the key's answer was kept",
 }
 
 
@@ -41,22 +43,19 @@ def test_an_api_killed_mid_request_answers_the_same_key_once_and_sends_once(
     use_case = services.send_requests()
     prop = services.tenants().get_property(tenant.property_sid)
     dying = {"on": True}
-    if boundary == "claim-write":
-        kill = Boundary(
-            monkeypatch,
-            IdempotencyStore,
-            "claim",
-            lambda store, scope, *args, **kwargs: scope if dying["on"] else None,
-            after=True,
-        )
-    else:
-        kill = Boundary(
-            monkeypatch,
-            SendQueue,
-            "enqueue",
-            lambda queue, sid, *args, **kwargs: sid if dying["on"] else None,
-            after=False,
-        )
+    where = {  # the method whose call is the boundary, and whether it is made first
+        "claim-write": (IdempotencyStore, "claim", True),
+        "write-queue": (SendQueue, "enqueue", False),
+        "queue-answer": (IdempotencyStore, "complete", False),
+    }
+    owner, name, after = where[boundary]
+    kill = Boundary(
+        monkeypatch,
+        owner,
+        name,
+        lambda store, key, *args, **kwargs: key if dying["on"] else None,
+        after=after,
+    )
     # The requests are made a while ago, so that the retries after the lock are still in the
     # past for the sender's clock (it claims only what is due).
     t0 = time.time() - 120
@@ -93,7 +92,8 @@ def test_an_api_killed_mid_request_answers_the_same_key_once_and_sends_once(
         assert replayed.body == retried.body
         answers[n] = retried.body["Message"]["MessageSid"]
     # the sender handles what reached SendQueue, and the scheduler ticks for ten simulated
-    # minutes (a message left by the kill before the queue send has its recovery entry too)
+    # minutes (a message left by the kill before the queue send has its recovery entry too;
+    # one killed after it has two jobs, the first and the retry's)
     jobs = drain_send_queue(sender.invoke, aws_session, stack)
     started = int(time.time())
     released = 0
