@@ -81,6 +81,7 @@ def test_a_tick_killed_before_its_cursor_moved_releases_the_bucket_again_and_sen
     # and a tick that dies before advancing its cursor past the first buckets holding some
     buckets = sorted({bucket_of(at) for at in due.values()})[:KILLED_BUCKETS]
     dead = set()  # the ticks killed: their `finally` (giving the lease back) does not run
+    dead_buckets: set[int] = set()
 
     def dies(store, owner, bucket):
         if bucket not in buckets or bucket in dead_buckets:
@@ -89,7 +90,6 @@ def test_a_tick_killed_before_its_cursor_moved_releases_the_bucket_again_and_sen
         dead.add(owner)
         return bucket
 
-    dead_buckets: set[int] = set()
     kill = Boundary(monkeypatch, ScheduleStore, "advance", dies, after=False)
     release = ScheduleStore.release
     monkeypatch.setattr(
