@@ -33,8 +33,6 @@ _MESSAGES_PATH = re.compile(rf"/{API_VERSION}/Accounts/(?P<account_sid>[^/]+)/Me
 
 
 class SimulatorHttpServer(LocalHTTPServer):
-    request_queue_size = 64
-
     def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
         self.state = state
         self._connections: set[socket.socket] = set()
