@@ -12,16 +12,12 @@ from smsgw.errors import ErrorCode, ForbiddenError, TransientError, ValidationEr
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from smsgw.logic.outbox import StreamChange, forward_jobs_for_change
 from smsgw.logic.replies import (
-    DUPLICATE,
-    OPT_IN,
-    OPT_OUT,
-    ROUTED,
-    STORED,
-    UNMATCHED,
     Forwarder,
+    Keyword,
     MailUnavailableError,
     ReplyOutcome,
     ReplyProcessor,
+    ReplyResult,
     keyword,
 )
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, REPLY_WEBHOOK, ForwardJob, forwards_of
@@ -113,7 +109,7 @@ def test_a_reply_on_a_live_lease_is_stored_and_routed_by_its_latest_message(
 
     outcome = processor.handle(inbound(), stamp(0), T0)
 
-    assert outcome.result == ROUTED
+    assert outcome.result == ReplyResult.ROUTED
     assert outcome.forwards == (FORWARD_SMS, FORWARD_EMAIL, REPLY_WEBHOOK)
     assert queue.kinds() == [FORWARD_SMS, FORWARD_EMAIL, REPLY_WEBHOOK]
     [reply] = store.all_replies()
@@ -129,7 +125,7 @@ def test_a_reply_on_a_live_lease_is_stored_and_routed_by_its_latest_message(
 def test_a_reply_on_a_lease_without_options_is_only_stored(processor, leases, store, queue):
     leased(leases, options=None)
 
-    assert processor.handle(inbound(), stamp(0), T0).result == STORED
+    assert processor.handle(inbound(), stamp(0), T0).result == ReplyResult.STORED
     assert len(store.all_replies()) == 1 and queue.sent == []
 
 
@@ -142,7 +138,7 @@ def test_a_reply_with_no_live_lease_is_stored_aside_and_not_routed(
 
     outcome = processor.handle(inbound("STOP"), stamp(0), T0)
 
-    assert outcome.result == UNMATCHED
+    assert outcome.result == ReplyResult.UNMATCHED
     [reply] = store.all_replies()
     assert reply.lease_id is None and reply.keyword is None
     assert queue.sent == [] and leases.opted_out == {}
@@ -160,7 +156,7 @@ def test_a_reply_is_stored_with_the_forwards_it_is_due_and_the_function_queues_n
 
     # Then it is routed: stored in one write with the lease's options as its forwards
     assert (outcome.result, outcome.forwards) == (
-        ROUTED,
+        ReplyResult.ROUTED,
         (FORWARD_SMS, FORWARD_EMAIL, REPLY_WEBHOOK),
     )
     [(key, item)] = store.stream_inserts()
@@ -175,7 +171,7 @@ def test_a_retried_callback_is_stored_once_and_queues_nothing_more(processor, le
 
     retry = processor.handle(inbound(), stamp(9), T0 + 9)
 
-    assert retry.result == DUPLICATE and retry.reply_sid == first.reply_sid
+    assert retry.result == ReplyResult.DUPLICATE and retry.reply_sid == first.reply_sid
     assert retry.forwards == first.forwards
     assert len(store.all_replies()) == 1
     # the first callback's write is on the stream; the retry writes nothing
@@ -185,7 +181,7 @@ def test_a_retried_callback_is_stored_once_and_queues_nothing_more(processor, le
 def test_a_retried_unmatched_callback_is_a_duplicate(processor, store):
     processor.handle(inbound(), stamp(0), T0)
 
-    assert processor.handle(inbound(), stamp(5), T0 + 5).result == DUPLICATE
+    assert processor.handle(inbound(), stamp(5), T0 + 5).result == ReplyResult.DUPLICATE
     assert len(store.all_replies()) == 1
 
 
@@ -198,8 +194,8 @@ def test_a_stop_keyword_opts_the_responder_out_of_the_leases_account(
     outcome = processor.handle(inbound(text), stamp(0), T0)
 
     assert leases.is_opted_out("AC1", R) and not leases.is_opted_out("AC2", R)
-    assert store.all_replies()[0].keyword == OPT_OUT
-    assert outcome.result == ROUTED and len(queue.sent) == 3  # still forwarded
+    assert store.all_replies()[0].keyword == Keyword.OPT_OUT
+    assert outcome.result == ReplyResult.ROUTED and len(queue.sent) == 3  # still forwarded
 
 
 def test_start_opts_the_responder_back_in(processor, leases, store):
@@ -209,17 +205,17 @@ def test_start_opts_the_responder_back_in(processor, leases, store):
     processor.handle(inbound("start", carrier_sid="SMin2"), stamp(1), T0 + 1)
 
     assert not leases.is_opted_out("AC1", R)
-    assert [r.keyword for r in store.all_replies()] == [OPT_OUT, OPT_IN]
+    assert [r.keyword for r in store.all_replies()] == [Keyword.OPT_OUT, Keyword.OPT_IN]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("STOP", OPT_OUT),
-        ("stopall", OPT_OUT),
-        ("\tEnd\n", OPT_OUT),
-        ("UNSTOP", OPT_IN),
-        ("Start", OPT_IN),
+        ("STOP", Keyword.OPT_OUT),
+        ("stopall", Keyword.OPT_OUT),
+        ("\tEnd\n", Keyword.OPT_OUT),
+        ("UNSTOP", Keyword.OPT_IN),
+        ("Start", Keyword.OPT_IN),
         ("STOP please", None),
         ("YES", None),
         ("", None),

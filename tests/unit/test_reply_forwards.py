@@ -11,10 +11,9 @@ import pytest
 
 from smsgw.kernel.text import analyse
 from smsgw.logic.replies import (
-    ROUTED,
-    STORED,
     TRUNCATED_MARKER,
     Forwarder,
+    ReplyResult,
     email_content,
 )
 from smsgw.models.lease import FORWARD_EMAIL, FORWARD_SMS, REPLY_WEBHOOK, ForwardJob
@@ -184,7 +183,7 @@ def test_a_reply_that_is_our_own_sms_forward_arriving_is_stored_but_not_forwarde
     )
 
     # Then it is stored on the second lease, and nothing is forwarded: one hop only
-    assert (outcome.result, outcome.forwards) == (STORED, ())
+    assert (outcome.result, outcome.forwards) == (ReplyResult.STORED, ())
     assert gw.queue.sent == [job]
     assert [r.lease_id for r in gw.store.all_replies()] == [first.lease_id, second.lease_id]
 
@@ -199,4 +198,4 @@ def test_a_new_reply_on_the_forwards_number_is_still_forwarded(gw):
         inbound("And one more thing", carrier_sid="SMin2", number=N2), stamp(5), T0 + 5
     )
 
-    assert outcome.result == ROUTED and outcome.forwards == (FORWARD_SMS, REPLY_WEBHOOK)
+    assert outcome.result == ReplyResult.ROUTED and outcome.forwards == (FORWARD_SMS, REPLY_WEBHOOK)

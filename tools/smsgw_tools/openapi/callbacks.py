@@ -142,8 +142,6 @@ def callback_schemas() -> dict[str, Any]:
 
     return {
         "ReceiptHandled": _callback_answer("Receipt", list(receipts.ReceiptResult)),
-        "ReplyHandled": _callback_answer(
-            "Reply", [replies.ROUTED, replies.STORED, replies.UNMATCHED, replies.DUPLICATE]
-        ),
+        "ReplyHandled": _callback_answer("Reply", list(replies.ReplyResult)),
         "SubscriptionConfirmed": _callback_answer("Subscription", [SUBSCRIPTION_CONFIRMED]),
     }

@@ -45,10 +45,6 @@ class Keyword(StrEnum):
     OPT_IN = "opt_in"
 
 
-OPT_OUT = Keyword.OPT_OUT
-OPT_IN = Keyword.OPT_IN
-
-
 class ReplyResult(StrEnum):
     """What became of an inbound reply (Vonage's and End User Messaging's answer says it)."""
 
@@ -61,11 +57,6 @@ class ReplyResult(StrEnum):
     DUPLICATE = "duplicate"
     """The carrier retried: stored once, with its forwards (nothing more is done)."""
 
-
-ROUTED = ReplyResult.ROUTED
-STORED = ReplyResult.STORED
-UNMATCHED = ReplyResult.UNMATCHED
-DUPLICATE = ReplyResult.DUPLICATE
 
 MAX_FORWARD_CHARACTERS = 1600
 """The API's limit on a message's Text (SendLimits.max_text_characters), which a
@@ -80,9 +71,9 @@ def keyword(text: str) -> str | None:
     """`opt_out` or `opt_in` when the whole message (trimmed, any case) is a keyword."""
     word = text.strip().upper()
     if word in OPT_OUT_KEYWORDS:
-        return OPT_OUT
+        return Keyword.OPT_OUT
     if word in OPT_IN_KEYWORDS:
-        return OPT_IN
+        return Keyword.OPT_IN
     return None
 
 
@@ -166,10 +157,10 @@ class ReplyProcessor:
             message_sid=lease.last_message_sid if lease else None,
             keyword=action,
         )
-        if lease is not None and action == OPT_OUT:
+        if lease is not None and action == Keyword.OPT_OUT:
             # Before the reply is stored: a retried callback repeats this harmlessly.
             self._leases.opt_out(lease.account_sid, inbound.responder, received_at, reply.reply_sid)
-        elif lease is not None and action == OPT_IN:
+        elif lease is not None and action == Keyword.OPT_IN:
             self._leases.opt_in(lease.account_sid, inbound.responder)
         options = lease.response_options if lease else None
         if options and self._store.is_sms_forward(
@@ -184,10 +175,12 @@ class ReplyProcessor:
         stored = self._store.store(reply, now, dict(options) if options and kinds else None)
         if not stored:
             # The carrier retried: the first callback's write is on the stream already.
-            return ReplyOutcome(DUPLICATE, reply.reply_sid, kinds)
+            return ReplyOutcome(ReplyResult.DUPLICATE, reply.reply_sid, kinds)
         if lease is None:
-            return ReplyOutcome(UNMATCHED, reply.reply_sid)
-        return ReplyOutcome(ROUTED if kinds else STORED, reply.reply_sid, kinds)
+            return ReplyOutcome(ReplyResult.UNMATCHED, reply.reply_sid)
+        return ReplyOutcome(
+            ReplyResult.ROUTED if kinds else ReplyResult.STORED, reply.reply_sid, kinds
+        )
 
 
 # --- the notifier's side: SMS and e-mail forwards ---------------------------------------
