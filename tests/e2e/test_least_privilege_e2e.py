@@ -126,7 +126,10 @@ def test_every_role_allows_exactly_what_its_function_calls(request, aws_calls_fi
     if not request.config.stash.get(ALL_RECORDED, False):
         if os.environ.get(CALLS_FILE):
             pytest.fail(f"{aws_calls_file} was not recorded over every e2e and integration test")
-        pytest.skip("only over the whole e2e and integration suites: a part misses paths")
+        pytest.skip(
+            "only over the whole e2e and integration suites in one process, or with "
+            f"{CALLS_FILE} shared by the workers (make test): a part misses paths"
+        )
     used = recorded(aws_calls_file)
     functions = load().functions
 
