@@ -41,8 +41,10 @@ class Queue:
     def __init__(self, real) -> None:
         self._real = real
         self.mode = "normal"
+        self.last: str | None = None  # the MessageSid of the last job asked for
 
     def enqueue(self, message_sid: str, delay_seconds: int = 0) -> None:
+        self.last = message_sid
         if self.mode == "kill":
             raise ApiKilled(message_sid)
         if self.mode == "refuse":
@@ -67,9 +69,8 @@ def test_an_api_killed_between_its_write_and_its_queue_send_loses_no_message(
     outcome: dict[str, str] = {}  # MessageSid -> kill, refuse or normal
 
     def send(n: int, mode: str) -> None:
-        queue.mode = mode
+        queue.mode, queue.last = mode, None
         text = f"Crash-point message {n}"
-        before = set(stored_sids())
         try:
             accepted = use_case.accept(
                 property_sid=prop.property_sid,
@@ -79,7 +80,8 @@ def test_an_api_killed_between_its_write_and_its_queue_send_loses_no_message(
             )
             sid = accepted.body["Message"]["MessageSid"]
         except (ApiKilled, ConnectionError):
-            (sid,) = set(stored_sids()) - before  # what the dead request left behind
+            assert queue.last is not None  # the dead request stored its message first
+            sid = queue.last
         texts[text], outcome[sid] = sid, mode
 
     def stored_sids() -> list[str]:
@@ -107,6 +109,7 @@ def test_an_api_killed_between_its_write_and_its_queue_send_loses_no_message(
     plan = ["kill"] * CRASHES + ["refuse"] * REFUSED + ["normal"] * NORMAL
     for n, mode in enumerate(plan):
         send(n, mode)
+    assert sorted(stored_sids()) == sorted(outcome)  # each request stored one message
     jobs_at_once = run_sender()
     killed = {sid for sid, mode in outcome.items() if mode == "kill"}
     assert {message_item(aws_session, stack, sid)["Status"] for sid in killed} == {"queued"}
