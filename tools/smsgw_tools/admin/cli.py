@@ -8,7 +8,7 @@ smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | re
 smsgw local up | demo | sim ...   (see `smsgw local --help`)
 
 Where the admin commands act: `target.resolve_target`. Expected failures are one line
-(`cli_errors.describe`); a bug keeps its traceback.
+(`cli_errors.describe`), and so is Ctrl-C (exit status 130); a bug keeps its traceback.
 """
 
 from __future__ import annotations
@@ -219,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        # Ctrl-C is the operator's own doing: one line, and the status a shell gives an
+        # interrupted command (128 + SIGINT).
+        print("smsgw: interrupted", file=sys.stderr)
+        return 130
     except SmsGatewayError as error:
         print(f"smsgw: {error.message}", file=sys.stderr)
         return 1
