@@ -35,7 +35,33 @@ def _show(args: argparse.Namespace, result: Any) -> None:
         return
     rows = result if isinstance(result, list) else [result]
     for row in rows:
-        print("  ".join(f"{key}={value}" for key, value in row.items()))
+        print("\n".join(text_lines(row)))
+
+
+def text_lines(row: dict[str, Any]) -> list[str]:
+    """A row as text: `Key=value` pairs on one line; a list is `a,b` (`none` when empty),
+    and each object in a list gets a line of its own under the row, indented and named by
+    the list's key. Never a Python repr."""
+    pairs, nested = [], []
+    for key, value in row.items():
+        items = value if isinstance(value, list) else [value]
+        if value == [] or not all(isinstance(item, dict) for item in items):
+            pairs.append(f"{key}={_text_value(value)}")
+            continue
+        nested += [f"  {key}  {_pairs(item)}" for item in items]
+    return ["  ".join(pairs), *nested]
+
+
+def _pairs(item: dict[str, Any]) -> str:
+    return "  ".join(f"{key}={_text_value(value)}" for key, value in item.items())
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(_text_value(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
 
 
 def _account(args: argparse.Namespace) -> int:
