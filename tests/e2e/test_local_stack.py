@@ -1,9 +1,13 @@
-"""The local stack over HTTP: API Gateway's behaviour, then one SMS from API to carrier."""
+"""The local stack over HTTP: API Gateway's behaviour, then one SMS from API to carrier, and
+what the demo (`make demo`) shows of it."""
 
+import json
 import time
 
 import pytest
 import requests
+
+from smsgw_tools.local.commands import run_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -57,3 +61,23 @@ def test_sent_sms_reaches_the_carrier(local_stack):
         submissions.get("messages", submissions) if isinstance(submissions, dict) else submissions
     )
     assert [(s["To"], s["Body"]) for s in submissions] == [(SMS["To"], SMS["Text"])]
+
+
+def test_the_demo_shows_json_as_the_api_returns_it_and_says_what_each_receipt_did(
+    twilio_stack, local_stack, capsys
+):
+    # When the demo runs against the stack
+    code = run_demo(local_stack, twilio_stack.session)
+    output = capsys.readouterr().out
+
+    # Then the message's GET is printed as the API answers it, {"Message": ...}
+    assert code == 0
+    get = output.split("\nGET ", 1)[1].split("\n\nStatus timeline:", 1)[0]
+    assert json.loads(get.split("-> 200\n", 1)[1]).keys() == {"Message"}
+    # and no Python repr of a dict, list or string appears anywhere
+    assert "{'" not in output and "['" not in output and ": 'YES'" not in output
+    # and Twilio's routine `sent` receipt, when the message was already sent, is not "late"
+    timeline = output.split("Status timeline:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert any("carrier receipt delivered" in line for line in timeline), timeline
+    duplicates = [line for line in timeline if line.split()[1:4] == ["sent", "carrier", "receipt"]]
+    assert not [line for line in duplicates if "late" in line], timeline
