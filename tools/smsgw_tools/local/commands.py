@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import shlex
 import signal
 import sys
 import tempfile
@@ -11,7 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from smsgw_tools.local.info import DEFAULT_INFO_FILE, LOCAL_CARRIERS, written
 from smsgw_tools.local.sim_commands import register_sim
@@ -64,45 +67,113 @@ def up_command(args: argparse.Namespace) -> int:
         signum: signal.signal(signum, lambda *_: stopping.set())
         for signum in (signal.SIGINT, signal.SIGTERM)
     }
+    logs = _HeldLines(sys.stderr)
     try:
         print("Starting the local stack ...", file=sys.stderr)
-        with LocalStack(port=args.port, carrier=args.carrier) as stack:
+        with contextlib.ExitStack() as running:
+            # The functions log from their first invocation, which with eum is during
+            # start-up (the SNS subscriptions' confirmations), to the stderr the runtime is
+            # built with: held here, so their lines follow the banner.
+            with contextlib.redirect_stderr(logs):
+                stack = running.enter_context(LocalStack(port=args.port, carrier=args.carrier))
             stack.provision_demo()
             info = stack.info()
             with written(args.info_file, info):
-                _print_info(info)
+                _print_info(info, admin_command(args.info_file))
+                logs.release()
                 stopping.wait()
                 print("\nStopping ...", file=sys.stderr)
     finally:
+        logs.release()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0
 
 
-def _print_info(info: dict[str, Any]) -> None:
-    print(f"API            {info['ApiUrl']}")
-    print(f"AWS endpoint   {info['AwsEndpointUrl']}  (region {info['Region']})")
+class _HeldLines(io.TextIOBase):
+    """A stream that holds what is written to it until `release`, then passes it on."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._held: list[str] | None = []
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self._held is None:
+                self._stream.write(text)
+            else:
+                self._held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._held is None:
+                self._stream.flush()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._stream.write("".join(self._held))
+                self._stream.flush()
+                self._held = None
+
+
+def admin_command(info_file: Path) -> str:
+    """An admin command that acts on this stack as printed: this `smsgw` (the one `make serve`
+    runs, or this interpreter's module), and the info file when it is not the default."""
+    program = (
+        [sys.argv[0]]
+        if Path(sys.argv[0]).name == "smsgw"
+        else [sys.executable, "-m", "smsgw_tools.admin.cli"]
+    )
+    options = [] if info_file == DEFAULT_INFO_FILE else ["--info-file", str(info_file)]
+    return shlex.join([*program, *options, "account", "create", "--name", "Acme"])
+
+
+def banner(info: dict[str, Any], admin: str) -> list[str]:
+    """What `smsgw local up` prints once the stack runs: where everything is, the demo
+    tenant, and commands that work against it as printed."""
+    carrier = info.get("Carrier", "{Carrier}")
+    callbacks = f"{info['CarrierCallbackUrl']}/{carrier}"
+    rows = [
+        ("API", info["ApiUrl"]),
+        ("Carrier callbacks", f"{callbacks}/Receipts"),
+        ("", f"{callbacks}/Responses"),
+        ("Webhook sink", f"{info['WebhookSinkUrl']}  (GET /_sink/requests: what it received)"),
+        ("Carrier sim", f"{info.get('SimulatorUrl', '-')}  ({info.get('Carrier', '-')})"),
+    ]
+    if sns := info.get("Sns"):
+        rows.append(
+            ("SNS (HTTPS)", f"{sns['HttpsUrl']}  ({sns['Hosts']}, CA bundle {sns['CaBundle']})")
+        )
+    rows += [
+        ("Stack", f"{info['StackName']}  (region {info['Region']})"),
+        ("AWS (moto)", info["AwsEndpointUrl"]),
+    ]
     if key := info.get("AwsCredentials", {}).get("aws_access_key_id"):
         secret = info["AwsCredentials"]["aws_secret_access_key"]
-        print(f"AWS admin key  {key} {secret}  (IAM is enforced: sign with it)")
-    print(f"Carrier sim    {info.get('SimulatorUrl', '-')} ({info.get('Carrier', '-')})")
-    if sns := info.get("Sns"):
-        print(f"SNS (HTTPS)    {sns['HttpsUrl']}  ({sns['Hosts']}, CA bundle {sns['CaBundle']})")
-    print(f"Table          {info['TableName']}")
-    for name, url in info["QueueUrls"].items():
-        print(f"Queue          {name}: {url}")
-    print(f"AccountSid     {info['AccountSid']}")
-    print(f"AuthToken      {info['AuthToken']}")
-    print(f"PropertySid    {info['PropertySid']}")
-    print(
-        f"\nTry:\n  curl -u {info['AccountSid']}:{info['AuthToken']} \\\n"
-        "    -H 'content-type: application/json' \\\n"
-        f"    -d '{json.dumps(DEMO_SMS)}' \\\n"
-        f"    {info['ApiUrl']}/Properties/{info['PropertySid']}/Sms\n"
-        "  .venv/bin/smsgw account list   (the admin CLI acts on this stack while it runs)\n"
+        rows.append(("AWS admin key", f"{key} {secret}  (IAM is enforced: sign with it)"))
+    rows.append(("Table", info["TableName"]))
+    rows += [("Queue", f"{name}: {url}") for name, url in info["QueueUrls"].items()]
+    rows += [(name, info[name]) for name in ("AccountSid", "AuthToken", "PropertySid")]
+    width = max(len(label) for label, _ in rows) + 2
+    return [
+        *(f"{label:<{width}}{value}" for label, value in rows),
+        "",
+        "Try:",
+        f"  curl -u {info['AccountSid']}:{info['AuthToken']} \\",
+        "    -H 'content-type: application/json' \\",
+        f"    -d '{json.dumps(DEMO_SMS)}' \\",
+        f"    {info['ApiUrl']}/Properties/{info['PropertySid']}/Sms",
+        f"  {admin}",
+        "  (the admin CLI acts on this stack while it runs)",
         "Ctrl-C stops everything.",
-        flush=True,
-    )
+    ]
+
+
+def _print_info(info: dict[str, Any], admin: str) -> None:
+    print("\n".join(banner(info, admin)), flush=True)
 
 
 def demo_command(args: argparse.Namespace) -> int:
