@@ -1,9 +1,20 @@
-"""The local stack over HTTP: API Gateway's behaviour, then one SMS from API to carrier."""
+"""The local stack over HTTP: API Gateway's behaviour, then one SMS from API to carrier, what
+the demo (`make demo`) shows of it, and the banner of `smsgw local up` (`make serve`)."""
 
+import json
+import os
+import queue
+import shlex
+import signal
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
 import requests
+
+from smsgw_tools.local.commands import run_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -57,3 +68,94 @@ def test_sent_sms_reaches_the_carrier(local_stack):
         submissions.get("messages", submissions) if isinstance(submissions, dict) else submissions
     )
     assert [(s["To"], s["Body"]) for s in submissions] == [(SMS["To"], SMS["Text"])]
+
+
+def test_the_demo_shows_json_as_the_api_returns_it_and_says_what_each_receipt_did(
+    twilio_stack, local_stack, capsys
+):
+    # When the demo runs against the stack
+    code = run_demo(local_stack, twilio_stack.session)
+    output = capsys.readouterr().out
+
+    # Then the message's GET is printed as the API answers it, {"Message": ...}
+    assert code == 0
+    get = output.split("\nGET ", 1)[1].split("\n\nStatus timeline:", 1)[0]
+    assert json.loads(get.split("-> 200\n", 1)[1]).keys() == {"Message"}
+    # and no Python repr of a dict, list or string appears anywhere
+    assert "{'" not in output and "['" not in output and ": 'YES'" not in output
+    # and Twilio's routine `sent` receipt, when the message was already sent, is not "late"
+    timeline = output.split("Status timeline:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert any("carrier receipt delivered" in line for line in timeline), timeline
+    duplicates = [line for line in timeline if line.split()[1:4] == ["sent", "carrier", "receipt"]]
+    assert not [line for line in duplicates if "late" in line], timeline
+
+
+BANNER_END = "Ctrl-C stops everything."
+
+
+def _lines_of(stream, into: queue.Queue) -> threading.Thread:
+    def read() -> None:
+        for line in stream:
+            into.put(line.rstrip("\n"))
+        into.put(None)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_local_up_prints_where_everything_is_and_an_admin_command_that_works_as_printed(
+    tmp_path,
+):
+    # Given `smsgw local up --carrier eum` running as a process (its functions log during
+    # start-up: the SNS subscriptions' confirmations), stdout and stderr in one stream
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    up = subprocess.Popen(
+        [sys.executable, "-m", "smsgw_tools.admin.cli", "local", "up", "--port", "0",
+         "--carrier", "eum"],
+        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    lines: queue.Queue = queue.Queue()
+    reader = _lines_of(up.stdout, lines)
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while BANNER_END not in output and time.monotonic() < deadline:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.1))
+            assert line is not None, "\n".join(output)
+            output.append(line)
+        info = json.loads((tmp_path / ".local-stack" / "info.json").read_text())
+
+        # When the admin command it prints runs as printed, in the same directory
+        [admin] = [line.strip() for line in output if line.strip().endswith("--name Acme")]
+        created = subprocess.run(  # noqa: S603 - the command the banner printed
+            shlex.split(admin), cwd=tmp_path, env=environment, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+        reader.join(timeout=10)
+    while (line := lines.get_nowait()) is not None:
+        output.append(line)
+
+    # Then the banner names the API, the carrier's callback URLs, the webhook sink, the
+    # stack and the moto endpoint, before any line a function logged
+    banner = output[: output.index(BANNER_END) + 1]
+    callbacks = f"{info['CarrierCallbackUrl']}/eum"
+    for item in (
+        info["ApiUrl"],
+        f"{callbacks}/Receipts",
+        f"{callbacks}/Responses",
+        info["WebhookSinkUrl"],
+        info["StackName"],
+        info["AwsEndpointUrl"],
+    ):
+        assert any(item in line for line in banner), (item, banner)
+    logged = [n for n, line in enumerate(output) if line.startswith("WebhooksFunction |")]
+    assert logged and min(logged) > output.index(BANNER_END), output
+    # and the admin command it printed acts on this stack
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("AccountSid=AC") and "AuthToken=" in created.stdout
+    assert up.returncode == 0

@@ -1,5 +1,5 @@
 """Every `smsgw` subcommand, under each expected failure, ends with one line on stderr saying
-what is wrong and a non-zero exit: never a traceback.
+what is wrong and a non-zero exit: never a traceback. Ctrl-C is one line too, with status 130.
 
 The subcommands are read from the parser, so a new one is covered without editing this. Each
 subcommand runs under each failure through the entry point (`cli.main`) in this process,
@@ -9,8 +9,10 @@ a process too, so the process's exit status and stderr are proven end to end."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from smsgw_tools.admin import cli
 from smsgw_tools.local.moto_server import MotoServer
@@ -26,7 +29,12 @@ from tests.support import parser_leaves, smsgw_in_process, smsgw_process
 # They start a stack or write a file; they make no call that can fail this way.
 NOT_RUN = {("local", "up"), ("local", "demo"), ("openapi",)}
 AWS_GROUPS = {"account", "property", "pool"}
-GOOD = {"sid": "PR" + "0" * 32, "account": "AC" + "0" * 32, "number": "+61400000001"}
+GOOD = {
+    "sid": "PR" + "0" * 32,
+    "account": "AC" + "0" * 32,
+    "number": "+61400000001",
+    "seconds": "0.1",
+}
 BAD = {"sid": "nope", "account": "AC123", "number": "12"}
 
 
@@ -52,6 +60,8 @@ def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
         if action.choices and isinstance(action.choices, dict):
             continue
         value = values.get(action.dest) or (action.choices[0] if action.choices else "Acme")
+        if action.dest == "sid" and path[0] == "account":
+            value = values["account"]
         if action.dest == "countries":
             value = "AU"
         argv += [*action.option_strings[:1], str(value)]
@@ -59,7 +69,7 @@ def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
 
 
 def _takes_an_id(path: tuple[str, ...]) -> bool:
-    return any(name in _arguments(path, GOOD) for name in GOOD.values())
+    return any(GOOD[name] in _arguments(path, GOOD) for name in BAD)
 
 
 class _AwsErrorHandler(BaseHTTPRequestHandler):
@@ -253,3 +263,153 @@ def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url, mo
     assert "credentials" in no_credentials.stderr and "--local" in no_credentials.stderr
     assert "smsgw" in no_stack.stderr and "--local" in no_stack.stderr
     assert "make serve" in no_info and ".local-stack/info.json" in no_info
+
+
+class _NotTheSimulatorHandler(BaseHTTPRequestHandler):
+    """Answers every request with a web page, as whatever else listens on a port would."""
+
+    def _page(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = b"<html><body>Not the simulator</body></html>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _page
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+class _HangingHandler(BaseHTTPRequestHandler):
+    """Takes the request and answers nothing until the test is over."""
+
+    def do_GET(self) -> None:
+        self.server.arrived.set()  # type: ignore[attr-defined]
+        self.server.released.wait(30)  # type: ignore[attr-defined]
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.arrived = threading.Event()  # type: ignore[attr-defined]
+    server.released = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.released.set()  # type: ignore[attr-defined]
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def not_the_simulator_url() -> Iterator[str]:
+    for server in _serving(_NotTheSimulatorHandler):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+
+
+SIM_LEAVES = [path for path in LEAVES if path[:2] == ("local", "sim")]
+
+
+def _sim_arguments(path: tuple[str, ...], url: str) -> list[str]:
+    """The sim subcommand with `--url` (an option of `sim`, so before the subcommand)."""
+    argv = _arguments(path, GOOD)
+    return [*argv[:2], "--url", url, *argv[2:]]
+
+
+@pytest.mark.parametrize("path", SIM_LEAVES, ids=["-".join(p) for p in SIM_LEAVES])
+def test_sim_against_a_server_that_is_not_the_simulator_says_so_in_one_line(
+    path, not_the_simulator_url, tmp_path, monkeypatch
+):
+    # Given --url names a server that answers, but not in JSON
+    argv = _sim_arguments(path, not_the_simulator_url)
+
+    # When the sim subcommand runs
+    result = smsgw_in_process(argv, tmp_path, monkeypatch)
+
+    # Then one line names the URL and what to pass instead
+    assert _failure("not the simulator", argv, result) is None, _failure(
+        "not the simulator", argv, result
+    )
+    assert not_the_simulator_url in result.stderr and "--url" in result.stderr
+
+
+def test_sim_against_a_server_that_is_not_the_simulator_says_so_as_a_process(
+    not_the_simulator_url, tmp_path
+):
+    # Given --url names a server that answers a web page
+    argv = _sim_arguments(("local", "sim", "messages"), not_the_simulator_url)
+
+    # When `smsgw local sim messages` runs as a process
+    result = _run(argv, tmp_path)
+
+    # Then it fails with one short line, and no traceback
+    assert _failure("not the simulator", argv, result) is None, _failure(
+        "not the simulator", argv, result
+    )
+
+
+def test_sim_with_a_url_without_its_scheme_says_what_to_pass(tmp_path, monkeypatch):
+    # Given --url without http://
+    argv = ["local", "sim", "--url", "127.0.0.1:9", "messages"]
+
+    # When it runs
+    result = smsgw_in_process(argv, tmp_path, monkeypatch)
+
+    # Then one line says how a URL is written
+    assert _failure("no scheme", argv, result) is None, _failure("no scheme", argv, result)
+    assert "http://" in result.stderr
+
+
+def _interrupt(*_: object, **__: object) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("path", LEAVES, ids=["-".join(p) for p in LEAVES])
+def test_ctrl_c_during_a_subcommand_is_one_line_and_status_130(path, tmp_path, monkeypatch):
+    # Given Ctrl-C arrives while the subcommand waits on AWS or the simulator
+    monkeypatch.setattr(cli, "admin_for", _interrupt)
+    monkeypatch.setattr(requests.Session, "request", _interrupt)
+    argv = (
+        _sim_arguments(path, "http://127.0.0.1:9")
+        if path in SIM_LEAVES
+        else ["--table", "t", *_arguments(path, GOOD)]
+    )
+
+    # When it runs
+    result = smsgw_in_process(argv, tmp_path, monkeypatch)
+
+    # Then it says so in one line and exits as an interrupted command does
+    assert (result.returncode, result.stderr) == (130, "smsgw: interrupted\n"), result.stderr
+
+
+def test_ctrl_c_stops_a_running_smsgw_process_with_one_line(tmp_path):
+    # Given `smsgw local sim messages` waiting on a server that does not answer
+    for server in _serving(_HangingHandler):
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        argv = ["local", "sim", "--url", url, "messages"]
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "smsgw_tools.admin.cli", *argv],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.arrived.wait(30), "the command never called the server"
+
+            # When the operator presses Ctrl-C
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+            process.wait()
+
+    # Then one line, no traceback, and the status of an interrupted command
+    assert (process.returncode, err, out) == (130, "smsgw: interrupted\n", "")

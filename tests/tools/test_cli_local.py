@@ -124,10 +124,12 @@ def test_the_readme_admin_commands_work_against_the_local_stack_as_written(
         if result.returncode == 0 and argv[:2] == ["property", "create"]:
             ids["PR"] = _sid(result.stdout, "PropertySid")
 
-    # Then every one succeeds
+    # Then every one succeeds, and none prints a Python repr of a dict or list
     assert len(commands) >= 10
     failed = [f"{' '.join(argv)}: {r.stderr}" for argv, r in results if r.returncode != 0]
     assert not failed, failed
+    reprs = [r.stdout for _, r in results if "{'" in r.stdout or "['" in r.stdout]
+    assert not reprs, reprs
 
 
 def _sid(output: str, name: str) -> str:
@@ -172,3 +174,25 @@ def test_account_disable_says_it_takes_effect_within_the_authorizer_cache_time()
     ]
 
     assert "60 s" in help_text
+
+
+def test_text_output_puts_each_object_of_a_list_on_its_own_line_never_a_python_repr():
+    # Given a webhook secret during a rotation, and one with no previous secret
+    rotating = {
+        "PropertySid": "PR1",
+        "WebhookSecret": "whsec_new",
+        "PreviousWebhookSecrets": [{"Secret": "whsec_old", "ValidUntil": "2026-12-05T09:00:00Z"}],
+    }
+    settled = {**rotating, "PreviousWebhookSecrets": []}
+
+    # When they are shown as text
+    lines = cli.text_lines(rotating), cli.text_lines(settled)
+
+    # Then each previous secret is a line of its own, and an empty list says none
+    assert lines == (
+        [
+            "PropertySid=PR1  WebhookSecret=whsec_new",
+            "  PreviousWebhookSecrets  Secret=whsec_old  ValidUntil=2026-12-05T09:00:00Z",
+        ],
+        ["PropertySid=PR1  WebhookSecret=whsec_new  PreviousWebhookSecrets=none"],
+    )

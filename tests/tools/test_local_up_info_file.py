@@ -37,7 +37,7 @@ def _up(tmp_path) -> argparse.Namespace:
 
 
 def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkeypatch):
-    monkeypatch.setattr(local_commands, "_print_info", lambda info: None)
+    monkeypatch.setattr(local_commands, "_print_info", lambda *_: None)
     monkeypatch.setattr("smsgw_tools.local.stack.LocalStack", _FakeStack)
     args, seen = _up(tmp_path), []
 
@@ -56,7 +56,7 @@ def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkey
 
 
 def test_the_info_file_is_removed_when_the_stack_fails_after_writing_it(tmp_path, monkeypatch):
-    def broken(info):
+    def broken(*_):
         raise RuntimeError("printing failed")
 
     monkeypatch.setattr(local_commands, "_print_info", broken)

@@ -8,7 +8,7 @@ smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | re
 smsgw local up | demo | sim ...   (see `smsgw local --help`)
 
 Where the admin commands act: `target.resolve_target`. Expected failures are one line
-(`cli_errors.describe`); a bug keeps its traceback.
+(`cli_errors.describe`), and so is Ctrl-C (exit status 130); a bug keeps its traceback.
 """
 
 from __future__ import annotations
@@ -35,7 +35,33 @@ def _show(args: argparse.Namespace, result: Any) -> None:
         return
     rows = result if isinstance(result, list) else [result]
     for row in rows:
-        print("  ".join(f"{key}={value}" for key, value in row.items()))
+        print("\n".join(text_lines(row)))
+
+
+def text_lines(row: dict[str, Any]) -> list[str]:
+    """A row as text: `Key=value` pairs on one line; a list is `a,b` (`none` when empty),
+    and each object in a list gets a line of its own under the row, indented and named by
+    the list's key. Never a Python repr."""
+    pairs, nested = [], []
+    for key, value in row.items():
+        items = value if isinstance(value, list) else [value]
+        if value == [] or not all(isinstance(item, dict) for item in items):
+            pairs.append(f"{key}={_text_value(value)}")
+            continue
+        nested += [f"  {key}  {_pairs(item)}" for item in items]
+    return ["  ".join(pairs), *nested]
+
+
+def _pairs(item: dict[str, Any]) -> str:
+    return "  ".join(f"{key}={_text_value(value)}" for key, value in item.items())
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(_text_value(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
 
 
 def _account(args: argparse.Namespace) -> int:
@@ -219,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        # Ctrl-C is the operator's own doing: one line, and the status a shell gives an
+        # interrupted command (128 + SIGINT).
+        print("smsgw: interrupted", file=sys.stderr)
+        return 130
     except SmsGatewayError as error:
         print(f"smsgw: {error.message}", file=sys.stderr)
         return 1

@@ -72,6 +72,18 @@ def describe(error: BaseException, where: dict[str, Any]) -> str | None:
             if info_file:
                 return _stale(url, info_file)
             return f"cannot reach {url}: is the local stack running? start it with `make serve`"
+        case _ if requests and isinstance(error, requests.JSONDecodeError):
+            url = where.get("url") or "the server"
+            if info_file:
+                return _stale(url, info_file)
+            return (
+                f"{url} answered, but not in JSON: it is not a carrier simulator; pass the "
+                "SimulatorUrl `smsgw local up` prints as --url (or leave --url out while it runs)"
+            )
+        case _ if requests and isinstance(
+            error, requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema
+        ):
+            return f"{where.get('url') or 'the URL'} is no http:// URL: pass --url http://HOST:PORT"
         case boto.BotoCoreError():
             return f"AWS: {error}"
     return None

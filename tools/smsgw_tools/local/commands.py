@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import shlex
 import signal
 import sys
 import tempfile
@@ -11,7 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from smsgw_tools.local.info import DEFAULT_INFO_FILE, LOCAL_CARRIERS, written
 from smsgw_tools.local.sim_commands import register_sim
@@ -64,45 +67,113 @@ def up_command(args: argparse.Namespace) -> int:
         signum: signal.signal(signum, lambda *_: stopping.set())
         for signum in (signal.SIGINT, signal.SIGTERM)
     }
+    logs = _HeldLines(sys.stderr)
     try:
         print("Starting the local stack ...", file=sys.stderr)
-        with LocalStack(port=args.port, carrier=args.carrier) as stack:
+        with contextlib.ExitStack() as running:
+            # The functions log from their first invocation, which with eum is during
+            # start-up (the SNS subscriptions' confirmations), to the stderr the runtime is
+            # built with: held here, so their lines follow the banner.
+            with contextlib.redirect_stderr(logs):
+                stack = running.enter_context(LocalStack(port=args.port, carrier=args.carrier))
             stack.provision_demo()
             info = stack.info()
             with written(args.info_file, info):
-                _print_info(info)
+                _print_info(info, admin_command(args.info_file))
+                logs.release()
                 stopping.wait()
                 print("\nStopping ...", file=sys.stderr)
     finally:
+        logs.release()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0
 
 
-def _print_info(info: dict[str, Any]) -> None:
-    print(f"API            {info['ApiUrl']}")
-    print(f"AWS endpoint   {info['AwsEndpointUrl']}  (region {info['Region']})")
+class _HeldLines(io.TextIOBase):
+    """A stream that holds what is written to it until `release`, then passes it on."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._held: list[str] | None = []
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self._held is None:
+                self._stream.write(text)
+            else:
+                self._held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._held is None:
+                self._stream.flush()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._stream.write("".join(self._held))
+                self._stream.flush()
+                self._held = None
+
+
+def admin_command(info_file: Path) -> str:
+    """An admin command that acts on this stack as printed: this `smsgw` (the one `make serve`
+    runs, or this interpreter's module), and the info file when it is not the default."""
+    program = (
+        [sys.argv[0]]
+        if Path(sys.argv[0]).name == "smsgw"
+        else [sys.executable, "-m", "smsgw_tools.admin.cli"]
+    )
+    options = [] if info_file == DEFAULT_INFO_FILE else ["--info-file", str(info_file)]
+    return shlex.join([*program, *options, "account", "create", "--name", "Acme"])
+
+
+def banner(info: dict[str, Any], admin: str) -> list[str]:
+    """What `smsgw local up` prints once the stack runs: where everything is, the demo
+    tenant, and commands that work against it as printed."""
+    carrier = info.get("Carrier", "{Carrier}")
+    callbacks = f"{info['CarrierCallbackUrl']}/{carrier}"
+    rows = [
+        ("API", info["ApiUrl"]),
+        ("Carrier callbacks", f"{callbacks}/Receipts"),
+        ("", f"{callbacks}/Responses"),
+        ("Webhook sink", f"{info['WebhookSinkUrl']}  (GET /_sink/requests: what it received)"),
+        ("Carrier sim", f"{info.get('SimulatorUrl', '-')}  ({info.get('Carrier', '-')})"),
+    ]
+    if sns := info.get("Sns"):
+        rows.append(
+            ("SNS (HTTPS)", f"{sns['HttpsUrl']}  ({sns['Hosts']}, CA bundle {sns['CaBundle']})")
+        )
+    rows += [
+        ("Stack", f"{info['StackName']}  (region {info['Region']})"),
+        ("AWS (moto)", info["AwsEndpointUrl"]),
+    ]
     if key := info.get("AwsCredentials", {}).get("aws_access_key_id"):
         secret = info["AwsCredentials"]["aws_secret_access_key"]
-        print(f"AWS admin key  {key} {secret}  (IAM is enforced: sign with it)")
-    print(f"Carrier sim    {info.get('SimulatorUrl', '-')} ({info.get('Carrier', '-')})")
-    if sns := info.get("Sns"):
-        print(f"SNS (HTTPS)    {sns['HttpsUrl']}  ({sns['Hosts']}, CA bundle {sns['CaBundle']})")
-    print(f"Table          {info['TableName']}")
-    for name, url in info["QueueUrls"].items():
-        print(f"Queue          {name}: {url}")
-    print(f"AccountSid     {info['AccountSid']}")
-    print(f"AuthToken      {info['AuthToken']}")
-    print(f"PropertySid    {info['PropertySid']}")
-    print(
-        f"\nTry:\n  curl -u {info['AccountSid']}:{info['AuthToken']} \\\n"
-        "    -H 'content-type: application/json' \\\n"
-        f"    -d '{json.dumps(DEMO_SMS)}' \\\n"
-        f"    {info['ApiUrl']}/Properties/{info['PropertySid']}/Sms\n"
-        "  .venv/bin/smsgw account list   (the admin CLI acts on this stack while it runs)\n"
+        rows.append(("AWS admin key", f"{key} {secret}  (IAM is enforced: sign with it)"))
+    rows.append(("Table", info["TableName"]))
+    rows += [("Queue", f"{name}: {url}") for name, url in info["QueueUrls"].items()]
+    rows += [(name, info[name]) for name in ("AccountSid", "AuthToken", "PropertySid")]
+    width = max(len(label) for label, _ in rows) + 2
+    return [
+        *(f"{label:<{width}}{value}" for label, value in rows),
+        "",
+        "Try:",
+        f"  curl -u {info['AccountSid']}:{info['AuthToken']} \\",
+        "    -H 'content-type: application/json' \\",
+        f"    -d '{json.dumps(DEMO_SMS)}' \\",
+        f"    {info['ApiUrl']}/Properties/{info['PropertySid']}/Sms",
+        f"  {admin}",
+        "  (the admin CLI acts on this stack while it runs)",
         "Ctrl-C stops everything.",
-        flush=True,
-    )
+    ]
+
+
+def _print_info(info: dict[str, Any], admin: str) -> None:
+    print("\n".join(banner(info, admin)), flush=True)
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -116,7 +187,7 @@ def demo_command(args: argparse.Namespace) -> int:
         try:
             with LocalStack(port=args.port, log=log) as stack:
                 stack.provision_demo()
-                return _demo(stack.info(), stack.session)
+                return run_demo(stack.info(), stack.session)
         except DemoError as exc:
             print(f"demo failed: {exc}\nfunction logs: {log.name}", file=sys.stderr)
             return 1
@@ -126,7 +197,9 @@ class DemoError(Exception):
     """The demo could not complete; the message says which step failed."""
 
 
-def _demo(info: dict[str, Any], session: Any) -> int:
+def run_demo(info: dict[str, Any], session: Any) -> int:
+    """The demo's steps against a running stack whose demo tenant is provisioned (`info`),
+    each printed; a `DemoError` names the step that did not complete."""
     import requests
 
     api, auth = info["ApiUrl"], (info["AccountSid"], info["AuthToken"])
@@ -144,15 +217,11 @@ def _demo(info: dict[str, Any], session: Any) -> int:
         if response.status_code != 200:
             raise DemoError(f"POST answered {response.status_code}")
         message_sid = response.json()["Message"]["MessageSid"]
-        message = _wait_until_sent(http, f"{url}/{message_sid}")
-    print(f"\nGET {url}/{message_sid}\n{json.dumps(message, indent=2)}")
+        answer = _wait_until_sent(http, f"{url}/{message_sid}")
+    print(f"\nGET {url}/{message_sid}\n-> 200\n{json.dumps(answer, indent=2)}")
     print("\nStatus timeline:")
-    for event in message.get("Events", []):
-        note = ""
-        if event.get("Source") == "receipt":
-            applied = "" if event.get("Applied", True) else ", late: recorded only"
-            note = f"  (carrier receipt {event.get('CarrierStatus')}{applied})"
-        print(f"  {event.get('Timestamp')}  {event.get('Status')}{note}")
+    for line in timeline(answer["Message"]):
+        print(f"  {line}")
     received = requests.get(f"{info['SimulatorUrl']}/_sim/messages", timeout=10).json()
     print(f"\nThe carrier simulator received:\n{json.dumps(received, indent=2)}")
     _show_receipt_callbacks(info, session, message_sid)
@@ -181,7 +250,10 @@ def _show_reply_forwarded(info: dict[str, Any], url: str, auth: tuple[str, str])
         if response.status_code != 200:
             raise DemoError(f"leased POST answered {response.status_code}: {response.text}")
         leased = response.json()["Message"]
-        print(f"-> {response.status_code}  From={leased['From']}  Lease={leased.get('Lease')}")
+        print(
+            f"-> {response.status_code}  From={leased['From']}  "
+            f"Lease={json.dumps(leased.get('Lease'))}"
+        )
         _wait_until_sent(http, f"{url}/{leased['MessageSid']}")
 
         reply = {"from": DEMO_SMS["To"], "to": leased["From"], "body": "YES"}
@@ -198,11 +270,13 @@ def _show_reply_forwarded(info: dict[str, Any], url: str, auth: tuple[str, str])
             hooks = [r for r in sink["requests"] if r["path"].startswith("/replies")]
         if not (forwarded and hooks):
             raise DemoError("the reply was not forwarded by SMS and webhook in time")
-        replies = http.get(f"{url}/{leased['MessageSid']}/Responses", timeout=10).json()
-    print(f"GET {url}/{leased['MessageSid']}/Responses\n{json.dumps(replies, indent=2)}")
+        replies = http.get(f"{url}/{leased['MessageSid']}/Responses", timeout=10)
+    print(
+        f"GET {url}/{leased['MessageSid']}/Responses\n-> {replies.status_code}\n{_pretty(replies)}"
+    )
     print(
         f"Forwarded by SMS: {forwarded[0]['From']} -> {forwarded[0]['To']}: "
-        f"{forwarded[0]['Body']!r}"
+        f"{json.dumps(forwarded[0]['Body'])}"
     )
     print(f"Forwarded to the webhook: {hooks[0]['method']} {hooks[0]['path']}")
 
@@ -233,7 +307,8 @@ def _show_receipt_callbacks(info: dict[str, Any], session: Any, message_sid: str
         valid = verify(secret, request["headers"], request["body"], time.time())
         print(
             f"  {request['method']} {request['path']}  Status={body['Status']}  "
-            f"IsFinal={body['IsFinal']}  webhook-id={request['headers'].get('webhook-id')}  "
+            f"IsFinal={json.dumps(body['IsFinal'])}  "
+            f"webhook-id={request['headers'].get('webhook-id')}  "
             f"signature {'verified' if valid else 'INVALID'}"
         )
         if not valid:
@@ -253,31 +328,63 @@ def _show_scheduled_send(info: dict[str, Any], url: str, auth: tuple[str, str]) 
             raise DemoError(f"scheduled POST answered {response.status_code}: {response.text}")
         scheduled = response.json()["Message"]
         print(f"-> {response.status_code}  Status={scheduled['Status']}")
-        message = _wait_until_sent(http, f"{url}/{scheduled['MessageSid']}")
+        message = _wait_until_sent(http, f"{url}/{scheduled['MessageSid']}")["Message"]
     sent_at = next(e["Timestamp"] for e in message["Events"] if e["Status"] == "sent")
     lag = datetime.fromisoformat(sent_at.replace("Z", "+00:00")).timestamp() - due
     print(f"  due {datetime.fromtimestamp(due, UTC).isoformat()}, sent {sent_at} ({lag:+.2f} s)")
-    for event in message["Events"]:
-        print(f"  {event.get('Timestamp')}  {event.get('Status')}")
+    for line in timeline(message):
+        print(f"  {line}")
 
 
 def _wait_until_sent(http: requests.Session, url: str) -> dict[str, Any]:
+    """The message's GET answer (`{"Message": ...}`) once it is delivered."""
     deadline = time.monotonic() + DEMO_TIMEOUT_SECONDS
     status = None
     while time.monotonic() < deadline:
         response = http.get(url, timeout=10)
         if response.status_code == 200:
-            message = response.json().get("Message", response.json())
-            status = message.get("Status")
+            status = response.json()["Message"].get("Status")
             # The simulator's receipts follow the submission: wait for the final status.
             if status == "delivered":
-                return message
+                return response.json()
             if status in ("failed", "rejected", "undelivered", "canceled"):
                 raise DemoError(f"the message ended in status {status}")
         time.sleep(0.25)
     raise DemoError(
         f"the message was not sent within {DEMO_TIMEOUT_SECONDS:.0f}s (last status {status})"
     )
+
+
+def timeline(message: dict[str, Any]) -> list[str]:
+    """A message's Events as aligned lines: time, status, and what a carrier receipt did."""
+    events = message.get("Events", [])
+    width = max((len(event["Status"]) for event in events), default=0)
+    lines = []
+    for event in events:
+        note = receipt_note(event) if event.get("Source") == "receipt" else ""
+        lines.append(f"{event['Timestamp']}  {event['Status']:<{width}}  {note}".rstrip())
+    return lines
+
+
+def receipt_note(event: dict[str, Any]) -> str:
+    """What a carrier receipt in a message's Events did, by its `ReceiptResult`: APPLIED moved
+    the status; RECORDED only appended it, a duplicate of the status the message already had
+    (Twilio's routine `sent` after the sender's own) or a late one. IGNORED and UNMATCHED
+    receipts are not in a message's Events."""
+    from smsgw.carriers.twilio import STATUS_MAP
+    from smsgw.logic.receipts import ReceiptResult
+
+    carrier_status = event.get("CarrierStatus")
+    result = ReceiptResult.APPLIED if event.get("Applied", True) else ReceiptResult.RECORDED
+    if result is ReceiptResult.APPLIED:
+        return f"carrier receipt {carrier_status}"
+    # The demo's stack speaks Twilio (LocalStack's default carrier).
+    receipt_status = STATUS_MAP.get(str(carrier_status).lower())
+    if receipt_status == event["Status"]:
+        return f"carrier receipt {carrier_status}: already {receipt_status}, recorded only"
+    if receipt_status:
+        return f"carrier receipt {carrier_status}, late: already {event['Status']}, recorded only"
+    return f"carrier receipt {carrier_status}: recorded only"
 
 
 def _pretty(response: requests.Response) -> str:
