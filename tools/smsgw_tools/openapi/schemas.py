@@ -158,8 +158,8 @@ _SCHEDULE = (
     "in the past by less is sent now)."
 )
 _VALIDITY_PERIOD = (
-    "Seconds the message may wait to be sent, from acceptance or from its Schedule. Out of "
-    "range or not an integer: 21801."
+    "Seconds the message may wait to be sent, from acceptance or from its Schedule; a "
+    "message still unsent then ends failed (30005). Out of range or not an integer: 21801."
 )
 _FIELD_RULES: dict[str, dict[str, Any]] = {
     "From": {
