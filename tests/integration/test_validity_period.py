@@ -4,6 +4,7 @@ the simulator), ends `failed` with 30005, and its receipt webhook says so; retri
 carrier errors do not extend it; the raw SQS path takes it too."""
 
 import json
+import time
 
 import pytest
 
@@ -117,6 +118,52 @@ def test_a_carrier_failing_until_the_validity_runs_out_ends_failed_with_the_vali
     ) == 2
 
 
+def job_record(sid, message_id="job-1"):
+    """The SendQueue record of a message's job, as SQS delivers it once its delay passed."""
+    return {
+        "messageId": message_id,
+        "receiptHandle": "h",
+        "body": json.dumps({"MessageSid": sid}),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "eventSource": "aws:sqs",
+    }
+
+
+def test_a_scheduled_message_counts_its_validity_from_its_schedule(
+    api, tenant, functions, simulator, aws_session, stack, monkeypatch
+):
+    # Given a message scheduled 10 minutes ahead, valid for 30 s
+    due = int(time.time()) + 600
+    response = api.send({**SIMPLE, "Schedule": due, "ValidityPeriod": 30})
+    sid = response.body["Message"]["MessageSid"]
+    assert message_item(aws_session, stack, sid)["ValidUntil"] == due + 30
+
+    # When the sender claims it 20 s after its Schedule (its job's delay over)
+    result = invoke_sender_at(functions, monkeypatch, due + 20, [job_record(sid)])
+
+    # Then it is sent, and the carrier is given the 10 s that remain
+    assert result == {"batchItemFailures": []}
+    [submission] = simulator.submissions()
+    assert submission["ValidityPeriod"] == "10"
+    assert read(api, tenant, sid)["Status"] == "sent"
+
+
+def test_a_scheduled_message_claimed_after_its_schedule_and_validity_is_not_sent(
+    api, tenant, functions, simulator, aws_session, stack, monkeypatch
+):
+    due = int(time.time()) + 600
+    sid = api.send({**SIMPLE, "Schedule": due, "ValidityPeriod": 30}).body["Message"]
+    sid = sid["MessageSid"]
+
+    result = invoke_sender_at(functions, monkeypatch, due + 30, [job_record(sid)])
+
+    assert result == {"batchItemFailures": []}
+    assert simulator.submissions() == []
+    expired = read(api, tenant, sid)
+    assert_expired(expired)
+    assert [e["Status"] for e in expired["Events"]] == ["scheduled", "sending", "failed"]
+
+
 def test_a_raw_request_takes_a_validity_period_and_a_bad_one_is_rejected_and_not_sent(
     api, tenant, functions, simulator
 ):
@@ -142,4 +189,5 @@ def test_a_raw_request_takes_a_validity_period_and_a_bad_one_is_rejected_and_not
         "rejected",
         ErrorCode.VALIDITY_PERIOD_INVALID.number,
     )
-    assert len(simulator.submissions()) == 1
+    [submission] = simulator.submissions()
+    assert 299 <= int(submission["ValidityPeriod"]) <= 300
