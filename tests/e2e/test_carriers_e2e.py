@@ -46,10 +46,9 @@ def test_send_receipt_and_reply_over_the_wire(carrier_stack):
     sms_url = f"{info['ApiUrl']}/Properties/{info['PropertySid']}/Sms"
     recipient = f"+6149158{random.randrange(10_000):04d}"
 
-    # Given a message sent from a leased number through this carrier
-    sent = requests.post(
-        sms_url, json={"To": recipient, "Text": f"Hello via {carrier}"}, auth=auth, timeout=30
-    )
+    # Given a message sent from a leased number through this carrier, valid for 600 s
+    body = {"To": recipient, "Text": f"Hello via {carrier}", "ValidityPeriod": 600}
+    sent = requests.post(sms_url, json=body, auth=auth, timeout=30)
     assert sent.status_code == 200, sent.text
     message = sent.json()["Message"]
     sid, leased = message["MessageSid"], message["From"]
@@ -61,6 +60,13 @@ def test_send_receipt_and_reply_over_the_wire(carrier_stack):
 
     [at_carrier] = wait_for(submission)
     assert (at_carrier["From"], at_carrier["Body"]) == (leased, f"Hello via {carrier}")
+    # with the validity that remained, in the carrier's own field and unit
+    validity = {
+        "twilio": lambda: int(at_carrier["ValidityPeriod"]),
+        "vonage": lambda: int(at_carrier["form"]["ttl"]) // 1000,
+        "eum": lambda: at_carrier["TimeToLive"],
+    }[carrier]()
+    assert 570 <= validity <= 600
 
     # And its signed receipts make the message delivered, the carrier's word recorded
     def delivered():

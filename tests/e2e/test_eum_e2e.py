@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,6 +132,37 @@ def test_latency_and_a_fault_for_one_recipient_apply_to_send_text_message(simula
     with pytest.raises(CarrierError):
         carrier.submit(_sms(to="+61491590009"))
     assert [s["To"] for s in simulator.submissions()] == ["+61491590001"]
+
+
+def test_the_validity_that_remains_goes_as_time_to_live_and_is_recorded(simulator, carrier):
+    carrier.submit(replace(_sms(), validity_seconds=600))
+
+    [held] = simulator.submissions()
+    assert held["TimeToLive"] == held["request"]["TimeToLive"] == 600
+
+
+@pytest.mark.parametrize("time_to_live", [4, 259_201])
+def test_the_simulator_refuses_a_time_to_live_end_user_messaging_would(simulator, time_to_live):
+    simulator.reset()
+    # a client that sends what botocore would refuse before sending
+    client = boto3.client(
+        "pinpoint-sms-voice-v2",
+        region_name=simulator.state.eum.region,
+        endpoint_url=simulator.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}, parameter_validation=False),
+    )
+
+    with pytest.raises(client.exceptions.ValidationException) as caught:
+        client.send_text_message(
+            DestinationPhoneNumber="+61491590001", MessageBody="Hi", TimeToLive=time_to_live
+        )
+
+    assert caught.value.response["Fields"] == [
+        {"Name": "timeToLive", "Message": "must be an integer from 5 to 259200"}
+    ]
+    assert simulator.submissions() == []
 
 
 def test_a_malformed_number_is_a_permanent_validation_exception(simulator, carrier):

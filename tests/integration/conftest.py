@@ -223,3 +223,20 @@ def queued_records(aws_session, stack: Stack) -> list[dict[str, Any]]:
     return sqs_records(
         aws_session.client("sqs"), stack.queue_url("SendQueue"), stack.queue_arn("SendQueue")
     )
+
+
+def invoke_sender_at(
+    functions: Functions, monkeypatch: Any, now: float, records: list[dict[str, Any]]
+) -> Any:
+    """Invoke the sender's handler with `records` as if its clock read `now`: the test plays
+    how long a job waited (a throttled carrier, a retry's backoff) without sleeping."""
+    from smsgw.logic.dispatch import Dispatcher
+
+    built = Dispatcher.__init__
+
+    def at_now(self: Dispatcher, **kwargs: Any) -> None:
+        built(self, **kwargs, clock=lambda: now)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Dispatcher, "__init__", at_now)
+        return functions.invoke("sender", {"Records": records})

@@ -7,6 +7,7 @@ import pytest
 from smsgw.errors import ErrorCode
 from smsgw.kernel.scheduling import bucket_of, recovery_time
 from tests.integration.conftest import queued_records
+from tests.support import message_item
 
 SIMPLE = {"From": "+61499009990", "To": "+61488023555", "Text": "You win again, gravity!"}
 
@@ -84,6 +85,12 @@ def test_schedule_less_than_an_hour_ago_is_sent_now(api):
             "From",
         ),
         ([SIMPLE], ErrorCode.BODY_NOT_OBJECT, None),
+        ({**SIMPLE, "ValidityPeriod": 0}, ErrorCode.VALIDITY_PERIOD_INVALID, "ValidityPeriod"),
+        ({**SIMPLE, "ValidityPeriod": 36001}, ErrorCode.VALIDITY_PERIOD_INVALID, "ValidityPeriod"),
+        ({**SIMPLE, "ValidityPeriod": "600"}, ErrorCode.VALIDITY_PERIOD_INVALID, "ValidityPeriod"),
+        ({**SIMPLE, "ValidityPeriod": 60.5}, ErrorCode.VALIDITY_PERIOD_INVALID, "ValidityPeriod"),
+        ({**SIMPLE, "SmartEncoding": "true"}, ErrorCode.SMART_ENCODING_INVALID, "SmartEncoding"),
+        ({**SIMPLE, "SmartEncoding": 1}, ErrorCode.SMART_ENCODING_INVALID, "SmartEncoding"),
     ],
 )
 def test_invalid_requests_get_a_400_with_a_stable_code_and_nothing_is_stored(
@@ -338,3 +345,57 @@ def test_dynamodb_out_of_capacity_is_a_503_with_retry_after_and_nothing_stored(
     assert len(throttled) == 4  # an attempt and botocore's 3 retries (dal/aws.py), then ours
     assert stored_items(aws_session, stack, "Message") == []
     assert queued_records(aws_session, stack) == []
+
+
+CURLY = (
+    "Hi Sam, your order\u2019s ready \u2014 \u201cpick up\u201d at desk 4 before 6pm "
+    "today\u2026 Reply HELP for help."
+)
+
+
+def test_smart_encoding_sends_curly_quotes_as_gsm7_in_one_segment_and_keeps_only_that_text(
+    api, tenant, aws_session, stack
+):
+    # Given a text that one curly quote or dash makes UCS-2 in 2 segments
+    plain = api.send({**SIMPLE, "Text": CURLY}).body["Message"]
+    assert (plain["Text"], plain["Encoding"], plain["Segments"]) == (CURLY, "UCS-2", 2)
+
+    # When it is sent with SmartEncoding
+    response = api.send({**SIMPLE, "Text": CURLY, "SmartEncoding": True})
+
+    # Then the response shows the text as it will be sent: GSM-7, 1 segment
+    assert response.status == 200
+    smart = response.body["Message"]
+    sent_text = (
+        'Hi Sam, your order\'s ready - "pick up" at desk 4 before 6pm today... Reply HELP for help.'
+    )
+    assert (smart["Text"], smart["Encoding"], smart["Segments"]) == (sent_text, "GSM-7", 1)
+    # and only that text is stored, and read back
+    read = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{smart['MessageSid']}")
+    assert read.body["Message"]["Text"] == sent_text
+    item = message_item(aws_session, stack, smart["MessageSid"])
+    assert item["Text"] == sent_text and CURLY not in json.dumps(item, default=str)
+
+
+def test_validity_period_is_stored_with_its_deadline_and_shown_on_the_message(
+    api, tenant, aws_session, stack
+):
+    import time
+
+    schedule = int(time.time()) + 3600
+    sent = api.send({**SIMPLE, "ValidityPeriod": 600}).body["Message"]
+    scheduled = api.send({**SIMPLE, "ValidityPeriod": 60, "Schedule": schedule}).body["Message"]
+    plain = api.send(SIMPLE).body["Message"]
+
+    assert (sent["ValidityPeriod"], scheduled["ValidityPeriod"], plain["ValidityPeriod"]) == (
+        600,
+        60,
+        None,
+    )
+    read = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sent['MessageSid']}")
+    assert read.body["Message"]["ValidityPeriod"] == 600
+    # the deadline counts from acceptance, or from the Schedule
+    item = message_item(aws_session, stack, sent["MessageSid"])
+    assert item["ValidUntil"] == item["DeliverAt"] + 600
+    assert message_item(aws_session, stack, scheduled["MessageSid"])["ValidUntil"] == schedule + 60
+    assert "ValidUntil" not in message_item(aws_session, stack, plain["MessageSid"])

@@ -32,7 +32,7 @@ from smsgw.errors import ErrorCode
 from smsgw_tools.simulators.certificates import LocalAuthority
 from smsgw_tools.simulators.server import CarrierSimulator
 from smsgw_tools.simulators.vonage_wire import DEFAULT_SIGNATURE_SECRET, signed_callback
-from tests.integration.conftest import queued_records
+from tests.integration.conftest import invoke_sender_at, queued_records
 from tests.moto_snapshots import deploy_once
 from tests.support import message_item
 
@@ -456,6 +456,34 @@ def test_a_carrier_without_credentials_is_not_found(functions, wire, other):
     status, body = webhook(functions, event)
 
     assert (status, body["Error"]["Code"]) == (404, ErrorCode.CARRIER_NOT_FOUND.number)
+
+
+def test_each_carrier_is_given_the_validity_that_remains_in_its_own_field(
+    api, functions, aws_session, stack, wire, carrier_name, monkeypatch
+):
+    # Given a message valid for 600 s, accepted now
+    if isinstance(wire, EumWire):
+        wire.expect_send()
+    response = api.send(
+        {"From": "+61499009990", "To": RECIPIENT, "Text": "Code 1234", "ValidityPeriod": 600}
+    )
+    assert response.status == 200, response.body
+    sid = response.body["Message"]["MessageSid"]
+    accepted_at = int(message_item(aws_session, stack, sid)["DeliverAt"])
+
+    # When the sender submits it 100 s later
+    records = queued_records(aws_session, stack)
+    result = invoke_sender_at(functions, monkeypatch, accepted_at + 100, records)
+
+    # Then the carrier gets the 500 s that remain, in its own field and unit
+    assert result == {"batchItemFailures": []}
+    if isinstance(wire, TwilioWire):
+        assert wire.sim.submissions()[0]["ValidityPeriod"] == "500"  # seconds
+    elif isinstance(wire, VonageWire):
+        assert _forms(wire.sim)[0]["ttl"] == "500000"  # milliseconds
+    else:
+        assert wire.sent[0]["TimeToLive"] == 500  # seconds
+    assert message_item(aws_session, stack, sid)["Status"] == "sent"
 
 
 @pytest.mark.parametrize("carrier_name", ["twilio"], indirect=True)

@@ -2,6 +2,7 @@
 
 import json
 
+from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from tests.support import basic_auth, event
 
 
@@ -48,3 +49,17 @@ def test_sqs_events_job_and_raw_send(functions, tenant, simulator):
         "You win again, gravity!",
         "Your parcel arrives today.",
     ]
+
+
+def test_sqs_event_raw_send_with_a_validity_period(api, functions, tenant, simulator):
+    # A one-time code published straight to SendQueue, valid for 300 s, smart-encoded
+    raw = retarget(event("sqs_raw_send_validity"), tenant)
+
+    assert functions.invoke("sender", raw) == {"batchItemFailures": []}
+
+    [submission] = simulator.submissions()
+    assert submission["Body"] == "Your sign-in code is 482913 - it expires in 5 minutes."
+    assert 295 <= int(submission["ValidityPeriod"]) <= 300
+    sid = derived_sid(MESSAGE_PREFIX, raw["Records"][0]["messageId"])
+    sent = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sid}").body["Message"]
+    assert (sent["Status"], sent["ValidityPeriod"], sent["Encoding"]) == ("sent", 300, "GSM-7")

@@ -340,6 +340,12 @@ SCHEDULES = st.one_of(
     st.integers(-(2**70), 2**70),
 )
 
+VALIDITY_PERIODS = st.one_of(
+    st.integers(-5, 36_010),
+    st.sampled_from([0, 1, 36_000, 36_001]),
+    st.integers(-(2**70), 2**70),
+)
+
 
 def _field_strategies() -> dict[str, st.SearchStrategy]:
     """A strategy per field of the send request's schema (docs/openapi.json)."""
@@ -349,6 +355,8 @@ def _field_strategies() -> dict[str, st.SearchStrategy]:
         "To": PHONES,
         "Text": st.one_of(st.text(min_size=1, max_size=200), HUGE, st.just("")),
         "Schedule": SCHEDULES,
+        "ValidityPeriod": VALIDITY_PERIODS,
+        "SmartEncoding": st.booleans(),
         "DeliveryReceipt": st.booleans(),
         "ExternalId": st.one_of(st.text(max_size=300), st.sampled_from(["order-1", "\x07"])),
         "ForwardToSms": PHONES,
@@ -408,6 +416,8 @@ VALID_TEXT = st.text(min_size=1, max_size=300).filter(lambda t: t.strip())
 VALID_FROM = st.sampled_from(["+61499009990", "+61499009990", "Acme", "ACME 2026"])
 VALID_OPTIONAL = {
     "Schedule": st.integers(NOW - 3000, NOW + 1_209_000),
+    "ValidityPeriod": st.integers(1, 36_000),
+    "SmartEncoding": st.booleans(),
     "DeliveryReceipt": st.booleans(),
     "DeliveryReceiptWebhookUri": st.sampled_from(
         ["https://hooks.example.com/r", "http://hooks.example.com:8080/r?x=1"]

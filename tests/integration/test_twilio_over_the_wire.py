@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 import requests
@@ -70,6 +71,38 @@ def test_accepted_submission_is_held_once_with_its_fields(
         "accepted",
     )
     assert held["StatusCallback"] == _sms().status_callback_url
+
+
+@pytest.mark.parametrize(("validity", "sent"), [(600, "600"), (0, "1"), (40_000, "36000")])
+def test_the_validity_that_remains_goes_as_twilio_validity_period_within_its_range(
+    sim: CarrierSimulator, carrier: TwilioCarrier, validity: int, sent: str
+) -> None:
+    carrier.submit(replace(_sms(), validity_seconds=validity))
+
+    [held] = sim.submissions()
+    assert held["ValidityPeriod"] == sent
+
+
+def test_without_a_validity_no_validity_period_is_sent(
+    sim: CarrierSimulator, carrier: TwilioCarrier
+) -> None:
+    carrier.submit(_sms())
+    assert sim.submissions()[0]["ValidityPeriod"] is None
+
+
+@pytest.mark.parametrize("validity", ["0", "36001", "60.5", "soon"])
+def test_the_simulator_refuses_a_validity_period_twilio_would(
+    sim: CarrierSimulator, validity: str
+) -> None:
+    form = {"From": "Acme", "To": TO, "Body": "Hi", "ValidityPeriod": validity}
+    answer = requests.post(
+        f"{sim.url}/2010-04-01/Accounts/{sim.account_sid}/Messages.json",
+        data=form,
+        auth=(sim.account_sid, sim.auth_token),
+        timeout=5,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 21624)
+    assert sim.submissions() == []
 
 
 def test_wrong_credentials_are_a_transient_error(sim: CarrierSimulator) -> None:

@@ -6,6 +6,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import requests
@@ -107,6 +108,37 @@ def test_wrong_credentials_are_a_transient_error(sim: CarrierSimulator) -> None:
     with pytest.raises(CarrierError) as caught:
         _carrier(sim, secret="wrong").submit(_sms())
     assert (caught.value.permanent, caught.value.code) == (False, "4")
+    assert sim.submissions() == []
+
+
+@pytest.mark.parametrize(("validity", "ttl"), [(600, "600000"), (5, "20000"), (36_000, "36000000")])
+def test_the_validity_that_remains_goes_as_vonage_ttl_in_milliseconds_within_its_range(
+    sim: CarrierSimulator, carrier: VonageCarrier, validity: int, ttl: str
+) -> None:
+    carrier.submit(replace(_sms(), validity_seconds=validity))
+
+    [held] = sim.submissions()
+    assert held["form"]["ttl"] == ttl
+
+
+def test_without_a_validity_no_ttl_is_sent(sim: CarrierSimulator, carrier: VonageCarrier) -> None:
+    carrier.submit(_sms())
+    assert "ttl" not in sim.submissions()[0]["form"]
+
+
+@pytest.mark.parametrize("ttl", ["19999", "604800001", "1.5", "soon"])
+def test_the_simulator_refuses_a_ttl_vonage_would(sim: CarrierSimulator, ttl: str) -> None:
+    credentials = sim.state.vonage
+    form = {
+        "api_key": credentials.api_key,
+        "api_secret": credentials.api_secret,
+        "from": "Acme",
+        "to": TO[1:],
+        "text": "Hi",
+        "ttl": ttl,
+    }
+    answer = requests.post(f"{sim.url}/sms/json", data=form, timeout=5).json()
+    assert answer["messages"][0]["status"] == "3"  # Invalid Parameters
     assert sim.submissions() == []
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -562,6 +563,29 @@ def test_submit_sends_text_message_with_our_sid_in_context(client: Any) -> None:
         "862a8790-60c0-4430-9b2b-658bdexample",
         "accepted",
     )
+
+
+@pytest.mark.parametrize(("validity", "time_to_live"), [(600, 600), (2, 5), (36_000, 36_000)])
+def test_the_validity_that_remains_goes_as_time_to_live_within_its_range(
+    client: Any, validity: int, time_to_live: int
+) -> None:
+    # (botocore's Stubber checks the request against the service model: 5 s is its minimum)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "send_text_message",
+            {"MessageId": "m-1"},
+            {
+                "DestinationPhoneNumber": "+14255550156",
+                "OriginationIdentity": "+12065550152",
+                "MessageBody": "Your code is 1234",
+                "MessageType": "TRANSACTIONAL",
+                "ConfigurationSetName": "smsgw-events",
+                "Context": {"smsgw_sid": SID},
+                "TimeToLive": time_to_live,
+            },
+        )
+        _carrier(client=client).submit(replace(_sms(), validity_seconds=validity))
+        stub.assert_no_pending_responses()
 
 
 def test_message_without_sender_uses_the_configured_identity(client: Any) -> None:

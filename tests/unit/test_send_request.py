@@ -237,3 +237,64 @@ def test_external_id_is_limited_to_256_printable_characters():
 
 def test_forward_to_sms_equal_to_the_messages_own_recipient_is_rejected_as_a_loop():
     rejected(ErrorCode.FORWARD_SMS_LOOP, "ForwardToSms", From="", ForwardToSms=BASE["To"])
+
+
+def test_validity_period_counts_from_acceptance_or_from_the_schedule():
+    assert (parse().validity_period, parse().valid_until) == (None, None)
+    now = parse(ValidityPeriod=600)
+    assert (now.validity_period, now.valid_until) == (600, NOW + 600)
+    scheduled = parse(ValidityPeriod=600, Schedule=NOW + 3600)
+    assert scheduled.valid_until == NOW + 3600 + 600
+    # a Schedule less than an hour ago is sent now: its clock starts now, not in the past
+    assert parse(ValidityPeriod=600, Schedule=NOW - 3000).valid_until == NOW + 600
+
+
+def test_validity_period_from_1_to_36000_seconds_is_accepted_and_outside_is_not():
+    assert parse(ValidityPeriod=1).validity_period == 1
+    assert parse(ValidityPeriod=36_000).validity_period == 36_000
+    assert parse(ValidityPeriod=None).validity_period is None
+    for value in (0, -5, 36_001, 10**12):
+        rejected(ErrorCode.VALIDITY_PERIOD_INVALID, "ValidityPeriod", ValidityPeriod=value)
+
+
+@pytest.mark.parametrize("value", ["600", 600.0, 1.5, True, [600], {"s": 600}])
+def test_a_validity_period_that_is_not_an_integer_has_its_own_code(value):
+    with pytest.raises(ValidationError) as caught:
+        parse(ValidityPeriod=value)
+    assert (caught.value.code, caught.value.parameter) == (
+        ErrorCode.VALIDITY_PERIOD_INVALID,
+        "ValidityPeriod",
+    )
+    assert "1 to 36000" in caught.value.message
+
+
+CURLY = "Your order\u2019s ready \u2014 \u201cpick up\u201d at desk 4\u2026"
+
+
+def test_smart_encoding_replaces_look_alikes_before_segments_are_counted():
+    plain = parse(Text=CURLY)
+    smart = parse(Text=CURLY, SmartEncoding=True)
+
+    assert (plain.text, plain.text_info.encoding, plain.smart_encoding) == (CURLY, "UCS-2", False)
+    assert smart.text == 'Your order\'s ready - "pick up" at desk 4...'
+    assert (smart.text_info.encoding, smart.smart_encoding) == ("GSM-7", True)
+    assert parse(Text=CURLY, SmartEncoding=False).text == CURLY
+
+
+def test_smart_encoding_leaves_characters_without_a_look_alike_and_the_text_stays_ucs2():
+    request = parse(Text="Thanks \u2013 see you \U0001f600", SmartEncoding=True)
+    assert request.text == "Thanks - see you \U0001f600"
+    assert request.text_info.encoding == "UCS-2"
+
+
+def test_the_text_limit_holds_for_the_text_smart_encoding_sends():
+    assert parse(Text="\u2026" * 533 + "a", SmartEncoding=True).text == "..." * 533 + "a"
+    with pytest.raises(ValidationError) as caught:
+        parse(Text="\u2026" * 534, SmartEncoding=True)
+    assert (caught.value.code, caught.value.parameter) == (ErrorCode.TEXT_TOO_LONG, "Text")
+    assert "SmartEncoding" in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["true", 1, 0, [True]])
+def test_smart_encoding_that_is_not_a_boolean_has_its_own_code(value):
+    rejected(ErrorCode.SMART_ENCODING_INVALID, "SmartEncoding", SmartEncoding=value)

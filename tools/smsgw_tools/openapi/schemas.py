@@ -111,6 +111,12 @@ def send_request_schema(template: Any) -> dict[str, Any]:
                 ahead=send_request.MAX_SCHEDULE_AHEAD_SECONDS,
                 behind=send_request.MAX_SCHEDULE_BEHIND_SECONDS,
             )
+        if name == "ValidityPeriod":
+            schema |= {
+                "minimum": send_request.MIN_VALIDITY_PERIOD_SECONDS,
+                "maximum": send_request.MAX_VALIDITY_PERIOD_SECONDS,
+                "description": _VALIDITY_PERIOD,
+            }
         if name.endswith("WebhookUri"):
             schema |= {"format": "uri", "maxLength": addresses.MAX_URI_LENGTH}
         if name.endswith("WebhookMethod"):
@@ -151,6 +157,10 @@ _SCHEDULE = (
     "Unix seconds: at most {ahead} s ahead (21401), less than {behind} s in the past (21402; "
     "in the past by less is sent now)."
 )
+_VALIDITY_PERIOD = (
+    "Seconds the message may wait to be sent, from acceptance or from its Schedule; a "
+    "message still unsent then ends failed (30005). Out of range or not an integer: 21801."
+)
 _FIELD_RULES: dict[str, dict[str, Any]] = {
     "From": {
         "description": "E.164 (starts with +), an alphanumeric sender ID (1-11 of A-Z a-z 0-9 "
@@ -158,6 +168,12 @@ _FIELD_RULES: dict[str, dict[str, Any]] = {
     },
     "To": {"description": "E.164 with +.", "pattern": r"^\+[1-9][0-9]{1,14}$"},
     "Text": {"minLength": 1, "description": "GSM-7 or UCS-2, detected; segments counted."},
+    "SmartEncoding": {
+        "default": False,
+        "description": "Replace punctuation and spaces outside GSM-7 by their GSM-7 "
+        "look-alikes before segments are counted; the response's Text is the text sent. "
+        "Not a boolean: 21901.",
+    },
     "DeliveryReceipt": {"default": True},
     "ForwardToEmail": {"format": "email", "maxLength": 254},
     "ForwardFromEmail": {"format": "email", "maxLength": 254},
@@ -219,6 +235,7 @@ _MESSAGE_PROPERTIES: dict[str, Any] = {
     "Segments": {"type": "integer", "minimum": 1},
     "Encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
     "Schedule": {"type": ["integer", "null"]},
+    "ValidityPeriod": {"type": ["integer", "null"], "description": "Seconds; null: no limit."},
     "ExternalId": _OPTIONAL_STRING,
     "DeliveryReceipt": {"type": "boolean"},
     "DeliveryReceiptWebhookUri": _OPTIONAL_STRING,

@@ -42,6 +42,8 @@ _IDENTITY = re.compile(r"[A-Za-z0-9_:/+-]{1,256}")
 _MESSAGE_TYPES = ("TRANSACTIONAL", "PROMOTIONAL")
 _MAX_CONTEXT_ENTRIES = 5
 _MAX_BODY_CHARACTERS = 1600
+_TIME_TO_LIVE = (5, 259_200)
+"""SendTextMessage's `TimeToLive`, seconds (the API reference's min and max)."""
 
 # What the simulator's outcome statuses look like as End User Messaging events:
 # (eventType, messageStatus, messageStatusDescription, isFinal).
@@ -134,8 +136,8 @@ def _field_error(name: str, message: str) -> Answer:
 
 def validation_error(request: Mapping[str, Any], configuration_set: str) -> Answer | None:
     """The error End User Messaging gives a malformed SendTextMessage, or None: a number
-    that is not E.164, a bad identity, body, type or context, or an unknown configuration
-    set (ResourceNotFoundException)."""
+    that is not E.164, a bad identity, body, type, time to live or context, or an unknown
+    configuration set (ResourceNotFoundException)."""
     destination = request.get("DestinationPhoneNumber")
     if not isinstance(destination, str) or not E164.fullmatch(destination):
         return _field_error("destinationPhoneNumber", "must be a phone number in E.164 format")
@@ -149,6 +151,13 @@ def validation_error(request: Mapping[str, Any], configuration_set: str) -> Answ
         return _field_error("messageBody", "must be 1 to 1600 characters, not only spaces")
     if request.get("MessageType", "TRANSACTIONAL") not in _MESSAGE_TYPES:
         return _field_error("messageType", "must be TRANSACTIONAL or PROMOTIONAL")
+    ttl = request.get("TimeToLive")
+    if ttl is not None and not (
+        isinstance(ttl, int)
+        and not isinstance(ttl, bool)
+        and _TIME_TO_LIVE[0] <= ttl <= _TIME_TO_LIVE[1]
+    ):
+        return _field_error("timeToLive", "must be an integer from 5 to 259200")
     context = request.get("Context", {})
     if not isinstance(context, dict) or len(context) > _MAX_CONTEXT_ENTRIES:
         return _field_error("context", "must be a map of at most 5 entries")
@@ -200,6 +209,7 @@ class EumWire:
             "OriginationIdentity": identity,
             "ConfigurationSetName": configuration_set,
             "MessageType": request.get("MessageType"),
+            "TimeToLive": request.get("TimeToLive"),
             "request": request,
         }
 

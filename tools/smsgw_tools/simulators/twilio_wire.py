@@ -19,6 +19,8 @@ from smsgw_tools.simulators.wire import E164, Answer, Submission
 API_VERSION = "2010-04-01"
 DEFAULT_RECEIPT_ERROR_CODE = 30003
 """The ErrorCode of an undelivered or failed receipt when the outcome names none."""
+MAX_VALIDITY_PERIOD = 36_000
+"""Twilio's longest `ValidityPeriod`, in seconds (its error 21624 beyond, or below 1)."""
 
 
 def twilio_error(status: int, code: int, message: str) -> Answer:
@@ -42,6 +44,15 @@ def validation_error(form: dict[str, str]) -> Answer | None:
     if not E164.fullmatch(form["To"]):
         return twilio_error(
             400, 21211, f"The 'To' number {form['To']} is not a valid phone number."
+        )
+    validity = form.get("ValidityPeriod")
+    if validity is not None and not (
+        validity.isdigit() and 1 <= int(validity) <= MAX_VALIDITY_PERIOD
+    ):
+        return twilio_error(
+            400,
+            21624,
+            "Validity period can only be set to integers between 1 and 36,000 seconds.",
         )
     return None
 
@@ -95,6 +106,7 @@ class TwilioWire:
             "To": form["To"],
             "Body": form["Body"],
             "StatusCallback": form.get("StatusCallback") or None,
+            "ValidityPeriod": form.get("ValidityPeriod"),
         }
 
     @staticmethod

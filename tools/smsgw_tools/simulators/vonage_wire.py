@@ -33,6 +33,8 @@ DLR_STATUS = {
     "failed": "rejected",
 }
 """The DLR status of each of the simulator's outcome statuses."""
+TTL_MS = (20_000, 604_800_000)
+"""The SMS API's range for `ttl`, in milliseconds (its specification's min and max)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,9 @@ class VonageWire:
             return 200, status_answer(2)
         if not form["to"].isdigit():
             return 200, status_answer(3)
+        ttl = form.get("ttl")
+        if ttl is not None and not (ttl.isdigit() and TTL_MS[0] <= int(ttl) <= TTL_MS[1]):
+            return 200, status_answer(3)  # Invalid Parameters
         return None
 
     @staticmethod

@@ -27,6 +27,9 @@ RECIPIENT_OPTED_OUT_AT_SEND = (
     "The recipient replied STOP to this account before the message was sent; it was not sent."
 )
 OPT_OUT_UNCHECKED = "The recipient's opt-out could not be checked; the message will be sent again."
+VALIDITY_PERIOD_EXPIRED = (
+    "The message's validity period ended before it could be sent; it was not sent."
+)
 
 # Reconciliation (logic/reconcile.py) of a message whose outcome was unknown.
 FOUND_BY_RECONCILIATION = "The carrier was found to hold the message; it was not sent again."

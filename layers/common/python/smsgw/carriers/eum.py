@@ -33,6 +33,9 @@ from smsgw.models.carrier import (
 from smsgw.warm import warm
 
 MESSAGE_TYPE = "TRANSACTIONAL"
+TIME_TO_LIVE_RANGE = (5, 259_200)
+"""Seconds End User Messaging takes as `TimeToLive` (default 72 hours; botocore refuses a
+value outside them before sending)."""
 
 
 EVENT_STATUS: dict[str, str] = {
@@ -151,6 +154,10 @@ class EndUserMessagingCarrier:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
+        if sms.validity_seconds is not None:
+            # not handed off within it, the message ends with a TEXT_TTL_EXPIRED event
+            low, high = TIME_TO_LIVE_RANGE
+            request["TimeToLive"] = min(max(sms.validity_seconds, low), high)
         try:
             response = self._client.send_text_message(**request)
         except Exception as exc:

@@ -40,6 +40,8 @@ from smsgw.models.carrier import (
 
 API_VERSION = "2010-04-01"
 SIGNATURE_HEADER = "X-Twilio-Signature"
+VALIDITY_PERIOD_RANGE = (1, 36_000)
+"""Seconds Twilio takes as a message's `ValidityPeriod` (its error 21624 outside them)."""
 
 
 STATUS_MAP: dict[str, str] = {
@@ -100,6 +102,10 @@ class TwilioCarrier:
         form = {"From": sms.sender, "To": sms.to, "Body": sms.text}
         if sms.status_callback_url:
             form["StatusCallback"] = sms.status_callback_url
+        if sms.validity_seconds is not None:
+            # Twilio drops a message still in its queue after these seconds (error 30036)
+            low, high = VALIDITY_PERIOD_RANGE
+            form["ValidityPeriod"] = str(min(max(sms.validity_seconds, low), high))
         try:
             response = self._session.post(
                 self._messages_url,

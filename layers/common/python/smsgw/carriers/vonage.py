@@ -49,6 +49,8 @@ SMS_PATH = "/sms/json"
 CLIENT_REF_MAX = 40
 """The older SMS API specification's limit on `client-ref` (the current reference allows
 100); our MessageSid (34 characters) fits either."""
+TTL_RANGE_MS = (20_000, 604_800_000)
+"""Milliseconds Vonage takes as `ttl`, how long it tries to deliver (default 72 hours)."""
 SIGNATURE_PARAM = "sig"
 SIGNATURE_MAX_AGE = 300.0
 """Seconds a signed callback's `timestamp` may be away from our clock, either way."""
@@ -202,6 +204,10 @@ class VonageCarrier:
             form["type"] = "unicode"
         if sms.status_callback_url:
             form["callback"] = _without_gateway_sid(sms.status_callback_url)
+        if sms.validity_seconds is not None:
+            # Vonage stops trying after `ttl` (its receipt then says `expired`)
+            low, high = TTL_RANGE_MS
+            form["ttl"] = str(min(max(sms.validity_seconds * 1000, low), high))
         try:
             response = self._session.post(
                 self._sms_url, data=form, timeout=self._timeout, allow_redirects=False

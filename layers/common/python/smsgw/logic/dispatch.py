@@ -1,8 +1,11 @@
 """The sender's work: turn a SendQueue record into exactly one carrier submission.
 
-Right before a claimed message is submitted, the recipient's opt-out for its account is
-read (one GetItem): a recipient who replied STOP since the message was accepted gets
-nothing, and the message ends `failed` with ErrorCode 22003 (docs/leases.md).
+Right before a claimed message is submitted, its validity period and the recipient's
+opt-out are checked. A message whose `ValidityPeriod` has run out (it waited behind a
+throttled carrier, or was retried after carrier errors) is not sent: it ends `failed` with
+ErrorCode 30005 (docs/api.md). A recipient who replied STOP since the message was accepted
+gets nothing either (one GetItem), and the message ends `failed` with ErrorCode 22003
+(docs/leases.md).
 
 Policy for each outcome (docs/reliability.md):
   accepted            -> sent, with the carrier's id
@@ -60,6 +63,7 @@ from smsgw.observability import logger
 # Message error codes (docs/errors.md, "Message errors").
 CARRIER_REJECTED = 30001
 CARRIER_UNAVAILABLE = 30002
+VALIDITY_PERIOD_EXPIRED = 30005
 RECIPIENT_OPTED_OUT = ErrorCode.RECIPIENT_OPTED_OUT.number
 
 # A job scheduled this close to now is sent rather than put back on the queue.
@@ -184,7 +188,9 @@ class Dispatcher:
             return self._carrier
         return self._carriers.for_sender(message.sender, bool(message.lease))
 
-    def outbound(self, message: Message, carrier: Carrier) -> OutboundSms:
+    def outbound(self, message: Message, carrier: Carrier, now: float | None = None) -> OutboundSms:
+        """What `carrier` is sent for `message` at `now` (default: the clock's time), with
+        the validity that remains then."""
         sid = message.message_sid
         return OutboundSms(
             message_sid=sid,
@@ -192,10 +198,18 @@ class Dispatcher:
             to=message.to,
             text=message.text,
             status_callback_url=self._status_callback_url(sid, carrier.name),
+            validity_seconds=message.validity_left(self._clock() if now is None else now),
         )
 
     def _submit(self, claimed: Message, job: SendJob) -> Outcome:
         sid = claimed.message_sid
+        now = self._clock()
+        if claimed.expired(now):
+            # Under the claim, so only this job decides; a redelivery finds the message
+            # final. Its deadline was fixed at acceptance: no retry moves it.
+            detail = explanations.VALIDITY_PERIOD_EXPIRED
+            _persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, VALIDITY_PERIOD_EXPIRED)
+            return Outcome(sid, FAILED)
         if self._opted_out(claimed):
             # Under the claim, so only this job decides; a redelivery finds the message final.
             detail = explanations.RECIPIENT_OPTED_OUT_AT_SEND
@@ -203,7 +217,7 @@ class Dispatcher:
             return Outcome(sid, FAILED)
         try:
             carrier = self.carrier_for(claimed)
-            sms = self.outbound(claimed, carrier)
+            sms = self.outbound(claimed, carrier, now)
             result = carrier.submit(sms)
         except OutcomeUnknownError as exc:
             _log_carrier_error(sid, exc)

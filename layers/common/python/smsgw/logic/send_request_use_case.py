@@ -107,6 +107,8 @@ def build_message(
         response_options=request.response_options.to_item() if request.response_options else None,
         source=source,
         events=[{"Status": status, "Timestamp": created}],
+        validity_period=request.validity_period,
+        valid_until=request.valid_until,
     )
 
 

@@ -24,6 +24,10 @@ class OutboundSms:
     to: str
     text: str
     status_callback_url: str | None = None
+    validity_seconds: int | None = None
+    """Seconds the message's validity period has left when it is submitted (None: it has
+    none): the carrier should stop trying to deliver it after them. Each adapter passes it
+    in its own field, within the carrier's range (docs/carriers.md, "Validity period")."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -190,6 +191,9 @@ class Message:
     source: str = "api"
     events: list[dict[str, Any]] = field(default_factory=list)
     lease: dict[str, Any] | None = None
+    validity_period: int | None = None
+    valid_until: int | None = None
+    """Unix seconds: not submitted from then on (DeliverAt + ValidityPeriod)."""
 
     _ATTRIBUTES = (
         ("message_sid", "MessageSid"),
@@ -221,6 +225,8 @@ class Message:
         ("source", "Source"),
         ("events", "Events"),
         ("lease", "Lease"),
+        ("validity_period", "ValidityPeriod"),
+        ("valid_until", "ValidUntil"),
     )
 
     # Not stored when they have these values (the defaults).
@@ -263,6 +269,17 @@ class Message:
             self.carrier_part_sids or ()
         )
 
+    def expired(self, now: float) -> bool:
+        """Whether the message's validity period has ended: it may no longer be submitted."""
+        return self.valid_until is not None and now >= self.valid_until
+
+    def validity_left(self, now: float) -> int | None:
+        """Whole seconds (rounded up) until the validity period ends, for the carrier's own
+        validity; None without one."""
+        if self.valid_until is None:
+            return None
+        return max(0, math.ceil(self.valid_until - now))
+
     def to_resource(self) -> dict[str, Any]:
         """The public Message resource: the seed's fields first, then the product's."""
         return {
@@ -276,6 +293,7 @@ class Message:
             "Segments": self.segments,
             "Encoding": self.encoding,
             "Schedule": self.schedule,
+            "ValidityPeriod": self.validity_period,
             "ExternalId": self.external_id,
             "DeliveryReceipt": self.delivery_receipt,
             "DeliveryReceiptWebhookUri": self.delivery_receipt_webhook_uri,
