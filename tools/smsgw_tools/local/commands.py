@@ -338,6 +338,8 @@ def _show_scheduled_send(info: dict[str, Any], url: str, auth: tuple[str, str]) 
 
 def _wait_until_sent(http: requests.Session, url: str) -> dict[str, Any]:
     """The message's GET answer (`{"Message": ...}`) once it is delivered."""
+    from smsgw.models.message import FINAL_STATUSES
+
     deadline = time.monotonic() + DEMO_TIMEOUT_SECONDS
     status = None
     while time.monotonic() < deadline:
@@ -347,7 +349,7 @@ def _wait_until_sent(http: requests.Session, url: str) -> dict[str, Any]:
             # The simulator's receipts follow the submission: wait for the final status.
             if status == "delivered":
                 return response.json()
-            if status in ("failed", "rejected", "undelivered", "canceled"):
+            if status in FINAL_STATUSES:
                 raise DemoError(f"the message ended in status {status}")
         time.sleep(0.25)
     raise DemoError(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -46,8 +47,11 @@ class UntrustedCertificateError(Exception):
 @warm
 def trust_store() -> Store:
     """The CAs `requests` trusts (`REQUESTS_CA_BUNDLE`, else certifi's bundle), read once.
-    A certificate in the bundle that `cryptography` cannot load is left out."""
+    A certificate in the bundle that `cryptography` cannot load is left out; one it loads
+    with a deprecation warning (an old root's non-positive serial number) is kept, quietly:
+    the warning is about the bundle, not about a message."""
     from cryptography import x509
+    from cryptography.utils import CryptographyDeprecationWarning
     from cryptography.x509.verification import Store
     from requests.certs import where
 
@@ -55,10 +59,12 @@ def trust_store() -> Store:
         blocks = _PEM_BLOCK.findall(bundle.read())
     roots = []
     for block in blocks:
-        try:
-            roots.append(x509.load_pem_x509_certificate(block))
-        except ValueError:
-            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            try:
+                roots.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                continue
     return Store(roots)
 
 
