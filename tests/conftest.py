@@ -113,3 +113,12 @@ def _is_check_run(session: pytest.Session) -> bool:
     return bool(session.items) and all(
         item.path.name == LEAST_PRIVILEGE_TEST for item in session.items
     )
+
+
+@pytest.fixture
+def sink():
+    """A customer's webhook endpoint on 127.0.0.1, recording what it is sent."""
+    from smsgw_tools.local.sink import WebhookSink
+
+    with WebhookSink() as running:
+        yield running

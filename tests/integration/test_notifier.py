@@ -10,7 +10,6 @@ import pytest
 
 from smsgw import explanations
 from smsgw.logic.webhook_delivery import MAX_ATTEMPTS, RETRY_SCHEDULE
-from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import queued_records
 from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import receipt_form, sqs_records, twilio_receipt_event
@@ -25,12 +24,6 @@ def stack(aws_session):
         aws_session,
         parameters={"PublicBaseUrl": BASE, "WebhookAllowedNetworks": "127.0.0.0/8,::1/128"},
     )
-
-
-@pytest.fixture
-def sink():
-    with WebhookSink() as running:
-        yield running
 
 
 def deliver_receipt(

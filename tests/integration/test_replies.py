@@ -11,7 +11,6 @@ from moto.ses.models import ses_backends
 
 from smsgw.errors import ErrorCode
 from smsgw_tools.local import atomic_moto
-from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import queued_records
 from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import sqs_records, twilio_receipt_event
@@ -27,12 +26,6 @@ SIM_TOKEN = "simulator-token"
 @pytest.fixture
 def stack(aws_session):
     return deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
-
-
-@pytest.fixture
-def sink():
-    with WebhookSink() as running:
-        yield running
 
 
 @pytest.fixture

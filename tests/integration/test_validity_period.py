@@ -12,7 +12,6 @@ from smsgw import explanations
 from smsgw.errors import ErrorCode
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from smsgw.logic.dispatch import VALIDITY_PERIOD_EXPIRED
-from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import invoke_sender_at, queued_records
 from tests.moto_snapshots import deploy_once
 from tests.support import message_item
@@ -23,12 +22,6 @@ SIMPLE = {"From": "+61499009990", "To": "+61488023555", "Text": "Your code is 43
 @pytest.fixture
 def stack(aws_session):
     return deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8,::1/128"})
-
-
-@pytest.fixture
-def sink():
-    with WebhookSink() as running:
-        yield running
 
 
 def read(api, tenant, sid):

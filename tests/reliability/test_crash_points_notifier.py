@@ -14,7 +14,6 @@ import pytest
 
 from smsgw import notify_batch
 from smsgw.webhook_client import WebhookClient
-from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import api, functions, table_stream  # noqa: F401 - fixtures
 from tests.integration.test_notifier import attempts_of, callback_records
 from tests.moto_snapshots import deploy_once
@@ -41,12 +40,6 @@ def stack(aws_session):
         aws_session,
         parameters={"PublicBaseUrl": BASE, "WebhookAllowedNetworks": "127.0.0.0/8,::1/128"},
     )
-
-
-@pytest.fixture
-def sink():
-    with WebhookSink() as running:
-        yield running
 
 
 def test_a_notifier_killed_after_a_webhook_attempt_delivers_it_again_with_the_same_id(

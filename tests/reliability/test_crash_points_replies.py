@@ -28,7 +28,6 @@ from smsgw.dal.reply_store import ReplyStore
 from smsgw.dal.send_queue import SendQueue
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from smsgw.models.lease import FORWARD_SMS, REPLY_PREFIX, job_kind
-from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import api, functions, table_stream  # noqa: F401 - fixtures
 from tests.integration.test_replies import (  # noqa: F401 - the fixture `leased`
     FORWARD_TO,
@@ -55,12 +54,6 @@ BATCH = 10  # CallbackQueue's BatchSize for the notifier (template.yaml)
 @pytest.fixture
 def stack(aws_session):
     return deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
-
-
-@pytest.fixture
-def sink():
-    with WebhookSink() as running:
-        yield running
 
 
 def carrier_sid(n: int) -> str:

@@ -29,7 +29,6 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from smsgw_tools.local.sink import WebhookSink
 from tests.integration.conftest import (  # noqa: F401 - fixtures reused, not copied
     api,
     functions,
@@ -54,12 +53,6 @@ class NotifierKilled(BaseException):
 @pytest.fixture
 def stack(aws_session):
     return deploy_once(aws_session, parameters={"WebhookAllowedNetworks": "127.0.0.0/8"})
-
-
-@pytest.fixture
-def sink():
-    with WebhookSink() as running:
-        yield running
 
 
 @pytest.fixture
