@@ -35,7 +35,12 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures reused, not co
     queued_records,
     table_stream,
 )
-from tests.integration.test_replies import FORWARD_TO, LEASED, RECIPIENT, callback_jobs, inbound
+from tests.integration.test_replies import (  # noqa: F401 - the fixture `leased`
+    FORWARD_TO,
+    callback_jobs,
+    inbound,
+    leased,
+)
 from tests.moto_snapshots import deploy_once
 
 REPLIES = int(os.environ.get("SMSGW_REPLY_CRASHES", "20"))
@@ -56,22 +61,10 @@ def stack(aws_session):
 
 
 @pytest.fixture
-def leased(api, admin, aws_session, stack, sink, simulator):  # noqa: F811 - the fixtures above
+def leased_alone(leased, aws_session, stack):  # noqa: F811 - the fixture imported above
     """A message sent from a lease with every response option; its own job drained."""
-    aws_session.client("ses").verify_domain_identity(Domain="sms.example.com")
-    admin.add_pool_number(LEASED, ["AU"])
-    response = api.send(
-        {
-            "To": RECIPIENT,
-            "Text": "Reply YES to confirm",
-            "ForwardToSms": FORWARD_TO,
-            "ForwardToEmail": "desk@shop.example",
-            "WebhookUri": f"{sink.url}/replies",
-        }
-    )
-    assert response.status == 200, response.body
     queued_records(aws_session, stack)  # the leased send's own job: not part of this test
-    return response.body["Message"]
+    return leased
 
 
 @pytest.fixture
@@ -185,7 +178,7 @@ def stored_replies(aws_session, stack) -> dict[str, str]:
 def test_a_webhooks_function_killed_after_storing_a_reply_loses_none_of_its_forwards(
     functions,  # noqa: F811
     table_stream,  # noqa: F811
-    leased,
+    leased_alone,
     simulator,
     sink,
     aws_session,
@@ -229,7 +222,7 @@ def test_a_webhooks_function_killed_after_storing_a_reply_loses_none_of_its_forw
 def test_a_stream_batch_retried_after_the_notifier_died_mid_batch_forwards_each_reply_once(
     functions,  # noqa: F811
     table_stream,  # noqa: F811
-    leased,
+    leased_alone,
     simulator,
     sink,
     aws_session,
