@@ -300,12 +300,26 @@ class SendRequests:
         try:
             message = self._store_and_queue(request, prop, record.message_sid, now)
         except Exception:
-            store.release(scope)
+            if not self._left_to_send(record.message_sid):
+                store.release(scope)
             raise
         response = {"Message": message.to_resource()}
         store.complete(scope, 200, response)
         emit(Metric.MESSAGES_ACCEPTED)
         return Accepted(200, response)
+
+    def _left_to_send(self, message_sid: str) -> bool:
+        """Whether a keyed request that failed left its message to be sent all the same:
+        stored and still queued or scheduled (SendQueue refused it and the `failed` write
+        failed too, so its recovery entry will release it), or not known because this read
+        failed as well. Its key is then kept, not given back: the customer's retry after
+        the lock takes it over and finds this message, rather than making a second one
+        that would be sent beside it (docs/reliability.md, "AWS faults")."""
+        try:
+            stored = self.messages.get(message_sid, consistent=True)
+        except Exception:
+            return True
+        return stored is not None and stored.status in (QUEUED, SCHEDULED)
 
     def _check_forward_target(self, request: SendRequest) -> None:
         if self.leasing is not None:  # the pool comes with the leases
