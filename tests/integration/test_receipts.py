@@ -384,3 +384,46 @@ def test_every_twilio_status_maps_to_a_product_status_or_is_ignored():
         "receiving": "ignored",
         "received": "ignored",
     }
+
+
+def test_a_receipt_whose_write_fails_is_a_500_for_the_carrier_to_retry(
+    api, functions, aws_session, stack, simulator, monkeypatch
+):
+    from botocore.exceptions import ClientError
+
+    from smsgw.dal.receipt_store import ReceiptStore
+
+    # Given a sent message, and DynamoDB refusing the receipt's write once (throttled
+    # beyond botocore's retries)
+    sid, submission = send_and_submit(api, functions, aws_session, stack, simulator)
+    apply = ReceiptStore.apply
+    refused = []
+
+    def throttled_once(store, *args, **kwargs):
+        if not refused:
+            refused.append(args)
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+            raise ClientError({"Error": error}, "UpdateItem")
+        return apply(store, *args, **kwargs)
+
+    monkeypatch.setattr(ReceiptStore, "apply", throttled_once)
+    form = receipt_form(submission["sid"], "delivered")
+
+    # When the carrier reports it delivered, and retries what got no 2xx
+    first = receipt(functions, simulator, submission["StatusCallback"], form)
+    retried = receipt(functions, simulator, submission["StatusCallback"], form)
+
+    # Then the first answer is a 500 in the error format, naming nothing internal, and the
+    # retry applies the receipt
+    assert first == (
+        500,
+        {
+            "Error": {
+                "Code": ErrorCode.INTERNAL_ERROR.number,
+                "Message": "Something went wrong on our side; retry.",
+                "Parameter": None,
+            }
+        },
+    )
+    assert retried == (200, {"Receipt": "applied"})
+    assert message_item(aws_session, stack, sid)["Status"] == "delivered"

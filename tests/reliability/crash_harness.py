@@ -112,6 +112,8 @@ class Figures:
     stuck: int = 0
     duplicates: int = 0
     note: str = ""
+    kind: str = "crash points"
+    """What the row injects: `crash points` (kills) or `aws faults` (failed AWS calls)."""
 
     @classmethod
     def of(
@@ -123,6 +125,7 @@ class Figures:
         dead_lettered: int = 0,
         duplicates: int = 0,
         note: str = "",
+        kind: str = "crash points",
     ) -> Figures:
         found = [outcome(item) for item in items]
         return cls(
@@ -135,12 +138,13 @@ class Figures:
             stuck=found.count("stuck") + found.count("missing"),
             duplicates=duplicates,
             note=note,
+            kind=kind,
         )
 
     def line(self) -> str:
         return (
-            f"crash points: {self.row}: {self.messages} messages, crashes injected "
-            f"{self.crashes}, final {self.final} / unknown {self.unknown} / dead-lettered "
+            f"{self.kind}: {self.row}: {self.messages} messages, "
+            f"{'faults' if self.kind == 'aws faults' else 'crashes'} injected {self.crashes}, final {self.final} / unknown {self.unknown} / dead-lettered "
             f"{self.dead_lettered} / stuck {self.stuck}, duplicates {self.duplicates}"
             + (f"; {self.note}" if self.note else "")
         )
@@ -191,3 +195,53 @@ def drain_send_queue(invoke: Callable[[list[dict[str, Any]]], Any], aws_session,
                 ],
             )
     return len(records)
+
+
+def stream_until_handled(
+    invoke: Callable[[list[dict[str, Any]]], Any], records: list[dict[str, Any]], batch: int
+) -> int:
+    """Hand a stream's records to a function as Lambda's DynamoDB event source does with
+    `ReportBatchItemFailures`: in order, `batch` at a time; after a batch that reported
+    failures, again from the earliest record reported (the ones before it are done, the
+    ones after it are read again). The number of batches retried."""
+    from smsgw.dal.stream_records import sequence_number
+
+    position, retried = 0, 0
+    while position < len(records):
+        chunk = records[position : position + batch]
+        failed = {f["itemIdentifier"] for f in invoke(chunk)["batchItemFailures"]}
+        if not failed:
+            position += len(chunk)
+            continue
+        position += min(i for i, r in enumerate(chunk) if sequence_number(r) in failed)
+        retried += 1
+        assert retried <= 10 * len(records), "a stream record that never succeeds"
+    return retried
+
+
+def queue_until_handled(
+    invoke: Callable[[list[dict[str, Any]]], Any],
+    records: list[dict[str, Any]],
+    queue: Any,
+    batch: int = 10,
+    before_again: Callable[[], None] = lambda: None,
+) -> int:
+    """Hand an SQS queue's records to a function as Lambda's event source does, through a
+    `QueueModel` (conftest.py): a record reported failed, or every record of an invocation
+    that raised, is delivered again (after its visibility: `before_again` may move a clock
+    on), until acknowledged or dead-lettered. The number of deliveries."""
+    deliveries, pending = 0, records
+    while pending:
+        again = []
+        for start in range(0, len(pending), batch):
+            chunk = pending[start : start + batch]
+            delivered = [queue.deliver(record) for record in chunk]
+            try:
+                failed = {f["itemIdentifier"] for f in invoke(delivered)["batchItemFailures"]}
+            except Exception:  # the function's error: the whole batch comes back
+                failed = {record["messageId"] for record in chunk}
+            deliveries += len(chunk)
+            again += queue.settle(chunk, failed)
+        pending = again
+        before_again()
+    return deliveries

@@ -294,6 +294,26 @@ def test_an_sms_forward_is_a_new_message_queued_for_the_sender_once_per_reply(
     assert send_queue.message_sids() == [sid, sid]  # the sender's claim sends it once
 
 
+def test_an_sms_forward_whose_queue_send_fails_stays_queued_for_its_retry(
+    processor, leases, queue, forwarder, messages, send_queue
+):
+    # Given SendQueue refusing the forward's job
+    job = forward_jobs(processor, leases, queue)[FORWARD_SMS]
+    send_queue.failing = True
+
+    # When the forward is made, fails, and its job is delivered again once SQS is back
+    with pytest.raises(RuntimeError):
+        forwarder.forward(job, T0 + 1)
+    sid = derived_sid(MESSAGE_PREFIX, f"forward:{job.reply_sid}")
+    left = messages.get(sid).status
+    send_queue.failing = False
+    forwarder.forward(job, T0 + 2)
+
+    # Then the message was left queued, not failed, and the retry queued it
+    assert left == QUEUED and messages.get(sid).status == QUEUED
+    assert send_queue.message_sids() == [sid]
+
+
 def test_an_sms_forward_is_sent_from_forward_from_sms_when_given(
     processor, leases, queue, forwarder, messages
 ):

@@ -226,9 +226,23 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             _count(outcome)
         if outcome.result in (RETRY, GAVE_UP, DeliveryResult.DEAD_LETTER):
             delay = outcome.retry_in if outcome.result == RETRY else 0
-            services.callback_queue().retry_in(record["receiptHandle"], delay or 0)
+            _retry_in(record, delay or 0)
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
+
+
+def _retry_in(record: dict[str, Any], seconds: int) -> None:
+    """Make a failed job visible again in `seconds`. If SQS refuses, the queue's own
+    visibility timeout brings it back instead: only this record is late, while raising
+    would fail the whole batch and repeat the webhooks its other records delivered."""
+    try:
+        services.callback_queue().retry_in(record["receiptHandle"], seconds)
+    except Exception:
+        logger.warning(
+            "could not change the job's visibility",
+            extra={"messageId": record.get("messageId")},
+            exc_info=True,
+        )
 
 
 def process_stream(records: list[dict[str, Any]]) -> dict[str, Any]:

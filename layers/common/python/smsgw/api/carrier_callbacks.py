@@ -1,7 +1,9 @@
 """The webhooks function's resolver: carrier callbacks, verified by the carrier's signature.
 
 Served on the function's own URL (template.yaml, `FunctionUrlConfig`), not the HTTP API.
-No Basic auth here; the carrier's signature is the only credential. Every answer a carrier can cause is a 2xx or a 4xx in the product's format.
+No Basic auth here; the carrier's signature is the only credential. Every answer a carrier
+can cause is a 2xx or a 4xx in the product's format; a fault of ours (DynamoDB unavailable)
+is a 500 in the same format, which the carrier retries.
 `{Carrier}` in the path picks the adapter (twilio, vonage or eum); a carrier the deployment
 has no credentials for is a 404. SNS subscription confirmations (End User Messaging) are
 verified and confirmed before anything else.
@@ -194,6 +196,17 @@ def handle_gateway_error(error: SmsGatewayError) -> Response:
         "callback refused", extra={"ErrorCode": error.code.number, "Reason": error.message}
     )
     return error_response(error)
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(error: Exception) -> Response:
+    # A fault of ours or of AWS (DynamoDB throttled beyond botocore's retries): a 500 in
+    # the error format, so that the carrier retries the callback; what the first attempt
+    # wrote is harmless to write again (docs/reliability.md, "AWS faults").
+    logger.exception("callback failed")
+    return error_response(
+        SmsGatewayError(ErrorCode.INTERNAL_ERROR, "Something went wrong on our side; retry.", None)
+    )
 
 
 @app.not_found

@@ -113,30 +113,43 @@ def build_message(
 
 
 def store_and_queue(messages: Messages, queue: SendJobs, message: Message, now: float) -> Message:
-    """Store the message and queue it. Idempotent for one MessageSid: a second call finds
-    the stored message and queues it again, which the sender's claim makes harmless.
+    """Store the message and queue it (a reply's SMS forward). Idempotent for one
+    MessageSid: a second call finds the stored message and queues it again, which the
+    sender's claim makes harmless.
 
     A message to be queued is stored with a recovery entry: if this function dies between
     the write and the queue send, the scheduler queues it a few minutes after it is due
     (kernel/scheduling.recovery_time; docs/reliability.md, "Where a crash can leave
-    state behind")."""
+    state behind"). A queue send that fails raises and leaves the message `queued`: no
+    caller was told it failed, and the job that asked for it, delivered again, queues it
+    (failing that, its recovery entry does)."""
     waiting = waits_in_table(int(message.deliver_at or 0), int(now))
     if not messages.create(message, wait_in_table=waiting):
         stored = messages.get(message.message_sid, consistent=True)
         assert stored is not None
         message = stored
-    return queue_stored(messages, queue, message, now)
+    return queue_stored(messages, queue, message, now, fail_unqueued=False)
 
 
-def queue_stored(messages: Messages, queue: SendJobs, message: Message, now: float) -> Message:
+def queue_stored(
+    messages: Messages,
+    queue: SendJobs,
+    message: Message,
+    now: float,
+    *,
+    fail_unqueued: bool = True,
+) -> Message:
     """Queue a stored message. Idempotent for one MessageSid: queueing it again is made
-    harmless by the sender's claim."""
+    harmless by the sender's claim. With `fail_unqueued` (the API's request), a queue send
+    that fails marks the message `failed` before it raises."""
     if message.status in (QUEUED, SCHEDULED):
         delay = int(message.deliver_at or 0) - int(now)
         if not waits_in_table(int(message.deliver_at or 0), int(now)):
             try:
                 queue.enqueue(message.message_sid, delay)
             except Exception:
+                if not fail_unqueued:
+                    raise
                 # The caller gets a 500; the stored message must not wait forever for a
                 # job that was never queued.
                 messages.transition(
@@ -302,12 +315,26 @@ class SendRequests:
         try:
             message = self._store_and_queue(request, prop, record.message_sid, now)
         except Exception:
-            store.release(scope)
+            if not self._left_to_send(record.message_sid):
+                store.release(scope)
             raise
         response = {"Message": message.to_resource()}
         store.complete(scope, 200, response)
         emit(Metric.MESSAGES_ACCEPTED)
         return Accepted(200, response)
+
+    def _left_to_send(self, message_sid: str) -> bool:
+        """Whether a keyed request that failed left its message to be sent all the same:
+        stored and still queued or scheduled (SendQueue refused it and the `failed` write
+        failed too, so its recovery entry will release it), or not known because this read
+        failed as well. Its key is then kept, not given back: the customer's retry after
+        the lock takes it over and finds this message, rather than making a second one
+        that would be sent beside it (docs/reliability.md, "AWS faults")."""
+        try:
+            stored = self.messages.get(message_sid, consistent=True)
+        except Exception:
+            return True
+        return stored is not None and stored.status in (QUEUED, SCHEDULED)
 
     def _check_forward_target(self, request: SendRequest) -> None:
         if self.leasing is not None:  # the pool comes with the leases
