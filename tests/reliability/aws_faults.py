@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -54,18 +55,21 @@ _PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810#", "sqs": "com.amazonaw
 
 @dataclass
 class Rule:
-    """Calls of `service`'s `operation` for which `where(body)` holds fail with `fault` on
-    every attempt; `calls` limits how many (None: every one while the rule stands)."""
+    """Calls of `service`'s `operation` (None: any of its operations) for which
+    `where(body)` holds fail with `fault`: on every attempt, or on the first `attempts` of
+    each (botocore's retry then goes through, as a passing throttle does); `calls` limits
+    how many calls (None: every one while the rule stands)."""
 
     service: str
-    operation: str
+    operation: str | None
     fault: str
     where: Callable[[dict[str, Any]], bool]
     calls: int | None = None
+    attempts: int | None = None
     failed: int = 0
 
     def takes(self, service: str, operation: str, body: dict[str, Any]) -> bool:
-        if (service, operation) != (self.service, self.operation):
+        if service != self.service or self.operation not in (None, operation):
             return False
         if self.calls is not None and self.failed >= self.calls:
             return False
@@ -86,13 +90,14 @@ class AwsFaults:
     def fail(
         self,
         service: str,
-        operation: str,
+        operation: str | None,
         fault: str = THROTTLED,
         *,
         where: Callable[[dict[str, Any]], bool] = lambda body: True,
         calls: int | None = None,
+        attempts: int | None = None,
     ) -> Rule:
-        rule = Rule(service, operation, fault, where, calls)
+        rule = Rule(service, operation, fault, where, calls, attempts)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -131,12 +136,13 @@ class AwsFaults:
                 if rule is not None:
                     rule.failed += 1
                     self.failed[(service, model.name, rule.fault)] += 1
-        self._call.rule = rule
+        self._call.rule, self._call.attempts = rule, 0
 
     def _before_send(self, request: Any, **_: Any) -> AWSResponse | None:
         rule = getattr(self._call, "rule", None)
-        if rule is None:
+        if rule is None or (rule.attempts is not None and self._call.attempts >= rule.attempts):
             return None
+        self._call.attempts += 1
         with self._lock:
             self.attempts += 1
         status, code = ERRORS[(rule.service, rule.fault)]
@@ -222,6 +228,11 @@ def first_calls(
         return False
 
     return where
+
+
+def drawn(rng: random.Random, probability: float) -> Callable[[dict[str, Any]], bool]:
+    """A call at random, with this probability (the rule calls it under its lock)."""
+    return lambda body: rng.random() < probability
 
 
 def job_sid(body: dict[str, Any]) -> str:

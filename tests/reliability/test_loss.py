@@ -25,16 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.retries import standard
-from moto.core.botocore_stubber import MockRawResponse
 
 from smsgw import send_batch as sender_module
 from smsgw.carriers.twilio import TwilioCarrier
-from smsgw.dal import aws
 from smsgw.logic.dispatch import Dispatcher
 from smsgw_tools.simulators import handler as simulator_handler
 from smsgw_tools.simulators.server import CarrierSimulator
+from tests.reliability.aws_faults import aws_faults, drawn  # noqa: F401 - the fixture
 from tests.reliability.conftest import MESSAGES, QueueModel
 from tests.reliability.test_duplicates import chunks, message_items
 
@@ -81,86 +78,6 @@ class FaultyCarrier:
         return getattr(self._healthy, name)
 
 
-class DynamoDBThrottling:
-    """Throttles the sender's DynamoDB requests before they leave botocore: a `before-call`
-    hook decides per API call (once, throttled on every attempt, or not at all) and a
-    `before-send` hook answers the attempt with a 400 ProvisionedThroughputExceededException,
-    which botocore's standard retry mode retries like the real one."""
-
-    BODY = json.dumps(
-        {
-            "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-            "message": "The level of configured provisioned throughput for the table was exceeded.",
-        }
-    )
-
-    def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self._lock = threading.Lock()
-        self._call = threading.local()
-        self.enabled = False
-        self.calls = Counter()
-
-    def register(self, botocore_session) -> None:
-        botocore_session.register("before-call.dynamodb", self._before_call)
-        events = botocore_session.get_component("event_emitter")
-        events.register_first("before-send.dynamodb", self._before_send)
-
-    def unregister(self, botocore_session) -> None:
-        botocore_session.unregister("before-call.dynamodb", self._before_call)
-        botocore_session.unregister("before-send.dynamodb", self._before_send)
-
-    def _before_call(self, **_: Any) -> None:
-        mode = None
-        if self.enabled:
-            with self._lock:
-                draw = self._rng.random()
-                mode = "always" if draw < THROTTLED_ALWAYS else None
-                if mode is None and draw < THROTTLED_ALWAYS + THROTTLED_ONCE:
-                    mode = "once"
-                self.calls[mode or "clean"] += 1
-        self._call.mode, self._call.attempts = mode, 0
-
-    def _before_send(self, request, **_: Any) -> AWSResponse | None:
-        mode = getattr(self._call, "mode", None)
-        if mode is None or (mode == "once" and self._call.attempts > 0):
-            return None
-        self._call.attempts += 1
-        # Every before-send handler runs, moto's too: point the attempt where moto serves
-        # nothing, so that, like a real throttled request, it changes nothing.
-        request.url = "https://throttled.invalid/"
-        headers = {"Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, 400, headers, MockRawResponse(self.BODY))
-
-
-@pytest.fixture
-def throttling(aws_session, monkeypatch) -> Iterator[DynamoDBThrottling]:
-    """Installed on every botocore session the sender uses (the default one and its
-    per-thread ones) before the sender creates a client."""
-    import boto3
-
-    injector = DynamoDBThrottling(random.Random(5))
-    default = boto3._get_default_session()._session
-    injector.register(default)
-    original = aws._thread_session
-
-    def thread_session():
-        session = original()
-        injector.register(session._session)
-        return session
-
-    monkeypatch.setattr(aws, "_thread_session", thread_session)
-    # botocore waits rand(0, 1) s, then rand(0, 2) s, before retrying a throttled call;
-    # scaled down a hundredfold so that the run measures decisions, not sleeps.
-    delay = standard.ExponentialBackoff.delay_amount
-    monkeypatch.setattr(
-        standard.ExponentialBackoff, "delay_amount", lambda self, ctx: delay(self, ctx) / 100
-    )
-    yield injector
-    injector.enabled = False
-    injector.unregister(default)
-
-
 @pytest.fixture
 def faulty_simulators() -> Iterator[dict[str, CarrierSimulator]]:
     sims = {mode: CarrierSimulator(timeout_seconds=3).start() for mode in CARRIER_FAULTS}
@@ -172,7 +89,7 @@ def faulty_simulators() -> Iterator[dict[str, CarrierSimulator]]:
 
 
 def test_every_message_ends_final_unknown_or_dead_lettered_under_carrier_and_dynamodb_faults(
-    throttling,
+    aws_faults,  # noqa: F811
     faulty_simulators,
     sender,
     simulator,
@@ -224,12 +141,17 @@ def test_every_message_ends_final_unknown_or_dead_lettered_under_carrier_and_dyn
 
     # When the event source delivers them, and delivers again what was not acknowledged
     started = time.monotonic()
-    throttling.enabled = True
+    # DynamoDB throttles a call on every attempt, or once (botocore's retry goes through)
+    throttle = random.Random(5)
+    always = aws_faults.fail("dynamodb", None, where=drawn(throttle, THROTTLED_ALWAYS))
+    once = aws_faults.fail(
+        "dynamodb", None, where=drawn(throttle, THROTTLED_ONCE / (1 - THROTTLED_ALWAYS)), attempts=1
+    )
     pending = records
     with ThreadPoolExecutor(max_workers=CONCURRENT_INVOCATIONS) as pool:
         while pending:
             pending = [r for again in pool.map(invoke, chunks(pending)) for r in again]
-    throttling.enabled = False
+    aws_faults.stop()
     elapsed = time.monotonic() - started
 
     # Then each message is final, in the unknown-outcome state, or on the DLQ: none dropped
@@ -258,7 +180,7 @@ def test_every_message_ends_final_unknown_or_dead_lettered_under_carrier_and_dyn
     assert {r["messageId"] for r, _ in back_offs} <= set(sid_by_message_id)
     assert sleeps and max(sleeps) < READ_TIMEOUT_SECONDS * 5 < RETRY_AFTER_SECONDS
     assert max(invocations) < RETRY_AFTER_SECONDS
-    assert throttling.calls["always"] > 0 and throttling.calls["once"] > 0
+    assert always.failed > 0 and once.failed > 0
     statuses = Counter(items[sid]["Status"] for sid in final)
     # A DynamoDB write that failed after the carrier answered leaves the claim in place
     claimed = {sid for sid in unknown if items[sid]["SubmitState"] == "claimed"}
@@ -267,7 +189,7 @@ def test_every_message_ends_final_unknown_or_dead_lettered_under_carrier_and_dyn
         f"\nloss: {MESSAGES} messages, {sum(queue.receives.values())} deliveries in "
         f"{len(invocations)} invocations (longest {max(invocations):.2f} s), {elapsed:.1f} s, "
         f"{len(sleeps)} sleeps (longest {max(sleeps):.2f} s); "
-        f"carrier answers {dict(carrier.answers)}; DynamoDB calls {dict(throttling.calls)}; "
+        f"carrier answers {dict(carrier.answers)}; DynamoDB calls throttled {always.failed} always, {once.failed} once; "
         f"final {dict(statuses)}, unknown outcome {len(unknown)} ({len(unknown - claimed)} "
         f"carrier timeouts, {len(claimed)} claims left by a failed write, {len(taken)} of them "
         f"accepted by the carrier), "
