@@ -17,12 +17,13 @@ the same assertions against the fake and against the real `smsgw.dal` store on m
 | `FakeCallbackQueue` | `dal.callbacks.CallbackQueue` (`JobQueue`) | `test_queue_contract.py` |
 | `FakeTenantStore` | `dal.tenants.TenantStore` (the sender's reads) | `test_tenant_store_contract.py` |
 | `FakeCarrier` | a carrier adapter (`carriers.base.Carrier`, `reconcile`) | none: scripted |
+| `FakeCarriers` | a deployment's carriers with routes (`route_for`, `adapter`) | none: scripted |
 | `FakeMailer` | `dal.email.SesMailer` (`Mailer`) | none: scripted |
 
 The carrier and the mailer stand for the outside world: a test scripts what they answer.
 """
 
-from tests.fakes.carrier import FakeCarrier, FakeMailer, callback
+from tests.fakes.carrier import FakeCarrier, FakeCarriers, FakeMailer, callback
 from tests.fakes.leases import FakeLeaseStore, FakePool
 from tests.fakes.messages import FakeClaimStore, FakeMessageStore, FakeScheduleStore
 from tests.fakes.queues import FakeCallbackQueue, FakeSendQueue
@@ -33,6 +34,7 @@ from tests.fakes.tenants import FakeTenantStore
 __all__ = [
     "FakeCallbackQueue",
     "FakeCarrier",
+    "FakeCarriers",
     "FakeClaimStore",
     "FakeLeaseStore",
     "FakeMailer",

@@ -76,7 +76,7 @@ def send_requests() -> SendRequests:
 @warm
 def carriers():
     """Every carrier adapter the deployment can use (docs/carriers.md), built on first use;
-    a leased number's pool item may name its own carrier."""
+    routes pick them by destination, and a leased number's pool item may name its own."""
     from smsgw.carriers import Carriers
     from smsgw.dal.pool import PoolStore
     from smsgw.dal.secrets import load_secret
@@ -88,7 +88,20 @@ def carriers():
         lambda: load_secret(config.carrier_secret_name),
         config.carrier_timeout_seconds,
         pool_carrier=pool.carrier_of,
+        routes=routes().current,
     )
+
+
+@warm
+def routes():
+    """The routes by destination prefix; a warm process re-reads them at most once a
+    minute (docs/carriers.md, "Routes")."""
+    from smsgw.dal.route_store import RouteStore
+
+    return RouteStore(aws.table(settings().table_name), cache_seconds=ROUTES_CACHE_SECONDS)
+
+
+ROUTES_CACHE_SECONDS = 60
 
 
 def carrier():
