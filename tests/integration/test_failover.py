@@ -14,6 +14,8 @@ import pytest
 
 from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.logic.reconcile import GRACE_SECONDS
+from smsgw_tools.admin import cli
+from smsgw_tools.admin.operations import Admin
 from smsgw_tools.simulators.server import CarrierSimulator
 from tests.integration.conftest import queued_records
 from tests.moto_snapshots import deploy_once
@@ -192,27 +194,42 @@ def test_without_routes_the_deployment_carrier_sends_as_before(
     assert message_item(aws_session, stack, sid)["SubmitState"] == "retryable"
 
 
-def test_routes_are_set_listed_and_removed(admin, carriers, stack):
+def test_routes_are_set_listed_and_removed_with_the_cli(carriers, stack, capsys):
     secret = stack.parameters["CarrierSecretName"]
 
-    admin.set_route("+1", ["vonage"], secret)
-    admin.set_route("default", ["twilio"], secret)
-    listed = admin.list_routes()
-    removed = admin.remove_route("+1")
+    def run(*args):
+        code = cli.main(["--table", stack.physical_ids["Table"], "--json", *args])
+        captured = capsys.readouterr()
+        return code, (json.loads(captured.out) if captured.out.strip() else None), captured.err
 
+    # When routes are set (in the given order), listed and one removed
+    code, added, note = run("route", "set", "+1", "vonage,twilio", "--carrier-secret", secret)
+    run("route", "set", "DEFAULT", "twilio", "--carrier-secret", secret)
+    _, listed, _ = run("route", "list")
+    _, removed, _ = run("route", "remove", "+1")
+    _, after, _ = run("route", "list")
+    gone, _, missing = run("route", "remove", "+1")
+    refused, _, unusable = run("route", "set", "+44", "eum", "--carrier-secret", secret)
+
+    # Then each is shown as stored, and a change says when it takes effect
+    assert code == 0 and added["Carriers"] == ["vonage", "twilio"]
+    assert "within a minute" in note
     assert [(r["Prefix"], r["Carriers"]) for r in listed] == [
-        ("+1", ["vonage"]),
+        ("+1", ["vonage", "twilio"]),
         ("+61", ["twilio", "vonage"]),
         ("default", ["twilio"]),
     ]
     assert removed["Prefix"] == "+1"
-    assert [r["Prefix"] for r in admin.list_routes()] == ["+61", "default"]
-    with pytest.raises(NotFoundError) as missing:
-        admin.remove_route("+1")
-    assert missing.value.code == ErrorCode.CARRIER_ROUTE_NOT_FOUND
-    with pytest.raises(ValidationError) as unusable:
-        admin.set_route("+44", ["eum"], secret)  # no End User Messaging keys in the secret
-    assert unusable.value.code == ErrorCode.CARRIER_ROUTE_INVALID
+    assert [r["Prefix"] for r in after] == ["+61", "default"]
+    # a missing route, and a carrier without keys in the secret, are one line each
+    assert gone == 1 and missing.strip() == "smsgw: No route has the prefix +1."
+    assert refused == 1 and "'eum'" in unusable and len(unusable.splitlines()) == 1
+    with pytest.raises(NotFoundError) as not_found:
+        Admin(stack.physical_ids["Table"]).remove_route("+1")
+    assert not_found.value.code == ErrorCode.CARRIER_ROUTE_NOT_FOUND
+    with pytest.raises(ValidationError) as invalid:
+        Admin(stack.physical_ids["Table"]).set_route("+44", ["eum"], secret)
+    assert invalid.value.code == ErrorCode.CARRIER_ROUTE_INVALID
 
 
 def test_a_warm_sender_reads_the_routes_at_most_once_a_minute(aws_session, stack, admin, carriers):
