@@ -250,3 +250,47 @@ def test_a_warm_sender_reads_the_routes_at_most_once_a_minute(aws_session, stack
     assert store.current() == {"+61": ("twilio", "vonage")}
     now[0] += 1
     assert store.current() == {"+61": ("vonage",)}
+
+
+def test_a_carrier_breaker_opens_sends_straight_to_the_next_and_closes_after_a_probe(
+    api, functions, carriers, aws_session, stack, monkeypatch, capsys
+):
+    # Given breakers with N = 3 and a one-second cool-down, and twilio answering 5xx
+    environment = stack.function_environment
+    monkeypatch.setattr(
+        stack,
+        "function_environment",
+        lambda function: (
+            environment(function)
+            | {"BREAKER_MIN_SUBMISSIONS": "3", "BREAKER_COOLDOWN_SECONDS": "1"}
+        ),
+    )
+    carriers.twilio.set_fault("5xx", count=100)
+
+    def send_one():
+        sid, records = send(api, aws_session, stack)
+        assert functions.invoke("sender", {"Records": records}) == {"batchItemFailures": []}
+        return message_item(aws_session, stack, sid)
+
+    def asked_at_twilio():
+        return 100 - carriers.twilio.state.fault()["remaining"]
+
+    # When three messages meet twilio's 5xx (each delivered by vonage) ...
+    first = [send_one() for _ in range(3)]
+    assert asked_at_twilio() == 3
+    assert "CarrierBreakerOpened" in capsys.readouterr().out
+
+    # ... the next one goes straight to vonage: twilio is not asked
+    skipped = send_one()
+    assert asked_at_twilio() == 3
+    assert all(m["Carrier"] == "vonage" and m["Status"] == "sent" for m in [*first, skipped])
+    assert skipped["Events"][-2]["Carrier"] == "twilio"
+
+    # Then, twilio back and the cool-down over, a probe goes to twilio and closes it
+    carriers.twilio.set_fault("none")
+    time.sleep(1.1)
+    probe = send_one()
+    after = send_one()
+    assert (probe["Carrier"], after["Carrier"]) == ("twilio", "twilio")
+    # one submission per message in all, counted at both simulators
+    assert carriers.counts() == {"twilio": 2, "vonage": 4}

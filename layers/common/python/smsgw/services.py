@@ -104,6 +104,24 @@ def routes():
 ROUTES_CACHE_SECONDS = 60
 
 
+@warm
+def breakers():
+    """The carriers' circuit breakers, shared through the table (docs/carriers.md,
+    "Circuit breakers")."""
+    from smsgw.dal.breaker_store import BreakerStore
+    from smsgw.logic.breaker import BreakerPolicy, CircuitBreakers
+
+    config = settings()
+    policy = BreakerPolicy(
+        window_seconds=config.breaker_window_seconds,
+        min_submissions=config.breaker_min_submissions,
+        failure_ratio=config.breaker_failure_ratio,
+        cooldown_seconds=config.breaker_cooldown_seconds,
+        probes=config.breaker_probes,
+    )
+    return CircuitBreakers(BreakerStore(aws.table(config.table_name)), policy)
+
+
 def carrier():
     """The deployment's own carrier adapter."""
     return carriers().default

@@ -77,12 +77,12 @@ class RouteStore:
             )
         return _route(removed)
 
-    def list(self) -> list[Route]:
-        """Every route, by prefix (a strongly consistent read)."""
+    def list(self, *, consistent: bool = True) -> list[Route]:
+        """Every route, by prefix."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("PK").eq(PARTITION),
-            "ConsistentRead": True,
+            "ConsistentRead": consistent,
         }
         while True:
             page = self._table.query(**kwargs)
@@ -97,7 +97,8 @@ class RouteStore:
             now = self._clock()
             if self._cached is not None and now - self._cached[0] < self._cache_seconds:
                 return self._cached[1]
-            routes = {route.prefix: route.carriers for route in self.list()}
+            # eventually consistent (half the read): a change already waits up to a minute
+            routes = {route.prefix: route.carriers for route in self.list(consistent=False)}
             self._cached = (now, routes)
             return routes
 

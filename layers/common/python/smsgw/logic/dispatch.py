@@ -28,6 +28,7 @@ from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import is_well_formed
 from smsgw.kernel.backoff import Backoff
 from smsgw.kernel.scheduling import waits_in_table
+from smsgw.logic.breaker import CircuitBreakers, Gate
 from smsgw.logic.ports import (
     Carrier,
     Claims,
@@ -110,12 +111,16 @@ class Dispatcher:
         receipts: Any = None,
         leasing: Any = None,
         carriers: Any = None,
+        breakers: CircuitBreakers | None = None,
     ) -> None:
         # `carriers` (smsgw.carriers.Carriers) picks the adapter per message: a leased
         # number's pool carrier, else the deployment's; without it, `carrier` sends all.
         if carrier is None and carriers is None:
             raise ValueError("a Dispatcher needs a carrier or carriers")
         self._carriers = carriers
+        # Circuit breakers (logic/breaker.py): a carrier whose breaker is open is skipped
+        # for the next of the route; without them, every carrier is always tried.
+        self._breakers = breakers
         # Raw requests are accepted by the API's use case (logic/send_request_use_case.py),
         # with the same opt-out check and leases (logic/leases.py).
         self._send_requests = SendRequests(
@@ -169,6 +174,12 @@ class Dispatcher:
             # Not due yet (a raw request with a Schedule): a delayed job comes back for it.
             self._queue.enqueue(sid, int((current.deliver_at or 0) - now))
         return Outcome(sid, current.status)
+
+    def end_batch(self) -> None:
+        """After a batch of jobs: count their carriers' results for the breakers, one
+        write per carrier (logic/breaker.py)."""
+        if self._breakers is not None:
+            self._breakers.flush()
 
     def _job_sid(self, job: SendJob) -> str | None:
         """The MessageSid of a job the API queued; None for a raw send request."""
@@ -229,23 +240,38 @@ class Dispatcher:
         # definitely did not take the message, for a reason that is not the message's.
         route = self.route_for(claimed)
         for index, name in enumerate(route):
+            last = index + 1 == len(route)
+            gate = self._gate(name)
+            if gate is Gate.OPEN and not last:
+                # Recorded before the next carrier can hold it: reconciliation asks `Carrier`.
+                _persist(self._fail_over, sid, name, route[index + 1], None)
+                continue
             try:
                 carrier = self.carrier_for(claimed) if index == 0 else self._adapter(name)
                 sms = self.outbound(claimed, carrier, now)
                 result = carrier.submit(sms)
             except OutcomeUnknownError as exc:
                 _log_carrier_error(sid, exc, name)
+                self._record(name, gate, failed=True)
                 _persist(self._settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=name)
                 return Outcome(sid, SENDING)
             except CarrierError as exc:
                 _log_carrier_error(sid, exc, name)
-                if not exc.fails_over or index + 1 == len(route):
+                self._record(name, gate, failed=not exc.permanent)
+                if not exc.fails_over or last:
                     return self._refused(claimed, job, exc, name)
-                # Recorded before the next carrier can hold it: reconciliation asks `Carrier`.
                 _persist(self._fail_over, sid, name, route[index + 1], exc)
                 continue
+            self._record(name, gate, failed=False)
             return self._accepted(claimed, carrier, sms, result)
         raise AssertionError("a route names one carrier or more")
+
+    def _gate(self, name: str) -> Gate:
+        return Gate.CLOSED if self._breakers is None else self._breakers.gate(name)
+
+    def _record(self, name: str, gate: Gate, *, failed: bool) -> None:
+        if self._breakers is not None:
+            self._breakers.record(name, gate, failed)
 
     def _refused(self, claimed: Message, job: SendJob, exc: CarrierError, name: str) -> Outcome:
         """The last carrier tried, `name`, did not take the message (docs/reliability.md)."""
@@ -335,16 +361,21 @@ class Dispatcher:
         base = self._status_callback_base.rstrip("/")
         return f"{base}/v1/Carriers/{carrier}/Receipts?{GATEWAY_SID_PARAM}={sid}"
 
-    def _fail_over(self, sid: str, tried: str, following: str, failure: CarrierError) -> bool:
-        """Record that `tried` definitely did not take the message and that `following`
-        is tried next, under the claim (the claim stays: nothing is final yet)."""
+    def _fail_over(
+        self, sid: str, tried: str, following: str, failure: CarrierError | None
+    ) -> bool:
+        """Record that `tried` definitely did not take the message (`failure`; None: its
+        breaker is open and it was not asked) and that `following` is tried next, under
+        the claim (the claim stays: nothing is final yet)."""
         event: dict[str, Any] = {
             "Status": SENDING,
             "Timestamp": iso_from_epoch(self._clock()),
-            "Detail": explanations.CARRIER_FAILED_OVER,
+            "Detail": explanations.CARRIER_FAILED_OVER
+            if failure is not None
+            else explanations.CARRIER_BREAKER_OPEN,
             "Carrier": tried,
         }
-        if failure.code:
+        if failure is not None and failure.code:
             event["CarrierErrorCode"] = failure.code
         return self._claims.settle_claim(
             sid,
