@@ -135,6 +135,19 @@ def test_after_the_cool_down_a_few_probe_and_a_success_closes_it(breakers, clock
     assert breakers.gate("twilio") is Gate.CLOSED
 
 
+def test_probes_that_never_report_are_handed_out_again_after_a_cool_down(breakers, clock):
+    # Given both probes taken by senders that died before reporting
+    results(breakers, "twilio", True, True, True, True)
+    clock.now += 30
+    assert [breakers.gate("twilio") for _ in range(3)] == [Gate.PROBE, Gate.PROBE, Gate.OPEN]
+
+    # When another cool-down passes, new probes are handed out
+    clock.now += 29
+    assert breakers.gate("twilio") is Gate.OPEN
+    clock.now += 1
+    assert breakers.gate("twilio") is Gate.PROBE
+
+
 def test_a_failed_probe_opens_it_for_another_cool_down(breakers, clock):
     results(breakers, "twilio", True, True, True, True)
     clock.now += 30

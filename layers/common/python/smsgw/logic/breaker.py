@@ -132,6 +132,10 @@ class CircuitBreakers:
             now = self._clock()
             if now < state.open_until:
                 return Gate.OPEN
+            if state.probes_left <= 0 and now >= state.open_until + self._policy.cooldown_seconds:
+                # its probes went out a cool-down ago and none reported (their senders
+                # died): hand out new ones, or it would stay open for good
+                self._store.reopen(carrier, int(now), self._policy.probes)
             return Gate.PROBE if self._store.take_probe(carrier, int(now)) else Gate.OPEN
         except Exception as exc:
             logger.warning("breaker read failed", extra={"Carrier": carrier, "reason": str(exc)})
