@@ -18,6 +18,7 @@ submission, so it cannot break the exactly-once promise.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -158,12 +159,16 @@ class CircuitBreakers:
         window = now // policy.window_seconds
         try:
             if failed:
-                self._store.reopen(carrier, now + policy.cooldown_seconds, policy.probes)
+                self._store.reopen(carrier, self._cool_down_end(), policy.probes)
             else:
                 self._store.close(carrier, window, (window + 2) * policy.window_seconds)
                 logger.info("carrier breaker closed", extra={"Carrier": carrier})
         except Exception as exc:
             logger.warning("breaker write failed", extra={"Carrier": carrier, "reason": str(exc)})
+
+    def _cool_down_end(self) -> int:
+        """Whole seconds, rounded up: a cool-down never ends early."""
+        return math.ceil(self._clock()) + self._policy.cooldown_seconds
 
     def flush(self) -> None:
         """Add the results counted since the last flush to each carrier's window (one
@@ -194,7 +199,7 @@ class CircuitBreakers:
             submissions += round(before * share)
             failures += round(failed_before * share)
         if policy.should_open(submissions, failures) and self._store.open(
-            carrier, now + policy.cooldown_seconds, policy.probes
+            carrier, self._cool_down_end(), policy.probes
         ):
             self._closed_until.pop(carrier, None)
             emit(Metric.CARRIER_BREAKER_OPENED)
