@@ -98,6 +98,12 @@ REQUESTS_PER_CLIENT_PER_CACHE_PERIOD = 100
 # webhooks a minute per warm notifier costs one read of them per 100 webhooks.
 WEBHOOKS_PER_PROPERTY_PER_CACHE_PERIOD = 100
 SECRET_CACHE_SECONDS = 300  # Powertools Parameters' max_age for the carrier secret
+# A warm sender reads the routes once a minute and each carrier's breaker once per 5 s
+# (docs/carriers.md): at 100 messages a minute per warm sender, 1/100 and 12/100 of a read
+# per message. Its breaker counts are one write per carrier per batch.
+SENDER_MESSAGES_PER_MINUTE = 100
+ROUTE_READS_PER_MINUTE = 1
+BREAKER_READS_PER_MINUTE = 12
 WARM_ENVIRONMENTS = 10  # sender/webhooks environments each refreshing their secret
 DURATION_MS = {  # a warm invocation in Lambda (mostly waiting on AWS, the carrier, the customer)
     "authorizer": 15,  # one GetItem and a hash check
@@ -466,6 +472,16 @@ def price(
     # the notifier's read of the property's signing secrets, cached like the authorizer's
     secrets_rru = sum(r for f, kind, r in meter.reads if (f, kind) == ("notifier", "PROPERTY"))
     rru = rru - secrets_rru + secrets_rru / WEBHOOKS_PER_PROPERTY_PER_CACHE_PERIOD
+    # the sender's routes and breaker state, cached per warm sender
+    for kind, per_minute in (
+        ("Query", ROUTE_READS_PER_MINUTE),
+        ("BREAKER", BREAKER_READS_PER_MINUTE),
+    ):
+        cached = sum(r for f, k, r in meter.reads if (f, k) == ("sender", kind))
+        rru = rru - cached + cached * per_minute / SENDER_MESSAGES_PER_MINUTE
+    # the breaker's counts: one write per carrier per batch
+    counted = sum(w[-1] for w in meter.writes if (w[0], w[2]) == ("sender", "BREAKER"))
+    wru = wru - counted + counted / batch
     if billing_mode == "PROVISIONED":
         # A unit a second for an hour, of which `utilisation` is consumed.
         wru_price = PRICES["dynamodb_wcu_hour"] / 3600 / utilisation
@@ -486,7 +502,8 @@ def price(
             "DynamoDB reads (RRU)",
             rru,
             rru * rru_price * 1e6,
-            f"the authorizer's and the webhook secrets' reads amortized (cached){capacity}",
+            f"the authorizer's, webhook secrets', routes' and breakers' reads amortized "
+            f"(cached){capacity}",
         )
     )
     ours = sum(

@@ -16,13 +16,16 @@ the same assertions against the fake and against the real `smsgw.dal` store on m
 | `FakeSendQueue` | `dal.queue.SendQueue` (`SendQueueLike`) | `test_queue_contract.py` |
 | `FakeCallbackQueue` | `dal.callbacks.CallbackQueue` (`JobQueue`) | `test_queue_contract.py` |
 | `FakeTenantStore` | `dal.tenants.TenantStore` (the sender's reads) | `test_tenant_store_contract.py` |
+| `FakeBreakerStore` | `dal.breaker_store.BreakerStore` (`logic.breaker.BreakerStore`) | `test_breaker_store_contract.py` |
 | `FakeCarrier` | a carrier adapter (`carriers.base.Carrier`, `reconcile`) | none: scripted |
+| `FakeCarriers` | a deployment's carriers with routes (`route_for`, `adapter`) | none: scripted |
 | `FakeMailer` | `dal.email.SesMailer` (`Mailer`) | none: scripted |
 
 The carrier and the mailer stand for the outside world: a test scripts what they answer.
 """
 
-from tests.fakes.carrier import FakeCarrier, FakeMailer, callback
+from tests.fakes.breakers import FakeBreakerStore
+from tests.fakes.carrier import FakeCarrier, FakeCarriers, FakeMailer, callback
 from tests.fakes.leases import FakeLeaseStore, FakePool
 from tests.fakes.messages import FakeClaimStore, FakeMessageStore, FakeScheduleStore
 from tests.fakes.queues import FakeCallbackQueue, FakeSendQueue
@@ -31,8 +34,10 @@ from tests.fakes.replies import FakeReplyStore
 from tests.fakes.tenants import FakeTenantStore
 
 __all__ = [
+    "FakeBreakerStore",
     "FakeCallbackQueue",
     "FakeCarrier",
+    "FakeCarriers",
     "FakeClaimStore",
     "FakeLeaseStore",
     "FakeMailer",

@@ -122,4 +122,37 @@ class FakeMailer:
         return f"mail-{len(self.sent)}"
 
 
-__all__ = ["FakeCarrier", "FakeMailer", "MailUnavailableError", "SentMail", "callback"]
+__all__ = [
+    "FakeCarrier",
+    "FakeCarriers",
+    "FakeMailer",
+    "MailUnavailableError",
+    "SentMail",
+    "callback",
+]
+
+
+@dataclass
+class FakeCarriers:
+    """The carriers of a deployment with routes (what `smsgw.carriers.Carriers` gives the
+    sender): FakeCarriers by name, routes by prefix, and the deployment's carrier."""
+
+    adapters: dict[str, FakeCarrier]
+    routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    deployment_carrier: str = "twilio"
+    pool_carriers: dict[str, str] = field(default_factory=dict)
+    """A leased number → the carrier its pool item names."""
+
+    def route_for(self, to: str, sender: str | None, leased: bool) -> tuple[str, ...]:
+        from smsgw.logic.routing import route_for
+
+        if leased:
+            return (self.pool_carriers.get(sender or "", self.deployment_carrier),)
+        return route_for(self.routes, to, self.deployment_carrier)
+
+    def adapter(self, name: str) -> FakeCarrier:
+        from smsgw.models.carrier import CarrierError
+
+        if name not in self.adapters:
+            raise CarrierError(f"carrier {name} is not configured", permanent=False)
+        return self.adapters[name]

@@ -116,6 +116,7 @@ class FakeMessageStore:
         item["SubmitState"] = SUBMIT_CLAIMED
         item["ClaimedAt"] = now
         item["SubmitAttempts"] = item.get("SubmitAttempts", 0) + 1
+        item.pop("Carrier", None)
         self._append(item, event)
         self.index.pop(message_sid, None)  # out of the waiting room
         return self._message(message_sid)

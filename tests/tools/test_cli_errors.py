@@ -28,14 +28,16 @@ from tests.support import parser_leaves, smsgw_in_process, smsgw_process
 
 # They start a stack or write a file; they make no call that can fail this way.
 NOT_RUN = {("local", "up"), ("local", "demo"), ("openapi",)}
-AWS_GROUPS = {"account", "property", "pool"}
+AWS_GROUPS = {"account", "property", "pool", "route"}
 GOOD = {
     "sid": "PR" + "0" * 32,
     "account": "AC" + "0" * 32,
     "number": "+61400000001",
     "seconds": "0.1",
+    "prefix": "+61",
+    "carriers": "twilio,vonage",
 }
-BAD = {"sid": "nope", "account": "AC123", "number": "12"}
+BAD = {"sid": "nope", "account": "AC123", "number": "12", "prefix": "61"}
 
 
 def _closed_port() -> int:
@@ -263,6 +265,53 @@ def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url, mo
     assert "credentials" in no_credentials.stderr and "--local" in no_credentials.stderr
     assert "smsgw" in no_stack.stderr and "--local" in no_stack.stderr
     assert "make serve" in no_info and ".local-stack/info.json" in no_info
+
+
+def test_a_route_is_checked_against_the_carrier_secret_in_one_line(tmp_path, moto_url, monkeypatch):
+    # Given a table, and a carrier secret that holds Twilio's keys only
+    import boto3
+
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    table = f"routes-{tmp_path.name}"[:60]
+    session.client("dynamodb", endpoint_url=moto_url).create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    secret = f"carrier-{tmp_path.name}"
+    session.client("secretsmanager", endpoint_url=moto_url).create_secret(
+        Name=secret, SecretString=json.dumps({"AccountSid": "AC1", "AuthToken": "t"})
+    )
+    target = ["--endpoint-url", moto_url, "--table", table]
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return smsgw_in_process([*target, "route", "set", *argv], tmp_path, monkeypatch)
+
+    # When a route names a carrier without credentials, an unknown one, a bad prefix, or
+    # the secret is not where the option says
+    no_keys = run("+61", "twilio,vonage", "--carrier-secret", secret)
+    unknown = run("+61", "twilio,sinch", "--carrier-secret", secret)
+    bad_prefix = run("61", "twilio", "--carrier-secret", secret)
+    no_secret = run("+61", "twilio", "--carrier-secret", "nope")
+    fine = run("+61", "twilio", "--carrier-secret", secret)
+
+    # Then each is one line naming what is wrong; a good one is set
+    for result in (no_keys, unknown, bad_prefix, no_secret):
+        assert _failure("route", [], result) is None, result.stderr
+    assert "'vonage'" in no_keys.stderr and "twilio" in no_keys.stderr
+    assert "'sinch'" in unknown.stderr
+    assert "+61" in bad_prefix.stderr
+    assert "--carrier-secret" in no_secret.stderr
+    assert fine.returncode == 0, fine.stderr
 
 
 class _NotTheSimulatorHandler(BaseHTTPRequestHandler):

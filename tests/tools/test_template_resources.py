@@ -108,8 +108,13 @@ def test_alarms_on_functions_are_skipped_and_queue_alarms_created(session, stack
     # When the alarms are listed
     alarms = session.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
-    # Then the dead-letter alarm watches the dead-letter queue; function alarms are skipped
-    assert sorted(alarm["Dimensions"][0]["Value"] for alarm in alarms) == sorted(
+    # Then the dead-letter alarm watches the dead-letter queue; function alarms are skipped;
+    # the product's own metric alarms (namespace SmsGateway) are created too
+    queues = [alarm for alarm in alarms if alarm["Namespace"] == "AWS/SQS"]
+    assert [a["MetricName"] for a in alarms if a["Namespace"] == "SmsGateway"] == [
+        "CarrierBreakerOpened"
+    ]
+    assert sorted(alarm["Dimensions"][0]["Value"] for alarm in queues) == sorted(
         stack.get_att(queue, "QueueName")
         for queue in (
             "SendDeadLetterQueue",

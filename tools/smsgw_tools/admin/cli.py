@@ -5,6 +5,7 @@ smsgw ... account create --name N | list | enable SID | disable SID | rotate-tok
 smsgw ... property create --account SID --name N | list --account SID | enable | disable
 smsgw ... property webhook-secret show SID | rotate SID | drop-previous SID
 smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +614...
+smsgw ... route set +61 twilio,vonage [--carrier-secret NAME] | list | remove +61
 smsgw local up | demo | sim ...   (see `smsgw local --help`)
 
 Where the admin commands act: `target.resolve_target`. Expected failures are one line
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from smsgw_tools.admin.cli_errors import describe
 from smsgw_tools.admin.target import admin_for
 from smsgw_tools.local.info import DEFAULT_INFO_FILE
 
+ROUTES_CACHE_NOTE = "takes effect within a minute (each warm sender reads the routes once a minute)"
+DEFAULT_CARRIER_SECRET_NAME = "smsgw/carrier"  # noqa: S105 - a name, the template's default
 AUTHORIZER_CACHE_NOTE = (
     "takes effect within the authorizer's cache time (AuthorizerCacheSeconds, 60 s by default)"
 )
@@ -117,6 +121,21 @@ def _pool(args: argparse.Namespace) -> int:
             result = admin.list_pool()
         case "remove":
             result = admin.remove_pool_number(args.number)
+    _show(args, result)
+    return 0
+
+
+def _route(args: argparse.Namespace) -> int:
+    admin = admin_for(args)
+    match args.action:
+        case "set":
+            result = admin.set_route(args.prefix, args.carriers.split(","), args.carrier_secret)
+            print(f"smsgw: route set; {ROUTES_CACHE_NOTE}", file=sys.stderr)
+        case "list":
+            result = admin.list_routes()
+        case "remove":
+            result = admin.remove_route(args.prefix)
+            print(f"smsgw: route removed; {ROUTES_CACHE_NOTE}", file=sys.stderr)
     _show(args, result)
     return 0
 
@@ -231,6 +250,25 @@ def build_parser() -> argparse.ArgumentParser:
     pool_actions.add_parser("list", help="the pool's numbers and their countries")
     pool_actions.add_parser("remove", help="live leases run to their expiry").add_argument("number")
     pool.set_defaults(func=_pool)
+
+    route = commands.add_parser(
+        "route", help="which carriers send to a destination prefix, first choice first"
+    )
+    route_actions = route.add_subparsers(dest="action", required=True)
+    set_route = route_actions.add_parser(
+        "set", help="set (or replace) a prefix's carriers, e.g. `route set +61 twilio,vonage`"
+    )
+    set_route.add_argument("prefix", help="+ and a calling code or longer (+61, +4477), or default")
+    set_route.add_argument("carriers", help="carrier names in order, e.g. twilio,vonage")
+    set_route.add_argument(
+        "--carrier-secret",
+        default=os.environ.get("SMSGW_CARRIER_SECRET") or DEFAULT_CARRIER_SECRET_NAME,
+        help="the stack's CarrierSecretName, whose credentials the carriers must have "
+        f"(or SMSGW_CARRIER_SECRET; default {DEFAULT_CARRIER_SECRET_NAME})",
+    )
+    route_actions.add_parser("list", help="every route (none: the deployment's Carrier sends)")
+    route_actions.add_parser("remove", help="remove a prefix's route").add_argument("prefix")
+    route.set_defaults(func=_route)
 
     from smsgw_tools.local import commands as local_commands
 

@@ -110,6 +110,12 @@ def _client_error(error: Any, where: dict[str, Any]) -> str:
             "it signs with the stack's admin key)"
         )
         return f"{where.get('endpoint') or 'AWS'} refused {operation} ({code}): {hint}"
+    if code == "ResourceNotFoundException" and operation == "GetSecretValue":
+        return (
+            f"no carrier secret by that name in region {where.get('region') or '?'} at "
+            f"{where.get('endpoint') or 'AWS'}: name the stack's CarrierSecretName with "
+            "--carrier-secret (or SMSGW_CARRIER_SECRET)"
+        )
     if code == "ResourceNotFoundException" and where.get("table"):
         return (
             f"no table {where['table']} in region {where.get('region') or '?'} at "

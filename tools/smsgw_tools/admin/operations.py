@@ -6,20 +6,23 @@ local moto server (an endpoint URL).
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict
 from typing import Any
 
 import boto3
 
-from smsgw.carriers import CARRIER_NAMES
+from smsgw.carriers import CARRIER_NAMES, configured_carriers
 from smsgw.dal.pool import PoolNumber, PoolStore
+from smsgw.dal.route_store import Route, RouteStore
 from smsgw.dal.tenant_store import Account, Property, TenantStore
 from smsgw.dal.webhook_secrets import WebhookSecretStore, active
 from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.ids import ACCOUNT_PREFIX, PROPERTY_PREFIX, new_sid
 from smsgw.kernel.addresses import parse_e164
 from smsgw.logic.credentials import hash_token, new_token
+from smsgw.logic.routing import checked_carriers, checked_prefix
 from smsgw.models.message import iso_from_epoch, iso_now
 
 
@@ -37,6 +40,10 @@ class Admin:
         self._tenants = TenantStore(table)
         self._webhook_secrets = WebhookSecretStore(table)
         self._pool = PoolStore(table)
+        self._routes = RouteStore(table)
+        self._secrets = lambda: session.client(
+            "secretsmanager", endpoint_url=endpoint_url, config=config
+        )
 
     def create_account(self, name: str, sms_enabled: bool = True) -> dict[str, Any]:
         """A new account and its AuthToken, which is shown only here, once."""
@@ -141,6 +148,25 @@ class Admin:
         """Take a number out of the pool; its live leases run to their expiry."""
         return _pool_view(self._pool.remove(pool_entry(number, ["US"])[0]))
 
+    def set_route(self, prefix: str, carriers: list[str], carrier_secret: str) -> dict[str, Any]:
+        """Set the carriers, in order, for destinations starting with `prefix` (or for
+        `default`): known carriers with credentials in the secret `carrier_secret`."""
+        prefix = checked_prefix(prefix)
+        answer = self._secrets().get_secret_value(SecretId=carrier_secret)
+        try:
+            secret = json.loads(answer.get("SecretString") or "{}")
+        except ValueError:
+            secret = {}
+        usable = configured_carriers(secret if isinstance(secret, dict) else {})
+        route = self._routes.put(prefix, checked_carriers(carriers, usable), iso_now())
+        return _route_view(route)
+
+    def list_routes(self) -> list[dict[str, Any]]:
+        return [_route_view(route) for route in self._routes.list()]
+
+    def remove_route(self, prefix: str) -> dict[str, Any]:
+        return _route_view(self._routes.remove(checked_prefix(prefix)))
+
     def _account(self, account_sid: str) -> Account:
         account = self._tenants.get_account(account_sid)
         if account is None:
@@ -173,6 +199,14 @@ def _pool_view(entry: PoolNumber) -> dict[str, Any]:
     if entry.carrier:
         view["Carrier"] = entry.carrier
     return view
+
+
+def _route_view(route: Route) -> dict[str, Any]:
+    return {
+        "Prefix": route.prefix,
+        "Carriers": list(route.carriers),
+        "DateUpdated": route.date_updated,
+    }
 
 
 def _account_view(account: Account) -> dict[str, Any]:

@@ -21,6 +21,13 @@ CARRIER_UNAVAILABLE_RETRYING = "The carrier was unavailable; the message will be
 CARRIER_UNAVAILABLE_FINAL = (
     "The carrier was unavailable at every attempt; the message was not sent."
 )
+CARRIER_FAILED_OVER = (
+    "The carrier did not take the message; it goes to the next carrier of its route."
+)
+CARRIER_BREAKER_OPEN = (
+    "The carrier was failing for most messages, so it was not asked; the message goes to the "
+    "next carrier of its route."
+)
 CARRIER_REFUSED = "The carrier refused the message."
 """For a refusal that carries no message of the carrier's own."""
 RECIPIENT_OPTED_OUT_AT_SEND = (

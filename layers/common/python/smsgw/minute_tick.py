@@ -46,7 +46,11 @@ def reconciler():
                 return carriers.get(message.carrier)
         except CarrierNotConfiguredError as exc:
             raise CarrierError(str(exc), permanent=False) from exc
-        return carriers.for_sender(message.sender, bool(message.lease))
+        # no carrier recorded: the claim ended during its first submission, made to the
+        # first carrier of the message's route
+        return carriers.adapter(
+            carriers.route_for(message.to, message.sender, bool(message.lease))[0]
+        )
 
     def outbound(message, carrier):
         return OutboundSms(message.message_sid, message.sender or "", message.to, message.text)

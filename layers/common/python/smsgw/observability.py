@@ -56,6 +56,9 @@ class Metric(Enum):
     """Messages of unknown submission outcome found at the carrier (docs/reliability.md)."""
     MESSAGES_UNRECONCILED = ("MessagesUnreconciled", "Count")
     """Messages of unknown outcome given up on, left `sending` for the operator."""
+    CARRIER_BREAKER_OPENED = ("CarrierBreakerOpened", "Count")
+    """A carrier's circuit breaker opened (docs/carriers.md, "Circuit breakers"); the
+    sender. The log line beside it names the carrier."""
 
     @property
     def metric_name(self) -> str:

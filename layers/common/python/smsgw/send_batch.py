@@ -39,6 +39,7 @@ def dispatcher() -> Dispatcher:
         queue=services.send_queue(),
         opt_outs=services.lease_store(),
         carriers=services.carriers(),
+        breakers=services.breakers(),
         limits=services.send_limits(),
         max_attempts=config.max_send_attempts,
         status_callback_base=config.public_base_url or None,
@@ -100,6 +101,8 @@ def _back_off(record: dict[str, Any], delay: int) -> None:
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:
     records = event.get("Records") or []
     outcomes = list(_pool.map(_handle, records))
+    if records:
+        dispatcher().end_batch()
     failures = []
     for record, outcome in zip(records, outcomes, strict=True):
         if outcome is None:

@@ -76,7 +76,7 @@ def send_requests() -> SendRequests:
 @warm
 def carriers():
     """Every carrier adapter the deployment can use (docs/carriers.md), built on first use;
-    a leased number's pool item may name its own carrier."""
+    routes pick them by destination, and a leased number's pool item may name its own."""
     from smsgw.carriers import Carriers
     from smsgw.dal.pool import PoolStore
     from smsgw.dal.secrets import load_secret
@@ -88,7 +88,38 @@ def carriers():
         lambda: load_secret(config.carrier_secret_name),
         config.carrier_timeout_seconds,
         pool_carrier=pool.carrier_of,
+        routes=routes().current,
     )
+
+
+@warm
+def routes():
+    """The routes by destination prefix; a warm process re-reads them at most once a
+    minute (docs/carriers.md, "Routes")."""
+    from smsgw.dal.route_store import RouteStore
+
+    return RouteStore(aws.table(settings().table_name), cache_seconds=ROUTES_CACHE_SECONDS)
+
+
+ROUTES_CACHE_SECONDS = 60
+
+
+@warm
+def breakers():
+    """The carriers' circuit breakers, shared through the table (docs/carriers.md,
+    "Circuit breakers")."""
+    from smsgw.dal.breaker_store import BreakerStore
+    from smsgw.logic.breaker import BreakerPolicy, CircuitBreakers
+
+    config = settings()
+    policy = BreakerPolicy(
+        window_seconds=config.breaker_window_seconds,
+        min_submissions=config.breaker_min_submissions,
+        failure_ratio=config.breaker_failure_ratio,
+        cooldown_seconds=config.breaker_cooldown_seconds,
+        probes=config.breaker_probes,
+    )
+    return CircuitBreakers(BreakerStore(aws.table(config.table_name)), policy)
 
 
 def carrier():

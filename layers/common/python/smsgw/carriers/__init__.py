@@ -1,7 +1,8 @@
 """Carrier adapters; `Carriers` builds the ones a deployment uses (docs/carriers.md).
 
-The deployment names its carrier (the `Carrier` template parameter); a pool number may
-name another (its `Carrier`). Credentials are one JSON secret in Secrets Manager, read
+The deployment names its carrier (the `Carrier` template parameter), the default route;
+routes by destination prefix may name others, in order (smsgw.logic.routing); a leased
+number's pool item may name its own, which then sends it alone. Credentials are one JSON secret in Secrets Manager, read
 through Powertools Parameters (smsgw.dal.secrets): either the deployment carrier's keys at the top level
 (`{"AccountSid": ..., "AuthToken": ...}`), or an object per carrier name
 (`{"twilio": {...}, "vonage": {...}, "eum": {...}}`), or both.
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from smsgw.logic.ports import Carrier
+from smsgw.logic.routing import Routes, route_for
 from smsgw.models.carrier import CarrierError
 
 CARRIER_NAMES = ("twilio", "vonage", "eum")
@@ -35,6 +37,31 @@ def credentials_for(
         flat = {key: value for key, value in secret.items() if not isinstance(value, Mapping)}
         return flat or None
     return None
+
+
+REQUIRED_KEYS = {
+    "twilio": ("AccountSid", "AuthToken"),
+    "vonage": ("ApiKey", "ApiSecret"),
+    "eum": (),
+}
+"""The keys each carrier cannot send without (End User Messaging signs with the function's
+role: its keys are all optional)."""
+_FLAT_MARKERS = {"twilio": "AccountSid", "vonage": "ApiKey", "eum": "OriginationIdentity"}
+
+
+def configured_carriers(secret: Mapping[str, Any]) -> tuple[str, ...]:
+    """The carriers the carrier secret holds credentials for: an object under the
+    carrier's name, or the carrier's own keys at the top level (the deployment's), with
+    every required key set (a placeholder left empty is not a credential)."""
+    found = []
+    for name in CARRIER_NAMES:
+        nested = secret.get(name)
+        keys = nested if isinstance(nested, Mapping) else None
+        if keys is None and _FLAT_MARKERS[name] in secret:
+            keys = secret
+        if keys is not None and all(keys.get(key) for key in REQUIRED_KEYS[name]):
+            found.append(name)
+    return tuple(found)
 
 
 def build_carrier(name: str, credentials: Mapping[str, Any], timeout_seconds: float) -> Carrier:
@@ -93,13 +120,16 @@ class Carriers:
         timeout_seconds: float,
         *,
         pool_carrier: Callable[[str], str | None] | None = None,
+        routes: Callable[[], Routes] | None = None,
     ) -> None:
         """`secret` reads the carrier secret; `pool_carrier` names the carrier of a pool
-        number (None when the number is not in the pool or names none)."""
+        number (None when the number is not in the pool or names none); `routes` reads the
+        routes (prefix → carrier names; cached by the caller)."""
         self.deployment_carrier = deployment_carrier
         self._secret = secret
         self._timeout = timeout_seconds
         self._pool_carrier = pool_carrier
+        self._routes = routes
         self._built: dict[str, Carrier] = {}
         self._lock = threading.Lock()
 
@@ -136,11 +166,24 @@ class Carriers:
             return self._pool_carrier(sender) or self.deployment_carrier
         return self.deployment_carrier
 
-    def for_sender(self, sender: str | None, leased: bool) -> Carrier:
-        """The adapter for a message from `sender`. Raises CarrierError (not permanent:
-        it clears once the operator adds the credentials) when it is not configured."""
-        name = self.carrier_name_for(sender, leased)
+    def route_for(self, to: str, sender: str | None, leased: bool) -> tuple[str, ...]:
+        """The carriers that may send a message to `to` from `sender`, first choice first:
+        a leased number's pool carrier alone (replies come back there), else the route of
+        `to`'s longest matching prefix, the default route, or the deployment's carrier."""
+        if leased:
+            return (self.carrier_name_for(sender, leased),)
+        routes = self._routes() if self._routes is not None else {}
+        return route_for(routes, to, self.deployment_carrier)
+
+    def adapter(self, name: str) -> Carrier:
+        """The adapter `name`. Raises CarrierError (not permanent: it clears once the
+        operator adds the credentials; nothing was sent) when it is not configured."""
         try:
             return self.get(name)
         except CarrierNotConfiguredError as exc:
             raise CarrierError(f"carrier {name} is not configured: {exc}", permanent=False) from exc
+
+    def for_sender(self, sender: str | None, leased: bool) -> Carrier:
+        """The adapter for a message from `sender`, without routes. Raises CarrierError
+        (not permanent) when it is not configured."""
+        return self.adapter(self.carrier_name_for(sender, leased))

@@ -85,6 +85,20 @@ _TRANSIENT_CODES = frozenset(
 )
 # The message itself is refused (bad number, opted out, sender not allowed there, ...).
 _PERMANENT_CODES = frozenset({"ValidationException", "ConflictException"})
+CARRIER_REFUSALS = frozenset(
+    {
+        "COUNTRY_NOT_ENABLED",
+        "DESTINATION_COUNTRY_BLOCKED",
+        "INVALID_IDENTITY_FOR_DESTINATION_COUNTRY",
+        "NO_ORIGINATION_IDENTITIES_FOUND",
+        "DESTINATION_PHONE_NUMBER_NOT_VERIFIED",
+        "DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION",
+    }
+)
+"""Reasons of a permanent refusal that are about our End User Messaging account, not the
+message: a country not enabled or blocked there, no origination identity for the
+destination, a sandbox account's unverified destination. Another carrier may take the
+same message (docs/carriers.md)."""
 
 
 @warm
@@ -330,6 +344,7 @@ def _client_error(exc: Any) -> CarrierError:
             f"end user messaging refused the message ({full_code}): {detail}",
             permanent=True,
             code=full_code,
+            about_carrier=reason in CARRIER_REFUSALS,
         )
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
     return CarrierError(

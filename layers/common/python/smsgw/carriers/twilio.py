@@ -210,6 +210,13 @@ def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ())
     return base64.b64encode(digest).decode()
 
 
+CARRIER_REFUSALS = frozenset({"21408", "21606", "21612", "21659", "21660"})
+"""Twilio's 4xx codes that refuse the message for what Twilio is, not for what the message
+is: the destination's region not enabled on the account (21408), a sender that is not a
+message-capable Twilio number of ours (21606, 21659, 21660), a To/From combination Twilio
+cannot route (21612). Another carrier may take the same message (docs/carriers.md)."""
+
+
 def _submit_result(response: requests.Response) -> SubmitResult:
     status = response.status_code
     if 200 <= status < 300:
@@ -236,6 +243,7 @@ def _submit_result(response: requests.Response) -> SubmitResult:
             permanent=True,
             code=None if code is None else str(code),
             carrier_message=message if isinstance(message, str) else None,
+            about_carrier=str(code) in CARRIER_REFUSALS,
         )
     raise CarrierError(f"twilio answered {status}", permanent=False)
 

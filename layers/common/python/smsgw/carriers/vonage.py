@@ -128,6 +128,13 @@ or configuration (credentials, credit, a suspended account, our callback URL) â€
 Twilio's 401, those are not the message's fault and clear once fixed. An undocumented
 non-zero status counts as permanent: Vonage looked at the request and refused it."""
 
+CARRIER_REFUSALS = frozenset({15, 22, 29})
+"""Permanent statuses that are about Vonage and our account there, not the message: a
+sender not provisioned (Invalid Sender Address), a destination network Vonage does not
+serve (Invalid Network Code), a destination the account may not send to (Non-Whitelisted
+Destination). Another carrier may take the same message (docs/carriers.md). A message of
+which Vonage took some parts is never one of them."""
+
 _JSON_TYPES = ("application/json", "text/json")
 
 
@@ -369,7 +376,11 @@ def _refusal(part: Mapping[str, Any], *, accepted: int, total: int) -> CarrierEr
             carrier_message=text,
         )
     return CarrierError(
-        f"vonage refused the message: {text}", permanent=permanent, code=code, carrier_message=text
+        f"vonage refused the message: {text}",
+        permanent=permanent,
+        code=code,
+        carrier_message=text,
+        about_carrier=None if not permanent else int_or_none(code) in CARRIER_REFUSALS,
     )
 
 

@@ -208,8 +208,10 @@ class ClaimStore(MessageStore):
                 "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
                 "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
                 "#e = list_append(#e, :e) "
-                # a scheduled message's SCHEDULE# keys: it has left the waiting room
-                "REMOVE GSI3PK, GSI3SK"
+                # a scheduled message's SCHEDULE# keys: it has left the waiting room;
+                # the carrier of an earlier attempt (released: none holds the message),
+                # so a claim that ends without an outcome names the route's first carrier
+                "REMOVE GSI3PK, GSI3SK, Carrier"
             ),
             ConditionExpression=(
                 "attribute_exists(PK) "

@@ -28,6 +28,7 @@ from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import is_well_formed
 from smsgw.kernel.backoff import Backoff
 from smsgw.kernel.scheduling import waits_in_table
+from smsgw.logic.breaker import CircuitBreakers, Gate
 from smsgw.logic.ports import (
     Carrier,
     Claims,
@@ -110,12 +111,16 @@ class Dispatcher:
         receipts: Any = None,
         leasing: Any = None,
         carriers: Any = None,
+        breakers: CircuitBreakers | None = None,
     ) -> None:
         # `carriers` (smsgw.carriers.Carriers) picks the adapter per message: a leased
         # number's pool carrier, else the deployment's; without it, `carrier` sends all.
         if carrier is None and carriers is None:
             raise ValueError("a Dispatcher needs a carrier or carriers")
         self._carriers = carriers
+        # Circuit breakers (logic/breaker.py): a carrier whose breaker is open is skipped
+        # for the next of the route; without them, every carrier is always tried.
+        self._breakers = breakers
         # Raw requests are accepted by the API's use case (logic/send_request_use_case.py),
         # with the same opt-out check and leases (logic/leases.py).
         self._send_requests = SendRequests(
@@ -170,6 +175,12 @@ class Dispatcher:
             self._queue.enqueue(sid, int((current.deliver_at or 0) - now))
         return Outcome(sid, current.status)
 
+    def end_batch(self) -> None:
+        """After a batch of jobs: count their carriers' results for the breakers, one
+        write per carrier (logic/breaker.py)."""
+        if self._breakers is not None:
+            self._breakers.flush()
+
     def _job_sid(self, job: SendJob) -> str | None:
         """The MessageSid of a job the API queued; None for a raw send request."""
         try:
@@ -181,12 +192,22 @@ class Dispatcher:
             return sid if isinstance(sid, str) and is_well_formed(sid) else "-"
         return None
 
+    def route_for(self, message: Message) -> tuple[str, ...]:
+        """The carriers that may send `message`, first choice first (docs/carriers.md,
+        "Routes"): a leased number's own carrier alone, else its destination's route."""
+        if self._carriers is None:
+            return (self._carrier.name,)
+        return self._carriers.route_for(message.to, message.sender, bool(message.lease))
+
     def carrier_for(self, message: Message) -> Carrier:
-        """The adapter that sends `message`. Raises CarrierError (not permanent) when its
-        carrier is not configured."""
+        """The adapter of the first carrier of `message`'s route. Raises CarrierError (not
+        permanent) when that carrier is not configured."""
+        return self._adapter(self.route_for(message)[0])
+
+    def _adapter(self, name: str) -> Carrier:
         if self._carriers is None:
             return self._carrier
-        return self._carriers.for_sender(message.sender, bool(message.lease))
+        return self._carriers.adapter(name)
 
     def outbound(self, message: Message, carrier: Carrier, now: float | None = None) -> OutboundSms:
         """What `carrier` is sent for `message` at `now` (default: the clock's time), with
@@ -215,29 +236,80 @@ class Dispatcher:
             detail = explanations.RECIPIENT_OPTED_OUT_AT_SEND
             _persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, RECIPIENT_OPTED_OUT)
             return Outcome(sid, FAILED)
-        try:
-            carrier = self.carrier_for(claimed)
-            sms = self.outbound(claimed, carrier, now)
-            result = carrier.submit(sms)
-        except OutcomeUnknownError as exc:
-            _log_carrier_error(sid, exc)
-            _persist(self._settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=carrier.name)
-            return Outcome(sid, SENDING)
-        except CarrierError as exc:
-            _log_carrier_error(sid, exc)
-            if exc.permanent:
-                detail = exc.carrier_message or explanations.CARRIER_REFUSED
-                _persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, CARRIER_REJECTED, exc.code)
-                return Outcome(sid, FAILED)
-            if job.receive_count >= self._max_attempts:
-                detail = explanations.CARRIER_UNAVAILABLE_FINAL
-                _persist(
-                    self._settle, sid, SUBMIT_DONE, FAILED, detail, CARRIER_UNAVAILABLE, exc.code
-                )
-                return Outcome(sid, FAILED)
-            detail = explanations.CARRIER_UNAVAILABLE_RETRYING
-            _persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail)
-            raise TransientError(str(exc), retry_after=exc.retry_after) from exc
+        # Failover (docs/carriers.md): the next carrier of the route only after one that
+        # definitely did not take the message, for a reason that is not the message's.
+        route = self.route_for(claimed)
+        for index, name in enumerate(route):
+            last = index + 1 == len(route)
+            gate = self._gate(name)
+            if gate is Gate.OPEN and not last:
+                # Recorded before the next carrier can hold it: reconciliation asks `Carrier`.
+                _persist(self._fail_over, sid, name, route[index + 1], None)
+                continue
+            try:
+                carrier = self.carrier_for(claimed) if index == 0 else self._adapter(name)
+                sms = self.outbound(claimed, carrier, now)
+                result = carrier.submit(sms)
+            except OutcomeUnknownError as exc:
+                _log_carrier_error(sid, exc, name)
+                self._record(name, gate, failed=True)
+                _persist(self._settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=name)
+                return Outcome(sid, SENDING)
+            except CarrierError as exc:
+                _log_carrier_error(sid, exc, name)
+                self._record(name, gate, failed=not exc.permanent)
+                if not exc.fails_over or last:
+                    return self._refused(claimed, job, exc, name)
+                _persist(self._fail_over, sid, name, route[index + 1], exc)
+                continue
+            self._record(name, gate, failed=False)
+            return self._accepted(claimed, carrier, sms, result)
+        raise AssertionError("a route names one carrier or more")
+
+    def _gate(self, name: str) -> Gate:
+        return Gate.CLOSED if self._breakers is None else self._breakers.gate(name)
+
+    def _record(self, name: str, gate: Gate, *, failed: bool) -> None:
+        if self._breakers is not None:
+            self._breakers.record(name, gate, failed)
+
+    def _refused(self, claimed: Message, job: SendJob, exc: CarrierError, name: str) -> Outcome:
+        """The last carrier tried, `name`, did not take the message (docs/reliability.md)."""
+        sid = claimed.message_sid
+        if exc.permanent:
+            detail = exc.carrier_message or explanations.CARRIER_REFUSED
+            _persist(
+                self._settle,
+                sid,
+                SUBMIT_DONE,
+                FAILED,
+                detail,
+                CARRIER_REJECTED,
+                exc.code,
+                carrier_name=name,
+            )
+            return Outcome(sid, FAILED)
+        if job.receive_count >= self._max_attempts:
+            detail = explanations.CARRIER_UNAVAILABLE_FINAL
+            _persist(
+                self._settle,
+                sid,
+                SUBMIT_DONE,
+                FAILED,
+                detail,
+                CARRIER_UNAVAILABLE,
+                exc.code,
+                carrier_name=name,
+            )
+            return Outcome(sid, FAILED)
+        detail = explanations.CARRIER_UNAVAILABLE_RETRYING
+        _persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail, carrier_name=name)
+        raise TransientError(str(exc), retry_after=exc.retry_after) from exc
+
+    def _accepted(
+        self, claimed: Message, carrier: Carrier, sms: OutboundSms, result: Any
+    ) -> Outcome:
+        sid = claimed.message_sid
         stamp = iso_from_epoch(self._clock())
         accepted = {
             "CarrierSid": result.carrier_sid,
@@ -254,7 +326,12 @@ class Dispatcher:
             self._claims.settle_claim,
             sid,
             SUBMIT_DONE,
-            {"Status": SENT, "Timestamp": stamp, "CarrierSid": result.carrier_sid},
+            {
+                "Status": SENT,
+                "Timestamp": stamp,
+                "CarrierSid": result.carrier_sid,
+                "Carrier": carrier.name,
+            },
             status=SENT,
             set_attributes=accepted,
         )
@@ -284,6 +361,30 @@ class Dispatcher:
         base = self._status_callback_base.rstrip("/")
         return f"{base}/v1/Carriers/{carrier}/Receipts?{GATEWAY_SID_PARAM}={sid}"
 
+    def _fail_over(
+        self, sid: str, tried: str, following: str, failure: CarrierError | None
+    ) -> bool:
+        """Record that `tried` definitely did not take the message (`failure`; None: its
+        breaker is open and it was not asked) and that `following` is tried next, under
+        the claim (the claim stays: nothing is final yet)."""
+        event: dict[str, Any] = {
+            "Status": SENDING,
+            "Timestamp": iso_from_epoch(self._clock()),
+            "Detail": explanations.CARRIER_FAILED_OVER
+            if failure is not None
+            else explanations.CARRIER_BREAKER_OPEN,
+            "Carrier": tried,
+        }
+        if failure is not None and failure.code:
+            event["CarrierErrorCode"] = failure.code
+        return self._claims.settle_claim(
+            sid,
+            SUBMIT_CLAIMED,
+            event,
+            set_attributes={"Carrier": following},
+            now=int(self._clock()),
+        )
+
     def _settle(
         self,
         sid: str,
@@ -297,8 +398,14 @@ class Dispatcher:
     ) -> bool:
         stamp = iso_from_epoch(self._clock())
         event: dict[str, Any] = {"Status": status or SENDING, "Timestamp": stamp, "Detail": detail}
-        # An unknown outcome names the carrier that may hold the message (reconciliation).
-        attributes: dict[str, Any] = {"Carrier": carrier_name} if carrier_name else {}
+        attributes: dict[str, Any] = {}
+        if carrier_name:
+            event["Carrier"] = carrier_name
+            # An unknown outcome names the carrier that may hold the message
+            # (reconciliation), a failure the one that refused it; a released claim none:
+            # its next claim starts at the first carrier of the route again.
+            if submit_state != SUBMIT_RETRYABLE:
+                attributes["Carrier"] = carrier_name
         if error_code is not None:
             event["ErrorCode"] = error_code
             attributes |= {"ErrorCode": error_code, "ErrorMessage": detail, "DateFinal": stamp}
@@ -316,13 +423,15 @@ class Dispatcher:
         )
 
 
-def _log_carrier_error(sid: str, exc: Exception) -> None:
+def _log_carrier_error(sid: str, exc: Exception, carrier: str) -> None:
     """The carrier's failure as it happened, for us; the message keeps only a sentence."""
     logger.warning(
         "carrier submission failed",
         extra={
             "MessageSid": sid,
+            "Carrier": carrier,
             "CarrierErrorCode": getattr(exc, "code", None),
+            "FailsOver": getattr(exc, "fails_over", False),
             "reason": str(exc),
         },
     )

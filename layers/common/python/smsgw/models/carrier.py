@@ -79,11 +79,19 @@ class Reply:
 
 
 class CarrierError(Exception):
-    """The carrier answered and refused the message.
+    """The carrier did not take the message: it refused it, or never got it.
 
     `permanent` errors (a bad number, a blocked sender) are recorded on the message;
-    the others (throttling, the carrier's own 5xx) are retried. In both cases the carrier
-    did not accept the message, so sending it again cannot duplicate it.
+    the others (throttling, the carrier's own 5xx, a connection refused) are retried. In
+    both cases the carrier did not accept the message, so sending it again cannot
+    duplicate it.
+
+    `about_carrier` says whose fault it is: the carrier's state or our account there (a
+    transient error; a permanent refusal of our credentials, of a sender not provisioned
+    there, of a destination it does not serve) rather than the message's (an invalid or
+    opted-out number). The default follows `permanent`: a transient error is about the
+    carrier, a permanent one about the message; an adapter says otherwise where it knows.
+    `fails_over` is the one rule built on both (docs/carriers.md, "Failover").
 
     The text is for the logs. `carrier_message` is the carrier's own human message for the
     refusal (e.g. Twilio's `message`), the only text of it a customer may read; `code` is
@@ -98,12 +106,21 @@ class CarrierError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
         carrier_message: str | None = None,
+        about_carrier: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after
         self.carrier_message = carrier_message or None
+        self.about_carrier = (not permanent) if about_carrier is None else about_carrier
+
+    @property
+    def fails_over(self) -> bool:
+        """Whether the next carrier of the message's route may be tried: this carrier
+        definitely did not take the message (every CarrierError says so; an unknown
+        outcome is an OutcomeUnknownError instead) and the message was not at fault."""
+        return self.about_carrier
 
 
 class OutcomeUnknownError(Exception):

@@ -117,6 +117,7 @@ _EVENT_NAMES = {
     "ErrorCode": "e",
     "Detail": "d",
     "Applied": "a",
+    "Carrier": "ca",
 }
 _EVENT_FIELDS = {short: name for name, short in _EVENT_NAMES.items()}
 

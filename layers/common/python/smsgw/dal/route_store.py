@@ -1,0 +1,111 @@
+"""Routes by destination prefix (smsgw.logic.routing), a few items in the table.
+
+Keys (see docs/data-model.md):
+  route  PK=ROUTE  SK=<prefix or "default">  Carriers=[names, first choice first]
+All of them are one Query of one partition; a warm sender reads them at most once per
+`cache_seconds`, as it reads the carrier secret.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from smsgw.dal.conditions import written
+from smsgw.errors import ErrorCode, NotFoundError
+
+PARTITION = "ROUTE"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    prefix: str
+    """`+` and digits, or `default`."""
+    carriers: tuple[str, ...]
+    date_updated: str = ""
+
+
+class RouteStore:
+    def __init__(
+        self,
+        table: Any,
+        *,
+        cache_seconds: float = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`cache_seconds` keeps the routes that long for `current` (the sender's reads);
+        `list` (the admin CLI) always reads the table."""
+        self._table = table
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cached: tuple[float, dict[str, tuple[str, ...]]] | None = None
+        self._lock = threading.Lock()
+
+    def put(self, prefix: str, carriers: tuple[str, ...], updated: str) -> Route:
+        """Set (or replace) the route of `prefix`."""
+        self._table.put_item(
+            Item={
+                "PK": PARTITION,
+                "SK": prefix,
+                "Type": "Route",
+                "Carriers": list(carriers),
+                "DateUpdated": updated,
+            }
+        )
+        return Route(prefix, carriers, updated)
+
+    def remove(self, prefix: str) -> Route:
+        """Delete the route of `prefix`. Raises NotFoundError when there is none."""
+        removed: dict[str, Any] = {}
+
+        def delete() -> None:
+            answer = self._table.delete_item(
+                Key={"PK": PARTITION, "SK": prefix},
+                ConditionExpression="attribute_exists(PK)",
+                ReturnValues="ALL_OLD",
+            )
+            removed.update(answer.get("Attributes") or {})
+
+        if not written(delete):
+            raise NotFoundError(
+                ErrorCode.CARRIER_ROUTE_NOT_FOUND, f"No route has the prefix {prefix}.", "Prefix"
+            )
+        return _route(removed)
+
+    def list(self, *, consistent: bool = True) -> list[Route]:
+        """Every route, by prefix."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(PARTITION),
+            "ConsistentRead": consistent,
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return [_route(item) for item in items]
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def current(self) -> dict[str, tuple[str, ...]]:
+        """Prefix → carriers, as read at most `cache_seconds` ago."""
+        with self._lock:
+            now = self._clock()
+            if self._cached is not None and now - self._cached[0] < self._cache_seconds:
+                return self._cached[1]
+            # eventually consistent (half the read): a change already waits up to a minute
+            routes = {route.prefix: route.carriers for route in self.list(consistent=False)}
+            self._cached = (now, routes)
+            return routes
+
+
+def _route(item: dict[str, Any]) -> Route:
+    return Route(
+        prefix=item["SK"],
+        carriers=tuple(item.get("Carriers") or ()),
+        date_updated=item.get("DateUpdated", ""),
+    )
