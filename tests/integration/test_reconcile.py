@@ -7,8 +7,8 @@ import time
 import pytest
 
 from smsgw import explanations
-from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
 from smsgw.logic.reconcile import GIVE_UP_SECONDS, GRACE_SECONDS
+from smsgw.models.send_job import STALE_CLAIM_SECONDS
 from tests.integration.conftest import queued_records
 from tests.moto_snapshots import deploy_once
 from tests.support import apply_environment, message_item

@@ -10,8 +10,9 @@ from smsgw.dal.message_store import MessageStore
 from smsgw.dal.schedule_store import ScheduleStore
 from smsgw.errors import ErrorCode
 from smsgw.kernel.scheduling import bucket_of
+from smsgw.logic.message_building import build_message
 from smsgw.logic.schedule_release import Scheduler
-from smsgw.logic.send_request_use_case import build_message, store_and_queue
+from smsgw.logic.send_request_use_case import store_and_queue
 from smsgw.models.send_request import parse_send_request
 from tests.integration.conftest import queued_records
 from tests.support import apply_environment

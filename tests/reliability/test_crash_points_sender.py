@@ -14,8 +14,8 @@ import time
 from collections import Counter
 
 from smsgw.carriers.twilio import TwilioCarrier
-from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
 from smsgw.logic.reconcile import GRACE_SECONDS
+from smsgw.models.send_job import STALE_CLAIM_SECONDS
 from tests.reliability.conftest import QueueModel
 from tests.reliability.crash_harness import (
     CRASH_MESSAGES,

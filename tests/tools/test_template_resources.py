@@ -241,7 +241,7 @@ def test_the_scheduler_tick_is_read_from_the_template():
 def test_a_dead_senders_job_returns_only_once_its_claim_is_stale(session, stack):
     # The sender's timeout < STALE_CLAIM_SECONDS < SendQueue's visibility timeout: no live
     # invocation holds a claim that old, and an unacknowledged job comes back after it
-    from smsgw.logic.dispatch import STALE_CLAIM_SECONDS
+    from smsgw.models.send_job import STALE_CLAIM_SECONDS
 
     sender = stack.template.functions["SenderFunction"]
     attributes = session.client("sqs").get_queue_attributes(

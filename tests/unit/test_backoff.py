@@ -1,7 +1,7 @@
 """The one retry policy (smsgw.kernel.backoff) as each call site configures it."""
 
 from smsgw.kernel.backoff import Backoff
-from smsgw.logic.dispatch import PERSIST_BACKOFF
+from smsgw.logic.carrier_answer import PERSIST_BACKOFF
 from smsgw.logic.webhook_delivery import WEBHOOK_RETRY
 from smsgw.send_batch import SEND_RETRY
 

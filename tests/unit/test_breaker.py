@@ -11,10 +11,11 @@ import pytest
 
 from smsgw.errors import TransientError
 from smsgw.logic.breaker import BreakerPolicy, CircuitBreakers, Gate
-from smsgw.logic.dispatch import Dispatcher, SendJob
+from smsgw.logic.dispatch import Dispatcher
 from smsgw.logic.send_request_use_case import SendLimits
 from smsgw.models.carrier import CarrierError, OutcomeUnknownError
 from smsgw.models.message import SENT
+from smsgw.models.send_job import SendJob
 from tests.fakes import (
     FakeBreakerStore,
     FakeCarrier,

@@ -13,17 +13,12 @@ from smsgw.dal.tenant_store import Account, Property
 from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from smsgw.kernel.scheduling import shard_of
-from smsgw.logic.dispatch import (
-    CARRIER_REJECTED,
-    CARRIER_UNAVAILABLE,
-    STALE_CLAIM_SECONDS,
-    Dispatcher,
-    SendJob,
-)
+from smsgw.logic.dispatch import CARRIER_REJECTED, CARRIER_UNAVAILABLE, Dispatcher
 from smsgw.logic.leases import Leasing
 from smsgw.logic.send_request_use_case import SendLimits
 from smsgw.models.carrier import CarrierError, OutcomeUnknownError, SubmitResult
 from smsgw.models.message import FAILED, QUEUED, REJECTED, SCHEDULED, SENDING, SENT
+from smsgw.models.send_job import STALE_CLAIM_SECONDS, SendJob
 from tests.fakes import (
     FakeCarrier,
     FakeClaimStore,

@@ -9,14 +9,15 @@ import json
 
 import pytest
 
-from smsgw.carriers import eum, twilio, vonage
+from smsgw.carriers import eum, twilio, vonage_codes
 from smsgw.errors import ErrorCode, TransientError, ValidationError
-from smsgw.logic.dispatch import CARRIER_REJECTED, CARRIER_UNAVAILABLE, Dispatcher, SendJob
+from smsgw.logic.dispatch import CARRIER_REJECTED, CARRIER_UNAVAILABLE, Dispatcher
 from smsgw.logic.reconcile import Reconciler
 from smsgw.logic.routing import checked_carriers, checked_prefix, route_for
 from smsgw.logic.send_request_use_case import SendLimits
 from smsgw.models.carrier import CarrierError, OutcomeUnknownError, SubmitResult
 from smsgw.models.message import FAILED, SENDING, SENT
+from smsgw.models.send_job import SendJob
 from tests.fakes import (
     FakeCarrier,
     FakeCarriers,
@@ -90,7 +91,7 @@ def test_each_adapter_names_its_refusals_about_the_carrier():
     assert {"21408", "21606", "21612"} <= twilio.CARRIER_REFUSALS
     assert "21211" not in twilio.CARRIER_REFUSALS  # invalid To: the message's
     assert "21610" not in twilio.CARRIER_REFUSALS  # the recipient unsubscribed
-    assert {15, 29} <= vonage.CARRIER_REFUSALS and 3 not in vonage.CARRIER_REFUSALS
+    assert {15, 29} <= vonage_codes.CARRIER_REFUSALS and 3 not in vonage_codes.CARRIER_REFUSALS
     assert "NO_ORIGINATION_IDENTITIES_FOUND" in eum.CARRIER_REFUSALS
     assert "DESTINATION_PHONE_NUMBER_OPTED_OUT" not in eum.CARRIER_REFUSALS
 

@@ -13,13 +13,13 @@ import requests
 
 from smsgw.carriers.vonage import (
     IGNORED,
-    SUBMIT_STATUSES,
     VonageCarrier,
     VonageSubmitResult,
     e164,
     signature,
     vonage_number,
 )
+from smsgw.carriers.vonage_codes import SUBMIT_STATUSES
 from smsgw.models.carrier import (
     CallbackRejectedError,
     CallbackRequest,

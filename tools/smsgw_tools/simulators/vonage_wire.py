@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from smsgw.carriers.vonage import SUBMIT_STATUSES, e164, signature
+from smsgw.carriers.vonage import e164, signature
+from smsgw.carriers.vonage_codes import SUBMIT_STATUSES
 from smsgw.kernel.text import analyse
 from smsgw_tools.simulators.wire import Answer, Submission
 

@@ -14,8 +14,9 @@ from smsgw import services
 from smsgw.config import settings
 from smsgw.errors import TransientError
 from smsgw.kernel.backoff import Backoff
-from smsgw.logic.dispatch import Dispatcher, Outcome, SendJob
+from smsgw.logic.dispatch import Dispatcher
 from smsgw.models.message import FAILED, REJECTED, SENT
+from smsgw.models.send_job import Outcome, SendJob
 from smsgw.observability import Metric, emit, logger
 from smsgw.warm import warm
 

@@ -2,7 +2,7 @@
 
 Every retry in the product is a `Backoff` (docs/architecture.md): the sender's refused
 records (send_batch.SEND_RETRY), the customer webhooks (webhook_delivery.WEBHOOK_RETRY) and
-the sender's writes of a carrier's answer (dispatch.PERSIST_BACKOFF). Each call site keeps
+the sender's writes of a carrier's answer (carrier_answer.PERSIST_BACKOFF). Each call site keeps
 its own numbers; the arithmetic is here, once.
 
 The wait after attempt n (1-based) is the other side's own ask (a Retry-After) when it

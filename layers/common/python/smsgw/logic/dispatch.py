@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from smsgw import explanations
 from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import is_well_formed
-from smsgw.kernel.backoff import Backoff
 from smsgw.kernel.scheduling import waits_in_table
 from smsgw.logic.breaker import CircuitBreakers, Gate
+from smsgw.logic.carrier_answer import log_carrier_error, persist
 from smsgw.logic.ports import (
     Carrier,
     Claims,
@@ -59,6 +57,7 @@ from smsgw.models.message import (
     SubmitState,
     iso_from_epoch,
 )
+from smsgw.models.send_job import STALE_CLAIM_SECONDS, JobOutcome, Outcome, SendJob
 from smsgw.observability import logger
 
 # Message error codes (docs/errors.md, "Message errors").
@@ -69,30 +68,6 @@ RECIPIENT_OPTED_OUT = ErrorCode.RECIPIENT_OPTED_OUT.number
 
 # A job scheduled this close to now is sent rather than put back on the queue.
 DUE_TOLERANCE_SECONDS = 1
-
-
-@dataclass(frozen=True, slots=True)
-class SendJob:
-    """One SendQueue record, as the sender needs it."""
-
-    message_id: str
-    body: str
-    receive_count: int
-
-
-class JobOutcome(StrEnum):
-    """What became of a job that has no message whose status could say it."""
-
-    MISSING = "missing"
-    """The job names a MessageSid the table does not hold."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    message_sid: str | None
-    status: Status | JobOutcome | str
-    """The message's status once the job was handled (as stored), or a JobOutcome."""
-    retry: bool = False
 
 
 class Dispatcher:
@@ -229,12 +204,12 @@ class Dispatcher:
             # Under the claim, so only this job decides; a redelivery finds the message
             # final. Its deadline was fixed at acceptance: no retry moves it.
             detail = explanations.VALIDITY_PERIOD_EXPIRED
-            _persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, VALIDITY_PERIOD_EXPIRED)
+            persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, VALIDITY_PERIOD_EXPIRED)
             return Outcome(sid, FAILED)
         if self._opted_out(claimed):
             # Under the claim, so only this job decides; a redelivery finds the message final.
             detail = explanations.RECIPIENT_OPTED_OUT_AT_SEND
-            _persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, RECIPIENT_OPTED_OUT)
+            persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, RECIPIENT_OPTED_OUT)
             return Outcome(sid, FAILED)
         # Failover (docs/carriers.md): the next carrier of the route only after one that
         # definitely did not take the message, for a reason that is not the message's.
@@ -244,23 +219,23 @@ class Dispatcher:
             gate = self._gate(name)
             if gate is Gate.OPEN and not last:
                 # Recorded before the next carrier can hold it: reconciliation asks `Carrier`.
-                _persist(self._fail_over, sid, name, route[index + 1], None)
+                persist(self._fail_over, sid, name, route[index + 1], None)
                 continue
             try:
                 carrier = self.carrier_for(claimed) if index == 0 else self._adapter(name)
                 sms = self.outbound(claimed, carrier, now)
                 result = carrier.submit(sms)
             except OutcomeUnknownError as exc:
-                _log_carrier_error(sid, exc, name)
+                log_carrier_error(sid, exc, name)
                 self._record(name, gate, failed=True)
-                _persist(self._settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=name)
+                persist(self._settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=name)
                 return Outcome(sid, SENDING)
             except CarrierError as exc:
-                _log_carrier_error(sid, exc, name)
+                log_carrier_error(sid, exc, name)
                 self._record(name, gate, failed=not exc.permanent)
                 if not exc.fails_over or last:
                     return self._refused(claimed, job, exc, name)
-                _persist(self._fail_over, sid, name, route[index + 1], exc)
+                persist(self._fail_over, sid, name, route[index + 1], exc)
                 continue
             self._record(name, gate, failed=False)
             return self._accepted(claimed, carrier, sms, result)
@@ -278,7 +253,7 @@ class Dispatcher:
         sid = claimed.message_sid
         if exc.permanent:
             detail = exc.carrier_message or explanations.CARRIER_REFUSED
-            _persist(
+            persist(
                 self._settle,
                 sid,
                 SUBMIT_DONE,
@@ -291,7 +266,7 @@ class Dispatcher:
             return Outcome(sid, FAILED)
         if job.receive_count >= self._max_attempts:
             detail = explanations.CARRIER_UNAVAILABLE_FINAL
-            _persist(
+            persist(
                 self._settle,
                 sid,
                 SUBMIT_DONE,
@@ -303,7 +278,7 @@ class Dispatcher:
             )
             return Outcome(sid, FAILED)
         detail = explanations.CARRIER_UNAVAILABLE_RETRYING
-        _persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail, carrier_name=name)
+        persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail, carrier_name=name)
         raise TransientError(str(exc), retry_after=exc.retry_after) from exc
 
     def _accepted(
@@ -322,7 +297,7 @@ class Dispatcher:
                 else {}
             ),
         }
-        settled = _persist(
+        settled = persist(
             self._claims.settle_claim,
             sid,
             SUBMIT_DONE,
@@ -338,10 +313,10 @@ class Dispatcher:
         if not settled:
             # The carrier's receipt came first and moved the message on: keep its status
             # and history, and record the acceptance beside them.
-            _persist(self._claims.record_accepted, sid, accepted)
+            persist(self._claims.record_accepted, sid, accepted)
         if self._receipts is not None and not receipts_name_message_sid(carrier, sms):
             # For receipts that will not name our MessageSid; the outcome comes first.
-            _persist(self._receipts.remember_carrier_sid, carrier.name, result.carrier_sid, sid)
+            persist(self._receipts.remember_carrier_sid, carrier.name, result.carrier_sid, sid)
         return Outcome(sid, SENT)
 
     def _opted_out(self, claimed: Message) -> bool:
@@ -352,7 +327,7 @@ class Dispatcher:
         except Exception as exc:
             sid = claimed.message_sid
             logger.warning("opt-out lookup failed", extra={"MessageSid": sid, "reason": str(exc)})
-            _persist(self._settle, sid, SUBMIT_RETRYABLE, None, explanations.OPT_OUT_UNCHECKED)
+            persist(self._settle, sid, SUBMIT_RETRYABLE, None, explanations.OPT_OUT_UNCHECKED)
             raise TransientError(str(exc)) from exc
 
     def _status_callback_url(self, sid: str, carrier: str) -> str | None:
@@ -421,40 +396,3 @@ class Dispatcher:
             set_attributes=attributes,
             now=int(self._clock()),
         )
-
-
-def _log_carrier_error(sid: str, exc: Exception, carrier: str) -> None:
-    """The carrier's failure as it happened, for us; the message keeps only a sentence."""
-    logger.warning(
-        "carrier submission failed",
-        extra={
-            "MessageSid": sid,
-            "Carrier": carrier,
-            "CarrierErrorCode": getattr(exc, "code", None),
-            "FailsOver": getattr(exc, "fails_over", False),
-            "reason": str(exc),
-        },
-    )
-
-
-PERSIST_ATTEMPTS = 3
-PERSIST_BACKOFF = Backoff(base=0.2)
-"""0.2 s, then 0.4 s."""
-STALE_CLAIM_SECONDS = 60
-"""Older than the sender's timeout (30 s in template.yaml), so no live invocation holds
-such a claim; and shorter than SendQueue's visibility timeout (180 s), so the job of a
-sender that died after its claim comes back only once the claim is stale."""
-
-
-def _persist(write, *args, **kwargs):
-    """A write recording what the carrier answered. The carrier cannot be asked again, so a
-    failed write (throttling beyond the SDK's own retries) is tried twice more before the
-    record is left to the unknown-outcome policy."""
-    for attempt in range(PERSIST_ATTEMPTS):
-        try:
-            return write(*args, **kwargs)
-        except Exception:
-            if attempt == PERSIST_ATTEMPTS - 1:
-                raise
-            time.sleep(PERSIST_BACKOFF.delay(attempt + 1))
-    return None
