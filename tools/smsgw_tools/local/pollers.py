@@ -15,6 +15,12 @@ as Lambda does.
 
 One poller thread per mapping, so a function's batches run one at a time (Lambda would
 scale out pollers; the order of work is the same).
+
+Stopping: a poller asked to stop starts no invocation. A batch whose invocation
+succeeded is deleted as usual; one that failed meanwhile (the runtime abandons the
+invocations in flight) is left as it is: its SQS messages stay on their queue, in flight,
+and come back after their visibility timeout; a stream batch is neither retried nor given
+up. A receive that is waiting is not waited for: the loop's thread ends when it returns.
 """
 
 from __future__ import annotations
@@ -57,18 +63,26 @@ class _Loop:
         """Ask the loop to end after its current step."""
         self._stopping.set()
 
-    def stop(self) -> None:
-        """Stop polling and wait for the thread."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop polling and wait for the thread (at most `timeout` seconds: a daemon
+        thread still in a long poll ends when the poll returns)."""
         self._stopping.set()
         if self._thread:
-            self._thread.join()
+            self._thread.join(timeout)
             self._thread = None
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the loop was asked to stop."""
+        return self._stopping.is_set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 self.tick()
             except Exception:
+                if self._stopping.is_set():
+                    return  # the stack is going away under it (moto stopped): not a fault
                 logger.exception("%s failed; retrying", self.name)
                 self._stopping.wait(_ERROR_PAUSE_SECONDS)
 
@@ -106,7 +120,8 @@ class SqsPoller(_Loop):
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if messages:
+        # Received as the stack stops: left in flight, back after the visibility timeout.
+        if messages and not self.stopping:
             self.process(messages)
 
     def process(self, messages: list[dict[str, Any]]) -> None:
@@ -114,7 +129,10 @@ class SqsPoller(_Loop):
         records = [self._record(message) for message in messages]
         invocation = self._invoke(self.trigger.function, {"Records": records})
         if not invocation.ok:
-            logger.warning("%s: batch of %d failed: %s", self.name, len(records), invocation.error)
+            if not self.stopping:  # abandoned by the runtime as the stack stops
+                logger.warning(
+                    "%s: batch of %d failed: %s", self.name, len(records), invocation.error
+                )
             return
         done = self._succeeded(records, invocation.result)
         if done:
@@ -223,6 +241,8 @@ class StreamPoller(_Loop):
             failed_at = self._invoke_batch(batch)
             if failed_at is None:
                 continue
+            if self.stopping:
+                return  # abandoned as the stack stops: neither a retry nor a give-up
             if self._give_up(shard_id, batch, failed_at):
                 # Past the failed batch: read on after its last record.
                 self.reader.rewind_after(shard_id, _sequence(batch[-1]))
@@ -235,7 +255,10 @@ class StreamPoller(_Loop):
         """None when the batch succeeded, else the sequence number to retry from."""
         invocation = self._invoke(self.trigger.function, {"Records": batch})
         if not invocation.ok:
-            logger.warning("%s: batch of %d failed: %s", self.name, len(batch), invocation.error)
+            if not self.stopping:  # abandoned by the runtime as the stack stops
+                logger.warning(
+                    "%s: batch of %d failed: %s", self.name, len(batch), invocation.error
+                )
             return _sequence(batch[0])
         result = invocation.result
         failures = result.get("batchItemFailures") if isinstance(result, dict) else None
@@ -314,7 +337,7 @@ class SchedulePoller(_Loop):
     def fire(self) -> None:
         """Invoke the function once with the scheduled event; a failure is logged, not retried."""
         invocation = self._invoke(self.schedule.function, self.event())
-        if not invocation.ok:
+        if not invocation.ok and not self.stopping:
             logger.warning("%s: invocation failed: %s", self.name, invocation.error)
 
     def event(self) -> Any:

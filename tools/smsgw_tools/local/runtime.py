@@ -9,6 +9,11 @@ Concurrency: like Lambda, one environment handles one invocation at a time; a fu
 gets up to `max_workers` environments (default 4) and further invocations wait for a free
 one. A worker that crashes is replaced on the next invocation; one that runs past the
 function's timeout is killed and the invocation reports `Sandbox.Timedout`.
+
+Stopping does not wait for invocations in flight: their workers are killed and each
+reports `Runtime.Abandoned`, as an execution environment that goes away mid-invocation
+ends it unfinished. The caller decides what an abandoned invocation leaves (the pollers
+delete nothing of its batch, so its messages come back after their visibility timeout).
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit on the init phase
 PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024  # synchronous invocation request and response
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+ABANDONED = "Runtime.Abandoned"
+"""The error of an invocation in flight when the runtime stopped."""
+STOP_SECONDS = 1.0
+"""How long an idle worker gets to exit after EOF before it is killed."""
 
 
 @dataclass(frozen=True)
@@ -133,20 +142,35 @@ class _Worker:
 
     def kill(self, graceful: bool = True) -> None:
         """Stop the process (after a clean EOF if `graceful`) and release its pipes."""
+        if self.close(graceful):
+            self.reap(time.monotonic() + STOP_SECONDS)
+
+    def close(self, graceful: bool = True) -> bool:
+        """Begin stopping: EOF on its input ends the worker's loop (and SIGKILL unless
+        `graceful`). False if it was stopped already."""
         with self._lock:
             if self._killed:
-                return
+                return False
             self._killed = True
         if not graceful:
             self.process.kill()
-        os.close(self._write_fd)  # EOF ends the worker's loop
+        os.close(self._write_fd)
+        return True
+
+    def reap(self, deadline: float) -> None:
+        """Wait for the process until `deadline` (then kill it) and release its pipes."""
         try:
-            self.process.wait(timeout=1)
+            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
         os.close(self._read_fd)
-        self._log_thread.join(timeout=1)
+        self._log_thread.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    def abandon(self) -> None:
+        """End the invocation in flight: SIGKILL. The invoking thread then reads EOF and
+        releases the worker itself (its pipes are in that thread's hands)."""
+        self.process.kill()
 
 
 class FunctionPool:
@@ -197,15 +221,21 @@ class FunctionPool:
         if worker is not None and init_error is None:
             self._release(worker)
 
-    def stop(self) -> None:
-        """Stop every environment of this function."""
+    def stop(self, deadline: float | None = None) -> None:
+        """Stop every environment of this function: a busy one at once, abandoning its
+        invocation; an idle one after a clean EOF, killed if it still runs at `deadline`
+        (default: STOP_SECONDS from now)."""
+        deadline = time.monotonic() + STOP_SECONDS if deadline is None else deadline
         with self._available:
             self._stopped = True
-            workers = self._idle + list(self._busy)
+            idle, busy = self._idle, list(self._busy)
             self._idle, self._busy = [], set()
             self._available.notify_all()
-        for worker in workers:
-            worker.kill()
+        for worker in busy:
+            worker.abandon()
+        closing = [worker for worker in idle if worker.close()]
+        for worker in closing:
+            worker.reap(deadline)
 
     def _acquire(self) -> tuple[_Worker | None, dict[str, Any] | None]:
         with self._available:
@@ -227,10 +257,13 @@ class FunctionPool:
 
     def _release(self, worker: _Worker) -> None:
         with self._available:
-            if worker in self._busy:
+            kept = worker in self._busy
+            if kept:
                 self._busy.discard(worker)
                 self._idle.append(worker)
             self._available.notify()
+        if not kept:  # the pool stopped while it ran
+            worker.kill(graceful=False)
 
     def _discard(self, worker: _Worker) -> None:
         with self._available:
@@ -239,6 +272,9 @@ class FunctionPool:
         worker.kill(graceful=False)
 
     def _lost(self, request_id: str, worker: _Worker, duration_ms: float) -> Invocation:
+        if self._stopped:
+            message = f"RequestId: {request_id} Error: the local stack stopped meanwhile"
+            return _failed(request_id, ABANDONED, message, duration_ms)
         if (
             worker.process.returncode not in (None, 0)
             and duration_ms < self.function.timeout * 1000
@@ -339,8 +375,13 @@ class LambdaRuntime:
             thread.join()
 
     def stop(self) -> None:
-        """Stop every worker process (the functions in parallel)."""
-        threads = [threading.Thread(target=pool.stop, daemon=True) for pool in self._pools.values()]
+        """Stop every worker process (the functions in parallel), abandoning the
+        invocations in flight."""
+        deadline = time.monotonic() + STOP_SECONDS
+        threads = [
+            threading.Thread(target=pool.stop, args=(deadline,), daemon=True)
+            for pool in self._pools.values()
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
