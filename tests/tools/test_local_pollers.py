@@ -1,4 +1,5 @@
-"""The local stack's pollers stop at once: stopping abandons an invocation in flight
+"""The local stack's pollers idle cheaply and stop at once: an SQS poller long-polls, a
+stream poller backs off on an empty stream, and stopping abandons an invocation in flight
 without losing its batch (docs/local-stack.md, "Stopping")."""
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import boto3
 import pytest
 
 from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS, MotoServer
-from smsgw_tools.local.pollers import SqsPoller, StreamPoller
+from smsgw_tools.local.pollers import (
+    RECEIVE_WAIT_SECONDS,
+    STREAM_IDLE_POLL_SECONDS,
+    STREAM_POLL_SECONDS,
+    SqsPoller,
+    StreamPoller,
+)
 from smsgw_tools.local.runtime import ABANDONED, FunctionPool, Invocation, _LogPump
 from smsgw_tools.local.streams import Filters, StreamReader
 from smsgw_tools.template.model import Function, QueueTrigger, StreamTrigger
@@ -54,6 +61,33 @@ def _wait_for(condition: Any, seconds: float = 15) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_an_idle_sqs_poller_long_polls_and_gets_a_message_as_it_arrives(sqs):
+    # Given a poller waiting on an empty queue
+    url = _queue(sqs, "long-poll")
+    received: list[float] = []
+
+    def invoke(function: str, event: dict[str, Any]) -> Invocation:
+        received.append(time.monotonic())
+        return Invocation("id", ok=True)
+
+    poller = _sqs_poller(sqs, url, invoke)
+    poller.start()
+    try:
+        time.sleep(1.5)  # past any short poll
+
+        # When a message is sent
+        sent = time.monotonic()
+        sqs.send_message(QueueUrl=url, MessageBody="hello")
+        _wait_for(lambda: received)
+    finally:
+        poller.request_stop()
+        poller.stop(timeout=0)
+
+    # Then the poll that was waiting (up to 20 s, as Lambda's) returns it at once
+    assert RECEIVE_WAIT_SECONDS == 20
+    assert received[0] - sent < 1.0
 
 
 def test_stopping_abandons_a_batch_in_flight_which_stays_on_its_queue(sqs, tmp_path):
@@ -151,6 +185,44 @@ def _stream_poller(streams: _Streams, invoke: Any, sqs: Any = None) -> StreamPol
     )
     reader = StreamReader(streams, "arn:stream", "us-east-1")
     return StreamPoller(trigger, reader, invoke, sqs=sqs, on_failure_url="failures")
+
+
+def test_an_empty_stream_is_read_less_and_less_often_down_to_once_a_second():
+    # Given a stream poller on a stream with nothing new
+    streams = _Streams()
+    poller = _stream_poller(streams, lambda function, event: Invocation("id", ok=True))
+    waits: list[float] = []
+    poller._stopping.wait = waits.append  # record the pauses instead of pausing
+
+    # When it reads five times, then finds a record, then nothing again
+    for _ in range(5):
+        poller.tick()
+    streams.records.append(_stream_record(1))
+    poller.tick()
+    poller.tick()
+
+    # Then its pauses double up to the ceiling, and start short again after a record
+    assert (STREAM_POLL_SECONDS, STREAM_IDLE_POLL_SECONDS) == (0.25, 1.0)
+    assert waits == [0.25, 0.5, 1.0, 1.0, 1.0, 0.25]
+
+
+def test_a_stream_reader_describes_its_stream_at_most_every_describe_seconds():
+    # Given a reader that takes the shards it found as the stream's for a minute, and one
+    # that describes the stream at each read (the in-process tests' default)
+    trusting, every_read = _Streams(), _Streams()
+    readers = [
+        StreamReader(trusting, "arn:stream", "us-east-1", describe_seconds=60),
+        StreamReader(every_read, "arn:stream", "us-east-1"),
+    ]
+
+    # When each reads five times
+    for reader in readers:
+        for _ in range(5):
+            reader.read()
+
+    # Then the first described the stream once
+    assert trusting.calls == {"DescribeStream": 1, "GetShardIterator": 1, "GetRecords": 5}
+    assert every_read.calls["DescribeStream"] == 5
 
 
 def test_a_stream_batch_abandoned_as_the_stack_stops_is_neither_retried_nor_given_up(caplog):

@@ -16,6 +16,10 @@ as Lambda does.
 One poller thread per mapping, so a function's batches run one at a time (Lambda would
 scale out pollers; the order of work is the same).
 
+Idle, they cost little: an SQS poller long-polls (`WaitTimeSeconds` 20, as Lambda's do;
+moto's server answers as soon as a message arrives), and a stream poller reads four times
+a second while it finds records, backing off to once a second when it finds none.
+
 Stopping: a poller asked to stop starts no invocation. A batch whose invocation
 succeeded is deleted as usual; one that failed meanwhile (the runtime abandons the
 invocations in flight) is left as it is: its SQS messages stay on their queue, in flight,
@@ -39,9 +43,16 @@ from smsgw_tools.local.streams import StreamReader
 from smsgw_tools.template.model import QueueTrigger, Schedule, StreamTrigger
 
 logger = logging.getLogger(__name__)
-RECEIVE_WAIT_SECONDS = 1
+RECEIVE_WAIT_SECONDS = 20
+"""Lambda's SQS pollers long-poll for the longest wait SQS allows."""
 STREAM_POLL_SECONDS = 0.25
 """Lambda polls a DynamoDB stream's shards four times a second."""
+STREAM_IDLE_POLL_SECONDS = 1.0
+"""The longest wait between two reads of a stream that had nothing new: the backoff's
+ceiling, so the first record after an idle spell waits at most this long."""
+STREAM_DESCRIBE_SECONDS = 10.0
+"""How often a stream poller describes its stream to find new shards (a shard that ends
+has it described at once): Lambda lists shards apart from reading them."""
 _ERROR_PAUSE_SECONDS = 1.0
 
 
@@ -218,11 +229,16 @@ class StreamPoller(_Loop):
         self._on_failure_url = on_failure_url
         self._retries: dict[tuple[str, str], int] = {}
         """(shard, first sequence number of a failed batch) → retries so far."""
+        self._wait = STREAM_POLL_SECONDS
 
     def tick(self) -> None:
-        """Read what each shard has, hand it over batch by batch, then wait a moment."""
-        if not self.poll():
-            self._stopping.wait(STREAM_POLL_SECONDS)
+        """Read what each shard has and hand it over batch by batch; after a read that
+        found nothing, wait, twice as long each time up to STREAM_IDLE_POLL_SECONDS."""
+        if self.poll():
+            self._wait = STREAM_POLL_SECONDS
+        else:
+            self._stopping.wait(self._wait)
+            self._wait = min(self._wait * 2, STREAM_IDLE_POLL_SECONDS)
 
     def poll(self) -> int:
         """One pass over the shards; the number of records read."""
