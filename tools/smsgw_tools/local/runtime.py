@@ -10,10 +10,12 @@ gets up to `max_workers` environments (default 4) and further invocations wait f
 one. A worker that crashes is replaced on the next invocation; one that runs past the
 function's timeout is killed and the invocation reports `Sandbox.Timedout`.
 
-Stopping does not wait for invocations in flight: their workers are killed and each
-reports `Runtime.Abandoned`, as an execution environment that goes away mid-invocation
-ends it unfinished. The caller decides what an abandoned invocation leaves (the pollers
-delete nothing of its batch, so its messages come back after their visibility timeout).
+Stopping kills every worker at once (SIGKILL): an idle one holds no work, and a busy one's
+invocation is abandoned, reporting `Runtime.Abandoned`, as an invocation ends unfinished
+when its execution environment goes away. The caller decides what an abandoned invocation
+leaves (the pollers delete nothing of its batch, so its messages come back after their
+visibility timeout). No worker gets a clean exit: a Python process's teardown costs a
+tenth of a second or more of CPU each, which a stop on a busy machine would wait for.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 ABANDONED = "Runtime.Abandoned"
 """The error of an invocation in flight when the runtime stopped."""
 STOP_SECONDS = 1.0
-"""How long an idle worker gets to exit after EOF before it is killed."""
+"""How long stopping waits for the killed workers' output to be copied to the log."""
 
 
 @dataclass(frozen=True)
@@ -140,32 +142,27 @@ class _Worker:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)
 
-    def kill(self, graceful: bool = True) -> None:
-        """Stop the process (after a clean EOF if `graceful`) and release its pipes."""
-        if self.close(graceful):
+    def kill(self) -> None:
+        """Kill the process and release its pipes."""
+        if self.close():
             self.reap(time.monotonic() + STOP_SECONDS)
 
-    def close(self, graceful: bool = True) -> bool:
-        """Begin stopping: EOF on its input ends the worker's loop (and SIGKILL unless
-        `graceful`). False if it was stopped already."""
+    def close(self) -> bool:
+        """Begin killing: SIGKILL, and its input closed. False if it was killed already."""
         with self._lock:
             if self._killed:
                 return False
             self._killed = True
-        if not graceful:
-            self.process.kill()
+        self.process.kill()
         os.close(self._write_fd)
         return True
 
     def reap(self, deadline: float) -> None:
-        """Wait for the process until `deadline` (then kill it) and release its pipes."""
-        try:
-            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """Wait for the killed process, release its pipes and let its last output reach
+        the log (until `deadline`)."""
+        self.process.wait()
         os.close(self._read_fd)
-        self._log_thread.join(timeout=max(0.1, deadline - time.monotonic()))
+        self._log_thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def abandon(self) -> None:
         """End the invocation in flight: SIGKILL. The invoking thread then reads EOF and
@@ -222,9 +219,8 @@ class FunctionPool:
             self._release(worker)
 
     def stop(self, deadline: float | None = None) -> None:
-        """Stop every environment of this function: a busy one at once, abandoning its
-        invocation; an idle one after a clean EOF, killed if it still runs at `deadline`
-        (default: STOP_SECONDS from now)."""
+        """Kill every environment of this function, abandoning the invocations in flight;
+        wait for their output until `deadline` (default: STOP_SECONDS from now)."""
         deadline = time.monotonic() + STOP_SECONDS if deadline is None else deadline
         with self._available:
             self._stopped = True
@@ -263,13 +259,13 @@ class FunctionPool:
                 self._idle.append(worker)
             self._available.notify()
         if not kept:  # the pool stopped while it ran
-            worker.kill(graceful=False)
+            worker.kill()
 
     def _discard(self, worker: _Worker) -> None:
         with self._available:
             self._busy.discard(worker)
             self._available.notify()
-        worker.kill(graceful=False)
+        worker.kill()
 
     def _lost(self, request_id: str, worker: _Worker, duration_ms: float) -> Invocation:
         if self._stopped:
