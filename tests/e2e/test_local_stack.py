@@ -1,5 +1,6 @@
 """The local stack over HTTP: API Gateway's behaviour, then one SMS from API to carrier, what
-the demo (`make demo`) shows of it, and the banner of `smsgw local up` (`make serve`)."""
+the demo (`make demo`) shows of it, the banner of `smsgw local up` (`make serve`), and
+`local up` stopped by Ctrl-C."""
 
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 
+import boto3
 import pytest
 import requests
 
@@ -159,3 +161,75 @@ def test_local_up_prints_where_everything_is_and_an_admin_command_that_works_as_
     assert created.returncode == 0, created.stderr
     assert created.stdout.startswith("AccountSid=AC") and "AuthToken=" in created.stdout
     assert up.returncode == 0
+
+
+def test_ctrl_c_stops_local_up_within_two_seconds_while_a_carrier_call_hangs(tmp_path):
+    # Given `smsgw local up` as a process, its temporary files in a directory of its own
+    temp, info_file = tmp_path / "tmp", tmp_path / "info.json"
+    temp.mkdir()
+    command = [sys.executable, "-m", "smsgw_tools.admin.cli", "local", "up", "--port", "0"]
+    with (tmp_path / "output.log").open("w+") as output:
+        up = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [*command, "--info-file", str(info_file)],
+            cwd=tmp_path,
+            env={**os.environ, "TMPDIR": str(temp)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            info = _started(up, info_file)
+            # and a send whose carrier call hangs: the sender's invocation is in flight,
+            # its message received from the send queue and not yet deleted
+            simulator = info["SimulatorUrl"]
+            fault = {"mode": "timeout", "count": 1}
+            requests.post(f"{simulator}/_sim/faults", json=fault, timeout=10)
+            auth = (info["AccountSid"], info["AuthToken"])
+            sent = requests.post(_sms_url(info), json=SMS, auth=auth, timeout=30)
+            assert sent.status_code == 200, sent.text
+            _wait(lambda: requests.get(f"{simulator}/_sim/messages", timeout=10).json()["messages"])
+            assert _in_flight(info, "SendQueue") == 1
+
+            # When it gets SIGINT (Ctrl-C)
+            interrupted = time.monotonic()
+            up.send_signal(signal.SIGINT)
+            code = up.wait(timeout=30)
+            stopped_in = time.monotonic() - interrupted
+        finally:
+            if up.poll() is None:
+                up.kill()
+                up.wait()
+        output.seek(0)
+        printed = output.read()
+
+    # Then it exits within 2 s, cleanly, and leaves neither its info file nor temporary files
+    assert stopped_in < 2.0, f"stopped in {stopped_in:.2f} s"
+    assert code == 0 and "Traceback" not in printed, printed[-3000:]
+    assert not info_file.exists()
+    assert list(temp.iterdir()) == []
+
+
+def _started(up: subprocess.Popen, info_file) -> dict:
+    deadline = time.monotonic() + 120
+    while not info_file.exists():
+        assert up.poll() is None, "smsgw local up exited"
+        assert time.monotonic() < deadline, "smsgw local up did not start in time"
+        time.sleep(0.2)
+    return json.loads(info_file.read_text())
+
+
+def _wait(condition, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _in_flight(info: dict, queue: str) -> int:
+    credentials = info["AwsCredentials"]
+    sqs = boto3.client(
+        "sqs", region_name=info["Region"], endpoint_url=info["AwsEndpointUrl"], **credentials
+    )
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=info["QueueUrls"][queue], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessagesNotVisible"])

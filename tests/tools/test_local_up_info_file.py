@@ -1,5 +1,6 @@
 """`smsgw local up` writes its info file while the stack runs and removes it when it stops,
-so a stopped stack leaves nothing for the CLI to mistake for a running one."""
+so a stopped stack leaves nothing for the CLI to mistake for a running one; `smsgw local
+demo` keeps its function logs under `.local-stack/`, not in the temporary directory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
 
@@ -30,6 +32,8 @@ class _FakeStack:
 
     def info(self):
         return {"ApiUrl": "http://127.0.0.1:9/v1", "AwsEndpointUrl": "http://127.0.0.1:9"}
+
+    session = None
 
 
 def _up(tmp_path) -> argparse.Namespace:
@@ -67,3 +71,26 @@ def test_the_info_file_is_removed_when_the_stack_fails_after_writing_it(tmp_path
         local_commands.up_command(args)
 
     assert not args.info_file.exists()
+
+
+def test_the_demo_keeps_its_function_logs_under_local_stack(tmp_path, monkeypatch):
+    # Given an empty temporary directory, and a demo whose stack logs a line
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.chdir(tmp_path)
+
+    class LoggingStack(_FakeStack):
+        def __init__(self, *_, log, **__) -> None:
+            log.write("ApiFunction | START RequestId: 1\n")
+
+    monkeypatch.setattr("smsgw_tools.local.stack.LocalStack", LoggingStack)
+    monkeypatch.setattr(local_commands, "run_demo", lambda info, session: 0)
+
+    # When the demo runs
+    code = local_commands.demo_command(argparse.Namespace(port=0))
+
+    # Then its log is .local-stack/demo.log and nothing is left in the temporary directory
+    assert code == 0
+    assert (tmp_path / ".local-stack" / "demo.log").read_text().startswith("ApiFunction |")
+    assert list(temp.iterdir()) == []

@@ -238,7 +238,7 @@ def poller(records, answers, *, batch_size=2, retries=1):
 
     sqs = FakeSqs()
     stream = StreamPoller(trigger, FakeReader(records), invoke, sqs=sqs, on_failure_url="dlq")
-    stream._stopping.set()  # no pauses between retries
+    stream._stopping.wait = lambda *_: False  # no pauses between retries
     return stream, calls, sqs
 
 

@@ -9,14 +9,13 @@ import json
 import shlex
 import signal
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from smsgw_tools.local.info import DEFAULT_INFO_FILE, LOCAL_CARRIERS, written
+from smsgw_tools.local.info import DEFAULT_INFO_FILE, DEMO_LOG_FILE, LOCAL_CARRIERS, written
 from smsgw_tools.local.sim_commands import register_sim
 from smsgw_tools.local.sim_reply import register_reply
 
@@ -180,9 +179,8 @@ def demo_command(args: argparse.Namespace) -> int:
     """Send one SMS through the public API and follow it until the carrier has it."""
     from smsgw_tools.local.stack import LocalStack
 
-    with tempfile.NamedTemporaryFile(
-        "w", prefix="smsgw-local-", suffix=".log", delete=False
-    ) as log:
+    DEMO_LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with DEMO_LOG_FILE.open("w") as log:
         print(f"Starting the local stack (function logs: {log.name}) ...")
         try:
             with LocalStack(port=args.port, log=log) as stack:

@@ -14,6 +14,9 @@ from typing import Any
 from smsgw_tools.admin.cli_errors import CliError
 
 DEFAULT_INFO_FILE = Path(".local-stack/info.json")
+DEMO_LOG_FILE = Path(".local-stack/demo.log")
+"""The function logs of the last `smsgw local demo`, replaced by the next (`.local-stack/`
+is git-ignored; nothing is left in the temporary directory)."""
 LOCAL_CARRIERS = ("twilio", "vonage", "eum")
 START_HINT = "start it with `make serve` (or `smsgw local up`)"
 

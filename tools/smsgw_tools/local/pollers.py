@@ -15,6 +15,16 @@ as Lambda does.
 
 One poller thread per mapping, so a function's batches run one at a time (Lambda would
 scale out pollers; the order of work is the same).
+
+Idle, they cost little: an SQS poller long-polls (`WaitTimeSeconds` 20, as Lambda's do;
+moto's server answers as soon as a message arrives), and a stream poller reads four times
+a second while it finds records, backing off to once a second when it finds none.
+
+Stopping: a poller asked to stop starts no invocation. A batch whose invocation
+succeeded is deleted as usual; one that failed meanwhile (the runtime abandons the
+invocations in flight) is left as it is: its SQS messages stay on their queue, in flight,
+and come back after their visibility timeout; a stream batch is neither retried nor given
+up. A receive that is waiting is not waited for: the loop's thread ends when it returns.
 """
 
 from __future__ import annotations
@@ -33,9 +43,16 @@ from smsgw_tools.local.streams import StreamReader
 from smsgw_tools.template.model import QueueTrigger, Schedule, StreamTrigger
 
 logger = logging.getLogger(__name__)
-RECEIVE_WAIT_SECONDS = 1
+RECEIVE_WAIT_SECONDS = 20
+"""Lambda's SQS pollers long-poll for the longest wait SQS allows."""
 STREAM_POLL_SECONDS = 0.25
 """Lambda polls a DynamoDB stream's shards four times a second."""
+STREAM_IDLE_POLL_SECONDS = 1.0
+"""The longest wait between two reads of a stream that had nothing new: the backoff's
+ceiling, so the first record after an idle spell waits at most this long."""
+STREAM_DESCRIBE_SECONDS = 10.0
+"""How often a stream poller describes its stream to find new shards (a shard that ends
+has it described at once): Lambda lists shards apart from reading them."""
 _ERROR_PAUSE_SECONDS = 1.0
 
 
@@ -57,18 +74,26 @@ class _Loop:
         """Ask the loop to end after its current step."""
         self._stopping.set()
 
-    def stop(self) -> None:
-        """Stop polling and wait for the thread."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop polling and wait for the thread (at most `timeout` seconds: a daemon
+        thread still in a long poll ends when the poll returns)."""
         self._stopping.set()
         if self._thread:
-            self._thread.join()
+            self._thread.join(timeout)
             self._thread = None
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the loop was asked to stop."""
+        return self._stopping.is_set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 self.tick()
             except Exception:
+                if self._stopping.is_set():
+                    return  # the stack is going away under it (moto stopped): not a fault
                 logger.exception("%s failed; retrying", self.name)
                 self._stopping.wait(_ERROR_PAUSE_SECONDS)
 
@@ -106,7 +131,8 @@ class SqsPoller(_Loop):
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if messages:
+        # Received as the stack stops: left in flight, back after the visibility timeout.
+        if messages and not self.stopping:
             self.process(messages)
 
     def process(self, messages: list[dict[str, Any]]) -> None:
@@ -114,7 +140,10 @@ class SqsPoller(_Loop):
         records = [self._record(message) for message in messages]
         invocation = self._invoke(self.trigger.function, {"Records": records})
         if not invocation.ok:
-            logger.warning("%s: batch of %d failed: %s", self.name, len(records), invocation.error)
+            if not self.stopping:  # abandoned by the runtime as the stack stops
+                logger.warning(
+                    "%s: batch of %d failed: %s", self.name, len(records), invocation.error
+                )
             return
         done = self._succeeded(records, invocation.result)
         if done:
@@ -200,11 +229,16 @@ class StreamPoller(_Loop):
         self._on_failure_url = on_failure_url
         self._retries: dict[tuple[str, str], int] = {}
         """(shard, first sequence number of a failed batch) → retries so far."""
+        self._wait = STREAM_POLL_SECONDS
 
     def tick(self) -> None:
-        """Read what each shard has, hand it over batch by batch, then wait a moment."""
-        if not self.poll():
-            self._stopping.wait(STREAM_POLL_SECONDS)
+        """Read what each shard has and hand it over batch by batch; after a read that
+        found nothing, wait, twice as long each time up to STREAM_IDLE_POLL_SECONDS."""
+        if self.poll():
+            self._wait = STREAM_POLL_SECONDS
+        else:
+            self._stopping.wait(self._wait)
+            self._wait = min(self._wait * 2, STREAM_IDLE_POLL_SECONDS)
 
     def poll(self) -> int:
         """One pass over the shards; the number of records read."""
@@ -223,6 +257,8 @@ class StreamPoller(_Loop):
             failed_at = self._invoke_batch(batch)
             if failed_at is None:
                 continue
+            if self.stopping:
+                return  # abandoned as the stack stops: neither a retry nor a give-up
             if self._give_up(shard_id, batch, failed_at):
                 # Past the failed batch: read on after its last record.
                 self.reader.rewind_after(shard_id, _sequence(batch[-1]))
@@ -235,7 +271,10 @@ class StreamPoller(_Loop):
         """None when the batch succeeded, else the sequence number to retry from."""
         invocation = self._invoke(self.trigger.function, {"Records": batch})
         if not invocation.ok:
-            logger.warning("%s: batch of %d failed: %s", self.name, len(batch), invocation.error)
+            if not self.stopping:  # abandoned by the runtime as the stack stops
+                logger.warning(
+                    "%s: batch of %d failed: %s", self.name, len(batch), invocation.error
+                )
             return _sequence(batch[0])
         result = invocation.result
         failures = result.get("batchItemFailures") if isinstance(result, dict) else None
@@ -314,7 +353,7 @@ class SchedulePoller(_Loop):
     def fire(self) -> None:
         """Invoke the function once with the scheduled event; a failure is logged, not retried."""
         invocation = self._invoke(self.schedule.function, self.event())
-        if not invocation.ok:
+        if not invocation.ok and not self.stopping:
             logger.warning("%s: invocation failed: %s", self.name, invocation.error)
 
     def event(self) -> Any:

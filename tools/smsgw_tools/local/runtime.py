@@ -9,6 +9,13 @@ Concurrency: like Lambda, one environment handles one invocation at a time; a fu
 gets up to `max_workers` environments (default 4) and further invocations wait for a free
 one. A worker that crashes is replaced on the next invocation; one that runs past the
 function's timeout is killed and the invocation reports `Sandbox.Timedout`.
+
+Stopping kills every worker at once (SIGKILL): an idle one holds no work, and a busy one's
+invocation is abandoned, reporting `Runtime.Abandoned`, as an invocation ends unfinished
+when its execution environment goes away. The caller decides what an abandoned invocation
+leaves (the pollers delete nothing of its batch, so its messages come back after their
+visibility timeout). No worker gets a clean exit: a Python process's teardown costs a
+tenth of a second or more of CPU each, which a stop on a busy machine would wait for.
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit on the init phase
 PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024  # synchronous invocation request and response
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+ABANDONED = "Runtime.Abandoned"
+"""The error of an invocation in flight when the runtime stopped."""
+STOP_SECONDS = 1.0
+"""How long stopping waits for the killed workers' output to be copied to the log."""
 
 
 @dataclass(frozen=True)
@@ -131,22 +142,32 @@ class _Worker:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)
 
-    def kill(self, graceful: bool = True) -> None:
-        """Stop the process (after a clean EOF if `graceful`) and release its pipes."""
+    def kill(self) -> None:
+        """Kill the process and release its pipes."""
+        if self.close():
+            self.reap(time.monotonic() + STOP_SECONDS)
+
+    def close(self) -> bool:
+        """Begin killing: SIGKILL, and its input closed. False if it was killed already."""
         with self._lock:
             if self._killed:
-                return
+                return False
             self._killed = True
-        if not graceful:
-            self.process.kill()
-        os.close(self._write_fd)  # EOF ends the worker's loop
-        try:
-            self.process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.process.kill()
+        os.close(self._write_fd)
+        return True
+
+    def reap(self, deadline: float) -> None:
+        """Wait for the killed process, release its pipes and let its last output reach
+        the log (until `deadline`)."""
+        self.process.wait()
         os.close(self._read_fd)
-        self._log_thread.join(timeout=1)
+        self._log_thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def abandon(self) -> None:
+        """End the invocation in flight: SIGKILL. The invoking thread then reads EOF and
+        releases the worker itself (its pipes are in that thread's hands)."""
+        self.process.kill()
 
 
 class FunctionPool:
@@ -197,15 +218,20 @@ class FunctionPool:
         if worker is not None and init_error is None:
             self._release(worker)
 
-    def stop(self) -> None:
-        """Stop every environment of this function."""
+    def stop(self, deadline: float | None = None) -> None:
+        """Kill every environment of this function, abandoning the invocations in flight;
+        wait for their output until `deadline` (default: STOP_SECONDS from now)."""
+        deadline = time.monotonic() + STOP_SECONDS if deadline is None else deadline
         with self._available:
             self._stopped = True
-            workers = self._idle + list(self._busy)
+            idle, busy = self._idle, list(self._busy)
             self._idle, self._busy = [], set()
             self._available.notify_all()
-        for worker in workers:
-            worker.kill()
+        for worker in busy:
+            worker.abandon()
+        closing = [worker for worker in idle if worker.close()]
+        for worker in closing:
+            worker.reap(deadline)
 
     def _acquire(self) -> tuple[_Worker | None, dict[str, Any] | None]:
         with self._available:
@@ -227,18 +253,24 @@ class FunctionPool:
 
     def _release(self, worker: _Worker) -> None:
         with self._available:
-            if worker in self._busy:
+            kept = worker in self._busy
+            if kept:
                 self._busy.discard(worker)
                 self._idle.append(worker)
             self._available.notify()
+        if not kept:  # the pool stopped while it ran
+            worker.kill()
 
     def _discard(self, worker: _Worker) -> None:
         with self._available:
             self._busy.discard(worker)
             self._available.notify()
-        worker.kill(graceful=False)
+        worker.kill()
 
     def _lost(self, request_id: str, worker: _Worker, duration_ms: float) -> Invocation:
+        if self._stopped:
+            message = f"RequestId: {request_id} Error: the local stack stopped meanwhile"
+            return _failed(request_id, ABANDONED, message, duration_ms)
         if (
             worker.process.returncode not in (None, 0)
             and duration_ms < self.function.timeout * 1000
@@ -339,8 +371,13 @@ class LambdaRuntime:
             thread.join()
 
     def stop(self) -> None:
-        """Stop every worker process (the functions in parallel)."""
-        threads = [threading.Thread(target=pool.stop, daemon=True) for pool in self._pools.values()]
+        """Stop every worker process (the functions in parallel), abandoning the
+        invocations in flight."""
+        deadline = time.monotonic() + STOP_SECONDS
+        threads = [
+            threading.Thread(target=pool.stop, args=(deadline,), daemon=True)
+            for pool in self._pools.values()
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

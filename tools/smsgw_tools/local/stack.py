@@ -24,6 +24,7 @@ import json
 import logging
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -53,6 +54,9 @@ logger = logging.getLogger(__name__)
 CALLBACK_FUNCTION = "WebhooksFunction"
 """The function whose URL carriers call back on (template.yaml, `FunctionUrlConfig`)."""
 API_BASE_PATH = "/v1"
+POLLER_JOIN_SECONDS = 0.5
+"""How long stopping waits for the pollers' threads once moto is gone (a daemon thread
+whose receive botocore still retries ends by itself)."""
 LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
 # The demo's pool of leased numbers: Australian mobiles and US numbers (docs/leases.md).
 DEMO_POOL = (
@@ -314,12 +318,12 @@ class LocalStack:
         return info | self.demo
 
     def stop(self) -> None:
-        """Stop pollers, gateway, workers, simulator and moto, in that order."""
+        """Stop the triggers, gateways, workers, simulator and moto, in that order, without
+        waiting for work in flight: the workers' invocations are abandoned (a poller
+        deletes nothing of an abandoned batch) and a poller's waiting receive ends with
+        moto. Takes well under a second (docs/local-stack.md, "Stopping")."""
         for poller in self.pollers:
             poller.request_stop()
-        for poller in self.pollers:
-            poller.stop()
-        self.pollers = []
         if self.gateway:
             self.gateway.stop()
             self.gateway = None
@@ -338,6 +342,10 @@ class LocalStack:
         if self.moto:
             self.moto.stop()
             self.moto = None
+        deadline = time.monotonic() + POLLER_JOIN_SECONDS
+        for poller in self.pollers:
+            poller.stop(timeout=max(0.0, deadline - time.monotonic()))
+        self.pollers = []
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -156,6 +157,11 @@ class StreamReader:
     stream_arn: str
     region: str
     shards: dict[str, _Shard] = field(default_factory=dict)
+    describe_seconds: float = 0.0
+    """How long the shards found are taken as the stream's before it is described again
+    (0: at every read). While a shard has no iterator (it ended, or is to be read from a
+    new position) the stream is described at every read whatever this says."""
+    _described_at: float = field(default=float("-inf"), repr=False)
 
     def read(self, limit: int = 1000) -> dict[str, list[dict[str, Any]]]:
         """Per shard, up to `limit` records written since the last read (or since a rewind),
@@ -195,6 +201,14 @@ class StreamReader:
         shard.iterator = None
 
     def _discover(self) -> None:
+        now = time.monotonic()
+        if (
+            self.shards
+            and all(shard.iterator for shard in self.shards.values())
+            and now - self._described_at < self.describe_seconds
+        ):
+            return
+        self._described_at = now
         description = self.client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             self.shards.setdefault(shard["ShardId"], _Shard(shard["ShardId"]))

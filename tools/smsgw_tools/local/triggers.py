@@ -8,7 +8,12 @@ import logging
 from typing import Any
 
 from smsgw_tools.local.gateway import Invoke
-from smsgw_tools.local.pollers import SchedulePoller, SqsPoller, StreamPoller
+from smsgw_tools.local.pollers import (
+    STREAM_DESCRIBE_SECONDS,
+    SchedulePoller,
+    SqsPoller,
+    StreamPoller,
+)
 from smsgw_tools.local.resources import Stack
 from smsgw_tools.local.streams import StreamReader
 
@@ -38,7 +43,12 @@ def pollers_for(stack: Stack, invoke: Invoke, sqs: Any, streams: Any) -> list[Po
         pollers.append(
             StreamPoller(
                 stream,
-                StreamReader(streams, stack.get_att(stream.table, "StreamArn"), stack.region),
+                StreamReader(
+                    streams,
+                    stack.get_att(stream.table, "StreamArn"),
+                    stack.region,
+                    describe_seconds=STREAM_DESCRIBE_SECONDS,
+                ),
                 invoke,
                 sqs=sqs,
                 on_failure_url=stack.queue_url(stream.on_failure) if stream.on_failure else None,
