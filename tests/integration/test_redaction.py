@@ -136,18 +136,30 @@ def test_a_second_redaction_answers_the_same(api, tenant, delivered):
     assert second.body == first.body
 
 
-def test_a_cancelled_message_can_be_redacted(api, tenant):
-    sid = api.send(
-        {"To": RECIPIENT, "From": "Shop", "Text": TEXT, "Schedule": int(time.time()) + 3600}
-    )
-    sid = sid.body["Message"]["MessageSid"]
-    api.call("DELETE", path(tenant, sid))
+def test_a_cancelled_message_can_be_redacted_and_its_kept_answer_shows_no_text(
+    api, tenant, aws_session, stack
+):
+    # Given a scheduled message sent with an Idempotency-Key, then cancelled
+    body = {"To": RECIPIENT, "From": "Shop", "Text": TEXT, "Schedule": int(time.time()) + 3600}
+    first = api.send(body, headers={"Idempotency-Key": "otp-1"})
+    sid = first.body["Message"]["MessageSid"]
+    assert api.call("DELETE", path(tenant, sid)).status == 200
 
+    # When it is redacted
     response = api.call("POST", path(tenant, sid, "/Redact"))
 
+    # Then it keeps its status and loses its text
     assert response.status == 200
     assert response.body["Message"]["Status"] == "cancelled"
     assert response.body["Message"]["Text"] is None
+    # and the key's kept answer, replayed, shows the text as it is now: none (the record
+    # never held it)
+    replayed = api.send(body, headers={"Idempotency-Key": "otp-1"})
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert (replayed.body["Message"]["Text"], replayed.body["Message"]["Redacted"]) == (None, True)
+    assert replayed.body["Message"]["Status"] == first.body["Message"]["Status"] == "scheduled"
+    [record] = items(aws_session, stack, "IDEMPOTENCY#")
+    assert TEXT not in json.dumps(record, default=str)
 
 
 def test_a_message_not_yet_final_is_409_and_nothing_changes(
