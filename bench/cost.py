@@ -34,6 +34,12 @@ The minimum capacity of the table and each index is a fixed cost a month.
     .venv/bin/python bench/cost.py --text-length 160
     .venv/bin/python bench/cost.py --leased new       # a blank From: the send takes a lease
     .venv/bin/python bench/cost.py --leased renewal   # the property's lease exists: renewed
+    .venv/bin/python bench/cost.py --redact           # and the message redacted once delivered
+
+With --redact the delivered message is redacted through the API (`POST …/Redact`): its
+update's record on the table's stream passes the notifier's filter (a final status with a
+receipt webhook), so the notifier is invoked for it and drops it. The difference from the
+run without is what a redaction costs.
 
 A leased send writes its message and its lease's change (lease, pointer and slot; a
 ConditionCheck on the pool number when it takes one) in one TransactWriteItems, at twice
@@ -265,6 +271,7 @@ def measure(
     external_id: bool = True,
     text: str = TEXT,
     leased: str | None = None,
+    redact: bool = False,
 ) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int], dict[str, int]]:
     """One message through every function; returns the meter, the handler durations (s),
     the log bytes, the invocations and the MemorySize (MB) per function. `projection`
@@ -378,10 +385,18 @@ def measure(
             assert metered("webhooks", receipt)["statusCode"] == 200
             # Lambda reads the stream (at no charge) and invokes the notifier with what its
             # filter passes: here the receipt's write that made the message delivered.
-            callbacks = TableStream(session, stack).records()
+            stream = TableStream(session, stack)
+            callbacks = stream.records()
             for record in callbacks:  # one invocation per callback: the unbatched case
                 assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
             assert len(sink.requests()) == len(callbacks)
+            if redact:
+                sid = response.body["Message"]["MessageSid"]
+                path = f"/v1/Properties/{tenant.property_sid}/Sms/{sid}/Redact"
+                assert api.call("POST", path).status == 200
+                for record in stream.records():  # the redaction's write: dropped there
+                    assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
+                assert len(sink.requests()) == len(callbacks)
         finally:
             aws._thread_session = thread_session
             functions.restore()
@@ -574,6 +589,11 @@ def main() -> int:
         choices=("new", "renewal"),
         help="a blank From: the send takes a new lease, or renews the property's lease",
     )
+    parser.add_argument(
+        "--redact",
+        action="store_true",
+        help="redact the message once delivered (POST …/Redact): the difference is its cost",
+    )
     args = parser.parse_args()
     if args.utilisation is not None and not 0 < args.utilisation <= 1:
         parser.error("--utilisation is a fraction: more than 0, at most 1")
@@ -589,6 +609,7 @@ def main() -> int:
         external_id=not args.without_external_id,
         text=(TEXT * 40)[: args.text_length] if args.text_length else TEXT,
         leased=args.leased,
+        redact=args.redact,
     )
     from smsgw_tools.template.loading import load
 
@@ -604,7 +625,11 @@ def main() -> int:
         + (f" ({utilisation:.0%} utilisation)" if billing_mode == "PROVISIONED" else "")
         + "\n"
     )
-    print("AWS requests our code made for one message (send, sender, 1 receipt, callbacks):")
+    redaction = ", redaction" if args.redact else ""
+    print(
+        f"AWS requests our code made for one message (send, sender, 1 receipt, callbacks"
+        f"{redaction}):"
+    )
     for function in ("authorizer", "api", "sender", "webhooks", "notifier"):
         calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls[function].items()))
         units = meter.units[function]

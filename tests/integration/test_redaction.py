@@ -9,7 +9,6 @@ import pytest
 
 from smsgw.dal.stream_records import job_for_record
 from smsgw.errors import ErrorCode
-from smsgw.explanations import REDACTED
 from tests.integration.conftest import Api, Tenant, queued_records
 from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import receipt_form, twilio_receipt_event
@@ -110,7 +109,7 @@ def test_redacting_a_delivered_message_removes_its_text_and_its_replies_text(
         "delivered",
     ]
     assert message["Events"][-1]["Source"] == "redaction"
-    assert message["Events"][-1]["Detail"] == REDACTED
+    assert set(message["Events"][-1]) == {"Status", "Timestamp", "Source"}
     # and GET, the list and the Responses route show no text
     assert api.call("GET", path(tenant, delivered)).body["Message"] == message
     [listed] = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms").body["Messages"]

@@ -31,9 +31,6 @@ VALIDITY_PERIOD_EXPIRED = (
     "The message's validity period ended before it could be sent; it was not sent."
 )
 
-# Redaction (logic/redaction.py): the event that records it (the status does not change).
-REDACTED = "The message's text and the text of its replies were removed on request."
-
 # Reconciliation (logic/reconcile.py) of a message whose outcome was unknown.
 FOUND_BY_RECONCILIATION = "The carrier was found to hold the message; it was not sent again."
 NOT_FOUND_BY_RECONCILIATION = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from smsgw.errors import ConflictError, ErrorCode, NotFoundError
-from smsgw.explanations import REDACTED
 from smsgw.ids import is_well_formed
 from smsgw.logic.ports import Messages
 from smsgw.models.message import FINAL_STATUSES, STATUSES, Message, iso_from_epoch
@@ -56,7 +55,6 @@ def redact(
             "Status": found.status,
             "Timestamp": iso_from_epoch(now),
             "Source": REDACTION_SOURCE,
-            "Detail": REDACTED,
         },
         _FINAL,
     )
