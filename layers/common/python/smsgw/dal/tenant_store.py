@@ -43,6 +43,7 @@ def _property(item: dict[str, Any]) -> Property:
         name=item.get("Name", ""),
         sms_enabled=bool(item.get("SmsEnabled", False)),
         date_created=item.get("DateCreated", ""),
+        retention_days=int(item["RetentionDays"]) if "RetentionDays" in item else None,
     )
 
 
@@ -95,6 +96,26 @@ class TenantStore:
 
     def set_property_sms(self, property_sid: str, enabled: bool) -> None:
         self._update(_property_key(property_sid), "SmsEnabled", enabled, "property", property_sid)
+
+    def set_property_retention(self, property_sid: str, days: int | None) -> None:
+        """Keep the property's message text `days` days, or (None) for good."""
+        if days is not None:
+            self._update(
+                _property_key(property_sid), "RetentionDays", days, "property", property_sid
+            )
+            return
+        try:
+            self._table.update_item(
+                Key=_property_key(property_sid),
+                UpdateExpression="REMOVE RetentionDays",
+                ConditionExpression="attribute_exists(PK)",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise NotFoundError(
+                    ErrorCode.PROPERTY_NOT_FOUND, f"No property {property_sid}.", None
+                ) from exc
+            raise
 
     def set_token_hashes(self, account_sid: str, token_hashes: list[dict[str, str]]) -> None:
         self._update(_account_key(account_sid), "TokenHashes", token_hashes, "account", account_sid)
