@@ -98,17 +98,20 @@ class TenantStore:
         self._update(_property_key(property_sid), "SmsEnabled", enabled, "property", property_sid)
 
     def set_property_retention(self, property_sid: str, days: int | None) -> None:
-        """Keep the property's message text `days` days, or (None) for good."""
+        """Keep the property's message text `days` days, or (None) for good. A property with
+        a period is listed on the sparse GSI3 partition `RETENTION`, which the scheduler's
+        retention pass reads (dal/retention_store.py)."""
+        update: dict[str, Any] = {"UpdateExpression": "REMOVE RetentionDays, GSI3PK, GSI3SK"}
         if days is not None:
-            self._update(
-                _property_key(property_sid), "RetentionDays", days, "property", property_sid
-            )
-            return
+            update = {
+                "UpdateExpression": "SET RetentionDays = :d, GSI3PK = :pk, GSI3SK = :sk",
+                "ExpressionAttributeValues": {":d": days, ":pk": "RETENTION", ":sk": property_sid},
+            }
         try:
             self._table.update_item(
                 Key=_property_key(property_sid),
-                UpdateExpression="REMOVE RetentionDays",
                 ConditionExpression="attribute_exists(PK)",
+                **update,
             )
         except ClientError as exc:
             if condition_failed(exc):
