@@ -34,7 +34,7 @@ def store(messages) -> FakeRetentionStore:
 
 
 def stored(messages, status=DELIVERED, at=T0, **changes) -> str:
-    message = a_message(property_sid=PROPERTY, status=status, now=at, **changes)
+    message = a_message(**{"property_sid": PROPERTY, "status": status, "now": at, **changes})
     messages.create(message)
     return message.message_sid
 
@@ -121,3 +121,18 @@ def test_a_message_redacted_before_is_not_recorded_again(store, messages, replie
 
     assert result.removed == 0
     assert [e.get("Source") for e in messages.get(sid).events].count(RETENTION_SOURCE) == 0
+
+
+def test_a_pass_reads_at_most_its_budget_and_the_next_starts_at_another_property(
+    store, messages, replies
+):
+    other = "PR" + "2" * 32
+    store.set_retention(other, 7)
+    mine = [stored(messages, at=T0 + n) for n in range(3)]
+    theirs = [stored(messages, at=T0 + n, property_sid=other) for n in range(3)]
+
+    first = run(store, messages, replies, T0 + 8 * DAY, budget=3)
+    second = run(store, messages, replies, T0 + 8 * DAY + 60, budget=3)
+
+    assert (first.removed, second.removed) == (3, 3)
+    assert all(messages.get(sid).text is None for sid in mine + theirs)

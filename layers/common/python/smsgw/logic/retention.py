@@ -24,6 +24,9 @@ RETENTION_SOURCE = "retention"
 DAY = 86400
 PAGE = 100
 """Messages read per property and pass: a pass stays short, the next goes on."""
+BUDGET = 1000
+"""Messages read per pass in all, so that a pass ends well within the scheduler's
+timeout however many properties have a backlog; each pass starts at another property."""
 STUCK_SENDING_SECONDS = 15 * DAY
 """A `sending` message this far past its retention is not waiting for a retry or for
 reconciliation any more (those end within hours): its text goes too."""
@@ -53,6 +56,7 @@ def expire_text(
     replies: RedactedReplies,
     now: float,
     page: int = PAGE,
+    budget: int = BUDGET,
 ) -> RetentionResult:
     """Remove the text (and replies' text and response options) of each retaining
     property's messages created more than its retention period ago, as a redaction does,
@@ -60,12 +64,18 @@ def expire_text(
     or sending) keeps its text and holds the property's cursor until it is sent, so that
     nothing behind it is passed over; metadata and status history stay."""
     properties = removed = 0
-    for property_sid, days, cursor in store.retaining():
+    retaining = list(store.retaining())
+    start = int(now // 60) % len(retaining) if retaining else 0
+    for property_sid, days, cursor in retaining[start:] + retaining[:start]:
+        if budget <= 0:
+            break
         properties += 1
         cutoff = iso_from_epoch(now - days * DAY)
         stuck_before = iso_from_epoch(now - days * DAY - STUCK_SENDING_SECONDS)
         advanced = cursor
-        for position, message in store.created_between(property_sid, cursor, cutoff, page):
+        found = store.created_between(property_sid, cursor, cutoff, min(page, budget))
+        budget -= len(found)
+        for position, message in found:
             allowed = _SETTLED + ((SENDING,) if message.date_created < stuck_before else ())
             if message.status not in allowed:
                 break  # still to be sent: it needs its text; the cursor waits for it
