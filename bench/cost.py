@@ -34,6 +34,21 @@ The minimum capacity of the table and each index is a fixed cost a month.
     .venv/bin/python bench/cost.py --text-length 160
     .venv/bin/python bench/cost.py --leased new       # a blank From: the send takes a lease
     .venv/bin/python bench/cost.py --leased renewal   # the property's lease exists: renewed
+    .venv/bin/python bench/cost.py --redact           # and the message redacted once delivered
+    .venv/bin/python bench/cost.py --retention        # its property keeps text 1 day
+
+With --redact the delivered message is redacted through the API (`POST …/Redact`): its
+update's record on the table's stream passes the notifier's filter (a final status with a
+receipt webhook), so the notifier is invoked for it and drops it. The difference from the
+run without is what a redaction costs.
+
+With --retention the property keeps text one day, and the scheduler's retention pass
+(smsgw.logic.retention) runs two days later over the delivered message: its requests and
+units are printed apart (a pass serves every message of the period; its Query of the
+retaining properties is per pass, not per message), and the notifier's invocation for
+the pass's write is in the tables. Beside it, what the other design would cost: the text
+in an item of its own that DynamoDB's TTL deletes (a write at the send, a read wherever
+the text is read), priced from the same sizes.
 
 A leased send writes its message and its lease's change (lease, pointer and slot; a
 ConditionCheck on the pool number when it takes one) in one TransactWriteItems, at twice
@@ -271,6 +286,8 @@ def measure(
     external_id: bool = True,
     text: str = TEXT,
     leased: str | None = None,
+    redact: bool = False,
+    retention: bool = False,
 ) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int], dict[str, int]]:
     """One message through every function; returns the meter, the handler durations (s),
     the log bytes, the invocations and the MemorySize (MB) per function. `projection`
@@ -356,6 +373,8 @@ def measure(
             return result
 
         api = Api(functions, tenant)
+        if retention:
+            admin.set_property_retention(tenant.property_sid, 1)
         if leased:
             admin.add_pool_number("+61400000001", ["AU"])
         if leased == "renewal":
@@ -384,10 +403,26 @@ def measure(
             assert metered("webhooks", receipt)["statusCode"] == 200
             # Lambda reads the stream (at no charge) and invokes the notifier with what its
             # filter passes: here the receipt's write that made the message delivered.
-            callbacks = TableStream(session, stack).records()
+            stream = TableStream(session, stack)
+            callbacks = stream.records()
             for record in callbacks:  # one invocation per callback: the unbatched case
                 assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
             assert len(sink.requests()) == len(callbacks)
+            if redact:
+                sid = response.body["Message"]["MessageSid"]
+                path = f"/v1/Properties/{tenant.property_sid}/Sms/{sid}/Redact"
+                assert api.call("POST", path).status == 200
+                for record in stream.records():  # the redaction's write: dropped there
+                    assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
+                assert len(sink.requests()) == len(callbacks)
+            if retention:
+                from smsgw.minute_tick import run_retention
+
+                meter.function = "retention"
+                assert run_retention(time.time() + 2 * 86400).removed == 1
+                meter.function = "test"
+                for record in stream.records():  # the pass's write: dropped there
+                    assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
         finally:
             aws._thread_session = thread_session
             functions.restore()
@@ -559,6 +594,33 @@ def price(
     return rows
 
 
+def print_retention(meter: Meter, text_length: int) -> None:
+    """The retention pass's DynamoDB work for the message, and the TTL design's."""
+    calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls["retention"].items()))
+    units = meter.units["retention"]
+    sweep = units["WRU"] * PRICES["dynamodb_wru"] + units["RRU"] * PRICES["dynamodb_rru"]
+    print(
+        f"\nRetention pass (scheduler), for the one message: {calls}"
+        f"  | WRU {units['WRU']:g}, RRU {units['RRU']:g}  -> ${sweep * 1e6:.2f} / 1M messages"
+        " (of which the Query and GetItem of the retaining properties are per pass)"
+    )
+    text_item = {
+        "PK": {"S": "MESSAGETEXT#SM" + "0" * 32},
+        "SK": {"S": "MESSAGETEXT"},
+        "Text": {"S": "x" * text_length},
+        "ExpiresAt": {"N": "1800000000"},
+    }
+    put = math.ceil(item_size(text_item) / 1024)
+    read = 0.5  # an eventually consistent read of up to 4 KB
+    ttl = put * PRICES["dynamodb_wru"] + read * PRICES["dynamodb_rru"]
+    print(
+        f"TTL on a text item instead: {item_size(text_item)} bytes, PutItem {put} WRU at the"
+        f" send (x2 in a leased send's transaction), GetItem {read} RRU by the sender"
+        f" -> ${ttl * 1e6:.2f} / 1M messages, + ${read * PRICES['dynamodb_rru'] * 1e6:.2f}"
+        " / 1M for every GET or listed message; its deletion is free"
+    )
+
+
 def main() -> int:
     import argparse
 
@@ -591,6 +653,16 @@ def main() -> int:
         choices=("new", "renewal"),
         help="a blank From: the send takes a new lease, or renews the property's lease",
     )
+    parser.add_argument(
+        "--redact",
+        action="store_true",
+        help="redact the message once delivered (POST …/Redact): the difference is its cost",
+    )
+    parser.add_argument(
+        "--retention",
+        action="store_true",
+        help="the property keeps text 1 day: price the scheduler's pass that removes it",
+    )
     args = parser.parse_args()
     if args.utilisation is not None and not 0 < args.utilisation <= 1:
         parser.error("--utilisation is a fraction: more than 0, at most 1")
@@ -606,6 +678,8 @@ def main() -> int:
         external_id=not args.without_external_id,
         text=(TEXT * 40)[: args.text_length] if args.text_length else TEXT,
         leased=args.leased,
+        redact=args.redact,
+        retention=args.retention,
     )
     from smsgw_tools.template.loading import load
 
@@ -621,7 +695,11 @@ def main() -> int:
         + (f" ({utilisation:.0%} utilisation)" if billing_mode == "PROVISIONED" else "")
         + "\n"
     )
-    print("AWS requests our code made for one message (send, sender, 1 receipt, callbacks):")
+    redaction = ", redaction" if args.redact else ""
+    print(
+        f"AWS requests our code made for one message (send, sender, 1 receipt, callbacks"
+        f"{redaction}):"
+    )
     for function in ("authorizer", "api", "sender", "webhooks", "notifier"):
         calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls[function].items()))
         units = meter.units[function]
@@ -634,6 +712,10 @@ def main() -> int:
     for function, operation, kind, before, after, wru in meter.writes:
         if function not in ("setup", "test"):
             print(f"  {function:<10} {operation:<18} {kind:<10} {before:>5} -> {after:>5}  {wru}")
+    if args.retention:
+        print_retention(
+            meter, len(TEXT if not args.text_length else (TEXT * 40)[: args.text_length])
+        )
     other_mode = "PAY_PER_REQUEST" if billing_mode == "PROVISIONED" else "PROVISIONED"
     other_totals = {}
     for batch in (1, 10):

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict
 
-from smsgw.minute_tick import run_reconcile, run_tick
+from smsgw.minute_tick import run_reconcile, run_retention, run_tick
 from smsgw.observability import Metric, emit, logger, metrics, tracer
 
 
@@ -21,4 +21,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     logger.info("reconcile", extra={"reconcile": asdict(reconciled)})
     emit(Metric.MESSAGES_RECONCILED, reconciled.found)
     emit(Metric.MESSAGES_UNRECONCILED, reconciled.given_up)
+    # Text kept past its property's retention period (docs/security.md, "Personal data").
+    retained = run_retention()
+    logger.info("retention", extra={"retention": asdict(retained)})
     return {"released": result.released, "skipped": result.skipped}

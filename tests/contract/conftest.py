@@ -22,6 +22,7 @@ from tests.fakes import (
     FakeSendQueue,
     FakeTenantStore,
 )
+from tests.fakes.retention import FakeRetentionStore
 from tests.integration.conftest import aws_session, stack  # noqa: F401
 from tests.support import TableStream
 
@@ -36,6 +37,9 @@ class Stores:
     pool: Any
     replies: Any
     tenants: Any
+    retention: Any
+    set_retention: Callable[[str, int | None], None]
+    """Give a property (created if need be) a retention period, or none."""
     send_queue: Any
     callback_queue: Any
     sent_bodies: Callable[[str], list[str]]
@@ -55,6 +59,7 @@ def _fakes() -> Stores:
         return [job.body for job in jobs if job.delay_seconds == 0]
 
     replies = FakeReplyStore()
+    retention = FakeRetentionStore(messages)
     return Stores(
         kind="fake",
         messages=messages,
@@ -64,6 +69,8 @@ def _fakes() -> Stores:
         pool=pool,
         replies=replies,
         tenants=FakeTenantStore(),
+        retention=retention,
+        set_retention=retention.set_retention,
         send_queue=send_queue,
         callback_queue=callback_queue,
         sent_bodies=sent_bodies,
@@ -79,9 +86,10 @@ def _real(session: Any, deployed: Any) -> Stores:
     from smsgw.dal.pool import PoolStore
     from smsgw.dal.receipt_store import ReceiptStore
     from smsgw.dal.reply_store import ReplyStore
+    from smsgw.dal.retention_store import RetentionStore
     from smsgw.dal.schedule_store import ScheduleStore
     from smsgw.dal.send_queue import SendQueue
-    from smsgw.dal.tenant_store import TenantStore
+    from smsgw.dal.tenant_store import Property, TenantStore
 
     table = session.resource("dynamodb").Table(deployed.physical_ids["Table"])
     sqs = session.client("sqs")
@@ -101,6 +109,12 @@ def _real(session: Any, deployed: Any) -> Stores:
             bodies += [m["Body"] for m in got["Messages"]]
 
     stream = TableStream(session, deployed)
+    tenants = TenantStore(table)
+
+    def set_retention(property_sid: str, days: int | None) -> None:
+        if tenants.get_property(property_sid) is None:
+            tenants.put_property(Property(property_sid, "AC" + "1" * 32, "Shop", True))
+        tenants.set_property_retention(property_sid, days)
 
     def reply_inserts() -> list[tuple[str, dict[str, Any]]]:
         changes = [stream_records.change_of(r) for r in stream.records(unfiltered=True)]
@@ -118,7 +132,9 @@ def _real(session: Any, deployed: Any) -> Stores:
         leases=LeaseStore(table),
         pool=PoolStore(table),
         replies=ReplyStore(table),
-        tenants=TenantStore(table),
+        tenants=tenants,
+        retention=RetentionStore(table),
+        set_retention=set_retention,
         send_queue=SendQueue(sqs, urls["send"]),
         callback_queue=CallbackQueue(sqs, urls["callback"]),
         sent_bodies=sent_bodies,

@@ -252,3 +252,31 @@ def test_a_message_without_a_from_is_read_back(stores):
     assert stores.messages.create(message) is True
 
     assert stores.messages.get(message.message_sid, consistent=True).sender is None
+
+
+FINAL = (DELIVERED, UNDELIVERED, FAILED, CANCELLED, REJECTED)
+
+
+def test_redact_removes_text_and_options_of_a_final_message_once(stores):
+    message = a_message(status=DELIVERED, response_options={"ForwardToSms": "+61499333222"})
+    stores.messages.create(message)
+    sid = message.message_sid
+    mark = event(DELIVERED, Source="redaction")
+
+    redacted = stores.messages.redact(sid, mark, FINAL)
+
+    assert (redacted.text, redacted.redacted, redacted.status) == (None, True, DELIVERED)
+    assert redacted.response_options is None
+    assert redacted.events[-1] == mark
+    assert stores.messages.get(sid, consistent=True) == redacted
+    assert stores.messages.redact(sid, mark, FINAL) is None  # already redacted
+    assert stores.messages.get(sid, consistent=True).events == redacted.events
+    assert stores.messages.redact("SM" + "0" * 32, mark, FINAL) is None
+
+
+def test_redact_refuses_a_message_not_in_a_final_status(stores):
+    message = a_message(status=SENT)
+    stores.messages.create(message)
+
+    assert stores.messages.redact(message.message_sid, event(SENT), FINAL) is None
+    assert stores.messages.get(message.message_sid, consistent=True) == message

@@ -13,6 +13,7 @@ the same assertions against the fake and against the real `smsgw.dal` store on m
 | `FakeLeaseStore` | `dal.leases.LeaseStore` (`LeaseStoreLike`, `LeaseLookup`) | `test_lease_store_contract.py` |
 | `FakePool` | `dal.pool.PoolStore` (`PoolLike`, `PoolMembers`) | `test_lease_store_contract.py` |
 | `FakeReplyStore` | `dal.replies.ReplyStore` (`ReplyStoreLike`, `ForwardClaims`) | `test_reply_store_contract.py` |
+| `FakeRetentionStore` | `dal.retention_store.RetentionStore` (`RetentionStoreLike`) | `test_retention_store_contract.py` |
 | `FakeSendQueue` | `dal.queue.SendQueue` (`SendQueueLike`) | `test_queue_contract.py` |
 | `FakeCallbackQueue` | `dal.callbacks.CallbackQueue` (`JobQueue`) | `test_queue_contract.py` |
 | `FakeTenantStore` | `dal.tenants.TenantStore` (the sender's reads) | `test_tenant_store_contract.py` |

@@ -99,6 +99,18 @@ class FakeMessageStore:
             item.pop(name, None)
         return self._message(message_sid)
 
+    def redact(
+        self, message_sid: str, event: dict[str, Any], final: tuple[str, ...]
+    ) -> Message | None:
+        item = self.items.get(message_sid)
+        if item is None or item.get("Status") not in final or item.get("Redacted"):
+            return None
+        item["Redacted"] = True
+        self._append(item, event)
+        item.pop("Text", None)
+        item.pop("ResponseOptions", None)
+        return self._message(message_sid)
+
     # --- ClaimStore ---------------------------------------------------------------------
 
     def claim(

@@ -13,6 +13,7 @@ Held honest by `tests/contract/test_reply_store_contract.py`.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from smsgw.models.lease import FORWARDS, Reply, forwards_attribute
@@ -66,6 +67,17 @@ class FakeReplyStore:
         page = [(key, r) for key, r in ordered if key >= since and key > after][:page_size]
         more = len(page) == page_size and any(key > page[-1][0] for key, _ in ordered)
         return [r for _, r in page], page[-1][0] if page and more else None
+
+    def redact_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
+        """The lease's replies from `since` that `message_sid` routed lose their text."""
+        redacted = 0
+        kept = self.replies.get(lease_id, [])
+        for index, reply in enumerate(kept):
+            key = f"{reply.received_at}#{reply.reply_sid}"
+            if key >= since and reply.message_sid == message_sid and not reply.redacted:
+                kept[index] = dataclasses.replace(reply, text=None, redacted=True)
+                redacted += 1
+        return redacted
 
     def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool:
         if (reply_sid, kind) in self.forwards:

@@ -138,6 +138,7 @@ ROUTES = {
     ("GET", 4): "/v1/Properties/{PropertySid}/Sms/{MessageSid}",
     ("DELETE", 4): "/v1/Properties/{PropertySid}/Sms/{MessageSid}",
     ("GET", 5): "/v1/Properties/{PropertySid}/Sms/{MessageSid}/Responses",
+    ("POST", 5): "/v1/Properties/{PropertySid}/Sms/{MessageSid}/Redact",
 }
 
 

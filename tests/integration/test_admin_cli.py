@@ -59,3 +59,33 @@ def test_unknown_account_is_a_clear_error(run):
     assert code == 1 and out is None
     assert "No account" in err
     assert ErrorCode.ACCOUNT_NOT_FOUND.http_status == 404
+
+
+def test_a_propertys_retention_is_set_in_days_and_removed_with_keep_or_zero(run, tenant):
+    sid = tenant.property_sid
+
+    _, kept, _ = run("property", "list", "--account", tenant.account_sid)
+    _, thirty, _ = run("property", "set-retention", sid, "--days", "30")
+    _, listed, _ = run("property", "list", "--account", tenant.account_sid)
+    _, keep, _ = run("property", "set-retention", sid, "--keep")
+    run("property", "set-retention", sid, "--days", "7")
+    _, zero, _ = run("property", "set-retention", sid, "--days", "0")
+
+    assert [p["RetentionDays"] for p in kept] == [None]
+    assert thirty["RetentionDays"] == 30 and [p["RetentionDays"] for p in listed] == [30]
+    assert keep["RetentionDays"] is None and zero["RetentionDays"] is None
+
+
+@pytest.mark.parametrize("days", ["-1", "3651", "1.5", "week"])
+def test_a_retention_that_is_not_a_number_of_days_is_refused(run, tenant, days):
+    with pytest.raises(SystemExit) as refused:
+        run("property", "set-retention", tenant.property_sid, "--days", days)
+
+    assert refused.value.code == 2
+
+
+def test_retention_of_an_unknown_property_is_a_clear_error(run):
+    code, out, err = run("property", "set-retention", "PR" + "0" * 32, "--days", "30")
+
+    assert code == 1 and out is None
+    assert "No property" in err

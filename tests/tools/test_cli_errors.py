@@ -67,6 +67,10 @@ def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
         if action.dest == "countries":
             value = "AU"
         argv += [*action.option_strings[:1], str(value)]
+    for group in parser._mutually_exclusive_groups:  # one of them is required: the first
+        if group.required:
+            first = group._group_actions[0]
+            argv += [first.option_strings[0], values.get(first.dest, "1")]
     return argv
 
 

@@ -3,6 +3,7 @@
 smsgw [--local | --stack NAME | --table NAME] [--endpoint-url URL] [--region R] [--json] ...
 smsgw ... account create --name N | list | enable SID | disable SID | rotate-token SID
 smsgw ... property create --account SID --name N | list --account SID | enable | disable
+smsgw ... property set-retention SID --days N | --keep
 smsgw ... property webhook-secret show SID | rotate SID | drop-previous SID
 smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +614...
 smsgw ... route set +61 twilio,vonage [--carrier-secret NAME] | list | remove +61
@@ -93,6 +94,8 @@ def _property(args: argparse.Namespace) -> int:
             result = admin.list_properties(args.account)
         case "enable" | "disable":
             result = admin.set_property_sms(args.sid, args.action == "enable")
+        case "set-retention":
+            result = admin.set_property_retention(args.sid, None if args.keep else args.days)
         case "webhook-secret" if args.operation == "show":
             result = admin.webhook_secret(args.sid)
         case "webhook-secret" if args.operation == "rotate" and args.drop_previous:
@@ -155,6 +158,21 @@ def _sid(prefix: str, name: str):
 
     parse.__name__ = name
     return parse
+
+
+MAX_RETENTION_DAYS = 3650
+
+
+def _retention_days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        days = -1
+    if not 0 <= days <= MAX_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"--days must be a whole number of days from 0 to {MAX_RETENTION_DAYS} (0: keep)"
+        )
+    return days
 
 
 def _is_hex(text: str) -> bool:
@@ -221,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for action in ("enable", "disable"):
         prop_actions.add_parser(action, help=f"{action} SMS").add_argument("sid", type=PROPERTY_SID)
+    retention = prop_actions.add_parser(
+        "set-retention", help="how long its messages' and replies' text is kept"
+    )
+    retention.add_argument("sid", type=PROPERTY_SID)
+    period = retention.add_mutually_exclusive_group(required=True)
+    period.add_argument(
+        "--days", type=_retention_days, help=f"1 to {MAX_RETENTION_DAYS}; 0 keeps it for good"
+    )
+    period.add_argument("--keep", action="store_true", help="keep it for good (the default)")
     secret = prop_actions.add_parser("webhook-secret", help="the receipt webhooks' signing secret")
     operations = secret.add_subparsers(dest="operation", required=True)
     operations.add_parser("show", help="the secrets that sign now").add_argument(

@@ -109,6 +109,14 @@ class Admin:
         assert prop is not None
         return _property_view(prop)
 
+    def set_property_retention(self, property_sid: str, days: int | None) -> dict[str, Any]:
+        """Remove the property's message and reply text `days` days after each message was
+        created; None (or 0) keeps it, as by default."""
+        self._tenants.set_property_retention(property_sid, days or None)
+        prop = self._tenants.get_property(property_sid)
+        assert prop is not None
+        return _property_view(prop)
+
     def rotate_token(self, account_sid: str, keep_previous: bool = False) -> dict[str, Any]:
         """A new AuthToken. The previous one stops working now, or with `keep_previous`
         stays valid beside the new one until the next rotation."""
@@ -226,4 +234,5 @@ def _property_view(prop: Property) -> dict[str, Any]:
         "Name": view["name"],
         "SmsEnabled": view["sms_enabled"],
         "DateCreated": view["date_created"],
+        "RetentionDays": view["retention_days"],
     }

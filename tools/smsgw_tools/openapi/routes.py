@@ -10,6 +10,7 @@ LIST = ("GET", "/v1/Properties/{PropertySid}/Sms")
 GET = ("GET", "/v1/Properties/{PropertySid}/Sms/{MessageSid}")
 CANCEL = ("DELETE", "/v1/Properties/{PropertySid}/Sms/{MessageSid}")
 RESPONSES = ("GET", "/v1/Properties/{PropertySid}/Sms/{MessageSid}/Responses")
+REDACT = ("POST", "/v1/Properties/{PropertySid}/Sms/{MessageSid}/Redact")
 
 _E = ErrorCode
 _REQUEST_BODY_ERRORS = (
@@ -57,6 +58,12 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[ErrorCode, ...]] = {
         _E.INVALID_QUERY_PARAMETER,
         _E.INVALID_PAGE_TOKEN,
     ),
+    REDACT: (
+        _E.UNAUTHENTICATED,
+        _E.PROPERTY_NOT_FOUND,
+        _E.MESSAGE_NOT_FOUND,
+        _E.MESSAGE_NOT_REDACTABLE,
+    ),
 }
 _CALLBACK_ERRORS = (_E.CARRIER_NOT_FOUND, _E.CALLBACK_SIGNATURE_INVALID)
 CALLBACK_ERRORS = {
@@ -72,6 +79,7 @@ SUMMARIES = {
     GET: "Get a message, its status and its event history",
     CANCEL: "Cancel a scheduled or queued message",
     RESPONSES: "List the replies received on the message's lease",
+    REDACT: "Remove the text of a final message and of its replies",
 }
 OPERATION_IDS = {
     SEND: "SendSms",
@@ -79,6 +87,7 @@ OPERATION_IDS = {
     GET: "GetSms",
     CANCEL: "CancelSms",
     RESPONSES: "ListResponses",
+    REDACT: "RedactSms",
 }
 METHOD_ORDER = {"GET": 0, "POST": 1, "DELETE": 2}
 """The order of a path's operations in the document."""

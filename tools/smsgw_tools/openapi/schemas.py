@@ -230,7 +230,11 @@ _MESSAGE_PROPERTIES: dict[str, Any] = {
     "PropertySid": _STRING,
     "From": {"type": "string", "description": "The real leased number when leased."},
     "To": _STRING,
-    "Text": _STRING,
+    "Text": {"type": ["string", "null"], "description": "null once redacted."},
+    "Redacted": {
+        "type": "boolean",
+        "description": "The text (and its replies' text) removed on request.",
+    },
     "Status": {"type": "string"},
     "Segments": {"type": "integer", "minimum": 1},
     "Encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
@@ -262,7 +266,8 @@ _REPLY_PROPERTIES: dict[str, Any] = {
     "PropertySid": _OPTIONAL_STRING,
     "From": {"type": "string", "description": "The recipient who replied."},
     "To": {"type": "string", "description": "The leased number."},
-    "Text": _STRING,
+    "Text": {"type": ["string", "null"], "description": "null once its message is redacted."},
+    "Redacted": {"type": "boolean"},
     "DateReceived": _STRING,
     "Keyword": {"type": ["string", "null"], "enum": ["opt_out", "opt_in", None]},
 }

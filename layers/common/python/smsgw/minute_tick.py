@@ -65,3 +65,16 @@ def reconciler():
 
 def run_reconcile(now: float | None = None):
     return reconciler().run(int(time.time() if now is None else now))
+
+
+def run_retention(now: float | None = None):
+    """Retaining properties' text past its period removed (smsgw.logic.retention)."""
+    from smsgw.dal.retention_store import RetentionStore
+    from smsgw.logic.retention import expire_text
+
+    return expire_text(
+        RetentionStore(aws.table(settings().table_name)),
+        services.messages(),
+        services.replies(),
+        time.time() if now is None else now,
+    )

@@ -14,6 +14,7 @@ from smsgw.config import settings
 from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.ids import is_well_formed
 from smsgw.logic.cancellation import cancel
+from smsgw.logic.redaction import redact
 from smsgw.logic.tenancy import owned_property
 from smsgw.models.message import STATUSES
 from smsgw.observability import logger
@@ -60,6 +61,15 @@ def cancel_sms(PropertySid: str, MessageSid: str) -> Response:
     prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
     message = cancel(services.messages(), prop, MessageSid, time.time())
     logger.info("message cancelled", extra={"MessageSid": message.message_sid})
+    return json_response(200, {"Message": message.to_resource()})
+
+
+@router.post("/v1/Properties/<PropertySid>/Sms/<MessageSid>/Redact")
+def redact_sms(PropertySid: str, MessageSid: str) -> Response:
+    who = caller(router.current_event)
+    prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
+    message = redact(services.messages(), services.replies(), prop, MessageSid, time.time())
+    logger.info("message redacted", extra={"MessageSid": message.message_sid})
     return json_response(200, {"Message": message.to_resource()})
 
 

@@ -124,6 +124,28 @@ class MessageStore:
             ExpressionAttributeValues=values,
         )
 
+    def redact(
+        self, message_sid: str, event: dict[str, Any], final: tuple[str, ...]
+    ) -> Message | None:
+        """Remove the message's text and response options, mark it `Redacted` and append
+        `event`, in one update conditional on its status being one of `final` and on its
+        not being redacted already. None when that does not hold (or there is no message):
+        the caller reads it to learn why. The status is not changed."""
+        names = {"#s": "Status", "#e": "Events", "#r": "Redacted"}
+        values: dict[str, Any] = {":e": [stored_event(event)], ":r": True}
+        for index, state in enumerate(final):
+            values[f":f{index}"] = state
+        return self._update_if(
+            message_sid,
+            UpdateExpression="SET #r = :r, #e = list_append(#e, :e) REMOVE #t, ResponseOptions",
+            ConditionExpression=(
+                f"attribute_exists(PK) AND #s IN ({', '.join(f':f{i}' for i in range(len(final)))})"
+                " AND attribute_not_exists(#r)"
+            ),
+            ExpressionAttributeNames={**names, "#t": "Text"},
+            ExpressionAttributeValues=values,
+        )
+
     def _update_if(self, message_sid: str, **update: Any) -> Message | None:
         """The message after a conditional update; None when its condition does not hold."""
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import written
@@ -101,6 +101,33 @@ class ReplyStore:
         replies = [Reply.from_item(item) for item in page["Items"]]
         last = page.get("LastEvaluatedKey")
         return replies, encode_page_token(last) if last else None
+
+    def redact_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
+        """Remove the text and the forwards of the lease's replies received at or after
+        `since` (ISO time) that `message_sid` routed (their `MessageSid`), and mark them
+        `Redacted`. Replies already redacted are left as they are. The number redacted now."""
+        partition = replies_partition(lease_id, "")
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(partition) & Key("SK").gte(since),
+            "FilterExpression": Attr("MessageSid").eq(message_sid) & Attr("Redacted").not_exists(),
+            "ProjectionExpression": "PK, SK",
+        }
+        redacted = 0
+        while True:
+            page = self._table.query(**kwargs)
+            for key in page["Items"]:
+                redacted += written(
+                    lambda key=key: self._table.update_item(
+                        Key={"PK": key["PK"], "SK": key["SK"]},
+                        UpdateExpression="SET Redacted = :r REMOVE #t, #f",
+                        ConditionExpression="attribute_exists(PK) AND attribute_not_exists(Redacted)",
+                        ExpressionAttributeNames={"#t": "Text", "#f": FORWARDS},
+                        ExpressionAttributeValues={":r": True},
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                return redacted
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool:
         """Claim the one forward of `kind` for a reply. False if it was claimed before: a

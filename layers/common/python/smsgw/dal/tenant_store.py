@@ -43,6 +43,7 @@ def _property(item: dict[str, Any]) -> Property:
         name=item.get("Name", ""),
         sms_enabled=bool(item.get("SmsEnabled", False)),
         date_created=item.get("DateCreated", ""),
+        retention_days=int(item["RetentionDays"]) if "RetentionDays" in item else None,
     )
 
 
@@ -95,6 +96,29 @@ class TenantStore:
 
     def set_property_sms(self, property_sid: str, enabled: bool) -> None:
         self._update(_property_key(property_sid), "SmsEnabled", enabled, "property", property_sid)
+
+    def set_property_retention(self, property_sid: str, days: int | None) -> None:
+        """Keep the property's message text `days` days, or (None) for good. A property with
+        a period is listed on the sparse GSI3 partition `RETENTION`, which the scheduler's
+        retention pass reads (dal/retention_store.py)."""
+        update: dict[str, Any] = {"UpdateExpression": "REMOVE RetentionDays, GSI3PK, GSI3SK"}
+        if days is not None:
+            update = {
+                "UpdateExpression": "SET RetentionDays = :d, GSI3PK = :pk, GSI3SK = :sk",
+                "ExpressionAttributeValues": {":d": days, ":pk": "RETENTION", ":sk": property_sid},
+            }
+        try:
+            self._table.update_item(
+                Key=_property_key(property_sid),
+                ConditionExpression="attribute_exists(PK)",
+                **update,
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise NotFoundError(
+                    ErrorCode.PROPERTY_NOT_FOUND, f"No property {property_sid}.", None
+                ) from exc
+            raise
 
     def set_token_hashes(self, account_sid: str, token_hashes: list[dict[str, str]]) -> None:
         self._update(_account_key(account_sid), "TokenHashes", token_hashes, "account", account_sid)

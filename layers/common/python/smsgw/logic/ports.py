@@ -98,6 +98,9 @@ class Messages(Protocol):
         set_attributes: dict[str, Any] | None = None,
         remove_attributes: tuple[str, ...] = (),
     ) -> Message | None: ...
+    def redact(
+        self, message_sid: str, event: dict[str, Any], final: tuple[str, ...]
+    ) -> Message | None: ...
 
 
 class Claims(Messages, Protocol):

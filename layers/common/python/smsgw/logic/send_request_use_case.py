@@ -218,7 +218,9 @@ class SendRequests:
                     "A request with this Idempotency-Key is still being processed; retry shortly.",
                     "Idempotency-Key",
                 )
-            return Accepted(record.status_code or 200, record.response, replayed=True)
+            return Accepted(
+                record.status_code or 200, self._replayed(record.response), replayed=True
+            )
         try:
             message = self._store_and_queue(request, prop, record.message_sid, now)
         except Exception:
@@ -226,9 +228,20 @@ class SendRequests:
                 store.release(scope)
             raise
         response = {"Message": message.to_resource()}
-        store.complete(scope, 200, response)
+        store.complete(scope, 200, {"Message": {**response["Message"], "Text": None}})
         emit(Metric.MESSAGES_ACCEPTED)
         return Accepted(200, response)
+
+    def _replayed(self, response: dict[str, Any]) -> dict[str, Any]:
+        """A kept answer with the message's text as it is now: the record keeps no copy of
+        the text, so that a redaction leaves none behind for 24 hours (docs/security.md)."""
+        kept = response.get("Message")
+        if not isinstance(kept, dict) or "MessageSid" not in kept:
+            return response
+        current = self.messages.get(kept["MessageSid"])
+        text = current.text if current is not None else None
+        redacted = current.redacted if current is not None else False
+        return {**response, "Message": {**kept, "Text": text, "Redacted": redacted}}
 
     def _left_to_send(self, message_sid: str) -> bool:
         """Whether a keyed request that failed left its message to be sent all the same:

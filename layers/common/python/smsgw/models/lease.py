@@ -72,7 +72,8 @@ class Reply:
     """The recipient who replied (the inbound SMS's From)."""
     number: str
     """The leased number it was sent to (the inbound SMS's To)."""
-    text: str
+    text: str | None
+    """None once redacted with its message (`redacted`)."""
     received_at: str
     carrier: str
     carrier_sid: str
@@ -83,6 +84,7 @@ class Reply:
     """The latest message sent on the lease: its ResponseOptions route the reply."""
     keyword: str | None = None
     """`opt_out` or `opt_in` when the text was a STOP/START keyword."""
+    redacted: bool = False
 
     def to_resource(self) -> dict[str, Any]:
         return {
@@ -93,6 +95,7 @@ class Reply:
             "From": self.responder,
             "To": self.number,
             "Text": self.text,
+            "Redacted": self.redacted,
             "DateReceived": self.received_at,
             "Keyword": self.keyword,
         }
@@ -111,6 +114,7 @@ class Reply:
             "PropertySid": self.property_sid,
             "MessageSid": self.message_sid,
             "Keyword": self.keyword,
+            "Redacted": self.redacted or None,
         }
         return {key: value for key, value in item.items() if value is not None}
 
@@ -120,7 +124,7 @@ class Reply:
             reply_sid=item["ReplySid"],
             responder=item["From"],
             number=item["To"],
-            text=item.get("Text", ""),
+            text=None if item.get("Redacted") else item.get("Text", ""),
             received_at=item["ReceivedAt"],
             carrier=item.get("Carrier", ""),
             carrier_sid=item.get("CarrierSid", ""),
@@ -129,6 +133,7 @@ class Reply:
             property_sid=item.get("PropertySid"),
             message_sid=item.get("MessageSid"),
             keyword=item.get("Keyword"),
+            redacted=bool(item.get("Redacted")),
         )
 
 

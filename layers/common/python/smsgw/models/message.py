@@ -169,7 +169,8 @@ class Message:
     sender: str | None
     sender_type: str
     to: str
-    text: str
+    text: str | None
+    """None once redacted (`redacted`)."""
     status: str
     segments: int
     encoding: str
@@ -195,6 +196,8 @@ class Message:
     validity_period: int | None = None
     valid_until: int | None = None
     """Unix seconds: not submitted from then on (DeliverAt + ValidityPeriod)."""
+    redacted: bool = False
+    """Its text (and its replies' text and its response options) removed on request."""
 
     _ATTRIBUTES = (
         ("message_sid", "MessageSid"),
@@ -228,6 +231,7 @@ class Message:
         ("lease", "Lease"),
         ("validity_period", "ValidityPeriod"),
         ("valid_until", "ValidUntil"),
+        ("redacted", "Redacted"),
     )
 
     # Not stored when they have these values (the defaults).
@@ -235,6 +239,7 @@ class Message:
         "delivery_receipt": True,
         "delivery_receipt_webhook_method": "POST",
         "source": "api",
+        "redacted": False,
     }
 
     def to_attributes(self) -> dict[str, Any]:
@@ -257,6 +262,7 @@ class Message:
         if "MessageSid" not in item:
             item["MessageSid"] = item["PK"].removeprefix("MESSAGE#")
         item.setdefault("From", None)  # a request rejected before it had one stores none
+        item.setdefault("Text", None)  # a redacted message keeps none
         if "Events" in item:
             item["Events"] = [_public(event_from_store(e)) for e in item["Events"]]
         if isinstance(item.get("ErrorMessage"), str):
@@ -290,6 +296,7 @@ class Message:
             "From": self.sender or "",
             "To": self.to,
             "Text": self.text,
+            "Redacted": self.redacted,
             "Status": self.status,
             "Segments": self.segments,
             "Encoding": self.encoding,

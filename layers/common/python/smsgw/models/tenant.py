@@ -21,3 +21,5 @@ class Property:
     name: str
     sms_enabled: bool
     date_created: str = ""
+    retention_days: int | None = None
+    """Days after which its messages' text is removed (issue #18); None: kept."""

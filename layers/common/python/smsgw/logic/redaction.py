@@ -1,0 +1,77 @@
+"""Redacting a message on request: its text, its replies' text and its response options."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from smsgw.errors import ConflictError, ErrorCode, NotFoundError
+from smsgw.ids import is_well_formed
+from smsgw.logic.ports import Messages
+from smsgw.models.message import FINAL_STATUSES, STATUSES, Message, iso_from_epoch
+from smsgw.models.tenant import Property
+
+REDACTION_SOURCE = "redaction"
+"""The `Source` of the event that records a redaction (its `Status` is the message's own)."""
+
+_FINAL = tuple(status for status in STATUSES if status in FINAL_STATUSES)
+
+
+class RedactedReplies(Protocol):
+    """The replies a message routed (dal.reply_store.ReplyStore)."""
+
+    def redact_for_message(self, lease_id: str, since: str, message_sid: str) -> int: ...
+
+
+def redact(
+    messages: Messages,
+    replies: RedactedReplies,
+    prop: Property,
+    message_sid: str,
+    now: float,
+) -> Message:
+    """Remove the text of a final message of this property, the text and forwards of the
+    replies it routed, and its response options; record when in its events. Idempotent:
+    a message redacted before is answered as it is (its replies are swept again, for one
+    that arrived since). The replies go first, so a message that shows `Redacted` has
+    none left with text from before; its status never changes (docs/decisions.md)."""
+    found = messages.get(message_sid) if is_well_formed(message_sid) else None
+    if found is None or found.property_sid != prop.property_sid:
+        raise NotFoundError(
+            ErrorCode.MESSAGE_NOT_FOUND,
+            f"No message {message_sid} in this property.",
+            "MessageSid",
+        )
+    if found.status not in FINAL_STATUSES:
+        found = messages.get(message_sid, consistent=True) or found
+        if found.status not in FINAL_STATUSES:
+            raise _not_final(found.status)
+    if found.lease:
+        replies.redact_for_message(found.lease["LeaseId"], found.date_created, message_sid)
+    if found.redacted:
+        return found
+    redacted = messages.redact(
+        message_sid,
+        {
+            "Status": found.status,
+            "Timestamp": iso_from_epoch(now),
+            "Source": REDACTION_SOURCE,
+        },
+        _FINAL,
+    )
+    if redacted is not None:
+        return redacted
+    # Redacted meanwhile by another call; a final status never changes.
+    current = messages.get(message_sid, consistent=True)
+    if current is None or not current.redacted:
+        raise _not_final(current.status if current else "gone")
+    return current
+
+
+def _not_final(status: str) -> ConflictError:
+    return ConflictError(
+        ErrorCode.MESSAGE_NOT_REDACTABLE,
+        f"The message is {status}; only a message in a final status (delivered, "
+        "undelivered, failed, cancelled or rejected) can be redacted. Try again once it "
+        "is final.",
+        "MessageSid",
+    )

@@ -1,0 +1,97 @@
+"""Retention: a property's message and reply text removed a number of days after each
+message was created, by the scheduler (docs/decisions.md, "Retention")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from smsgw.logic.ports import Messages
+from smsgw.logic.redaction import RedactedReplies
+from smsgw.models.message import (
+    FINAL_STATUSES,
+    SENDING,
+    SENT,
+    STATUSES,
+    Message,
+    iso_from_epoch,
+)
+
+RETENTION_SOURCE = "retention"
+"""The `Source` of the event that records the text's removal at the end of retention."""
+
+DAY = 86400
+PAGE = 100
+"""Messages read per property and pass: a pass stays short, the next goes on."""
+BUDGET = 1000
+"""Messages read per pass in all, so that a pass ends well within the scheduler's
+timeout however many properties have a backlog; each pass starts at another property."""
+STUCK_SENDING_SECONDS = 15 * DAY
+"""A `sending` message this far past its retention is not waiting for a retry or for
+reconciliation any more (those end within hours): its text goes too."""
+
+_SETTLED = tuple(s for s in STATUSES if s in FINAL_STATUSES or s == SENT)
+
+
+class RetentionStoreLike(Protocol):
+    """Properties with a retention period and their timelines (dal.retention_store)."""
+
+    def retaining(self) -> Iterator[tuple[str, int, str]]: ...
+    def created_between(
+        self, property_sid: str, after: str, before: str, limit: int
+    ) -> list[tuple[str, Message]]: ...
+    def advance(self, property_sid: str, cursor: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    properties: int = 0
+    removed: int = 0
+
+
+def expire_text(
+    store: RetentionStoreLike,
+    messages: Messages,
+    replies: RedactedReplies,
+    now: float,
+    page: int = PAGE,
+    budget: int = BUDGET,
+) -> RetentionResult:
+    """Remove the text (and replies' text and response options) of each retaining
+    property's messages created more than its retention period ago, as a redaction does,
+    with an event of Source `retention`. A message still to be sent (scheduled, queued,
+    or sending) keeps its text and holds the property's cursor until it is sent, so that
+    nothing behind it is passed over; metadata and status history stay."""
+    properties = removed = 0
+    retaining = list(store.retaining())
+    start = int(now // 60) % len(retaining) if retaining else 0
+    for property_sid, days, cursor in retaining[start:] + retaining[:start]:
+        if budget <= 0:
+            break
+        properties += 1
+        cutoff = iso_from_epoch(now - days * DAY)
+        stuck_before = iso_from_epoch(now - days * DAY - STUCK_SENDING_SECONDS)
+        advanced = cursor
+        found = store.created_between(property_sid, cursor, cutoff, min(page, budget))
+        budget -= len(found)
+        for position, message in found:
+            allowed = _SETTLED + ((SENDING,) if message.date_created < stuck_before else ())
+            if message.status not in allowed:
+                break  # still to be sent: it needs its text; the cursor waits for it
+            if message.lease:
+                replies.redact_for_message(
+                    message.lease["LeaseId"], message.date_created, message.message_sid
+                )
+            if not message.redacted:
+                event = {
+                    "Status": message.status,
+                    "Timestamp": iso_from_epoch(now),
+                    "Source": RETENTION_SOURCE,
+                }
+                if messages.redact(message.message_sid, event, allowed) is not None:
+                    removed += 1
+            advanced = position
+        if advanced != cursor:
+            store.advance(property_sid, advanced)
+    return RetentionResult(properties, removed)

@@ -1,0 +1,84 @@
+"""Retention under moto: the scheduler removes a retaining property's message text once
+its period has passed (the clock is advanced, never slept), and nothing else."""
+
+import pytest
+
+from smsgw.minute_tick import run_retention
+from tests.integration.conftest import queued_records
+from tests.moto_snapshots import deploy_once
+from tests.receipt_helpers import receipt_form, twilio_receipt_event
+
+BASE = "http://127.0.0.1:9"
+DAY = 86400
+TEXT = "Your code is 482913"
+
+
+@pytest.fixture
+def stack(aws_session):
+    return deploy_once(aws_session, parameters={"PublicBaseUrl": BASE})
+
+
+def get(api, tenant, sid):
+    return api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sid}").body["Message"]
+
+
+def delivered(api, functions, aws_session, stack, simulator):
+    sid = api.send({"From": "+61499009990", "To": "+61488023555", "Text": TEXT})
+    sid = sid.body["Message"]["MessageSid"]
+    functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+    submission = simulator.submissions()[-1]
+    form = receipt_form(submission["sid"], "delivered")
+    event = twilio_receipt_event(submission["StatusCallback"], form, simulator.auth_token)
+    assert functions.invoke("webhooks", event)["statusCode"] == 200
+    return sid
+
+
+def test_text_is_removed_after_the_period_and_kept_before(
+    api, admin, tenant, functions, aws_session, stack, simulator
+):
+    import time
+
+    # Given a property that keeps text 2 days, a delivered message and a scheduled one
+    admin.set_property_retention(tenant.property_sid, 2)
+    sid = delivered(api, functions, aws_session, stack, simulator)
+    later = api.send(
+        {"From": "Shop", "To": "+61488023555", "Text": TEXT, "Schedule": int(time.time()) + 3600}
+    ).body["Message"]["MessageSid"]
+    now = time.time()
+
+    # When the scheduler's retention pass runs a day later, then three days later
+    early = run_retention(now + DAY)
+    text_after_a_day = get(api, tenant, sid)["Text"]
+    late = run_retention(now + 3 * DAY)
+    again = run_retention(now + 3 * DAY + 60)
+
+    # Then the text stays for the period, and goes after it, with an event; the status and
+    # history stay
+    assert (early.removed, text_after_a_day) == (0, TEXT)
+    assert (late.properties, late.removed, again.removed) == (1, 1, 0)
+    message = get(api, tenant, sid)
+    assert (message["Text"], message["Redacted"], message["Status"]) == (None, True, "delivered")
+    assert [e["Status"] for e in message["Events"]][:-1] == [
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+    ]
+    assert message["Events"][-1]["Source"] == "retention"
+    # and a message still to be sent keeps its text
+    assert get(api, tenant, later)["Text"] == TEXT
+
+
+def test_a_property_that_keeps_text_is_left_alone(
+    api, admin, tenant, functions, aws_session, stack, simulator
+):
+    import time
+
+    sid = delivered(api, functions, aws_session, stack, simulator)
+    admin.set_property_retention(tenant.property_sid, 1)
+    admin.set_property_retention(tenant.property_sid, None)
+
+    result = run_retention(time.time() + 400 * DAY)
+
+    assert (result.properties, result.removed) == (0, 0)
+    assert get(api, tenant, sid)["Text"] == TEXT

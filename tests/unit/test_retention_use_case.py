@@ -1,0 +1,138 @@
+"""Retention (smsgw.logic.retention) on the in-memory fakes: text removed once a
+property's period has passed, in the order messages were created, never from a message
+still to be sent, and never twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from smsgw.logic.retention import DAY, RETENTION_SOURCE, STUCK_SENDING_SECONDS, expire_text
+from smsgw.models.message import DELIVERED, FAILED, SCHEDULED, SENDING, SENT, iso_from_epoch
+from tests.fakes import FakeMessageStore, FakeReplyStore
+from tests.fakes.builders import T0, a_message, a_reply
+from tests.fakes.retention import FakeRetentionStore
+
+PROPERTY = "PR" + "1" * 32
+LEASE_ID = "LS" + "1" * 32
+
+
+@pytest.fixture
+def messages() -> FakeMessageStore:
+    return FakeMessageStore()
+
+
+@pytest.fixture
+def replies() -> FakeReplyStore:
+    return FakeReplyStore()
+
+
+@pytest.fixture
+def store(messages) -> FakeRetentionStore:
+    store = FakeRetentionStore(messages)
+    store.set_retention(PROPERTY, 7)
+    return store
+
+
+def stored(messages, status=DELIVERED, at=T0, **changes) -> str:
+    message = a_message(**{"property_sid": PROPERTY, "status": status, "now": at, **changes})
+    messages.create(message)
+    return message.message_sid
+
+
+def run(store, messages, replies, now, **kw):
+    return expire_text(store, messages, replies, now, **kw)
+
+
+def test_text_stays_for_the_period_then_goes_with_an_event(store, messages, replies):
+    sid = stored(messages, response_options={"ForwardToSms": "+61499333222"})
+
+    before = run(store, messages, replies, T0 + 7 * DAY - 1)
+    after = run(store, messages, replies, T0 + 7 * DAY + 1)
+
+    assert (before.removed, after.removed) == (0, 1)
+    message = messages.get(sid)
+    assert (message.text, message.redacted, message.status) == (None, True, DELIVERED)
+    assert message.response_options is None
+    assert message.events[-1] == {
+        "Status": DELIVERED,
+        "Timestamp": iso_from_epoch(T0 + 7 * DAY + 1),
+        "Source": RETENTION_SOURCE,
+    }
+
+
+def test_a_property_without_a_period_keeps_its_text(store, messages, replies):
+    sid = stored(messages)
+    store.set_retention(PROPERTY, None)
+
+    assert run(store, messages, replies, T0 + 400 * DAY).removed == 0
+    assert messages.get(sid).text == "Hello"
+
+
+def test_the_replies_a_message_routed_go_with_it(store, messages, replies):
+    lease = {"LeaseId": LEASE_ID, "Number": "+61400000001", "ExpiresAt": "x"}
+    sid = stored(messages, lease=lease)
+    replies.store(a_reply(message_sid=sid, received_at=iso_from_epoch(T0 + 5)), T0)
+
+    run(store, messages, replies, T0 + 8 * DAY)
+
+    [reply], _ = replies.for_lease(LEASE_ID, iso_from_epoch(T0))
+    assert (reply.text, reply.redacted) == (None, True)
+
+
+def test_a_message_still_to_be_sent_keeps_its_text_and_holds_the_cursor(store, messages, replies):
+    waiting = stored(messages, status=SCHEDULED, at=T0)
+    behind = stored(messages, status=SENT, at=T0 + 1)
+
+    held = run(store, messages, replies, T0 + 8 * DAY)
+    kept = messages.get(behind).text
+    messages.items[waiting]["Status"] = FAILED  # it is done with at last
+    released = run(store, messages, replies, T0 + 8 * DAY + 60)
+
+    assert (held.removed, kept) == (0, "Hello")
+    assert released.removed == 2
+    assert messages.get(waiting).text is None and messages.get(behind).text is None
+
+
+def test_a_message_stuck_sending_long_past_its_period_loses_its_text(store, messages, replies):
+    sid = stored(messages, status=SENDING)
+
+    assert run(store, messages, replies, T0 + 8 * DAY).removed == 0
+    late = T0 + 7 * DAY + STUCK_SENDING_SECONDS + 1
+    assert run(store, messages, replies, late).removed == 1
+    assert messages.get(sid).status == SENDING and messages.get(sid).text is None
+
+
+def test_each_pass_reads_a_page_and_the_next_goes_on_where_it_stopped(store, messages, replies):
+    sids = [stored(messages, at=T0 + n) for n in range(5)]
+
+    counts = [run(store, messages, replies, T0 + 8 * DAY, page=2).removed for _ in range(4)]
+
+    assert counts == [2, 2, 1, 0]
+    assert all(messages.get(sid).text is None for sid in sids)
+
+
+def test_a_message_redacted_before_is_not_recorded_again(store, messages, replies):
+    sid = stored(messages)
+    messages.redact(
+        sid, {"Status": DELIVERED, "Timestamp": "x", "Source": "redaction"}, (DELIVERED,)
+    )
+
+    result = run(store, messages, replies, T0 + 8 * DAY)
+
+    assert result.removed == 0
+    assert [e.get("Source") for e in messages.get(sid).events].count(RETENTION_SOURCE) == 0
+
+
+def test_a_pass_reads_at_most_its_budget_and_the_next_starts_at_another_property(
+    store, messages, replies
+):
+    other = "PR" + "2" * 32
+    store.set_retention(other, 7)
+    mine = [stored(messages, at=T0 + n) for n in range(3)]
+    theirs = [stored(messages, at=T0 + n, property_sid=other) for n in range(3)]
+
+    first = run(store, messages, replies, T0 + 8 * DAY, budget=3)
+    second = run(store, messages, replies, T0 + 8 * DAY + 60, budget=3)
+
+    assert (first.removed, second.removed) == (3, 3)
+    assert all(messages.get(sid).text is None for sid in mine + theirs)
