@@ -81,8 +81,8 @@ def _fakes() -> Stores:
 def _real(session: Any, deployed: Any) -> Stores:
     from smsgw.dal import stream_records
     from smsgw.dal.callback_store import CallbackQueue
+    from smsgw.dal.claim_store import ClaimStore
     from smsgw.dal.lease_store import LeaseStore
-    from smsgw.dal.message_store import ClaimStore
     from smsgw.dal.pool import PoolStore
     from smsgw.dal.receipt_store import ReceiptStore
     from smsgw.dal.reply_store import ReplyStore

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from smsgw.config import settings
 from smsgw.dal import aws
+from smsgw.dal.claim_store import ClaimStore
 from smsgw.dal.idempotency import IdempotencyStore
-from smsgw.dal.message_store import ClaimStore, MessageStore
+from smsgw.dal.message_store import MessageStore
 from smsgw.dal.send_queue import SendQueue
 from smsgw.dal.tenant_store import TenantStore
 from smsgw.warm import warm

@@ -12,7 +12,6 @@ that changes the status, so a transition and its record can never part.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -22,23 +21,17 @@ from smsgw.dal.conditions import condition_failed, written
 from smsgw.dal.paging import batch_get
 from smsgw.dal.schedule_store import waiting_keys
 from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
-from smsgw.kernel.scheduling import recovery_time, shard_of
+from smsgw.kernel.scheduling import recovery_time
 from smsgw.models.message import (
     ALLOWED_FROM,
     QUEUED,
-    RECEIPT_MOVED,
     SCHEDULED,
-    SUBMIT_CLAIMED,
-    SUBMIT_DONE,
-    SUBMIT_RETRYABLE,
-    SUBMIT_UNKNOWN,
     Message,
-    SubmitState,
     stored_event,
 )
 
 
-def _key(message_sid: str) -> dict[str, str]:
+def message_key(message_sid: str) -> dict[str, str]:
     return {"PK": f"MESSAGE#{message_sid}", "SK": "MESSAGE"}
 
 
@@ -51,7 +44,7 @@ def new_message_put(message: Message, wait_in_table: bool = False) -> dict[str, 
     later one (kernel/scheduling.recovery_time), from which the scheduler queues it again
     if its job never came (docs/reliability.md). The sender's claim removes the entry."""
     item = {
-        **_key(message.message_sid),
+        **message_key(message.message_sid),
         "Type": "Message",
         "GSI1PK": f"PROPERTY#{message.property_sid}#SMS",
         "GSI1SK": f"{message.date_created}#{message.message_sid}",
@@ -66,7 +59,7 @@ def new_message_put(message: Message, wait_in_table: bool = False) -> dict[str, 
     return {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
 
 
-def _set_attributes(
+def add_set_clauses(
     attributes: dict[str, Any] | None, names: dict, values: dict, sets: list[str]
 ) -> None:
     """Add `SET name = value` clauses for arbitrary attributes to an update expression."""
@@ -87,7 +80,9 @@ class MessageStore:
         return written(lambda: self._table.put_item(**new_message_put(message, wait_in_table)))
 
     def get(self, message_sid: str, *, consistent: bool = False) -> Message | None:
-        item = self._table.get_item(Key=_key(message_sid), ConsistentRead=consistent).get("Item")
+        item = self._table.get_item(Key=message_key(message_sid), ConsistentRead=consistent).get(
+            "Item"
+        )
         return Message.from_attributes(item) if item else None
 
     def transition(
@@ -107,7 +102,7 @@ class MessageStore:
         names = {"#s": "Status", "#e": "Events"}
         values: dict[str, Any] = {":s": status, ":e": [stored_event(event)]}
         sets = ["#s = :s", "#e = list_append(#e, :e)"]
-        _set_attributes(set_attributes, names, values, sets)
+        add_set_clauses(set_attributes, names, values, sets)
         conditions = []
         for index, state in enumerate(allowed):
             values[f":from{index}"] = state
@@ -150,7 +145,7 @@ class MessageStore:
         """The message after a conditional update; None when its condition does not hold."""
         try:
             result = self._table.update_item(
-                Key=_key(message_sid), ReturnValues="ALL_NEW", **update
+                Key=message_key(message_sid), ReturnValues="ALL_NEW", **update
             )
         except ClientError as exc:
             if condition_failed(exc):
@@ -203,216 +198,3 @@ class MessageStore:
                 break
         next_token = encode_page_token(start_key) if start_key and messages else None
         return messages, next_token
-
-
-class ClaimStore(MessageStore):
-    """The sender's side of a message: the claim that makes a carrier submission happen
-    at most once.
-
-    A claim moves the message to `sending` with SubmitState=claimed. Only a claim that
-    ended in a definite refusal by the carrier (SubmitState=retryable) may be claimed
-    again; a claim whose outcome is unknown never is.
-
-    The claim itself is not indexed (an index entry would cost a write at the claim and
-    another at the outcome, for every message). A message enters the unsettled index only
-    when its outcome is unknown (`settle_claim`) or when a redelivered job finds its claim
-    older than any live sender could hold it (`index_stale_claim`).
-    """
-
-    def claim(
-        self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
-    ) -> Message | None:
-        """Claim a message that is due by `due_by` for one submission. None if it is not
-        claimable (missing, not due, claimed, or done)."""
-        return self._update_if(
-            message_sid,
-            UpdateExpression=(
-                "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
-                "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
-                "#e = list_append(#e, :e) "
-                # a scheduled message's SCHEDULE# keys: it has left the waiting room;
-                # the carrier of an earlier attempt (released: none holds the message),
-                # so a claim that ends without an outcome names the route's first carrier
-                "REMOVE GSI3PK, GSI3SK, Carrier"
-            ),
-            ConditionExpression=(
-                "attribute_exists(PK) "
-                "AND (attribute_not_exists(DeliverAt) OR DeliverAt <= :due) "
-                "AND (#s IN (:queued, :scheduled) "
-                "OR (#s = :sending AND SubmitState = :retryable))"
-            ),
-            ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
-            ExpressionAttributeValues={
-                ":sending": "sending",
-                ":claimed": SUBMIT_CLAIMED,
-                ":retryable": SUBMIT_RETRYABLE,
-                ":queued": "queued",
-                ":scheduled": "scheduled",
-                ":now": now,
-                ":due": due_by,
-                ":zero": 0,
-                ":one": 1,
-                ":e": [stored_event(event)],
-            },
-        )
-
-    def settle_claim(
-        self,
-        message_sid: str,
-        submit_state: SubmitState,
-        event: dict[str, Any],
-        *,
-        status: str | None = None,
-        set_attributes: dict[str, Any] | None = None,
-        now: int = 0,
-    ) -> bool:
-        """Record what became of a claim: the new SubmitState, optionally a new status. An
-        unknown outcome enters the unsettled index as of `now` for reconciliation."""
-        names = {"#s": "Status", "#e": "Events"}
-        values: dict[str, Any] = {
-            ":state": submit_state,
-            ":claimed": SUBMIT_CLAIMED,
-            ":sending": "sending",
-            ":e": [stored_event(event)],
-        }
-        sets = ["SubmitState = :state", "#e = list_append(#e, :e)"]
-        if status:
-            values[":status"] = status
-            sets.append("#s = :status")
-        _set_attributes(set_attributes, names, values, sets)
-        if submit_state == SUBMIT_UNKNOWN:
-            sets.append("GSI3PK = :upk, GSI3SK = :usk")
-            values.update(_unsettled_values(message_sid, now))
-        return written(
-            lambda: self._table.update_item(
-                Key=_key(message_sid),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="#s = :sending AND SubmitState = :claimed",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        )
-
-    def record_accepted(self, message_sid: str, set_attributes: dict[str, Any]) -> bool:
-        """Record the carrier's acceptance (its id, DateSent, ...) of a claim whose status a
-        receipt moved on before the sender could record it: SubmitState done, the status and
-        the history left as the receipts made them. False when it is not such a claim."""
-        names = {"#s": "Status"}
-        values: dict[str, Any] = {":done": SUBMIT_DONE, ":claimed": SUBMIT_CLAIMED}
-        received = [f":r{index}" for index in range(len(RECEIPT_MOVED))]
-        values.update(zip(received, RECEIPT_MOVED, strict=True))
-        sets = ["SubmitState = :done"]
-        _set_attributes(set_attributes, names, values, sets)
-        return written(
-            lambda: self._table.update_item(
-                Key=_key(message_sid),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=f"SubmitState = :claimed AND #s IN ({', '.join(received)})",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        )
-
-    def get_submit_state(self, message_sid: str) -> tuple[Message, str | None] | None:
-        """The message and its SubmitState (consistent read); None if it does not exist."""
-        item = self._table.get_item(Key=_key(message_sid), ConsistentRead=True).get("Item")
-        if not item:
-            return None
-        return Message.from_attributes(item), item.get("SubmitState")
-
-    def index_stale_claim(self, message_sid: str, claimed_at: int) -> bool:
-        """Put a claim made at `claimed_at` whose sender is gone (the caller judged it
-        stale) and that never recorded an outcome into the unsettled index, keyed by its
-        ClaimedAt. False when it is no longer that claim, or is indexed already."""
-        return written(
-            lambda: self._table.update_item(
-                Key=_key(message_sid),
-                UpdateExpression="SET GSI3PK = :upk, GSI3SK = :usk",
-                ConditionExpression=(
-                    "#s = :sending AND SubmitState = :claimed AND ClaimedAt = :at "
-                    "AND attribute_not_exists(GSI3PK)"
-                ),
-                ExpressionAttributeNames={"#s": "Status"},
-                ExpressionAttributeValues={
-                    ":sending": "sending",
-                    ":claimed": SUBMIT_CLAIMED,
-                    ":at": claimed_at,
-                    **_unsettled_values(message_sid, claimed_at),
-                },
-            )
-        )
-
-    def unsettled(self, shard: int, claimed_before: int) -> Iterator[tuple[str, int]]:
-        """(MessageSid, ClaimedAt) of the messages in one shard of the unsettled index
-        claimed before `claimed_before` (Unix seconds)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI3",
-            "KeyConditionExpression": Key("GSI3PK").eq(f"{UNSETTLED_PREFIX}{shard}")
-            & Key("GSI3SK").lt(f"{claimed_before:012d}"),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            for item in page["Items"]:
-                claimed_at, _, sid = item["GSI3SK"].partition("#")
-                yield sid, int(claimed_at)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def reconciled(
-        self, message_sid: str, event: dict[str, Any], set_attributes: dict[str, Any]
-    ) -> bool:
-        """A claim of unknown outcome found at the carrier: `sent`, SubmitState done, out
-        of the unsettled index. False when it is no longer unsettled and sending."""
-        names = {"#s": "Status", "#e": "Events"}
-        values: dict[str, Any] = {
-            ":sent": "sent",
-            ":sending": "sending",
-            ":done": SUBMIT_DONE,
-            ":unknown": SUBMIT_UNKNOWN,
-            ":claimed": SUBMIT_CLAIMED,
-            ":e": [stored_event(event)],
-        }
-        sets = ["#s = :sent", "SubmitState = :done", "#e = list_append(#e, :e)"]
-        _set_attributes(set_attributes, names, values, sets)
-        return written(
-            lambda: self._table.update_item(
-                Key=_key(message_sid),
-                UpdateExpression="SET " + ", ".join(sets) + " REMOVE GSI3PK, GSI3SK",
-                ConditionExpression="#s = :sending AND SubmitState IN (:unknown, :claimed)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        )
-
-    def forget_unsettled(self, message_sid: str, event: dict[str, Any] | None = None) -> None:
-        """Take a message out of the unsettled index (settled by a receipt meanwhile, or
-        given up on), appending `event` when given; the status is not touched."""
-        names = {}
-        values: dict[str, Any] = {":prefix": UNSETTLED_PREFIX}
-        update = "REMOVE GSI3PK, GSI3SK"
-        if event is not None:
-            names["#e"] = "Events"
-            values[":e"] = [stored_event(event)]
-            update = "SET #e = list_append(#e, :e) " + update
-        try:
-            self._table.update_item(
-                Key=_key(message_sid),
-                UpdateExpression=update,
-                ConditionExpression="begins_with(GSI3PK, :prefix)",
-                ExpressionAttributeValues=values,
-                **({"ExpressionAttributeNames": names} if names else {}),
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
-
-
-UNSETTLED_PREFIX = "UNSETTLED#"
-
-
-def _unsettled_values(message_sid: str, claimed_at: int) -> dict[str, str]:
-    return {
-        ":upk": f"{UNSETTLED_PREFIX}{shard_of(message_sid)}",
-        ":usk": f"{claimed_at:012d}#{message_sid}",
-    }

@@ -104,7 +104,7 @@ class Messages(Protocol):
 
 
 class Claims(Messages, Protocol):
-    """Messages with their submission claims, for the sender (dal.message_store.ClaimStore)."""
+    """Messages with their submission claims, for the sender (dal.claim_store.ClaimStore)."""
 
     def claim(
         self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
