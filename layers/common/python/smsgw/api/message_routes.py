@@ -15,7 +15,7 @@ from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.ids import is_well_formed
 from smsgw.logic.cancellation import cancel
 from smsgw.logic.redaction import redact
-from smsgw.logic.tenancy import owned_property
+from smsgw.logic.tenancy import owned_message, owned_property
 from smsgw.models.message import STATUSES
 from smsgw.observability import logger
 
@@ -47,11 +47,7 @@ def send_sms(PropertySid: str) -> Response:
 def get_sms(PropertySid: str, MessageSid: str) -> Response:
     who = caller(router.current_event)
     prop = owned_property(services.tenants(), _property_sid(PropertySid), who.account_sid)
-    message = services.messages().get(MessageSid) if is_well_formed(MessageSid) else None
-    if message is None or message.property_sid != prop.property_sid:
-        raise NotFoundError(
-            ErrorCode.MESSAGE_NOT_FOUND, f"No message {MessageSid} in this property.", "MessageSid"
-        )
+    message = owned_message(services.messages(), prop, MessageSid)
     return json_response(200, {"Message": message.to_resource()})
 
 

@@ -10,7 +10,7 @@ from smsgw.api.http_responses import json_response
 from smsgw.api.request import caller, page_size, query_parameters
 from smsgw.errors import ErrorCode, NotFoundError
 from smsgw.ids import is_well_formed
-from smsgw.logic.tenancy import owned_property
+from smsgw.logic.tenancy import owned_message, owned_property
 
 router = Router()
 
@@ -25,11 +25,7 @@ def list_responses(PropertySid: str, MessageSid: str) -> Response:
     if not is_well_formed(PropertySid):
         raise NotFoundError(ErrorCode.PROPERTY_NOT_FOUND, "No such property.", "PropertySid")
     prop = owned_property(services.tenants(), PropertySid, who.account_sid)
-    message = services.messages().get(MessageSid) if is_well_formed(MessageSid) else None
-    if message is None or message.property_sid != prop.property_sid:
-        raise NotFoundError(
-            ErrorCode.MESSAGE_NOT_FOUND, f"No message {MessageSid} in this property.", "MessageSid"
-        )
+    message = owned_message(services.messages(), prop, MessageSid)
     query = query_parameters(event, ("PageSize", "PageToken"))
     replies, next_token = [], None
     if message.lease:

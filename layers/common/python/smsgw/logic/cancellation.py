@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from smsgw.errors import ConflictError, ErrorCode, NotFoundError
-from smsgw.ids import is_well_formed
+from smsgw.errors import ConflictError, ErrorCode
 from smsgw.kernel.scheduling import WAITING_KEYS
 from smsgw.logic.ports import Messages
+from smsgw.logic.tenancy import owned_message
 from smsgw.models.message import CANCELLED, Message, iso_from_epoch
 from smsgw.models.tenant import Property
 
@@ -13,13 +13,7 @@ from smsgw.models.tenant import Property
 def cancel(messages: Messages, prop: Property, message_sid: str, now: float) -> Message:
     """Cancel a scheduled or queued message of this property. The sender's claim never
     takes a cancelled message, even one whose job is already on the queue."""
-    found = messages.get(message_sid) if is_well_formed(message_sid) else None
-    if found is None or found.property_sid != prop.property_sid:
-        raise NotFoundError(
-            ErrorCode.MESSAGE_NOT_FOUND,
-            f"No message {message_sid} in this property.",
-            "MessageSid",
-        )
+    owned_message(messages, prop, message_sid)  # a 404 unless it is this property's
     stamp = iso_from_epoch(now)
     cancelled = messages.transition(
         message_sid,

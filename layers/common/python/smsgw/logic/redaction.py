@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from smsgw.errors import ConflictError, ErrorCode, NotFoundError
-from smsgw.ids import is_well_formed
+from smsgw.errors import ConflictError, ErrorCode
 from smsgw.logic.ports import Messages
+from smsgw.logic.tenancy import owned_message
 from smsgw.models.message import FINAL_STATUSES, STATUSES, Message, iso_from_epoch
 from smsgw.models.tenant import Property
 
@@ -34,13 +34,7 @@ def redact(
     a message redacted before is answered as it is (its replies are swept again, for one
     that arrived since). The replies go first, so a message that shows `Redacted` has
     none left with text from before; its status never changes (docs/decisions.md)."""
-    found = messages.get(message_sid) if is_well_formed(message_sid) else None
-    if found is None or found.property_sid != prop.property_sid:
-        raise NotFoundError(
-            ErrorCode.MESSAGE_NOT_FOUND,
-            f"No message {message_sid} in this property.",
-            "MessageSid",
-        )
+    found = owned_message(messages, prop, message_sid)
     if found.status not in FINAL_STATUSES:
         found = messages.get(message_sid, consistent=True) or found
         if found.status not in FINAL_STATUSES:

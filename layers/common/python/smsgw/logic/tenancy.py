@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from smsgw.errors import ErrorCode, ForbiddenError, NotFoundError
-from smsgw.logic.ports import Tenants
+from smsgw.ids import is_well_formed
+from smsgw.logic.ports import Messages, Tenants
+from smsgw.models.message import Message
 from smsgw.models.tenant import Property
 
 
@@ -17,6 +19,19 @@ def owned_property(tenants: Tenants, property_sid: str, account_sid: str) -> Pro
             "PropertySid",
         )
     return prop
+
+
+def owned_message(messages: Messages, prop: Property, message_sid: str) -> Message:
+    """A message of the caller's property; a malformed MessageSid, or another property's
+    or account's message, is not found (404), as for a message that does not exist."""
+    found = messages.get(message_sid) if is_well_formed(message_sid) else None
+    if found is None or found.property_sid != prop.property_sid:
+        raise NotFoundError(
+            ErrorCode.MESSAGE_NOT_FOUND,
+            f"No message {message_sid} in this property.",
+            "MessageSid",
+        )
+    return found
 
 
 def check_can_send(prop: Property, account_sms_enabled: bool) -> None:
