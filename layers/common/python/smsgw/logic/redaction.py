@@ -39,26 +39,38 @@ def redact(
         found = messages.get(message_sid, consistent=True) or found
         if found.status not in FINAL_STATUSES:
             raise _not_final(found.status)
-    if found.lease:
-        replies.redact_for_message(found.lease["LeaseId"], found.date_created, message_sid)
-    if found.redacted:
-        return found
-    redacted = messages.redact(
-        message_sid,
-        {
-            "Status": found.status,
-            "Timestamp": iso_from_epoch(now),
-            "Source": REDACTION_SOURCE,
-        },
-        _FINAL,
-    )
+    redacted = remove_text(messages, replies, found, _FINAL, REDACTION_SOURCE, now)
     if redacted is not None:
         return redacted
+    if found.redacted:
+        return found
     # Redacted meanwhile by another call; a final status never changes.
     current = messages.get(message_sid, consistent=True)
     if current is None or not current.redacted:
         raise _not_final(current.status if current else "gone")
     return current
+
+
+def remove_text(
+    messages: Messages,
+    replies: RedactedReplies,
+    message: Message,
+    allowed: tuple[str, ...],
+    source: str,
+    now: float,
+) -> Message | None:
+    """Remove the text of the replies `message` routed, then its own text and response
+    options, with an event of this `source` (redaction or retention), if its status is
+    still one of `allowed`. The message as redacted; None if it was redacted before or its
+    status moved on (the replies are swept either way, for one that arrived since)."""
+    if message.lease:
+        replies.redact_for_message(
+            message.lease["LeaseId"], message.date_created, message.message_sid
+        )
+    if message.redacted:
+        return None
+    event = {"Status": message.status, "Timestamp": iso_from_epoch(now), "Source": source}
+    return messages.redact(message.message_sid, event, allowed)
 
 
 def _not_final(status: str) -> ConflictError:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from smsgw.logic.ports import Messages
-from smsgw.logic.redaction import RedactedReplies
+from smsgw.logic.redaction import RedactedReplies, remove_text
 from smsgw.models.message import (
     FINAL_STATUSES,
     SENDING,
@@ -79,18 +79,8 @@ def expire_text(
             allowed = _SETTLED + ((SENDING,) if message.date_created < stuck_before else ())
             if message.status not in allowed:
                 break  # still to be sent: it needs its text; the cursor waits for it
-            if message.lease:
-                replies.redact_for_message(
-                    message.lease["LeaseId"], message.date_created, message.message_sid
-                )
-            if not message.redacted:
-                event = {
-                    "Status": message.status,
-                    "Timestamp": iso_from_epoch(now),
-                    "Source": RETENTION_SOURCE,
-                }
-                if messages.redact(message.message_sid, event, allowed) is not None:
-                    removed += 1
+            if remove_text(messages, replies, message, allowed, RETENTION_SOURCE, now) is not None:
+                removed += 1
             advanced = position
         if advanced != cursor:
             store.advance(property_sid, advanced)
