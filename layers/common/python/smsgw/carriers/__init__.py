@@ -182,8 +182,3 @@ class Carriers:
             return self.get(name)
         except CarrierNotConfiguredError as exc:
             raise CarrierError(f"carrier {name} is not configured: {exc}", permanent=False) from exc
-
-    def for_sender(self, sender: str | None, leased: bool) -> Carrier:
-        """The adapter for a message from `sender`, without routes. Raises CarrierError
-        (not permanent) when it is not configured."""
-        return self.adapter(self.carrier_name_for(sender, leased))
