@@ -95,11 +95,11 @@ def test_every_message_reaches_the_carrier_at_most_once_under_redelivery_races_a
     rng = random.Random(8)
     victims = set(rng.sample(sorted(sid_by_text.values()), int(MESSAGES * KILL_SHARE)))
     killed: set[str] = set()
-    original = Dispatcher.carrier_for
+    original = Dispatcher.carrier
     monkeypatch.setattr(
         Dispatcher,
-        "carrier_for",
-        lambda self, message: KillBeforeSubmit(original(self, message), victims, killed),
+        "carrier",
+        lambda self, name: KillBeforeSubmit(original(self, name), victims, killed),
     )
     simulator.set_latency(CARRIER_LATENCY_SECONDS)
     queue = QueueModel()

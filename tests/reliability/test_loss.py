@@ -104,15 +104,15 @@ def test_every_message_ends_final_unknown_or_dead_lettered_under_carrier_and_dyn
     sid_by_message_id = {r["messageId"]: json.loads(r["body"])["MessageSid"] for r in records}
     monkeypatch.setattr(simulator_handler, "RETRY_AFTER_SECONDS", RETRY_AFTER_SECONDS)
     rng = random.Random(30)
-    original = Dispatcher.carrier_for
+    original = Dispatcher.carrier
     carriers: list[FaultyCarrier] = []
 
-    def carrier_for(self, message):
+    def carrier(self, name):
         if not carriers:
-            carriers.append(FaultyCarrier(original(self, message), faulty_simulators, rng))
+            carriers.append(FaultyCarrier(original(self, name), faulty_simulators, rng))
         return carriers[0]
 
-    monkeypatch.setattr(Dispatcher, "carrier_for", carrier_for)
+    monkeypatch.setattr(Dispatcher, "carrier", carrier)
     # The records here are not in moto's queue, so the visibility change itself is left
     # out (tests/integration/test_sender.py shows the record coming back after it).
     back_offs: list[tuple[str, int]] = []

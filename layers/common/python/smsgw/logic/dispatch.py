@@ -174,12 +174,9 @@ class Dispatcher:
             return (self._carrier.name,)
         return self._carriers.route_for(message.to, message.sender, bool(message.lease))
 
-    def carrier_for(self, message: Message) -> Carrier:
-        """The adapter of the first carrier of `message`'s route. Raises CarrierError (not
+    def carrier(self, name: str) -> Carrier:
+        """The adapter of the carrier `name` (one of a route's). Raises CarrierError (not
         permanent) when that carrier is not configured."""
-        return self._adapter(self.route_for(message)[0])
-
-    def _adapter(self, name: str) -> Carrier:
         if self._carriers is None:
             return self._carrier
         return self._carriers.adapter(name)
@@ -222,7 +219,7 @@ class Dispatcher:
                 persist(self._fail_over, sid, name, route[index + 1], None)
                 continue
             try:
-                carrier = self.carrier_for(claimed) if index == 0 else self._adapter(name)
+                carrier = self.carrier(name)
                 sms = self.outbound(claimed, carrier, now)
                 result = carrier.submit(sms)
             except OutcomeUnknownError as exc:
