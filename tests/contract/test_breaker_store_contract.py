@@ -1,6 +1,7 @@
-"""What the circuit breakers (smsgw.logic.breaker) rely on from their store: counts that
-add up under any order, one opener per outage, probes handed out at most as many as set
-and only after the cool-down, and a close that forgets the outage's window."""
+"""What the circuit breakers (smsgw.logic.breaker) rely on from their store: a history of
+the last N results to which concurrent senders each add theirs, none lost, one opener per
+outage, probes handed out at most as many as set and only after the cool-down, and a
+close that forgets the outage's history."""
 
 from __future__ import annotations
 
@@ -10,23 +11,43 @@ from tests.fakes import FakeBreakerStore
 
 
 @pytest.fixture(params=["fake", "moto"])
-def store(request):
+def stores(request):
+    """Two senders' stores over the same breakers."""
     if request.param == "fake":
-        return FakeBreakerStore()
+        one = FakeBreakerStore()
+        return one, FakeBreakerStore(one.breakers, one.histories)
     from smsgw.dal.breaker_store import BreakerStore
 
     session = request.getfixturevalue("aws_session")
     deployed = request.getfixturevalue("stack")
-    return BreakerStore(session.resource("dynamodb").Table(deployed.physical_ids["Table"]))
+    table = session.resource("dynamodb").Table(deployed.physical_ids["Table"])
+    return BreakerStore(table), BreakerStore(table)
 
 
-def test_a_windows_results_add_up_per_carrier(store):
-    assert store.count("twilio", 7, 1, 1, 1000) == (1, 1)
-    assert store.count("twilio", 7, 9, 0, 1000) == (10, 1)
-    assert store.count("vonage", 7, 1, 1, 1000) == (1, 1)
-    assert store.count("twilio", 8, 1, 1, 1000) == (1, 1)
-    assert store.counts("twilio", 7) == (10, 1)
-    assert store.counts("twilio", 6) == (0, 0)
+@pytest.fixture
+def store(stores):
+    return stores[0]
+
+
+def test_a_history_keeps_the_last_n_results_per_carrier(store):
+    assert store.record("twilio", "1", 5) == "1"
+    assert store.record("twilio", "0011", 5) == "10011"
+    assert store.record("vonage", "1", 5) == "1"
+    assert store.record("twilio", "10", 5) == "01110"
+
+
+def test_concurrent_senders_results_all_count(stores):
+    # Given two senders, each writing after the other's write it has not seen
+    one, other = stores
+    one.record("twilio", "0", 10)
+    other.record("twilio", "1", 10)
+
+    # When each adds a batch
+    one.record("twilio", "11", 10)
+    after = other.record("twilio", "00", 10)
+
+    # Then the history holds every result, in the order written
+    assert after == "011100"
 
 
 def test_a_closed_breaker_has_no_state_and_opens_once(store):
@@ -47,17 +68,15 @@ def test_probes_are_handed_out_after_the_cool_down_and_no_more_than_set(store):
     assert store.take_probe("vonage", 2000) is False
 
 
-def test_a_reopened_breaker_waits_again_and_a_closed_one_forgets_its_window(store):
+def test_a_reopened_breaker_waits_again_and_a_closed_one_forgets_its_history(store):
     store.open("twilio", 2000, 1)
     store.take_probe("twilio", 2000)
     store.reopen("twilio", 2030, 1)
     assert store.take_probe("twilio", 2010) is False
     assert store.state("twilio").probes_left == 1
 
-    store.count("twilio", 32, 1, 1, 9999)
-    store.count("twilio", 33, 1, 1, 9999)
-    store.close("twilio", 33, 9999)
+    store.record("twilio", "11", 10)
+    store.close("twilio")
 
     assert store.state("twilio") is None
-    assert store.counts("twilio", 32) == (0, 0)
-    assert store.count("twilio", 33, 1, 1, 9999) == (1, 1)
+    assert store.record("twilio", "1", 10) == "1"

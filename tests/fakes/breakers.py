@@ -10,22 +10,18 @@ from smsgw.logic.breaker import BreakerState
 
 @dataclass
 class FakeBreakerStore:
+    """Another sender's view of the same breakers: `FakeBreakerStore(a.breakers,
+    a.histories)`."""
+
     breakers: dict[str, BreakerState] = field(default_factory=dict)
-    windows: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+    histories: dict[str, str] = field(default_factory=dict)
 
     def state(self, carrier: str) -> BreakerState | None:
         return self.breakers.get(carrier)
 
-    def count(
-        self, carrier: str, window: int, submissions: int, failures: int, expires_at: int
-    ) -> tuple[int, int]:
-        before, failed_before = self.windows.get((carrier, window), (0, 0))
-        counted = (before + submissions, failed_before + failures)
-        self.windows[(carrier, window)] = counted
-        return counted
-
-    def counts(self, carrier: str, window: int) -> tuple[int, int]:
-        return self.windows.get((carrier, window), (0, 0))
+    def record(self, carrier: str, results: str, keep: int) -> str:
+        self.histories[carrier] = (self.histories.get(carrier, "") + results)[-keep:]
+        return self.histories[carrier]
 
     def open(self, carrier: str, open_until: int, probes: int) -> bool:
         if carrier in self.breakers:
@@ -44,7 +40,6 @@ class FakeBreakerStore:
         if carrier in self.breakers:
             self.breakers[carrier] = BreakerState(open_until, probes)
 
-    def close(self, carrier: str, window: int, expires_at: int) -> None:
-        self.windows.pop((carrier, window - 1), None)
-        self.windows.pop((carrier, window), None)
+    def close(self, carrier: str) -> None:
+        self.histories[carrier] = ""
         self.breakers.pop(carrier, None)

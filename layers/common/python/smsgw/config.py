@@ -22,9 +22,8 @@ class Settings:
     callback_queue_url: str = ""
     public_base_url: str = ""
     no_reply_email: str = ""
-    breaker_min_submissions: int = 10
+    breaker_submissions: int = 10
     breaker_failure_ratio: float = 0.5
-    breaker_window_seconds: int = 60
     breaker_cooldown_seconds: int = 30
     breaker_probes: int = 3
 
@@ -45,9 +44,8 @@ class Settings:
             callback_queue_url=env.get("CALLBACK_QUEUE_URL", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
             no_reply_email=env.get("NO_REPLY_EMAIL", ""),
-            breaker_min_submissions=int(env.get("BREAKER_MIN_SUBMISSIONS", "10")),
+            breaker_submissions=int(env.get("BREAKER_SUBMISSIONS", "10")),
             breaker_failure_ratio=float(env.get("BREAKER_FAILURE_RATIO", "0.5")),
-            breaker_window_seconds=int(env.get("BREAKER_WINDOW_SECONDS", "60")),
             breaker_cooldown_seconds=int(env.get("BREAKER_COOLDOWN_SECONDS", "30")),
             breaker_probes=int(env.get("BREAKER_PROBES", "3")),
         )

@@ -114,8 +114,7 @@ def breakers():
 
     config = settings()
     policy = BreakerPolicy(
-        window_seconds=config.breaker_window_seconds,
-        min_submissions=config.breaker_min_submissions,
+        submissions=config.breaker_submissions,
         failure_ratio=config.breaker_failure_ratio,
         cooldown_seconds=config.breaker_cooldown_seconds,
         probes=config.breaker_probes,

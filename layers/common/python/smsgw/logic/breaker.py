@@ -1,12 +1,11 @@
 """A circuit breaker per carrier, shared by every concurrent sender through the table
 (docs/carriers.md, "Circuit breakers").
 
-Each submission's result is counted in the carrier's current window (`window_seconds`).
-The last `window_seconds` are the current window plus the share of the previous one that
-still falls in them (a sliding-window counter: no boundary splits an outage in two). When
-they hold at least `min_submissions` results and more than `failure_ratio` of them failed
-transiently (5xx, 429, no connection, an unknown outcome), the breaker opens
-for `cooldown_seconds`: new messages skip the carrier and go to the next of their route
+Each submission's result is added to the carrier's history of its last `submissions` (N)
+results, whatever their rate (docs/decisions.md, "Carrier breakers"). When more than
+`failure_ratio` of N failed transiently (5xx, 429, no connection, an unknown outcome), the
+breaker opens for `cooldown_seconds`: new messages skip the carrier and go to the next of
+their route
 (the last carrier of a route is always tried). When the cool-down ends, `probes` messages
 may try it; the first probe that succeeds closes the breaker, one that fails opens it for
 another cool-down. A refusal of the message, or a permanent one about the carrier (a
@@ -40,22 +39,29 @@ class Gate(StrEnum):
     """Submit: this submission tests whether the carrier is back."""
 
 
+FAILED = "1"
+SUCCEEDED = "0"
+"""One result in a carrier's history: a string of these, oldest first."""
+
+
 @dataclass(frozen=True, slots=True)
 class BreakerPolicy:
-    window_seconds: int = 60
-    min_submissions: int = 10
-    """N: fewer results in a window never open the breaker; 0 turns breakers off."""
+    submissions: int = 10
+    """N: the breaker judges a carrier's last N results; 0 turns breakers off."""
     failure_ratio: float = 0.5
     cooldown_seconds: int = 30
     probes: int = 3
 
     @property
     def enabled(self) -> bool:
-        return self.min_submissions > 0
+        return self.submissions > 0
 
-    def should_open(self, submissions: int, failures: int) -> bool:
-        """Most of at least N submissions of one window failed transiently."""
-        return submissions >= self.min_submissions and failures > submissions * self.failure_ratio
+    def should_open(self, history: str) -> bool:
+        """Most of the last N submissions failed transiently (a history shorter than N
+        counts its missing results as successes: a quiet carrier's two failures never
+        open it)."""
+        failures = history[-self.submissions :].count(FAILED)
+        return failures > self.submissions * self.failure_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +78,10 @@ class BreakerStore(Protocol):
         """The breaker of `carrier` when it is open (or probing); None when closed."""
         ...
 
-    def count(
-        self, carrier: str, window: int, submissions: int, failures: int, expires_at: int
-    ) -> tuple[int, int]:
-        """Add results to `carrier`'s window `window`: (submissions, failures) after them."""
-        ...
-
-    def counts(self, carrier: str, window: int) -> tuple[int, int]:
-        """`carrier`'s (submissions, failures) in window `window`."""
+    def record(self, carrier: str, results: str, keep: int) -> str:
+        """Append `results` (FAILED or SUCCEEDED each) to `carrier`'s history, which keeps
+        its last `keep`, and give that history. No result is lost to a concurrent
+        sender's."""
         ...
 
     def open(self, carrier: str, open_until: int, probes: int) -> bool:
@@ -94,8 +96,8 @@ class BreakerStore(Protocol):
         """A probe failed: another cool-down."""
         ...
 
-    def close(self, carrier: str, window: int, expires_at: int) -> None:
-        """A probe succeeded: the breaker closed, and window `window` counted afresh."""
+    def close(self, carrier: str) -> None:
+        """A probe succeeded: the breaker closed, and its history started afresh."""
         ...
 
 
@@ -117,7 +119,7 @@ class CircuitBreakers:
         self._cache_seconds = state_cache_seconds
         self._monotonic = monotonic
         self._closed_until: dict[str, float] = {}
-        self._pending: dict[str, list[int]] = {}
+        self._pending: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def gate(self, carrier: str) -> Gate:
@@ -151,17 +153,15 @@ class CircuitBreakers:
             return
         if gate is not Gate.PROBE:
             with self._lock:
-                counted = self._pending.setdefault(carrier, [0, 0])
-                counted[0] += 1
-                counted[1] += int(failed)
+                self._pending[carrier] = self._pending.get(carrier, "") + (
+                    FAILED if failed else SUCCEEDED
+                )
             return
-        policy, now = self._policy, int(self._clock())
-        window = now // policy.window_seconds
         try:
             if failed:
-                self._store.reopen(carrier, self._cool_down_end(), policy.probes)
+                self._store.reopen(carrier, self._cool_down_end(), self._policy.probes)
             else:
-                self._store.close(carrier, window, (window + 2) * policy.window_seconds)
+                self._store.close(carrier)
                 logger.info("carrier breaker closed", extra={"Carrier": carrier})
         except Exception as exc:
             logger.warning("breaker write failed", extra={"Carrier": carrier, "reason": str(exc)})
@@ -171,39 +171,34 @@ class CircuitBreakers:
         return math.ceil(self._clock()) + self._policy.cooldown_seconds
 
     def flush(self) -> None:
-        """Add the results counted since the last flush to each carrier's window (one
+        """Add the results counted since the last flush to each carrier's history (one
         write per carrier: a batch of ten costs one, not ten) and open a breaker whose
-        last window mostly failed."""
+        last N results mostly failed."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        for carrier, (submitted, failed) in pending.items():
+        for carrier, results in pending.items():
             try:
-                self._count(carrier, submitted, failed)
+                self._count(carrier, results)
             except Exception as exc:
                 logger.warning(
                     "breaker write failed", extra={"Carrier": carrier, "reason": str(exc)}
                 )
 
-    def _count(self, carrier: str, submitted: int, failed: int) -> None:
-        policy, now = self._policy, int(self._clock())
-        window = now // policy.window_seconds
-        expires = (window + 2) * policy.window_seconds
-        submissions, failures = self._store.count(carrier, window, submitted, failed, expires)
-        if not failed:
+    def _count(self, carrier: str, results: str) -> None:
+        policy = self._policy
+        history = self._store.record(carrier, results, policy.submissions)
+        if FAILED not in results:
             return  # only failures open it
-        if submissions < policy.min_submissions:
-            # too few in this window alone: add the share of the previous one still in the
-            # last `window_seconds`
-            share = 1 - (now % policy.window_seconds) / policy.window_seconds
-            before, failed_before = self._store.counts(carrier, window - 1)
-            submissions += round(before * share)
-            failures += round(failed_before * share)
-        if policy.should_open(submissions, failures) and self._store.open(
+        if policy.should_open(history) and self._store.open(
             carrier, self._cool_down_end(), policy.probes
         ):
             self._closed_until.pop(carrier, None)
             emit(Metric.CARRIER_BREAKER_OPENED)
             logger.warning(
                 "carrier breaker opened",
-                extra={"Carrier": carrier, "Submissions": submissions, "Failures": failures},
+                extra={
+                    "Carrier": carrier,
+                    "Submissions": len(history),
+                    "Failures": history.count(FAILED),
+                },
             )
