@@ -18,6 +18,7 @@ the same assertions against the fake and against the real `smsgw.dal` store on m
 | `FakeCallbackQueue` | `dal.callbacks.CallbackQueue` (`JobQueue`) | `test_queue_contract.py` |
 | `FakeTenantStore` | `dal.tenants.TenantStore` (the sender's reads) | `test_tenant_store_contract.py` |
 | `FakeBreakerStore` | `dal.breaker_store.BreakerStore` (`logic.breaker.BreakerStore`) | `test_breaker_store_contract.py` |
+| `FakeRateStore` | `dal.rate_store.RateStore` (`logic.rate_limits.RateStore`) | `test_rate_store_contract.py` |
 | `FakeCarrier` | a carrier adapter (`carriers.base.Carrier`, `reconcile`) | none: scripted |
 | `FakeCarriers` | a deployment's carriers with routes (`route_for`, `adapter`) | none: scripted |
 | `FakeMailer` | `dal.email.SesMailer` (`Mailer`) | none: scripted |
@@ -30,6 +31,7 @@ from tests.fakes.carrier import FakeCarrier, FakeCarriers, FakeMailer, callback
 from tests.fakes.leases import FakeLeaseStore, FakePool
 from tests.fakes.messages import FakeClaimStore, FakeMessageStore, FakeScheduleStore
 from tests.fakes.queues import FakeCallbackQueue, FakeSendQueue
+from tests.fakes.rates import FakeRateStore
 from tests.fakes.receipts import FakeReceiptStore
 from tests.fakes.replies import FakeReplyStore
 from tests.fakes.tenants import FakeTenantStore
@@ -44,6 +46,7 @@ __all__ = [
     "FakeMailer",
     "FakeMessageStore",
     "FakePool",
+    "FakeRateStore",
     "FakeReceiptStore",
     "FakeReplyStore",
     "FakeScheduleStore",

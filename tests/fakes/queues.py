@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from smsgw.models.send_job import Turn, job_body
+
 MAX_DELAY_SECONDS = 900
 
 
@@ -31,8 +33,17 @@ class FakeSendQueue:
         """When True, every send raises, as SQS unavailable would."""
         self.visibility: dict[str, int] = {}
 
-    def enqueue(self, message_sid: str, delay_seconds: int = 0) -> None:
-        self.enqueue_many([(message_sid, delay_seconds)])
+    def enqueue(
+        self, message_sid: str, delay_seconds: int = 0, *, turn: Turn | None = None
+    ) -> None:
+        if turn is None:
+            self.enqueue_many([(message_sid, delay_seconds)])
+            return
+        if self.failing:
+            raise RuntimeError("SendQueue unavailable")
+        self.jobs.append(
+            QueuedJob(job_body(message_sid, turn), min(delay_seconds, MAX_DELAY_SECONDS))
+        )
 
     def enqueue_many(self, jobs: list[tuple[str, int]]) -> None:
         if self.failing:

@@ -18,6 +18,7 @@ CARRIER_OUTCOME_UNKNOWN = (
     "The carrier's answer was lost or unreadable; the message was not sent again."
 )
 CARRIER_UNAVAILABLE_RETRYING = "The carrier was unavailable; the message will be sent again."
+RATE_LIMIT_WAIT = "The carrier's throughput limit was reached; the message waits for its turn."
 CARRIER_UNAVAILABLE_FINAL = (
     "The carrier was unavailable at every attempt; the message was not sent."
 )

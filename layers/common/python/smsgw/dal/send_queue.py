@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from smsgw.models.send_job import Turn, job_body
+
 MAX_DELAY_SECONDS = 900
 
 
@@ -17,10 +19,12 @@ class SendQueue:
         self._client = client
         self._url = queue_url
 
-    def enqueue(self, message_sid: str, delay_seconds: int = 0) -> None:
+    def enqueue(
+        self, message_sid: str, delay_seconds: int = 0, *, turn: Turn | None = None
+    ) -> None:
         self._client.send_message(
             QueueUrl=self._url,
-            MessageBody=json.dumps({"MessageSid": message_sid}),
+            MessageBody=job_body(message_sid, turn),
             DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
         )
 

@@ -17,7 +17,6 @@ Policy for each outcome (docs/reliability.md):
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -26,7 +25,7 @@ from smsgw.errors import ErrorCode, TransientError
 from smsgw.ids import is_well_formed
 from smsgw.kernel.scheduling import waits_in_table
 from smsgw.logic.breaker import CircuitBreakers, Gate
-from smsgw.logic.carrier_answer import log_carrier_error, persist
+from smsgw.logic.carrier_answer import ClaimWrites, log_carrier_error, persist
 from smsgw.logic.ports import (
     Carrier,
     Claims,
@@ -35,6 +34,7 @@ from smsgw.logic.ports import (
     Tenants,
     receipts_name_message_sid,
 )
+from smsgw.logic.rate_limits import Pace, RateLimits
 from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
@@ -53,8 +53,6 @@ from smsgw.models.message import (
     SUBMIT_RETRYABLE,
     SUBMIT_UNKNOWN,
     Message,
-    Status,
-    SubmitState,
     iso_from_epoch,
 )
 from smsgw.models.send_job import STALE_CLAIM_SECONDS, JobOutcome, Outcome, SendJob
@@ -87,6 +85,7 @@ class Dispatcher:
         leasing: Any = None,
         carriers: Any = None,
         breakers: CircuitBreakers | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         # `carriers` (smsgw.carriers.Carriers) picks the adapter per message: a leased
         # number's pool carrier, else the deployment's; without it, `carrier` sends all.
@@ -96,6 +95,8 @@ class Dispatcher:
         # Circuit breakers (logic/breaker.py): a carrier whose breaker is open is skipped
         # for the next of the route; without them, every carrier is always tried.
         self._breakers = breakers
+        # Throughput limits (logic/rate_limits.py): a submission waits for its turn.
+        self._rate_limits = rate_limits
         # Raw requests are accepted by the API's use case (logic/send_request_use_case.py),
         # with the same opt-out check and leases (logic/leases.py).
         self._send_requests = SendRequests(
@@ -113,6 +114,7 @@ class Dispatcher:
         self._carrier = carrier
         self._max_attempts = max_attempts
         self._clock = clock
+        self._writes = ClaimWrites(claims, lambda: self._clock())
 
     def handle(self, job: SendJob) -> Outcome:
         """Process one record. Raises TransientError when SQS should deliver it again."""
@@ -157,15 +159,12 @@ class Dispatcher:
             self._breakers.flush()
 
     def _job_sid(self, job: SendJob) -> str | None:
-        """The MessageSid of a job the API queued; None for a raw send request."""
-        try:
-            body = json.loads(job.body)
-        except ValueError:
+        """The MessageSid of a job the gateway queued; None for a raw send request."""
+        body = job.queued()
+        if body is None:
             return None
-        if isinstance(body, dict) and set(body) == {"MessageSid"}:
-            sid = body["MessageSid"]
-            return sid if isinstance(sid, str) and is_well_formed(sid) else "-"
-        return None
+        sid = body["MessageSid"]
+        return sid if isinstance(sid, str) and is_well_formed(sid) else "-"
 
     def route_for(self, message: Message) -> tuple[str, ...]:
         """The carriers that may send `message`, first choice first (docs/carriers.md,
@@ -201,12 +200,12 @@ class Dispatcher:
             # Under the claim, so only this job decides; a redelivery finds the message
             # final. Its deadline was fixed at acceptance: no retry moves it.
             detail = explanations.VALIDITY_PERIOD_EXPIRED
-            persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, VALIDITY_PERIOD_EXPIRED)
+            persist(self._writes.settle, sid, SUBMIT_DONE, FAILED, detail, VALIDITY_PERIOD_EXPIRED)
             return Outcome(sid, FAILED)
         if self._opted_out(claimed):
             # Under the claim, so only this job decides; a redelivery finds the message final.
             detail = explanations.RECIPIENT_OPTED_OUT_AT_SEND
-            persist(self._settle, sid, SUBMIT_DONE, FAILED, detail, RECIPIENT_OPTED_OUT)
+            persist(self._writes.settle, sid, SUBMIT_DONE, FAILED, detail, RECIPIENT_OPTED_OUT)
             return Outcome(sid, FAILED)
         # Failover (docs/carriers.md): the next carrier of the route only after one that
         # definitely did not take the message, for a reason that is not the message's.
@@ -216,8 +215,11 @@ class Dispatcher:
             gate = self._gate(name)
             if gate is Gate.OPEN and not last:
                 # Recorded before the next carrier can hold it: reconciliation asks `Carrier`.
-                persist(self._fail_over, sid, name, route[index + 1], None)
+                persist(self._writes.fail_over, sid, name, route[index + 1], None)
                 continue
+            pace = self._pace(name, claimed, job)
+            if pace is not None:
+                return self._wait_for_turn(claimed, name, pace)
             try:
                 carrier = self.carrier(name)
                 sms = self.outbound(claimed, carrier, now)
@@ -225,14 +227,16 @@ class Dispatcher:
             except OutcomeUnknownError as exc:
                 log_carrier_error(sid, exc, name)
                 self._record(name, gate, failed=True)
-                persist(self._settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=name)
+                persist(
+                    self._writes.settle, sid, SUBMIT_UNKNOWN, None, exc.detail, carrier_name=name
+                )
                 return Outcome(sid, SENDING)
             except CarrierError as exc:
                 log_carrier_error(sid, exc, name)
                 self._record(name, gate, failed=not exc.permanent)
                 if not exc.fails_over or last:
                     return self._refused(claimed, job, exc, name)
-                persist(self._fail_over, sid, name, route[index + 1], exc)
+                persist(self._writes.fail_over, sid, name, route[index + 1], exc)
                 continue
             self._record(name, gate, failed=False)
             return self._accepted(claimed, carrier, sms, result)
@@ -240,6 +244,26 @@ class Dispatcher:
 
     def _gate(self, name: str) -> Gate:
         return Gate.CLOSED if self._breakers is None else self._breakers.gate(name)
+
+    def _pace(self, name: str, claimed: Message, job: SendJob) -> Pace | None:
+        """Wait for the rate limits of `name` (and of the message's sender number): None
+        once the submission may go (after a short sleep), else how the job waits."""
+        if self._rate_limits is None:
+            return None
+        return self._rate_limits.pace(name, claimed.sender or None, job.turn())
+
+    def _wait_for_turn(self, claimed: Message, name: str, pace: Pace) -> Outcome:
+        """The claim is given back (nothing was submitted) and the job queued again, to
+        come back just before its turn: a new SQS message, so waiting never counts as
+        one of the job's receives (docs/carriers.md, "Rate limits")."""
+        sid = claimed.message_sid
+        detail = explanations.RATE_LIMIT_WAIT
+        persist(self._writes.settle, sid, SUBMIT_RETRYABLE, None, detail, carrier_name=name)
+        try:
+            self._queue.enqueue(sid, pace.delay_seconds, turn=pace.turn)
+        except Exception as exc:  # the record's own retry brings it back
+            raise TransientError(str(exc)) from exc
+        return Outcome(sid, SENDING)
 
     def _record(self, name: str, gate: Gate, *, failed: bool) -> None:
         if self._breakers is not None:
@@ -251,7 +275,7 @@ class Dispatcher:
         if exc.permanent:
             detail = exc.carrier_message or explanations.CARRIER_REFUSED
             persist(
-                self._settle,
+                self._writes.settle,
                 sid,
                 SUBMIT_DONE,
                 FAILED,
@@ -264,7 +288,7 @@ class Dispatcher:
         if job.receive_count >= self._max_attempts:
             detail = explanations.CARRIER_UNAVAILABLE_FINAL
             persist(
-                self._settle,
+                self._writes.settle,
                 sid,
                 SUBMIT_DONE,
                 FAILED,
@@ -275,7 +299,7 @@ class Dispatcher:
             )
             return Outcome(sid, FAILED)
         detail = explanations.CARRIER_UNAVAILABLE_RETRYING
-        persist(self._settle, sid, SUBMIT_RETRYABLE, None, detail, carrier_name=name)
+        persist(self._writes.settle, sid, SUBMIT_RETRYABLE, None, detail, carrier_name=name)
         raise TransientError(str(exc), retry_after=exc.retry_after) from exc
 
     def _accepted(
@@ -324,7 +348,9 @@ class Dispatcher:
         except Exception as exc:
             sid = claimed.message_sid
             logger.warning("opt-out lookup failed", extra={"MessageSid": sid, "reason": str(exc)})
-            persist(self._settle, sid, SUBMIT_RETRYABLE, None, explanations.OPT_OUT_UNCHECKED)
+            persist(
+                self._writes.settle, sid, SUBMIT_RETRYABLE, None, explanations.OPT_OUT_UNCHECKED
+            )
             raise TransientError(str(exc)) from exc
 
     def _status_callback_url(self, sid: str, carrier: str) -> str | None:
@@ -332,64 +358,3 @@ class Dispatcher:
             return None
         base = self._status_callback_base.rstrip("/")
         return f"{base}/v1/Carriers/{carrier}/Receipts?{GATEWAY_SID_PARAM}={sid}"
-
-    def _fail_over(
-        self, sid: str, tried: str, following: str, failure: CarrierError | None
-    ) -> bool:
-        """Record that `tried` definitely did not take the message (`failure`; None: its
-        breaker is open and it was not asked) and that `following` is tried next, under
-        the claim (the claim stays: nothing is final yet)."""
-        event: dict[str, Any] = {
-            "Status": SENDING,
-            "Timestamp": iso_from_epoch(self._clock()),
-            "Detail": explanations.CARRIER_FAILED_OVER
-            if failure is not None
-            else explanations.CARRIER_BREAKER_OPEN,
-            "Carrier": tried,
-        }
-        if failure is not None and failure.code:
-            event["CarrierErrorCode"] = failure.code
-        return self._claims.settle_claim(
-            sid,
-            SUBMIT_CLAIMED,
-            event,
-            set_attributes={"Carrier": following},
-            now=int(self._clock()),
-        )
-
-    def _settle(
-        self,
-        sid: str,
-        submit_state: SubmitState,
-        status: Status | None,
-        detail: str,
-        error_code: int | None = None,
-        carrier_code: str | None = None,
-        *,
-        carrier_name: str | None = None,
-    ) -> bool:
-        stamp = iso_from_epoch(self._clock())
-        event: dict[str, Any] = {"Status": status or SENDING, "Timestamp": stamp, "Detail": detail}
-        attributes: dict[str, Any] = {}
-        if carrier_name:
-            event["Carrier"] = carrier_name
-            # An unknown outcome names the carrier that may hold the message
-            # (reconciliation), a failure the one that refused it; a released claim none:
-            # its next claim starts at the first carrier of the route again.
-            if submit_state != SUBMIT_RETRYABLE:
-                attributes["Carrier"] = carrier_name
-        if error_code is not None:
-            event["ErrorCode"] = error_code
-            attributes |= {"ErrorCode": error_code, "ErrorMessage": detail, "DateFinal": stamp}
-            if carrier_code:
-                # on the event too: the Message resource shows its Events, not this attribute
-                event["CarrierErrorCode"] = carrier_code
-                attributes["CarrierErrorCode"] = carrier_code
-        return self._claims.settle_claim(
-            sid,
-            submit_state,
-            event,
-            status=status,
-            set_attributes=attributes,
-            now=int(self._clock()),
-        )

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from smsgw.models.carrier import CallbackRequest, OutboundSms, Receipt, Reply, SubmitResult
 from smsgw.models.message import Message, SubmitState
+from smsgw.models.send_job import Turn
 from smsgw.models.tenant import Account, Property
 
 # --- the carrier adapter interface (smsgw.carriers) ----------------------------------------
@@ -133,7 +134,11 @@ class OptOuts(Protocol):
 class SendJobs(Protocol):
     """SendQueue (dal.send_queue.SendQueue)."""
 
-    def enqueue(self, message_sid: str, delay_seconds: int = 0) -> None: ...
+    def enqueue(
+        self, message_sid: str, delay_seconds: int = 0, *, turn: Turn | None = None
+    ) -> None:
+        """Queue a job for `message_sid`, holding a rate limit's `turn` when it has one."""
+        ...
 
 
 class WaitingRoom(Protocol):

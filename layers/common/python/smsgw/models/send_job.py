@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from smsgw.models.message import Status
 
@@ -14,12 +16,53 @@ sender that died after its claim comes back only once the claim is stale."""
 
 
 @dataclass(frozen=True, slots=True)
+class Turn:
+    """A time booked under a carrier's rate limit (logic/rate_limits.py), held by a job
+    that waits for it in the queue."""
+
+    carrier: str
+    at_ms: int
+    """Unix time, in milliseconds."""
+    sender_only: bool = False
+    """Only the sender number's own limit is booked: the carrier's is booked at that time."""
+
+
+@dataclass(frozen=True, slots=True)
 class SendJob:
     """One SendQueue record, as the sender needs it."""
 
     message_id: str
     body: str
     receive_count: int
+
+    def queued(self) -> dict[str, Any] | None:
+        """The body of a job the gateway queued (`{"MessageSid": …}`, with a `Turn` when
+        it waits for one); None for a raw send request."""
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return None
+        if isinstance(body, dict) and "MessageSid" in body and set(body) <= {"MessageSid", "Turn"}:
+            return body
+        return None
+
+    def turn(self) -> Turn | None:
+        """The rate limit's turn this job holds, if any."""
+        held = (self.queued() or {}).get("Turn")
+        try:
+            return Turn(str(held["Carrier"]), int(held["At"]), bool(held.get("SenderOnly")))
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return None
+
+
+def job_body(message_sid: str, turn: Turn | None = None) -> str:
+    """A SendQueue job's body: the message, and the turn it holds when it waits for one."""
+    body: dict[str, Any] = {"MessageSid": message_sid}
+    if turn is not None:
+        body["Turn"] = {"Carrier": turn.carrier, "At": turn.at_ms}
+        if turn.sender_only:
+            body["Turn"]["SenderOnly"] = True
+    return json.dumps(body)
 
 
 class JobOutcome(StrEnum):
