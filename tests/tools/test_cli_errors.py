@@ -28,7 +28,7 @@ from tests.support import parser_leaves, smsgw_in_process, smsgw_process
 
 # They start a stack or write a file; they make no call that can fail this way.
 NOT_RUN = {("local", "up"), ("local", "demo"), ("openapi",)}
-AWS_GROUPS = {"account", "property", "pool", "route"}
+AWS_GROUPS = {"account", "property", "pool", "route", "rate"}
 GOOD = {
     "sid": "PR" + "0" * 32,
     "account": "AC" + "0" * 32,
@@ -36,8 +36,17 @@ GOOD = {
     "seconds": "0.1",
     "prefix": "+61",
     "carriers": "twilio,vonage",
+    "carrier": "twilio",
+    "rate": "20",
 }
-BAD = {"sid": "nope", "account": "AC123", "number": "12", "prefix": "61"}
+BAD = {
+    "sid": "nope",
+    "account": "AC123",
+    "number": "12",
+    "prefix": "61",
+    "carrier": "nope",
+    "rate": "fast",
+}
 
 
 def _closed_port() -> int:

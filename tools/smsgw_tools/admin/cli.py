@@ -7,6 +7,7 @@ smsgw ... property set-retention SID --days N | --keep
 smsgw ... property webhook-secret show SID | rotate SID | drop-previous SID
 smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +614...
 smsgw ... route set +61 twilio,vonage [--carrier-secret NAME] | list | remove +61
+smsgw ... rate set twilio 20 [--sender +15550100] | list | remove twilio [--sender +1555…]
 smsgw local up | demo | sim ...   (see `smsgw local --help`)
 
 Where the admin commands act: `target.resolve_target`. Expected failures are one line
@@ -28,6 +29,7 @@ from smsgw_tools.admin.target import admin_for
 from smsgw_tools.local.info import DEFAULT_INFO_FILE
 
 ROUTES_CACHE_NOTE = "takes effect within a minute (each warm sender reads the routes once a minute)"
+RATES_CACHE_NOTE = "takes effect within a minute (each warm sender reads the limits once a minute)"
 DEFAULT_CARRIER_SECRET_NAME = "smsgw/carrier"  # noqa: S105 - a name, the template's default
 AUTHORIZER_CACHE_NOTE = (
     "takes effect within the authorizer's cache time (AuthorizerCacheSeconds, 60 s by default)"
@@ -139,6 +141,21 @@ def _route(args: argparse.Namespace) -> int:
         case "remove":
             result = admin.remove_route(args.prefix)
             print(f"smsgw: route removed; {ROUTES_CACHE_NOTE}", file=sys.stderr)
+    _show(args, result)
+    return 0
+
+
+def _rate(args: argparse.Namespace) -> int:
+    admin = admin_for(args)
+    match args.action:
+        case "set":
+            result = admin.set_rate(args.carrier, args.rate, args.sender)
+            print(f"smsgw: rate limit set; {RATES_CACHE_NOTE}", file=sys.stderr)
+        case "list":
+            result = admin.list_rates()
+        case "remove":
+            result = admin.remove_rate(args.carrier, args.sender)
+            print(f"smsgw: rate limit removed; {RATES_CACHE_NOTE}", file=sys.stderr)
     _show(args, result)
     return 0
 
@@ -296,6 +313,22 @@ def build_parser() -> argparse.ArgumentParser:
     route_actions.add_parser("list", help="every route (none: the deployment's Carrier sends)")
     route_actions.add_parser("remove", help="remove a prefix's route").add_argument("prefix")
     route.set_defaults(func=_route)
+
+    rate = commands.add_parser(
+        "rate", help="messages a second a carrier (or one sender number) may be sent"
+    )
+    rate_actions = rate.add_subparsers(dest="action", required=True)
+    set_rate = rate_actions.add_parser(
+        "set", help="set (or change) a limit, e.g. `rate set twilio 20`"
+    )
+    set_rate.add_argument("carrier", help="twilio, vonage or eum")
+    set_rate.add_argument("rate", help="messages a second, e.g. 20 or 0.5")
+    set_rate.add_argument("--sender", help="limit one sender number (E.164) or sender ID only")
+    rate_actions.add_parser("list", help="every limit (none: no limit)")
+    remove_rate = rate_actions.add_parser("remove", help="remove a limit")
+    remove_rate.add_argument("carrier", help="twilio, vonage or eum")
+    remove_rate.add_argument("--sender", help="the sender number's limit, not the carrier's")
+    rate.set_defaults(func=_rate)
 
     from smsgw_tools.local import commands as local_commands
 

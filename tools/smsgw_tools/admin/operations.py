@@ -15,6 +15,7 @@ import boto3
 
 from smsgw.carriers import CARRIER_NAMES, configured_carriers
 from smsgw.dal.pool import PoolNumber, PoolStore
+from smsgw.dal.rate_store import RateLimit, RateStore
 from smsgw.dal.route_store import Route, RouteStore
 from smsgw.dal.tenant_store import Account, Property, TenantStore
 from smsgw.dal.webhook_secrets import WebhookSecretStore, active
@@ -22,6 +23,7 @@ from smsgw.errors import ErrorCode, NotFoundError, ValidationError
 from smsgw.ids import ACCOUNT_PREFIX, PROPERTY_PREFIX, new_sid
 from smsgw.kernel.addresses import parse_e164
 from smsgw.logic.credentials import hash_token, new_token
+from smsgw.logic.rate_limits import checked_limit
 from smsgw.logic.routing import checked_carriers, checked_prefix
 from smsgw.models.message import iso_from_epoch, iso_now
 
@@ -41,6 +43,7 @@ class Admin:
         self._webhook_secrets = WebhookSecretStore(table)
         self._pool = PoolStore(table)
         self._routes = RouteStore(table)
+        self._rates = RateStore(table)
         self._secrets = lambda: session.client(
             "secretsmanager", endpoint_url=endpoint_url, config=config
         )
@@ -175,6 +178,19 @@ class Admin:
     def remove_route(self, prefix: str) -> dict[str, Any]:
         return _route_view(self._routes.remove(checked_prefix(prefix)))
 
+    def set_rate(self, carrier: str, rate: str, sender: str | None = None) -> dict[str, Any]:
+        """Limit `carrier` (or one sender number's messages through it) to `rate` messages
+        a second, across every sender invocation."""
+        name, value, number = checked_limit(carrier, rate, sender, CARRIER_NAMES)
+        return _rate_view(self._rates.put(RateLimit(name, number, value), iso_now()))
+
+    def list_rates(self) -> list[dict[str, Any]]:
+        return [_rate_view(limit) for limit in self._rates.list()]
+
+    def remove_rate(self, carrier: str, sender: str | None = None) -> dict[str, Any]:
+        name, _, number = checked_limit(carrier, 1, sender, CARRIER_NAMES)
+        return _rate_view(self._rates.remove(name, number))
+
     def _account(self, account_sid: str) -> Account:
         account = self._tenants.get_account(account_sid)
         if account is None:
@@ -215,6 +231,13 @@ def _route_view(route: Route) -> dict[str, Any]:
         "Carriers": list(route.carriers),
         "DateUpdated": route.date_updated,
     }
+
+
+def _rate_view(limit: RateLimit) -> dict[str, Any]:
+    view: dict[str, Any] = {"Carrier": limit.carrier}
+    if limit.sender:
+        view["Sender"] = limit.sender
+    return view | {"Rate": limit.rate, "DateUpdated": limit.date_updated}
 
 
 def _account_view(account: Account) -> dict[str, Any]:
