@@ -41,6 +41,7 @@ def dispatcher() -> Dispatcher:
         opt_outs=services.lease_store(),
         carriers=services.carriers(),
         breakers=services.breakers(),
+        rate_limits=services.rate_limits(),
         limits=services.send_limits(),
         max_attempts=config.max_send_attempts,
         status_callback_base=config.public_base_url or None,

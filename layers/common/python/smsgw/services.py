@@ -122,6 +122,20 @@ def breakers():
     return CircuitBreakers(BreakerStore(aws.table(config.table_name)), policy)
 
 
+@warm
+def rate_limits():
+    """The carriers' throughput limits, shared through the table; a warm process re-reads
+    them at most once a minute (docs/carriers.md, "Rate limits")."""
+    from smsgw.dal.rate_store import RateStore
+    from smsgw.logic.rate_limits import RateLimits
+
+    table = aws.table(settings().table_name)
+    return RateLimits(RateStore(table, cache_seconds=RATES_CACHE_SECONDS))
+
+
+RATES_CACHE_SECONDS = 60
+
+
 def carrier():
     """The deployment's own carrier adapter."""
     return carriers().default

@@ -198,7 +198,7 @@ def _checked_sender(sender: str | None) -> str | None:
         return value
     raise ValidationError(
         ErrorCode.RATE_LIMIT_INVALID,
-        "Sender must be a phone number in E.164 format (e.g. +15550100) or an alphanumeric "
+        "Sender must be a phone number in E.164 format (e.g. +14155550100) or an alphanumeric "
         f"sender ID of 1 to 11 letters and digits; {sender!r} is neither.",
         "Sender",
     )

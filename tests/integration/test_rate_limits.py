@@ -1,0 +1,98 @@
+"""Throughput limits through the real wiring under moto: the admin CLI sets, lists and
+removes them; the sender's real handler, with a limit set, spaces its submissions at the
+carrier simulator, and a message whose turn is further than a short sleep goes back to
+SendQueue as a new delayed job holding its turn, its claim given back, and is submitted
+once when the job comes back."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from datetime import datetime
+
+from smsgw.errors import ErrorCode
+from smsgw.explanations import RATE_LIMIT_WAIT
+from smsgw_tools.admin import cli
+from tests.integration.conftest import queued_records
+from tests.support import message_item
+
+SIMPLE = {"From": "+61499009990", "To": "+61488023555"}
+
+
+def test_rate_limits_are_set_listed_and_removed_with_the_cli(stack, capsys):
+    def run(*args):
+        code = cli.main(["--table", stack.physical_ids["Table"], "--json", *args])
+        captured = capsys.readouterr()
+        return code, (json.loads(captured.out) if captured.out.strip() else None), captured.err
+
+    # When limits are set, one changed, listed and one removed
+    code, added, note = run("rate", "set", "twilio", "20")
+    run("rate", "set", "twilio", "1", "--sender", "+14155550100")
+    run("rate", "set", "Vonage", "30")
+    _, changed, _ = run("rate", "set", "vonage", "0.5")
+    _, listed, _ = run("rate", "list")
+    _, removed, _ = run("rate", "remove", "twilio", "--sender", "+14155550100")
+    _, after, _ = run("rate", "list")
+    gone, _, missing = run("rate", "remove", "twilio", "--sender", "+14155550100")
+    refused, _, invalid = run("rate", "set", "twilio", "-3")
+
+    # Then each is shown as stored, and a change says when it takes effect
+    assert code == 0 and added["Carrier"] == "twilio" and added["Rate"] == 20
+    assert "within a minute" in note
+    assert changed["Rate"] == 0.5
+    assert [(x["Carrier"], x.get("Sender"), x["Rate"]) for x in listed] == [
+        ("twilio", None, 20),
+        ("twilio", "+14155550100", 1),
+        ("vonage", None, 0.5),
+    ]
+    assert removed["Sender"] == "+14155550100"
+    assert [(x["Carrier"], x.get("Sender")) for x in after] == [("twilio", None), ("vonage", None)]
+    # a missing limit, and a rate that cannot be held, are one line each
+    assert gone == 1 and missing.strip() == "smsgw: No rate limit is set for twilio#+14155550100."
+    assert refused == 1 and "at most 1000" in invalid and len(invalid.splitlines()) == 1
+    assert ErrorCode.RATE_LIMIT_INVALID.number == 22008
+
+
+def test_a_limited_carrier_gets_a_batch_spaced_and_a_later_turn_waits_in_the_queue(
+    api, functions, simulator, admin, aws_session, stack
+):
+    # Given the carrier limited to 2 messages a second, and six messages queued at once
+    admin.set_rate("twilio", "2")
+    sids = [
+        api.send({**SIMPLE, "Text": f"Paced {n}"}).body["Message"]["MessageSid"] for n in range(6)
+    ]
+    records = queued_records(aws_session, stack)
+
+    # When the sender takes them in one batch
+    started = time.time()
+    result = functions.invoke("sender", {"Records": records})
+
+    # Then five go, half a second apart (the last turn 2 s ahead is slept for; a request
+    # leaves at its turn, and reaches the carrier a few tens of milliseconds later or so) ...
+    assert result == {"batchItemFailures": []}
+    submitted = simulator.submissions()
+    assert len(submitted) == 5
+    times = sorted(datetime.fromisoformat(s["received_at"]).timestamp() for s in submitted)
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(times)]
+    assert all(gap >= 0.35 for gap in gaps) and times[-1] - times[0] >= 1.9, gaps
+    assert times[-1] - started < 3
+    # ... and the sixth gave its claim back and is queued again, holding its turn
+    [waiting] = [
+        item
+        for item in (message_item(aws_session, stack, s) for s in sids)
+        if item["Status"] == "sending"
+    ]
+    assert waiting["SubmitState"] == "retryable"
+    assert waiting["Events"][-1]["Detail"] == RATE_LIMIT_WAIT
+    time.sleep(1.1)  # its DelaySeconds
+    [again] = queued_records(aws_session, stack)
+    assert json.loads(again["body"])["Turn"]["Carrier"] == "twilio"
+
+    # When its job comes back, it is submitted once, at its turn
+    assert functions.invoke("sender", {"Records": [again]}) == {"batchItemFailures": []}
+    submitted = simulator.submissions()
+    assert sorted(s["Body"] for s in submitted) == [f"Paced {n}" for n in range(6)]
+    last = max(datetime.fromisoformat(s["received_at"]).timestamp() for s in submitted)
+    assert last - times[-1] >= 0.35
+    assert message_item(aws_session, stack, waiting["MessageSid"])["Status"] == "sent"
