@@ -24,7 +24,8 @@ from smsgw.logic.rate_limits import (
     checked_limit,
 )
 from smsgw.logic.send_request_use_case import SendLimits
-from smsgw.models.message import SENDING, SENT, SUBMIT_RETRYABLE
+from smsgw.models.carrier import CarrierError
+from smsgw.models.message import QUEUED, SENDING, SENT, SUBMIT_RETRYABLE
 from smsgw.models.send_job import SendJob, Turn
 from tests.fakes import (
     FakeCarrier,
@@ -263,7 +264,7 @@ def test_a_burst_of_300_drains_at_the_carriers_rate_each_sent_once(clock):
     assert max(clock.slept) <= MAX_SLEEP_SECONDS
 
 
-def test_a_waiting_message_gives_its_claim_back_and_a_duplicate_job_sends_nothing(clock):
+def test_a_message_whose_turn_is_far_waits_unclaimed_and_a_duplicate_job_sends_nothing(clock):
     # Given a limit of 1 a second that is booked for the next 5 s
     sender = Sender(clock, RateLimit("twilio", None, 1))
     sender.rates.next_turns["twilio"] = MS + 5000
@@ -274,14 +275,13 @@ def test_a_waiting_message_gives_its_claim_back_and_a_duplicate_job_sends_nothin
     outcome = sender.dispatcher.handle(job)
     again = sender.dispatcher.handle(job)
 
-    # Then it is not submitted: its claim is given back with the reason, and it is queued
-    # again holding its turn (twice: the claim that is given back may be taken again)
-    assert (outcome.status, again.status) == (SENDING, SENDING)
+    # Then it is not submitted, nor claimed (nothing written on it), and each job is
+    # queued again holding a turn of its own
+    assert (outcome.status, again.status) == (QUEUED, QUEUED)
     assert sid not in sender.twilio.submitted_sids()
-    message = sender.claims.get(sid)
-    assert sender.claims.get_submit_state(sid)[1] == SUBMIT_RETRYABLE
-    assert message.events[-1]["Detail"] == RATE_LIMIT_WAIT
-    turns = [SendJob("q", j.body, 1).turn() for j in sender.queue.jobs if sid in j.body]
+    assert sender.claims.get_submit_state(sid)[1] is None
+    assert len(sender.claims.get(sid).events) == 1
+    turns = [SendJob("q", j.body, 1).turn() for j in sender.queue.jobs]
     assert turns == [Turn("twilio", MS + 5000), Turn("twilio", MS + 6000)]
     assert [j.delay_seconds for j in sender.queue.jobs] == [4, 5]
 
@@ -291,3 +291,32 @@ def test_a_waiting_message_gives_its_claim_back_and_a_duplicate_job_sends_nothin
         sender.dispatcher.handle(SendJob("sqs-2", queued.body, 1))
     assert sender.submitted_at == [T0 + 5]
     assert sender.claims.get(sid).status == SENT
+
+
+def test_a_wait_found_after_the_claim_gives_the_claim_back(clock):
+    # Given +61 → twilio, vonage, twilio failing, and vonage's limit booked for 5 s
+    sender = Sender(clock, RateLimit("vonage", None, 1))
+    vonage = FakeCarrier("vonage")
+    sender.dispatcher._carriers = FakeCarriers(
+        {"twilio": sender.twilio, "vonage": vonage}, {"+61": ("twilio", "vonage")}
+    )
+    sender.twilio.outcomes = [CarrierError("503", permanent=False)]
+    sender.rates.next_turns["vonage"] = MS + 5000
+    [sid] = sender.accept(1)
+
+    # When its job is handled
+    outcome = sender.dispatcher.handle(SendJob("sqs-1", json.dumps({"MessageSid": sid}), 1))
+
+    # Then twilio was asked, vonage not yet: the claim is given back with the reason and
+    # the job queued again holding vonage's turn
+    assert outcome.status == SENDING
+    assert (len(sender.twilio.submissions), len(vonage.submissions)) == (1, 0)
+    assert sender.claims.get_submit_state(sid)[1] == SUBMIT_RETRYABLE
+    assert sender.claims.get(sid).events[-1]["Detail"] == RATE_LIMIT_WAIT
+    [queued] = sender.queue.jobs
+    assert SendJob("q", queued.body, 1).turn() == Turn("vonage", MS + 5000)
+
+    # And back at its turn, the claim is taken again and twilio asked first again
+    clock.now = T0 + 4.5
+    sender.dispatcher.handle(SendJob("sqs-2", queued.body, 1))
+    assert (len(sender.twilio.submissions), len(vonage.submissions)) == (2, 0)

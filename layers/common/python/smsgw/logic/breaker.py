@@ -122,6 +122,17 @@ class CircuitBreakers:
         self._pending: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    def skips(self, carrier: str) -> bool:
+        """Whether `carrier` is skipped now (open, in its cool-down), read without taking a
+        probe; False when the read fails."""
+        if not self._policy.enabled or self._monotonic() < self._closed_until.get(carrier, 0):
+            return False
+        try:
+            state = self._store.state(carrier)
+        except Exception:
+            return False
+        return state is not None and self._clock() < state.open_until
+
     def gate(self, carrier: str) -> Gate:
         """Whether a submission to `carrier` may go now. A failing read says CLOSED (the
         breaker must never stop sending by itself)."""

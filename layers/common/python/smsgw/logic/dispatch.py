@@ -34,7 +34,8 @@ from smsgw.logic.ports import (
     Tenants,
     receipts_name_message_sid,
 )
-from smsgw.logic.rate_limits import Pace, RateLimits
+from smsgw.logic.rate_limits import RateLimits
+from smsgw.logic.send_pacing import SendPacing
 from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 from smsgw.models.carrier import (
     GATEWAY_SID_PARAM,
@@ -55,7 +56,7 @@ from smsgw.models.message import (
     Message,
     iso_from_epoch,
 )
-from smsgw.models.send_job import STALE_CLAIM_SECONDS, JobOutcome, Outcome, SendJob
+from smsgw.models.send_job import STALE_CLAIM_SECONDS, JobOutcome, Outcome, SendJob, Turn
 from smsgw.observability import logger
 
 # Message error codes (docs/errors.md, "Message errors").
@@ -95,8 +96,20 @@ class Dispatcher:
         # Circuit breakers (logic/breaker.py): a carrier whose breaker is open is skipped
         # for the next of the route; without them, every carrier is always tried.
         self._breakers = breakers
-        # Throughput limits (logic/rate_limits.py): a submission waits for its turn.
-        self._rate_limits = rate_limits
+        self._writes = ClaimWrites(claims, lambda: self._clock())
+        # Throughput limits (logic/send_pacing.py): a submission waits for its turn.
+        self._pacing = (
+            None
+            if rate_limits is None
+            else SendPacing(
+                rate_limits,
+                claims=claims,
+                queue=queue,
+                writes=self._writes,
+                route_for=self.route_for,
+                breakers=breakers,
+            )
+        )
         # Raw requests are accepted by the API's use case (logic/send_request_use_case.py),
         # with the same opt-out check and leases (logic/leases.py).
         self._send_requests = SendRequests(
@@ -114,7 +127,6 @@ class Dispatcher:
         self._carrier = carrier
         self._max_attempts = max_attempts
         self._clock = clock
-        self._writes = ClaimWrites(claims, lambda: self._clock())
 
     def handle(self, job: SendJob) -> Outcome:
         """Process one record. Raises TransientError when SQS should deliver it again."""
@@ -129,6 +141,12 @@ class Dispatcher:
                 # Final, or waiting in the table for the scheduler.
                 return Outcome(message.message_sid, message.status)
             sid = message.message_sid
+        held = job.turn()
+        if held is None and self._pacing is not None:
+            # a rate limit's turn too far to sleep for: back to the queue, unclaimed
+            held, waiting = self._pacing.before_claim(sid, now + DUE_TOLERANCE_SECONDS)
+            if waiting is not None:
+                return waiting
         # Claim first: one conditional write decides, and on the common path no read is needed.
         claimed = self._claims.claim(
             sid,
@@ -137,7 +155,7 @@ class Dispatcher:
             due_by=int(now) + DUE_TOLERANCE_SECONDS,
         )
         if claimed is not None:
-            return self._submit(claimed, job)
+            return self._submit(claimed, job, held)
         found = self._claims.get_submit_state(sid)
         if found is None:
             return Outcome(sid, JobOutcome.MISSING)
@@ -193,7 +211,7 @@ class Dispatcher:
             validity_seconds=message.validity_left(self._clock() if now is None else now),
         )
 
-    def _submit(self, claimed: Message, job: SendJob) -> Outcome:
+    def _submit(self, claimed: Message, job: SendJob, held: Turn | None = None) -> Outcome:
         sid = claimed.message_sid
         now = self._clock()
         if claimed.expired(now):
@@ -217,9 +235,9 @@ class Dispatcher:
                 # Recorded before the next carrier can hold it: reconciliation asks `Carrier`.
                 persist(self._writes.fail_over, sid, name, route[index + 1], None)
                 continue
-            pace = self._pace(name, claimed, job)
+            pace = None if self._pacing is None else self._pacing.pace(name, claimed, held)
             if pace is not None:
-                return self._wait_for_turn(claimed, name, pace)
+                return self._pacing.wait_after_claim(claimed, name, pace)
             try:
                 carrier = self.carrier(name)
                 sms = self.outbound(claimed, carrier, now)
@@ -244,26 +262,6 @@ class Dispatcher:
 
     def _gate(self, name: str) -> Gate:
         return Gate.CLOSED if self._breakers is None else self._breakers.gate(name)
-
-    def _pace(self, name: str, claimed: Message, job: SendJob) -> Pace | None:
-        """Wait for the rate limits of `name` (and of the message's sender number): None
-        once the submission may go (after a short sleep), else how the job waits."""
-        if self._rate_limits is None:
-            return None
-        return self._rate_limits.pace(name, claimed.sender or None, job.turn())
-
-    def _wait_for_turn(self, claimed: Message, name: str, pace: Pace) -> Outcome:
-        """The claim is given back (nothing was submitted) and the job queued again, to
-        come back just before its turn: a new SQS message, so waiting never counts as
-        one of the job's receives (docs/carriers.md, "Rate limits")."""
-        sid = claimed.message_sid
-        detail = explanations.RATE_LIMIT_WAIT
-        persist(self._writes.settle, sid, SUBMIT_RETRYABLE, None, detail, carrier_name=name)
-        try:
-            self._queue.enqueue(sid, pace.delay_seconds, turn=pace.turn)
-        except Exception as exc:  # the record's own retry brings it back
-            raise TransientError(str(exc)) from exc
-        return Outcome(sid, SENDING)
 
     def _record(self, name: str, gate: Gate, *, failed: bool) -> None:
         if self._breakers is not None:

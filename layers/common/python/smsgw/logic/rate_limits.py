@@ -96,17 +96,59 @@ class RateLimits:
         may go (after sleeping until its turn, at most MAX_SLEEP_SECONDS), else how it
         waits in the queue. `held`: the turn the job booked before it went back."""
         try:
-            limits = self._store.current()
-            own = limit_key(carrier, sender) if sender else None
-            keys = {
-                key: interval_ms(limits[key])
-                for key in (own, carrier)
-                if key and limits.get(key, 0) > 0
-            }
-            return self._take_turn(carrier, keys.get(carrier), own, keys.get(own or ""), held)
+            return self._take_turn(carrier, *self._intervals(carrier, sender), held)
         except Exception as exc:
             logger.warning("rate limit failed", extra={"Carrier": carrier, "reason": str(exc)})
             return None
+
+    def book(self, carrier: str, sender: str | None) -> Turn | None:
+        """Book the first turn of a submission to `carrier` from `sender` before its
+        message is claimed (its number's turn when the number has a limit, else the
+        carrier's), for the job to hold through `pace`. None when no limit applies."""
+        try:
+            if not self._store.current():
+                return None
+            return self._first_turn(carrier, *self._intervals(carrier, sender), self._now())
+        except Exception as exc:
+            logger.warning("rate limit failed", extra={"Carrier": carrier, "reason": str(exc)})
+            return None
+
+    def waiting(self, turn: Turn) -> Pace | None:
+        """How a job holding `turn` waits in the queue; None when it is close enough to
+        be slept for."""
+        now = self._now()
+        if turn.at_ms - now > MAX_SLEEP_SECONDS * 1000:
+            return Pace(_delay(turn.at_ms, now), turn)
+        return None
+
+    def _intervals(
+        self, carrier: str, sender: str | None
+    ) -> tuple[int | None, str | None, int | None]:
+        """(the carrier's interval, the number's limit key, its interval); None: no limit."""
+        limits = self._store.current()
+        own = limit_key(carrier, sender) if sender else None
+        keys = {
+            key: interval_ms(limits[key])
+            for key in (own, carrier)
+            if key and limits.get(key, 0) > 0
+        }
+        return keys.get(carrier), own, keys.get(own or "")
+
+    def _first_turn(
+        self,
+        carrier: str,
+        carrier_interval: int | None,
+        own: str | None,
+        own_interval: int | None,
+        now: int,
+    ) -> Turn | None:
+        if own is not None and own_interval is not None:
+            booked = self._store.reserve(own, own_interval, now)
+            return Turn(carrier, now if booked is None else booked, sender_only=True)
+        if carrier_interval is not None:
+            booked = self._store.reserve(carrier, carrier_interval, now)
+            return None if booked is None else Turn(carrier, booked)
+        return None
 
     def _take_turn(
         self,
@@ -120,12 +162,11 @@ class RateLimits:
             return None
         now = self._now()
         if held is not None and held.carrier == carrier and held.at_ms >= now - TOLERANCE_MS:
-            turn = held
-        elif own is not None and own_interval is not None:
-            booked = self._store.reserve(own, own_interval, now)
-            turn = Turn(carrier, now if booked is None else booked, sender_only=True)
+            turn: Turn | None = held
         else:
-            turn = Turn(carrier, now, sender_only=True)
+            turn = self._first_turn(carrier, carrier_interval, own, own_interval, now)
+        if turn is None:
+            return None
         for _ in range(BOOKING_ROUNDS):
             if turn.at_ms - now > MAX_SLEEP_SECONDS * 1000:
                 return Pace(_delay(turn.at_ms, now), turn)
