@@ -139,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(*wire.status_refusal(fault.status or DEFAULT_STATUS))
         elif fault is not None and fault.mode == "5xx":
             self._send(*wire.server_error(), content_type=wire.content_type)
-        elif fault is not None and fault.mode == "429":
+        elif (fault is not None and fault.mode == "429") or not state.admit():
             retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if wire.retry_after else None
             self._send(*wire.throttled(), headers=retry, content_type=wire.content_type)
         else:

@@ -153,6 +153,10 @@ class CarrierSimulator:
         """Delay every answer of the Messages endpoint by `seconds`."""
         self.state.set_latency(seconds)
 
+    def set_rate_limit(self, rate: float | None, burst: float | None = None) -> None:
+        """`SimulatorState.set_rate_limit`: 429 beyond `rate` submissions a second."""
+        self.state.set_rate_limit(rate, burst)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the simulator in the foreground until interrupted."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -80,6 +81,11 @@ class SimulatorState:
         self._fault = Fault("none", timeout_seconds=timeout_seconds)
         self._latency = 0.0
         self._outcomes: dict[str | None, dict[str, Any]] = {}
+        self._limit: tuple[float, float] | None = None  # messages a second, burst
+        self._tokens = 0.0
+        self._refilled = 0.0
+        self.throttled = 0
+        """Submissions refused with a 429 by the carrier's own limit (`set_rate_limit`)."""
         self.receipts: Any = None  # the ReceiptSender while running
         # Inbound messages (replies); the local stack sets `replies.url` (the Responses URL).
         self.replies = ReplySender(
@@ -199,6 +205,31 @@ class SimulatorState:
             if fault.remaining is not None:
                 fault.remaining -= 1
             return Fault(fault.mode, fault.remaining, fault.to, fault.timeout_seconds, fault.status)
+
+    def set_rate_limit(self, rate: float | None, burst: float | None = None) -> None:
+        """Take at most `rate` submissions a second, `burst` at once (default: a second's
+        worth), as a carrier's throughput limit does; refuse the others with a 429 and
+        count them in `throttled`. None: no limit."""
+        with self._lock:
+            self._limit = None if rate is None else (rate, burst or max(1.0, rate))
+            self._tokens = self._limit[1] if self._limit else 0.0
+            self._refilled = time.monotonic()
+            self.throttled = 0
+
+    def admit(self) -> bool:
+        """Whether the carrier's own limit takes one more submission now (a token bucket)."""
+        with self._lock:
+            if self._limit is None:
+                return True
+            rate, burst = self._limit
+            now = time.monotonic()
+            self._tokens = min(burst, self._tokens + (now - self._refilled) * rate)
+            self._refilled = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            self.throttled += 1
+            return False
 
     def set_latency(self, seconds: float) -> float:
         with self._lock:
