@@ -138,6 +138,27 @@ def test_carrier_failure_is_transient_and_then_clears(
     assert len(sim.submissions()) == 1
 
 
+def test_beyond_the_carriers_own_rate_limit_submissions_are_throttled_and_counted(
+    sim: CarrierSimulator, carrier: TwilioCarrier
+) -> None:
+    # Given the carrier taking 2 submissions a second, 2 at once
+    sim.set_rate_limit(2, burst=2)
+
+    # When three go at once, and one more half a second later
+    answers = []
+    for wait in (0, 0, 0, 0.55):
+        time.sleep(wait)
+        try:
+            carrier.submit(_sms())
+            answers.append("taken")
+        except CarrierError as refused:
+            answers.append(f"{refused.code} permanent={refused.permanent}")  # 429: no code
+
+    # Then the third is a 429 (transient), counted; half a second later a token is back
+    assert answers == ["taken", "taken", "None permanent=False", "taken"]
+    assert sim.state.throttled == 1 and len(sim.submissions()) == 3
+
+
 def test_fault_for_one_recipient_spares_the_others(
     sim: CarrierSimulator, carrier: TwilioCarrier
 ) -> None:

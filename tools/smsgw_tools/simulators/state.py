@@ -146,8 +146,10 @@ class SimulatorState:
         return None
 
     def reset(self) -> None:
-        """Forget every submission and clear the fault and the latency."""
+        """Forget every submission and clear the fault, the latency and the rate limit."""
         with self._lock:
+            self._limit = None
+            self.throttled = 0
             self._submissions.clear()
             self._fault = Fault("none", timeout_seconds=self.default_timeout_seconds)
             self._latency = 0.0
