@@ -320,3 +320,18 @@ def test_a_wait_found_after_the_claim_gives_the_claim_back(clock):
     clock.now = T0 + 4.5
     sender.dispatcher.handle(SendJob("sqs-2", queued.body, 1))
     assert (len(sender.twilio.submissions), len(vonage.submissions)) == (2, 0)
+
+
+def test_without_limits_the_sender_reads_nothing_more_before_the_claim(clock):
+    # Given no limit set
+    sender = Sender(clock)
+    reads = []
+    real_get = sender.claims.get
+    sender.claims.get = lambda sid, **kw: reads.append(sid) or real_get(sid, **kw)
+    [sid] = sender.accept(1)
+
+    # When its job is handled
+    sender.dispatcher.handle(SendJob("sqs-1", json.dumps({"MessageSid": sid}), 1))
+
+    # Then it is sent with no read of the message before its claim
+    assert sender.submitted_at == [T0] and reads == []

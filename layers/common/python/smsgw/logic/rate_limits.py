@@ -101,6 +101,14 @@ class RateLimits:
             logger.warning("rate limit failed", extra={"Carrier": carrier, "reason": str(exc)})
             return None
 
+    def any_set(self) -> bool:
+        """Whether any limit is set (as read lately); False when they cannot be read."""
+        try:
+            return bool(self._store.current())
+        except Exception as exc:
+            logger.warning("rate limit failed", extra={"reason": str(exc)})
+            return False
+
     def book(self, carrier: str, sender: str | None) -> Turn | None:
         """Book the first turn of a submission to `carrier` from `sender` before its
         message is claimed (its number's turn when the number has a limit, else the

@@ -46,6 +46,8 @@ class SendPacing:
     def before_claim(self, sid: str, due_by: float) -> tuple[Turn | None, Outcome | None]:
         """Book the turn of a job that holds none: (the turn, to hold through `pace`, and
         None), or (None, the outcome of a job sent back to wait for it)."""
+        if not self._limits.any_set():
+            return None, None  # nothing to read the message for
         message = self._claims.get(sid)
         if message is None or not (
             message.status == QUEUED
