@@ -36,6 +36,8 @@ The minimum capacity of the table and each index is a fixed cost a month.
     .venv/bin/python bench/cost.py --leased renewal   # the property's lease exists: renewed
     .venv/bin/python bench/cost.py --redact           # and the message redacted once delivered
     .venv/bin/python bench/cost.py --retention        # its property keeps text 1 day
+    .venv/bin/python bench/cost.py --rate-limit set   # its carrier has a rate limit
+    .venv/bin/python bench/cost.py --rate-limit wait  # ... booked ahead: it waits its turn
 
 With --redact the delivered message is redacted through the API (`POST …/Redact`): its
 update's record on the table's stream passes the notifier's filter (a final status with a
@@ -49,6 +51,15 @@ retaining properties is per pass, not per message), and the notifier's invocatio
 the pass's write is in the tables. Beside it, what the other design would cost: the text
 in an item of its own that DynamoDB's TTL deletes (a write at the send, a read wherever
 the text is read), priced from the same sizes.
+
+With --rate-limit the carrier has a limit (`smsgw rate set twilio 20`): `set` finds it
+idle, so the message books its turn (one write) and goes; `wait` finds it booked 3.5 s
+ahead, so the message gives its claim back and goes round SendQueue once, holding its
+turn (the sender invoked twice), then sleeps until its turn. A sleep is priced, not
+measured: a waiting record comes back 1 to 2 s before its turn, so one record per
+invocation sleeps about RATE_SLEEP_MS["single"]; a batch's records sleep at once, and the
+batch lasts about as long as its longest sleep, RATE_SLEEP_MS["batch"] shared by ten
+(bench/throughput.py measures the sleeps).
 
 A leased send writes its message and its lease's change (lease, pointer and slot; a
 ConditionCheck on the pool number when it takes one) in one TransactWriteItems, at twice
@@ -127,6 +138,11 @@ DURATION_MS = {  # a warm invocation in Lambda (mostly waiting on AWS, the carri
     "webhooks": 30,  # signature check, UpdateItem, SQS SendMessage
     "notifier_record": 250,  # the customer's webhook answering + one UpdateItem
 }
+# A message that waits for its rate limit's turn sleeps the rest in the sender: about 1 s
+# alone (bench/throughput.py: 0.9 s mean), and a full batch about its longest sleep, 2 s;
+# the invocation that sent it back to the queue claims, books, gives back and sends.
+RATE_SLEEP_MS = {"single": 1000, "batch": 2000}
+RATE_REQUEUE_MS = 60
 RUNTIME_LOG_BYTES = 350  # START, END and REPORT lines Lambda adds per invocation
 TEXT = "Your parcel arrives today between 10:00 and 12:00."  # 51 characters
 XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s, then 5%
@@ -288,6 +304,7 @@ def measure(
     leased: str | None = None,
     redact: bool = False,
     retention: bool = False,
+    rate_limit: str | None = None,
 ) -> tuple[Meter, dict[str, float], dict[str, int], dict[str, int], dict[str, int]]:
     """One message through every function; returns the meter, the handler durations (s),
     the log bytes, the invocations and the MemorySize (MB) per function. `projection`
@@ -377,6 +394,16 @@ def measure(
             admin.set_property_retention(tenant.property_sid, 1)
         if leased:
             admin.add_pool_number("+61400000001", ["AU"])
+        if rate_limit:
+            admin.set_rate("twilio", "20")
+        if rate_limit == "wait":  # booked 3.5 s ahead by other messages
+            raw.update_item(
+                TableName=table,
+                Key={"PK": {"S": "RATE"}, "SK": {"S": "twilio"}},
+                UpdateExpression="SET #n = :next",
+                ExpressionAttributeNames={"#n": "Next"},
+                ExpressionAttributeValues={":next": {"N": str(int(time.time() * 1000) + 3500)}},
+            )
         if leased == "renewal":
             assert api.send({"From": "", "To": "+61488023555", "Text": text}).status == 200
             queued_records(session, stack)  # its job, out of the way (left invisible)
@@ -394,6 +421,11 @@ def measure(
             assert response.status == 200, response.body
             records = queued_records(session, stack)
             assert metered("sender", {"Records": records}) == {"batchItemFailures": []}
+            if rate_limit == "wait":  # the job it queued again, back after its delay
+                assert not carrier.submissions()
+                time.sleep(2.1)
+                records = queued_records(session, stack)
+                assert metered("sender", {"Records": records}) == {"batchItemFailures": []}
             submission = carrier.submissions()[-1]
             receipt = twilio_receipt_event(
                 submission["StatusCallback"],
@@ -440,6 +472,7 @@ def price(
     receipts_on_api: bool,
     billing_mode: str = "PAY_PER_REQUEST",
     utilisation: float = 0.7,
+    rate_wait: bool = False,
 ) -> list[tuple]:
     """(component, requests per message, $ per million messages, note) rows. PROVISIONED
     prices the request units as capacity consumed at `utilisation`."""
@@ -476,11 +509,15 @@ def price(
     )
     # A batch's records run concurrently: a full batch costs about one record's time.
     batch_factor = (1 + 0.1 * (batch - 1)) / batch
+    sender_ms = DURATION_MS["sender_record"] * batch_factor
+    if rate_wait:  # one invocation sent it back; the other submitted it after a sleep
+        sleep = RATE_SLEEP_MS["batch"] / batch if batch > 1 else RATE_SLEEP_MS["single"]
+        sender_ms += RATE_REQUEUE_MS * batch_factor + sleep
     seconds = {
         "authorizer": authorizer_share * DURATION_MS["authorizer"],
         "api": invocations["api"] * DURATION_MS["api"],
         "webhooks": invocations["webhooks"] * DURATION_MS["webhooks"],
-        "sender": invocations["sender"] * DURATION_MS["sender_record"] * batch_factor,
+        "sender": sender_ms,
         "notifier": invocations["notifier"] * DURATION_MS["notifier_record"] * batch_factor,
     }
     gb_seconds = sum(ms / 1000 * memory[f] / 1024 for f, ms in seconds.items())
@@ -552,7 +589,7 @@ def price(
     # SendQueue; its empty long polls are a fixed cost per queue (below), not per message.
     # The notifier's receipt webhooks come from the table's stream, which Lambda reads at
     # no charge; CallbackQueue carries only retries and replies.
-    poller = 2 / batch
+    poller = 2 * invocations["sender"] / batch  # a job sent back comes round again
     rows.append(
         (
             "SQS requests",
@@ -663,6 +700,11 @@ def main() -> int:
         action="store_true",
         help="the property keeps text 1 day: price the scheduler's pass that removes it",
     )
+    parser.add_argument(
+        "--rate-limit",
+        choices=("set", "wait"),
+        help="its carrier has a rate limit: idle (set), or booked ahead so it waits its turn",
+    )
     args = parser.parse_args()
     if args.utilisation is not None and not 0 < args.utilisation <= 1:
         parser.error("--utilisation is a fraction: more than 0, at most 1")
@@ -680,6 +722,7 @@ def main() -> int:
         leased=args.leased,
         redact=args.redact,
         retention=args.retention,
+        rate_limit=args.rate_limit,
     )
     from smsgw_tools.template.loading import load
 
@@ -720,9 +763,10 @@ def main() -> int:
     other_totals = {}
     for batch in (1, 10):
         common = (meter, log_bytes, invocations, memory, batch, traced, receipts_on_api)
-        rows = price(*common, billing_mode, utilisation)
+        waited = args.rate_limit == "wait"
+        rows = price(*common, billing_mode, utilisation, rate_wait=waited)
         total = sum(row[2] for row in rows)
-        other = price(*common, other_mode, utilisation)
+        other = price(*common, other_mode, utilisation, rate_wait=waited)
         other_totals[batch] = sum(row[2] for row in other)
         label = "one record per invocation" if batch == 1 else "full batches of 10"
         print(f"\nPer 1 million messages, {label}:")
