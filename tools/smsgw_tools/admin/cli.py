@@ -7,7 +7,7 @@ smsgw ... property set-retention SID --days N | --keep
 smsgw ... property webhook-secret show SID | rotate SID | drop-previous SID
 smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +614...
 smsgw ... route set +61 twilio,vonage [--carrier-secret NAME] | list | remove +61
-smsgw ... rate set twilio 20 [--sender +15550100] | list | remove twilio [--sender +1555…]
+smsgw ... rate set twilio 20 [--sender +14155550100] | list | remove twilio [--sender …]
 smsgw local up | demo | sim ...   (see `smsgw local --help`)
 
 Where the admin commands act: `target.resolve_target`. Expected failures are one line
