@@ -5,6 +5,7 @@ A contract states what the logic relies on; when the two disagree, the fake is w
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,7 @@ def _fakes() -> Stores:
     return Stores(
         kind="fake",
         messages=messages,
-        schedule=FakeScheduleStore(messages),
+        schedule=FakeScheduleStore(messages, created_at=int(time.time())),
         receipts=FakeReceiptStore(messages),
         leases=FakeLeaseStore(pool, messages),
         pool=pool,
