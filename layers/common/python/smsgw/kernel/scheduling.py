@@ -18,6 +18,8 @@ BUCKET_SECONDS = 60
 SHARDS = 16
 FIRST_TICK_LOOKBACK_SECONDS = 86_400
 """How far back a scheduler with no cursor looks on a table older than a day (first_cursor)."""
+CLOCK_SKEW_SECONDS = 60
+"""How far a function's clock may be behind DynamoDB's record of the table's creation."""
 
 
 WAITING_KEYS = ("GSI3PK", "GSI3SK")
@@ -65,8 +67,9 @@ def first_cursor(now: int, table_created: int) -> int:
 
     Nothing can wait in a bucket before the table's creation plus 15 minutes: a message
     waits in the table only when it is due more than 15 minutes after it was stored (its
-    recovery entry later still). So a new stack's first tick starts there and reads one or
-    two buckets, and misses nothing however late it comes, up to a day. A long-lived table
+    recovery entry later still). So a new stack's first tick starts there and reads two or
+    three buckets, and misses nothing however late it comes, up to a day. A long-lived table
     that has lost its cursor looks back one day (eight catch-up ticks), not to its first."""
-    start = max(table_created + SQS_MAX_DELAY_SECONDS, now - FIRST_TICK_LOOKBACK_SECONDS)
+    earliest = table_created + SQS_MAX_DELAY_SECONDS - CLOCK_SKEW_SECONDS
+    start = max(earliest, now - FIRST_TICK_LOOKBACK_SECONDS)
     return bucket_of(start) - 1
