@@ -82,3 +82,39 @@ def test_a_property_that_keeps_text_is_left_alone(
 
     assert (result.properties, result.removed) == (0, 0)
     assert get(api, tenant, sid)["Text"] == TEXT
+
+
+def test_a_sent_message_whose_text_retention_removed_still_gets_its_webhook(
+    api, admin, tenant, functions, aws_session, stack, simulator, table_stream
+):
+    import time
+
+    from smsgw.dal.stream_records import job_for_record
+
+    # Given a retaining property's message, sent, with a receipt webhook, whose receipt
+    # has not come when its text is removed (a write the notifier is not invoked for)
+    admin.set_property_retention(tenant.property_sid, 1)
+    sid = api.send(
+        {
+            "From": "+61499009990",
+            "To": "+61488023555",
+            "Text": TEXT,
+            "DeliveryReceiptWebhookUri": "https://hooks.example.com/receipts",
+        }
+    ).body["Message"]["MessageSid"]
+    functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+    table_stream.records()
+    assert run_retention(time.time() + 2 * DAY).removed == 1
+    assert get(api, tenant, sid)["Status"] == "sent"
+    assert table_stream.records() == []
+
+    # When its receipt comes: delivered
+    submission = simulator.submissions()[-1]
+    form = receipt_form(submission["sid"], "delivered")
+    event = twilio_receipt_event(submission["StatusCallback"], form, simulator.auth_token)
+    assert functions.invoke("webhooks", event)["statusCode"] == 200
+
+    # Then the status change still reaches the notifier, which calls the webhook
+    [record] = table_stream.records()
+    job = job_for_record(record)
+    assert job is not None and (job.message_sid, job.payload["Status"]) == (sid, "delivered")
