@@ -39,8 +39,9 @@ class Stores:
     replies: Any
     tenants: Any
     retention: Any
-    set_retention: Callable[[str, int | None], None]
-    """Give a property (created if need be) a retention period, or none."""
+    set_retention: Callable[..., None]
+    """Give a property (created if need be) a retention period, or none; with
+    `delete_messages=True`, one that deletes its messages."""
     send_queue: Any
     callback_queue: Any
     sent_bodies: Callable[[str], list[str]]
@@ -112,10 +113,10 @@ def _real(session: Any, deployed: Any) -> Stores:
     stream = TableStream(session, deployed)
     tenants = TenantStore(table)
 
-    def set_retention(property_sid: str, days: int | None) -> None:
+    def set_retention(property_sid: str, days: int | None, delete_messages: bool = False) -> None:
         if tenants.get_property(property_sid) is None:
             tenants.put_property(Property(property_sid, "AC" + "1" * 32, "Shop", True))
-        tenants.set_property_retention(property_sid, days)
+        tenants.set_property_retention(property_sid, days, delete_messages)
 
     def reply_inserts() -> list[tuple[str, dict[str, Any]]]:
         changes = [stream_records.change_of(r) for r in stream.records(unfiltered=True)]

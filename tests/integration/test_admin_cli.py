@@ -76,6 +76,23 @@ def test_a_propertys_retention_is_set_in_days_and_removed_with_keep_or_zero(run,
     assert keep["RetentionDays"] is None and zero["RetentionDays"] is None
 
 
+def test_a_propertys_retention_may_delete_its_messages_and_needs_a_period_to(run, tenant):
+    sid = tenant.property_sid
+
+    _, deleting, _ = run("property", "set-retention", sid, "--days", "30", "--delete-messages")
+    _, text_only, _ = run("property", "set-retention", sid, "--days", "30")
+    run("property", "set-retention", sid, "--days", "7", "--delete-messages")
+    _, keep, _ = run("property", "set-retention", sid, "--keep")
+
+    assert (deleting["RetentionDays"], deleting["RetentionDeletesMessages"]) == (30, True)
+    assert (text_only["RetentionDays"], text_only["RetentionDeletesMessages"]) == (30, False)
+    assert (keep["RetentionDays"], keep["RetentionDeletesMessages"]) == (None, False)
+    for period in (["--keep"], ["--days", "0"]):
+        with pytest.raises(SystemExit) as refused:
+            run("property", "set-retention", sid, *period, "--delete-messages")
+        assert refused.value.code == 2
+
+
 @pytest.mark.parametrize("days", ["-1", "3651", "1.5", "week"])
 def test_a_retention_that_is_not_a_number_of_days_is_refused(run, tenant, days):
     with pytest.raises(SystemExit) as refused:

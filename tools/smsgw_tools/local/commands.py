@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from smsgw_tools.local.demo_life import show_smart_encoding
 from smsgw_tools.local.info import DEFAULT_INFO_FILE, DEMO_LOG_FILE, LOCAL_CARRIERS, written
 from smsgw_tools.local.sim_commands import register_sim
 from smsgw_tools.local.sim_reply import register_reply
@@ -224,6 +225,7 @@ def run_demo(info: dict[str, Any], session: Any) -> int:
     print(f"\nThe carrier simulator received:\n{json.dumps(received, indent=2)}")
     _show_receipt_callbacks(info, session, message_sid)
     _show_scheduled_send(info, url, auth)
+    show_smart_encoding(url, auth, DEMO_SMS)
     _show_reply_forwarded(info, url, auth)
     return 0
 
