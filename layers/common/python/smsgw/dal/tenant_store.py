@@ -45,6 +45,7 @@ def _property(item: dict[str, Any]) -> Property:
         date_created=item.get("DateCreated", ""),
         retention_days=int(item["RetentionDays"]) if "RetentionDays" in item else None,
         retention_deletes_messages=bool(item.get("RetentionDeletesMessages", False)),
+        smart_encoding=bool(item.get("SmartEncoding", False)),
     )
 
 
@@ -88,6 +89,7 @@ class TenantStore:
                 "Name": prop.name,
                 "SmsEnabled": prop.sms_enabled,
                 "DateCreated": prop.date_created,
+                **({"SmartEncoding": True} if prop.smart_encoding else {}),
             },
             ConditionExpression="attribute_not_exists(PK)",
         )
@@ -117,6 +119,21 @@ class TenantStore:
             else:
                 expression += " REMOVE RetentionDeletesMessages"
             update = {"UpdateExpression": expression, "ExpressionAttributeValues": values}
+        self._update_property(property_sid, update)
+
+    def set_property_smart_encoding(self, property_sid: str, on: bool) -> None:
+        """The property's SmartEncoding default for a send request that does not say. Off
+        (the default) removes the attribute, so a property that never set it and one set
+        back read the same."""
+        update: dict[str, Any] = (
+            {"UpdateExpression": "SET SmartEncoding = :v", "ExpressionAttributeValues": {":v": on}}
+            if on
+            else {"UpdateExpression": "REMOVE SmartEncoding"}
+        )
+        self._update_property(property_sid, update)
+
+    def _update_property(self, property_sid: str, update: dict[str, Any]) -> None:
+        """`update` (UpdateItem's expression and values) on an existing property."""
         try:
             self._table.update_item(
                 Key=_property_key(property_sid),

@@ -27,6 +27,9 @@ class Property:
     retention_deletes_messages: bool = False
     """With a retention period: the messages themselves are deleted then, with their
     replies and status history, not only their text."""
+    smart_encoding: bool = False
+    """SmartEncoding for a send request that does not say (issue #18); the request's own
+    `true` or `false` wins."""
 
 
 class Retaining(NamedTuple):
