@@ -106,3 +106,32 @@ def test_retention_of_an_unknown_property_is_a_clear_error(run):
 
     assert code == 1 and out is None
     assert "No property" in err
+
+
+def test_a_propertys_smart_encoding_default_is_set_on_and_off(run, tenant):
+    sid = tenant.property_sid
+
+    _, before, _ = run("property", "list", "--account", tenant.account_sid)
+    code, on, _ = run("property", "set-smart-encoding", sid, "on")
+    _, listed, _ = run("property", "list", "--account", tenant.account_sid)
+    _, off, _ = run("property", "set-smart-encoding", sid, "off")
+
+    assert [p["SmartEncoding"] for p in before] == [False]
+    assert code == 0 and on["SmartEncoding"] is True
+    assert [p["SmartEncoding"] for p in listed] == [True]
+    assert off["SmartEncoding"] is False and off["PropertySid"] == sid
+
+
+@pytest.mark.parametrize("setting", ["yes", "true", "ON", ""])
+def test_a_smart_encoding_setting_other_than_on_or_off_is_refused(run, tenant, setting):
+    with pytest.raises(SystemExit) as refused:
+        run("property", "set-smart-encoding", tenant.property_sid, setting)
+
+    assert refused.value.code == 2
+
+
+def test_smart_encoding_of_an_unknown_property_is_a_clear_error(run):
+    code, out, err = run("property", "set-smart-encoding", "PR" + "0" * 32, "on")
+
+    assert code == 1 and out is None
+    assert "No property" in err

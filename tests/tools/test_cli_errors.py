@@ -8,6 +8,7 @@ a process too, so the process's exit status and stderr are proven end to end."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import socket
@@ -46,8 +47,7 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
-    """The subcommand with its required arguments filled in."""
+def _parser_of(path: tuple[str, ...]) -> argparse.ArgumentParser:
     parser = cli.build_parser()
     for name in path:
         parser = next(
@@ -55,6 +55,12 @@ def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
             for action in parser._actions
             if action.choices and isinstance(action.choices, dict)
         )
+    return parser
+
+
+def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
+    """The subcommand with its required arguments filled in."""
+    parser = _parser_of(path)
     argv = list(path)
     for action in parser._actions:
         if action.option_strings and not action.required:
@@ -247,6 +253,36 @@ def test_no_subcommand_prints_a_traceback_on_an_expected_failure_as_a_process(
 
     # Then it fails with one short line on stderr, and no traceback
     assert _failure(name, argv, result) is None, _failure(name, argv, result)
+
+
+# Each positional argument that takes one of a fixed set of words (`on|off`), by its leaf.
+WORD_ARGUMENTS = [
+    (path, action.dest)
+    for path in LEAVES
+    for action in _parser_of(path)._actions
+    if not action.option_strings and isinstance(action.choices, (list, tuple))
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "dest"), WORD_ARGUMENTS, ids=[f"{'-'.join(p)}-{d}" for p, d in WORD_ARGUMENTS]
+)
+def test_a_word_outside_an_arguments_choices_is_one_line_and_status_2(
+    path, dest, tmp_path, monkeypatch
+):
+    # Given a subcommand whose argument is one of a few words, given another word
+    argv = ["--table", "t", *_arguments(path, {**GOOD, dest: "maybe"})]
+
+    # When it runs
+    result = smsgw_in_process(argv, tmp_path, monkeypatch)
+
+    # Then a usage error in one line names the words it takes, and nothing was called
+    assert _failure("bad word", argv, result) is None, _failure("bad word", argv, result)
+    assert result.returncode == 2 and "'maybe'" in result.stderr
+
+
+def test_the_word_arguments_include_set_smart_encodings_on_or_off():
+    assert (("property", "set-smart-encoding"), "setting") in WORD_ARGUMENTS
 
 
 def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url, monkeypatch):

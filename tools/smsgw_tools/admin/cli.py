@@ -4,6 +4,7 @@ smsgw [--local | --stack NAME | --table NAME] [--endpoint-url URL] [--region R] 
 smsgw ... account create --name N | list | enable SID | disable SID | rotate-token SID
 smsgw ... property create --account SID --name N | list --account SID | enable | disable
 smsgw ... property set-retention SID --days N [--delete-messages] | --keep
+smsgw ... property set-smart-encoding SID on|off
 smsgw ... property webhook-secret show SID | rotate SID | drop-previous SID
 smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +614...
 smsgw ... route set +61 twilio,vonage [--carrier-secret NAME] | list | remove +61
@@ -97,6 +98,8 @@ def _property(args: argparse.Namespace) -> int:
         case "set-retention":
             days = None if args.keep else args.days
             result = admin.set_property_retention(args.sid, days, args.delete_messages)
+        case "set-smart-encoding":
+            result = admin.set_property_smart_encoding(args.sid, args.setting == "on")
         case "webhook-secret" if args.operation == "show":
             result = admin.webhook_secret(args.sid)
         case "webhook-secret" if args.operation == "rotate" and args.drop_previous:
@@ -254,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after the period, delete the messages themselves, with their replies and "
         "status history (default: only their text is removed)",
+    )
+    smart = prop_actions.add_parser(
+        "set-smart-encoding",
+        help="SmartEncoding for its send requests that do not say (off by default)",
+    )
+    smart.add_argument("sid", type=PROPERTY_SID)
+    smart.add_argument(
+        "setting",
+        choices=("on", "off"),
+        help="on: replace GSM-7 look-alikes unless a request says SmartEncoding: false",
     )
     secret = prop_actions.add_parser("webhook-secret", help="the receipt webhooks' signing secret")
     operations = secret.add_subparsers(dest="operation", required=True)

@@ -122,6 +122,14 @@ class Admin:
         assert prop is not None
         return _property_view(prop)
 
+    def set_property_smart_encoding(self, property_sid: str, on: bool) -> dict[str, Any]:
+        """SmartEncoding for the property's send requests that do not say (off by default);
+        a request's own `SmartEncoding` wins. Read by each send: it applies to the next."""
+        self._tenants.set_property_smart_encoding(property_sid, on)
+        prop = self._tenants.get_property(property_sid)
+        assert prop is not None
+        return _property_view(prop)
+
     def rotate_token(self, account_sid: str, keep_previous: bool = False) -> dict[str, Any]:
         """A new AuthToken. The previous one stops working now, or with `keep_previous`
         stays valid beside the new one until the next rotation."""
@@ -241,4 +249,5 @@ def _property_view(prop: Property) -> dict[str, Any]:
         "DateCreated": view["date_created"],
         "RetentionDays": view["retention_days"],
         "RetentionDeletesMessages": view["retention_deletes_messages"],
+        "SmartEncoding": view["smart_encoding"],
     }
