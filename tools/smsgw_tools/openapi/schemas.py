@@ -170,9 +170,9 @@ _FIELD_RULES: dict[str, dict[str, Any]] = {
     "To": {"description": "E.164 with +.", "pattern": r"^\+[1-9][0-9]{1,14}$"},
     "Text": {"minLength": 1, "description": "GSM-7 or UCS-2, detected; segments counted."},
     "SmartEncoding": {
-        "default": False,
         "description": "Replace punctuation and spaces outside GSM-7 by their GSM-7 "
         "look-alikes before segments are counted; the response's Text is the text sent. "
+        "Absent or null: the property's default, false unless the operator turned it on. "
         "Not a boolean: 21901.",
     },
     "DeliveryReceipt": {"default": True},
