@@ -135,6 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fields = wire.submission(form)
         fault = state.take_fault(fields["To"])
+        if fault is not None and fault.mode in ("status", "5xx", "429"):
+            state.refuse(fields, fault.mode)
         if fault is not None and fault.mode == "status":
             self._send(*wire.status_refusal(fault.status or DEFAULT_STATUS))
         elif fault is not None and fault.mode == "5xx":

@@ -110,6 +110,9 @@ class CarrierSimulator:
         if self.state.sns is not None:
             self.state.sns.start(self.host)
         self._server = SimulatorHttpServer((self.host, self.port), self.state)
+        # Started again after a stop, it listens on the same port (what the adapters were
+        # given): stopped, it refuses connections as a carrier that is down does.
+        self.port = self._server.server_address[1]
         self._thread = serve_in_background(self._server, "carrier-simulator")
         return self
 
