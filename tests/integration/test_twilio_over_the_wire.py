@@ -138,6 +138,19 @@ def test_carrier_failure_is_transient_and_then_clears(
     assert len(sim.submissions()) == 1
 
 
+def test_an_opted_out_fault_is_a_refusal_of_the_message_that_does_not_fail_over(
+    sim: CarrierSimulator, carrier: TwilioCarrier
+) -> None:
+    # Given the carrier refuses the next message for its recipient (opted out)
+    sim.set_fault("opted-out", count=1)
+    # When it is submitted
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    # Then the refusal is permanent and about the message: no other carrier may take it
+    assert (caught.value.permanent, caught.value.fails_over) == (True, False)
+    assert sim.submissions() == []
+
+
 def test_fault_for_one_recipient_spares_the_others(
     sim: CarrierSimulator, carrier: TwilioCarrier
 ) -> None:

@@ -47,7 +47,7 @@ def register_sim(commands: argparse._SubParsersAction) -> SimActions:
     ).set_defaults(func=_call("GET", "/_sim/sns"))
 
     fault = actions.add_parser("fault", help="fail the next submissions")
-    fault.add_argument("mode", choices=["none", "5xx", "429", "timeout", "drop"])
+    fault.add_argument("mode", choices=["none", "5xx", "429", "opted-out", "timeout", "drop"])
     fault.add_argument("--count", type=int, help="how many submissions (default: until cleared)")
     fault.add_argument("--to", help="only submissions to this recipient")
     fault.set_defaults(

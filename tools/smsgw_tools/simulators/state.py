@@ -24,7 +24,7 @@ from smsgw_tools.simulators.vonage_wire import DEFAULT_STATUS, VonageCredentials
 from smsgw_tools.simulators.wire import Submission, Wire
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
-FAULT_MODES = ("none", "status", "5xx", "429", "timeout", "drop")
+FAULT_MODES = ("none", "status", "5xx", "429", "opted-out", "timeout", "drop")
 CARRIERS = ("twilio", "vonage", "eum")
 WIRES: dict[str, Wire] = {"twilio": TwilioWire(), "vonage": VonageWire()}
 """The wire of each carrier that needs no account of its own (End User Messaging's does)."""
@@ -177,7 +177,8 @@ class SimulatorState:
         """Fail the next `count` submissions (None: until cleared; to `to` only, when given)
         the way `mode` says.
 
-        Modes: none, 5xx, 429 (with Retry-After), timeout (answer only after
+        Modes: none, 5xx, 429 (with Retry-After), opted-out (the carrier refuses the
+        message itself: its recipient opted out, in the carrier's words), timeout (answer only after
         `timeout_seconds`), drop (close the connection without answering), and for Vonage
         status (an HTTP 200 whose message has Vonage status `status`, default 5).
         """
