@@ -99,11 +99,14 @@ class LocalStack:
         carriers: Sequence[str] | None = None,
         enforce_iam: bool = True,
         calls_file: str | Path | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         """`carrier`: the deployment's (`Carrier`). `carriers`: those it runs a simulator
         for (default: `carrier`, Twilio and Vonage; `carrier` is always one).
         `enforce_iam`: each function under its own role, IAM checked (docs/local-stack.md).
-        `calls_file`: each function's AWS calls are appended to it (`worker.py`)."""
+        `calls_file`: each function's AWS calls are appended to it (`worker.py`).
+        `environment`: variables set in every function's environment over the template's
+        (for tests that cannot wait on a production figure, e.g. CARRIER_TIMEOUT_SECONDS)."""
         if carrier not in LOCAL_CARRIERS:
             raise ValueError(f"carrier must be one of {', '.join(LOCAL_CARRIERS)}")
         self.carrier = carrier
@@ -118,6 +121,7 @@ class LocalStack:
         self.log = log
         self.enforce_iam = enforce_iam
         self.calls_file = calls_file
+        self.environment = dict(environment or {})
         self.credentials = dict(DUMMY_CREDENTIALS)
         """What the harness signs with: the admin user's key once IAM is enforced."""
         self.function_credentials: dict[str, dict[str, str]] = {}
@@ -187,7 +191,7 @@ class LocalStack:
             endpoint,
             max_workers=self.max_workers,
             log=self.log,
-            harness_environment=self._harness_environment(),
+            harness_environment=self._harness_environment() | self.environment,
             credentials=self.function_credentials,
             calls_file=self.calls_file,
         )
