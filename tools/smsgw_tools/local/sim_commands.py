@@ -22,7 +22,7 @@ CARRIER_HELP = "the carrier whose simulator to drive (default: the stack's Carri
 def register_sim(commands: argparse._SubParsersAction) -> SimActions:
     """Add `sim` and its subcommands under `smsgw local`; returns the subcommand parsers so
     more can be added."""
-    sim = commands.add_parser("sim", help="control the carrier simulator of a running stack")
+    sim = commands.add_parser("sim", help="control the carrier simulators of a running stack")
     sim.add_argument("--url", help="simulator base URL (default: from the info file)")
     sim.add_argument("--info-file", type=Path, default=DEFAULT_INFO_FILE)
     sim.add_argument("--carrier", choices=LOCAL_CARRIERS, help=CARRIER_HELP)
@@ -33,9 +33,9 @@ def register_sim(commands: argparse._SubParsersAction) -> SimActions:
     )
     actions = SimActions(sim.add_subparsers(dest="sim_command", required=True), each)
 
-    actions.add_parser("messages", help="what the carrier received").set_defaults(
-        func=_call("GET", "/_sim/messages")
-    )
+    actions.add_parser(
+        "messages", help="what the carrier took, and what a fault refused"
+    ).set_defaults(func=_call("GET", "/_sim/messages"))
     actions.add_parser("receipts", help="the receipts the carrier sent").set_defaults(
         func=_call("GET", "/_sim/receipts")
     )
