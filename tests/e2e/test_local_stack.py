@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from smsgw_tools.local.commands import run_demo
+from smsgw_tools.local.demo import run_demo
 
 pytestmark = pytest.mark.e2e
 

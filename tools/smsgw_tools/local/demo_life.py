@@ -15,7 +15,7 @@ def show_smart_encoding(url: str, auth: tuple[str, str], sms: dict[str, str]) ->
     import requests
 
     from smsgw.kernel.text import analyse
-    from smsgw_tools.local.commands import DemoError
+    from smsgw_tools.local.demo import DemoError
 
     typed = analyse(SMART_TEXT)
     body = {"From": sms["From"], "To": sms["To"], "Text": SMART_TEXT, "SmartEncoding": True}
