@@ -35,7 +35,8 @@ The minimum capacity of the table and each index is a fixed cost a month.
     .venv/bin/python bench/cost.py --leased new       # a blank From: the send takes a lease
     .venv/bin/python bench/cost.py --leased renewal   # the property's lease exists: renewed
     .venv/bin/python bench/cost.py --redact           # and the message redacted once delivered
-    .venv/bin/python bench/cost.py --retention        # its property keeps text 1 day
+    .venv/bin/python bench/cost.py --retention        # its property keeps text 1 day; and
+                                                      # another's deletes its messages
     .venv/bin/python bench/cost.py --rate-limit set   # its carrier has a rate limit
     .venv/bin/python bench/cost.py --rate-limit wait  # ... booked ahead: it waits its turn
 
@@ -50,12 +51,15 @@ units are printed apart (a pass serves every message of the period; its Query of
 retaining properties is per pass, not per message), and the notifier's invocation for
 the pass's write is in the tables. Beside it, what the other design would cost: the text
 in an item of its own that DynamoDB's TTL deletes (a write at the send, a read wherever
-the text is read), priced from the same sizes.
+the text is read), priced from the same sizes. In the same run, a second property whose
+retention deletes its messages (`set-retention --delete-messages`) has a message of the
+same shape (sent, delivered, its webhook called) deleted by a pass of its own: its
+requests and units are printed beside the text-only pass's.
 
 With --rate-limit the carrier has a limit (`smsgw rate set twilio 20`): `set` finds it
 idle, so the message books its turn (one write) and goes; `wait` finds it booked 3.5 s
-ahead, so the message gives its claim back and goes round SendQueue once, holding its
-turn (the sender invoked twice), then sleeps until its turn. A sleep is priced, not
+ahead, so the message goes round SendQueue once, unclaimed, holding its turn (the sender
+invoked twice), then sleeps until its turn. A sleep is priced, not
 measured: a waiting record comes back 1 to 2 s before its turn, so one record per
 invocation sleeps about RATE_SLEEP_MS["single"]; a batch's records sleep at once, and the
 batch lasts about as long as its longest sleep, RATE_SLEEP_MS["batch"] shared by ten
@@ -390,10 +394,16 @@ def measure(
             return result
 
         api = Api(functions, tenant)
+        stream = TableStream(session, stack)
         if retention:
             admin.set_property_retention(tenant.property_sid, 1)
         if leased:
             admin.add_pool_number("+61400000001", ["AU"])
+        if retention:
+            deleting = _deleted_message_sent(
+                admin, account, functions, stack, carrier, sink, leased
+            )
+            stream.records()
         if rate_limit:
             admin.set_rate("twilio", "20")
         if rate_limit == "wait":  # booked 3.5 s ahead by other messages
@@ -435,7 +445,6 @@ def measure(
             assert metered("webhooks", receipt)["statusCode"] == 200
             # Lambda reads the stream (at no charge) and invokes the notifier with what its
             # filter passes: here the receipt's write that made the message delivered.
-            stream = TableStream(session, stack)
             callbacks = stream.records()
             for record in callbacks:  # one invocation per callback: the unbatched case
                 assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
@@ -455,11 +464,60 @@ def measure(
                 meter.function = "test"
                 for record in stream.records():  # the pass's write: dropped there
                     assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
+                # The other property's pass alone: the first one's period is removed.
+                admin.set_property_retention(tenant.property_sid, None)
+                admin.set_property_retention(deleting, 1, delete_messages=True)
+                meter.function = "retention-delete"
+                assert run_retention(time.time() + 2 * 86400).deleted == 1
+                meter.function = "test"
+                for record in stream.records():  # the deletes: none passes the filter
+                    assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
         finally:
             aws._thread_session = thread_session
             functions.restore()
             logger.registered_handler.setStream(sys.stdout)
     return meter, durations, capture.bytes, invocations, memory
+
+
+def _deleted_message_sent(
+    admin: Any,
+    account: dict[str, Any],
+    functions: Any,
+    stack: Any,
+    carrier: Any,
+    sink: Any,
+    leased: str | None,
+) -> str:
+    """A second property with a message like the measured one, sent, delivered and its
+    webhook called (unmetered): the message its deleting retention pass deletes. Its
+    PropertySid; its retention is set later, so that the first pass does not see it."""
+    prop = admin.create_property(account["AccountSid"], "Cost shop, deleting")
+    api = Api(functions, Tenant(account["AccountSid"], account["AuthToken"], prop["PropertySid"]))
+    if leased:
+        admin.add_pool_number("+61400000002", ["AU"])
+    response = api.send(
+        {
+            "From": "" if leased else "+61499009990",
+            "To": "+61488023555",
+            "Text": TEXT,
+            "ExternalId": "order-1",
+            "DeliveryReceiptWebhookUri": f"{sink.url}/hooks",
+        }
+    )
+    assert response.status == 200, response.body
+    session = boto3.session.Session(region_name="us-east-1")
+    assert functions.invoke("sender", {"Records": queued_records(session, stack)}) == {
+        "batchItemFailures": []
+    }
+    submission = carrier.submissions()[-1]
+    form = receipt_form(submission["sid"], "delivered")
+    event = twilio_receipt_event(submission["StatusCallback"], form, carrier.auth_token)
+    assert functions.invoke("webhooks", event)["statusCode"] == 200
+    records = TableStream(session, stack).records()  # the receipt's write: its webhook
+    assert functions.invoke("notifier", {"Records": records}) == {"batchItemFailures": []}
+    assert len(sink.requests()) == 1
+    sink.reset()
+    return prop["PropertySid"]
 
 
 def price(
@@ -632,15 +690,17 @@ def price(
 
 
 def print_retention(meter: Meter, text_length: int) -> None:
-    """The retention pass's DynamoDB work for the message, and the TTL design's."""
-    calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls["retention"].items()))
-    units = meter.units["retention"]
-    sweep = units["WRU"] * PRICES["dynamodb_wru"] + units["RRU"] * PRICES["dynamodb_rru"]
-    print(
-        f"\nRetention pass (scheduler), for the one message: {calls}"
-        f"  | WRU {units['WRU']:g}, RRU {units['RRU']:g}  -> ${sweep * 1e6:.2f} / 1M messages"
-        " (of which the Query and GetItem of the retaining properties are per pass)"
-    )
+    """The retention passes' DynamoDB work for the message (text removed, or the message
+    deleted), and the TTL design's."""
+    for function, what in (("retention", "text removed"), ("retention-delete", "deleted")):
+        calls = ", ".join(f"{op} {n}" for op, n in sorted(meter.calls[function].items()))
+        units = meter.units[function]
+        sweep = units["WRU"] * PRICES["dynamodb_wru"] + units["RRU"] * PRICES["dynamodb_rru"]
+        print(
+            f"\nRetention pass (scheduler), the one message {what}: {calls}"
+            f"  | WRU {units['WRU']:g}, RRU {units['RRU']:g}  -> ${sweep * 1e6:.2f} / 1M messages"
+            " (of which the Query and GetItem of the retaining properties are per pass)"
+        )
     text_item = {
         "PK": {"S": "MESSAGETEXT#SM" + "0" * 32},
         "SK": {"S": "MESSAGETEXT"},

@@ -5,6 +5,7 @@ A contract states what the logic relies on; when the two disagree, the fake is w
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +39,9 @@ class Stores:
     replies: Any
     tenants: Any
     retention: Any
-    set_retention: Callable[[str, int | None], None]
-    """Give a property (created if need be) a retention period, or none."""
+    set_retention: Callable[..., None]
+    """Give a property (created if need be) a retention period, or none; with
+    `delete_messages=True`, one that deletes its messages."""
     send_queue: Any
     callback_queue: Any
     sent_bodies: Callable[[str], list[str]]
@@ -63,7 +65,7 @@ def _fakes() -> Stores:
     return Stores(
         kind="fake",
         messages=messages,
-        schedule=FakeScheduleStore(messages),
+        schedule=FakeScheduleStore(messages, created_at=int(time.time())),
         receipts=FakeReceiptStore(messages),
         leases=FakeLeaseStore(pool, messages),
         pool=pool,
@@ -111,10 +113,10 @@ def _real(session: Any, deployed: Any) -> Stores:
     stream = TableStream(session, deployed)
     tenants = TenantStore(table)
 
-    def set_retention(property_sid: str, days: int | None) -> None:
+    def set_retention(property_sid: str, days: int | None, delete_messages: bool = False) -> None:
         if tenants.get_property(property_sid) is None:
             tenants.put_property(Property(property_sid, "AC" + "1" * 32, "Shop", True))
-        tenants.set_property_retention(property_sid, days)
+        tenants.set_property_retention(property_sid, days, delete_messages)
 
     def reply_inserts() -> list[tuple[str, dict[str, Any]]]:
         changes = [stream_records.change_of(r) for r in stream.records(unfiltered=True)]

@@ -115,3 +115,22 @@ def test_the_replies_a_message_routed_are_redacted_once_and_no_others(stores):
         (None, True),
         ("YES", False),
     ]
+
+
+def test_the_replies_a_message_routed_are_deleted_once_and_no_others(stores):
+    sid, later = "SM" + "1" * 32, "SM" + "2" * 32
+    before = a_reply(lease_id=LEASE, message_sid=sid, received_at="2027-01-15T07:59:59.000Z")
+    routed = [
+        a_reply(lease_id=LEASE, message_sid=sid, received_at=f"2027-01-15T08:00:0{n}.000Z")
+        for n in range(3)
+    ]
+    other = a_reply(lease_id=LEASE, message_sid=later, received_at="2027-01-15T08:00:05.000Z")
+    for reply in (before, *routed, other):
+        stores.replies.store(reply, T0, {"ForwardToEmail": "ops@example.com"})
+    stores.replies.redact_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid)  # redacted too
+
+    assert stores.replies.delete_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid) == 3
+    assert stores.replies.delete_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid) == 0
+
+    listed, _ = stores.replies.for_lease(LEASE, "2027-01-15T07:00:00.000Z")
+    assert [r.reply_sid for r in listed] == [before.reply_sid, other.reply_sid]

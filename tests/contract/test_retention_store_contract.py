@@ -3,7 +3,7 @@ their messages in the order created between a cursor and a cutoff, and the curso
 
 from __future__ import annotations
 
-from smsgw.models.message import iso_from_epoch
+from smsgw.models.message import DELIVERED, FAILED, QUEUED, SENT, iso_from_epoch
 from tests.fakes.builders import T0, a_message
 
 PROPERTY = "PR" + "1" * 32
@@ -15,7 +15,7 @@ def test_only_properties_with_a_period_are_retaining(stores):
     stores.set_retention(OTHER, 7)
     stores.set_retention(OTHER, None)
 
-    assert list(stores.retention.retaining()) == [(PROPERTY, 30, "")]
+    assert list(stores.retention.retaining()) == [(PROPERTY, 30, "", False)]
 
 
 def test_messages_come_oldest_first_between_the_cursor_and_the_cutoff(stores):
@@ -38,4 +38,31 @@ def test_the_cursor_is_kept_on_the_property(stores):
 
     stores.retention.advance(PROPERTY, "2027-01-15T08:00:00.000Z#SM1")
 
-    assert list(stores.retention.retaining()) == [(PROPERTY, 30, "2027-01-15T08:00:00.000Z#SM1")]
+    assert list(stores.retention.retaining()) == [
+        (PROPERTY, 30, "2027-01-15T08:00:00.000Z#SM1", False)
+    ]
+
+
+def test_a_property_says_whether_its_retention_deletes_messages(stores):
+    stores.set_retention(PROPERTY, 30, delete_messages=True)
+    stores.set_retention(OTHER, 7, delete_messages=True)
+    stores.set_retention(OTHER, 7)
+
+    assert list(stores.retention.retaining()) == [(PROPERTY, 30, "", True), (OTHER, 7, "", False)]
+
+
+def test_a_settled_message_is_deleted_once_and_leaves_the_timeline(stores):
+    settled = (SENT, DELIVERED, FAILED)
+    gone = a_message(property_sid=PROPERTY, status=DELIVERED, now=T0)
+    waiting = a_message(property_sid=PROPERTY, status=QUEUED, now=T0 + 1)
+    for message in (gone, waiting):
+        stores.messages.create(message)
+
+    assert stores.retention.delete_message(gone, settled) is True
+    assert stores.retention.delete_message(gone, settled) is False
+    assert stores.retention.delete_message(waiting, settled) is False
+
+    assert stores.messages.get(gone.message_sid) is None
+    assert stores.messages.get(waiting.message_sid).status == QUEUED
+    left = stores.retention.created_between(PROPERTY, "", iso_from_epoch(T0 + 2), 10)
+    assert [m.message_sid for _, m in left] == [waiting.message_sid]

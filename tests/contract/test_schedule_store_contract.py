@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from smsgw.kernel.scheduling import bucket_of, recovery_time, shard_of
 from smsgw.models.message import CANCELLED, QUEUED, SCHEDULED, SENDING
 from tests.fakes.builders import T0, a_message, event
@@ -99,3 +101,11 @@ def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_advance(stores)
     assert stores.schedule.acquire("tick-2", T0 + 61, 60, 0) == 7
     assert stores.schedule.advance("tick-1", 8) is False
     assert stores.schedule.advance("tick-2", 9) is True
+
+
+def test_the_table_knows_when_it_was_created_and_the_answer_does_not_change(stores):
+    # The scheduler's first tick starts 15 minutes after it (kernel/scheduling.first_cursor)
+    created = stores.schedule.created_at()
+
+    assert time.time() - 86_400 < created <= time.time()
+    assert stores.schedule.created_at() == created

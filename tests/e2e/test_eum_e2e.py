@@ -122,6 +122,20 @@ def test_the_simulator_faults_reach_the_adapter_as_botocore_errors(
     carrier.submit(_sms())
 
 
+def test_the_opted_out_fault_is_a_conflict_about_the_message_that_does_not_fail_over(
+    simulator, carrier
+):
+    # Given the next submission's recipient has opted out at the carrier
+    simulator.set_fault("opted-out", 1)
+
+    # Then the adapter raises a permanent refusal of the message itself
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    assert caught.value.code == "ConflictException:DESTINATION_PHONE_NUMBER_OPTED_OUT"
+    assert (caught.value.permanent, caught.value.fails_over) == (True, False)
+    assert simulator.submissions() == []
+
+
 def test_latency_and_a_fault_for_one_recipient_apply_to_send_text_message(simulator, carrier):
     simulator.set_latency(0.2)
     simulator.set_fault("5xx", to="+61491590009")

@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from smsgw_tools.local.commands import run_demo
+from smsgw_tools.local.demo import run_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +83,8 @@ def test_the_demo_shows_json_as_the_api_returns_it_and_says_what_each_receipt_di
     assert code == 0
     get = output.split("\nGET ", 1)[1].split("\n\nStatus timeline:", 1)[0]
     assert json.loads(get.split("-> 200\n", 1)[1]).keys() == {"Message"}
+    # and a SmartEncoding send shows, in one line, the segments it saved
+    assert "SmartEncoding: as typed UCS-2, 2 segments -> sent GSM-7, 1 segment: " in output
     # and no Python repr of a dict, list or string appears anywhere
     assert "{'" not in output and "['" not in output and ": 'YES'" not in output
     # and Twilio's routine `sent` receipt, when the message was already sent, is not "late"

@@ -249,9 +249,13 @@ class FakeScheduleStore:
     """ScheduleStore: the messages waiting in the table (read from the message store's
     index) and the scheduler's cursor with its lease."""
 
-    def __init__(self, messages: FakeMessageStore) -> None:
+    def __init__(self, messages: FakeMessageStore, created_at: int = 0) -> None:
         self._messages = messages
         self.cursor: dict[str, Any] = {}
+        self.created = created_at
+
+    def created_at(self) -> int:
+        return self.created
 
     def waiting(self, bucket: int, shard: int) -> Iterator[tuple[str, int]]:
         entries = sorted(

@@ -68,6 +68,17 @@ class FakeReplyStore:
         more = len(page) == page_size and any(key > page[-1][0] for key, _ in ordered)
         return [r for _, r in page], page[-1][0] if page and more else None
 
+    def delete_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
+        """The lease's replies from `since` that `message_sid` routed are deleted."""
+        kept = self.replies.get(lease_id, [])
+        gone = [
+            r
+            for r in kept
+            if f"{r.received_at}#{r.reply_sid}" >= since and r.message_sid == message_sid
+        ]
+        self.replies[lease_id] = [r for r in kept if r not in gone]
+        return len(gone)
+
     def redact_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
         """The lease's replies from `since` that `message_sid` routed lose their text."""
         redacted = 0

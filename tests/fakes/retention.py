@@ -8,24 +8,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from smsgw.models.message import Message
+from smsgw.models.tenant import Retaining
 from tests.fakes.messages import FakeMessageStore
 
 
 class FakeRetentionStore:
     def __init__(self, messages: FakeMessageStore) -> None:
         self._messages = messages
-        self.periods: dict[str, int] = {}
+        self.periods: dict[str, tuple[int, bool]] = {}
         self.cursors: dict[str, str] = {}
 
-    def set_retention(self, property_sid: str, days: int | None) -> None:
+    def set_retention(
+        self, property_sid: str, days: int | None, delete_messages: bool = False
+    ) -> None:
         if days is None:
             self.periods.pop(property_sid, None)
         else:
-            self.periods[property_sid] = days
+            self.periods[property_sid] = (days, delete_messages)
 
-    def retaining(self) -> Iterator[tuple[str, int, str]]:
-        for property_sid, days in sorted(self.periods.items()):
-            yield property_sid, days, self.cursors.get(property_sid, "")
+    def retaining(self) -> Iterator[Retaining]:
+        for property_sid, (days, deletes) in sorted(self.periods.items()):
+            yield Retaining(property_sid, days, self.cursors.get(property_sid, ""), deletes)
 
     def created_between(
         self, property_sid: str, after: str, before: str, limit: int
@@ -40,3 +43,12 @@ class FakeRetentionStore:
 
     def advance(self, property_sid: str, cursor: str) -> None:
         self.cursors[property_sid] = cursor
+
+    def delete_message(self, message: Message, allowed: tuple[str, ...]) -> bool:
+        sid = message.message_sid
+        item = self._messages.items.get(sid)
+        if item is None or item["Status"] not in allowed:
+            return False
+        del self._messages.items[sid]
+        self._messages.index.pop(sid, None)
+        return True

@@ -1,11 +1,15 @@
 """In-memory stand-in for the reads the sender makes of `smsgw.dal.tenant_store.TenantStore`
 (`get_account`, `get_property`), with `put_account`/`put_property` to set them up, each
-refusing a duplicate as the real conditional put does.
+refusing a duplicate as the real conditional put does, and the admin's
+`set_property_smart_encoding`.
 Held honest by `tests/contract/test_tenant_store_contract.py`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smsgw.dal.tenant_store import Account, Property
+from smsgw.errors import ErrorCode, NotFoundError
 
 
 class DuplicateError(Exception):
@@ -32,3 +36,9 @@ class FakeTenantStore:
         if prop.property_sid in self.properties:
             raise DuplicateError(prop.property_sid)
         self.properties[prop.property_sid] = prop
+
+    def set_property_smart_encoding(self, property_sid: str, on: bool) -> None:
+        prop = self.properties.get(property_sid)
+        if prop is None:
+            raise NotFoundError(ErrorCode.PROPERTY_NOT_FOUND, f"No property {property_sid}.", None)
+        self.properties[property_sid] = replace(prop, smart_encoding=on)

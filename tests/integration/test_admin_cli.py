@@ -76,6 +76,23 @@ def test_a_propertys_retention_is_set_in_days_and_removed_with_keep_or_zero(run,
     assert keep["RetentionDays"] is None and zero["RetentionDays"] is None
 
 
+def test_a_propertys_retention_may_delete_its_messages_and_needs_a_period_to(run, tenant):
+    sid = tenant.property_sid
+
+    _, deleting, _ = run("property", "set-retention", sid, "--days", "30", "--delete-messages")
+    _, text_only, _ = run("property", "set-retention", sid, "--days", "30")
+    run("property", "set-retention", sid, "--days", "7", "--delete-messages")
+    _, keep, _ = run("property", "set-retention", sid, "--keep")
+
+    assert (deleting["RetentionDays"], deleting["RetentionDeletesMessages"]) == (30, True)
+    assert (text_only["RetentionDays"], text_only["RetentionDeletesMessages"]) == (30, False)
+    assert (keep["RetentionDays"], keep["RetentionDeletesMessages"]) == (None, False)
+    for period in (["--keep"], ["--days", "0"]):
+        with pytest.raises(SystemExit) as refused:
+            run("property", "set-retention", sid, *period, "--delete-messages")
+        assert refused.value.code == 2
+
+
 @pytest.mark.parametrize("days", ["-1", "3651", "1.5", "week"])
 def test_a_retention_that_is_not_a_number_of_days_is_refused(run, tenant, days):
     with pytest.raises(SystemExit) as refused:
@@ -86,6 +103,35 @@ def test_a_retention_that_is_not_a_number_of_days_is_refused(run, tenant, days):
 
 def test_retention_of_an_unknown_property_is_a_clear_error(run):
     code, out, err = run("property", "set-retention", "PR" + "0" * 32, "--days", "30")
+
+    assert code == 1 and out is None
+    assert "No property" in err
+
+
+def test_a_propertys_smart_encoding_default_is_set_on_and_off(run, tenant):
+    sid = tenant.property_sid
+
+    _, before, _ = run("property", "list", "--account", tenant.account_sid)
+    code, on, _ = run("property", "set-smart-encoding", sid, "on")
+    _, listed, _ = run("property", "list", "--account", tenant.account_sid)
+    _, off, _ = run("property", "set-smart-encoding", sid, "off")
+
+    assert [p["SmartEncoding"] for p in before] == [False]
+    assert code == 0 and on["SmartEncoding"] is True
+    assert [p["SmartEncoding"] for p in listed] == [True]
+    assert off["SmartEncoding"] is False and off["PropertySid"] == sid
+
+
+@pytest.mark.parametrize("setting", ["yes", "true", "ON", ""])
+def test_a_smart_encoding_setting_other_than_on_or_off_is_refused(run, tenant, setting):
+    with pytest.raises(SystemExit) as refused:
+        run("property", "set-smart-encoding", tenant.property_sid, setting)
+
+    assert refused.value.code == 2
+
+
+def test_smart_encoding_of_an_unknown_property_is_a_clear_error(run):
+    code, out, err = run("property", "set-smart-encoding", "PR" + "0" * 32, "on")
 
     assert code == 1 and out is None
     assert "No property" in err

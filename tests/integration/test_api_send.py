@@ -377,6 +377,27 @@ def test_smart_encoding_sends_curly_quotes_as_gsm7_in_one_segment_and_keeps_only
     assert item["Text"] == sent_text and CURLY not in json.dumps(item, default=str)
 
 
+def test_a_propertys_smart_encoding_default_applies_to_a_send_that_does_not_say(
+    api, admin, tenant, aws_session, stack
+):
+    # Given a property whose SmartEncoding default the admin set on
+    admin.set_property_smart_encoding(tenant.property_sid, True)
+
+    # When a text with curly quotes is sent without the field, and with it false
+    response = api.send({**SIMPLE, "Text": CURLY})
+    typed = api.send({**SIMPLE, "Text": CURLY, "SmartEncoding": False}).body["Message"]
+
+    # Then the first is sent as replaced, GSM-7 in 1 segment, and stored so
+    assert response.status == 200
+    smart = response.body["Message"]
+    assert (smart["Encoding"], smart["Segments"]) == ("GSM-7", 1)
+    assert "\u2019" not in smart["Text"] and "order's" in smart["Text"]
+    assert message_item(aws_session, stack, smart["MessageSid"])["Text"] == smart["Text"]
+    # and the request's own false wins: as typed, UCS-2 in 2
+    assert (typed["Text"], typed["Encoding"], typed["Segments"]) == (CURLY, "UCS-2", 2)
+    assert message_item(aws_session, stack, typed["MessageSid"])["Text"] == CURLY
+
+
 def test_validity_period_is_stored_with_its_deadline_and_shown_on_the_message(
     api, tenant, aws_session, stack
 ):

@@ -82,3 +82,112 @@ def test_a_property_that_keeps_text_is_left_alone(
 
     assert (result.properties, result.removed) == (0, 0)
     assert get(api, tenant, sid)["Text"] == TEXT
+
+
+def test_a_sent_message_whose_text_retention_removed_still_gets_its_webhook(
+    api, admin, tenant, functions, aws_session, stack, simulator, table_stream
+):
+    import time
+
+    from smsgw.dal.stream_records import job_for_record
+
+    # Given a retaining property's message, sent, with a receipt webhook, whose receipt
+    # has not come when its text is removed (a write the notifier is not invoked for)
+    admin.set_property_retention(tenant.property_sid, 1)
+    sid = api.send(
+        {
+            "From": "+61499009990",
+            "To": "+61488023555",
+            "Text": TEXT,
+            "DeliveryReceiptWebhookUri": "https://hooks.example.com/receipts",
+        }
+    ).body["Message"]["MessageSid"]
+    functions.invoke("sender", {"Records": queued_records(aws_session, stack)})
+    table_stream.records()
+    assert run_retention(time.time() + 2 * DAY).removed == 1
+    assert get(api, tenant, sid)["Status"] == "sent"
+    assert table_stream.records() == []
+
+    # When its receipt comes: delivered
+    submission = simulator.submissions()[-1]
+    form = receipt_form(submission["sid"], "delivered")
+    event = twilio_receipt_event(submission["StatusCallback"], form, simulator.auth_token)
+    assert functions.invoke("webhooks", event)["statusCode"] == 200
+
+    # Then the status change still reaches the notifier, which calls the webhook
+    [record] = table_stream.records()
+    job = job_for_record(record)
+    assert job is not None and (job.message_sid, job.payload["Status"]) == (sid, "delivered")
+
+
+def test_a_deleting_property_loses_its_messages_replies_and_their_items_after_the_period(
+    api, admin, tenant, functions, aws_session, stack, simulator, table_stream, monkeypatch
+):
+    import time
+    import types
+
+    from smsgw import minute_tick
+    from smsgw.dal.callback_store import CallbackLog
+    from smsgw.dal.receipt_store import ReceiptStore
+    from smsgw.kernel.scheduling import bucket_of
+    from tests.integration.test_redaction import LEASED, RECIPIENT, items, reply, submit
+    from tests.support import event as sample_event
+
+    # Given a property whose retention deletes messages after 2 days; a message sent on a
+    # lease, delivered, with a reply, a webhook attempt and a carrier-id lookup; and a
+    # message scheduled for later
+    admin.set_property_retention(tenant.property_sid, 2, delete_messages=True)
+    admin.add_pool_number(LEASED, ["AU"])
+    sent = api.send(
+        {
+            "To": RECIPIENT,
+            "Text": TEXT,
+            "ForwardToEmail": "desk@shop.example",
+            "DeliveryReceiptWebhookUri": "https://hooks.example.com/receipts",
+        }
+    )
+    sid = sent.body["Message"]["MessageSid"]
+    submission = submit(functions, aws_session, stack, simulator)
+    form = receipt_form(submission["sid"], "delivered", to=RECIPIENT, sender=LEASED)
+    event = twilio_receipt_event(submission["StatusCallback"], form, simulator.auth_token)
+    assert functions.invoke("webhooks", event)["statusCode"] == 200
+    reply(functions, simulator, "My address is 1 Long St", "SMin0001")
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    attempt = {"WebhookId": "wh_1", "Status": "delivered", "Attempt": 1, "Result": "ok"}
+    CallbackLog(table).record_attempt(sid, {**attempt, "Timestamp": "2026-12-04T10:00:00Z"})
+    ReceiptStore(table).remember_carrier_sid("twilio", submission["sid"], sid)
+    later = api.send(
+        {"From": "Shop", "To": "+61488023556", "Text": TEXT, "Schedule": int(time.time()) + 3600}
+    ).body["Message"]["MessageSid"]
+    table_stream.records()
+    now = time.time()
+
+    # When the scheduler's retention pass runs a day later, then the scheduler function's
+    # tick three days later (its clock read then), then the pass again
+    early = run_retention(now + DAY)
+    kept = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms/{sid}").status
+    with monkeypatch.context() as patch:
+        patch.setattr(minute_tick, "time", types.SimpleNamespace(time=lambda: now + 3 * DAY))
+        # (its release of scheduled messages starts at that minute, not three days back)
+        table.put_item(
+            Item={"PK": "SCHEDULER", "SK": "CURSOR", "Bucket": bucket_of(int(now) + 3 * DAY)}
+        )
+        functions.invoke("scheduler", sample_event("scheduled_tick"))
+    again = run_retention(now + 3 * DAY + 60)
+
+    # Then the message stays for the period, and is gone after it: GET is a 404, the list
+    # and its Responses no longer show it, once
+    assert (early.deleted, kept) == (0, 200)
+    assert (again.deleted, again.removed) == (0, 0)
+    path = f"/v1/Properties/{tenant.property_sid}/Sms/{sid}"
+    assert api.call("GET", path).status == 404
+    assert api.call("GET", path + "/Responses").status == 404
+    listed = api.call("GET", f"/v1/Properties/{tenant.property_sid}/Sms").body["Messages"]
+    assert [m["MessageSid"] for m in listed] == [later]
+    # and no item of its own is left: its reply, webhook attempts, carrier-id lookup
+    assert items(aws_session, stack, f"MESSAGE#{sid}") == []
+    assert [r for r in items(aws_session, stack, "LEASEREPLIES#") if r["MessageSid"] == sid] == []
+    assert items(aws_session, stack, f"CALLBACKS#{sid}") == []
+    assert items(aws_session, stack, "CARRIERSID#") == []
+    # and the deletes invoke no notifier
+    assert table_stream.records() == []

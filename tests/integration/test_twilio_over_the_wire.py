@@ -159,6 +159,19 @@ def test_beyond_the_carriers_own_rate_limit_submissions_are_throttled_and_counte
     assert sim.state.throttled == 1 and len(sim.submissions()) == 3
 
 
+def test_an_opted_out_fault_is_a_refusal_of_the_message_that_does_not_fail_over(
+    sim: CarrierSimulator, carrier: TwilioCarrier
+) -> None:
+    # Given the carrier refuses the next message for its recipient (opted out)
+    sim.set_fault("opted-out", count=1)
+    # When it is submitted
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    # Then the refusal is permanent and about the message: no other carrier may take it
+    assert (caught.value.permanent, caught.value.fails_over) == (True, False)
+    assert sim.submissions() == []
+
+
 def test_fault_for_one_recipient_spares_the_others(
     sim: CarrierSimulator, carrier: TwilioCarrier
 ) -> None:
@@ -201,6 +214,40 @@ def test_refused_connection_is_transient() -> None:
     with pytest.raises(CarrierError) as caught:
         carrier.submit(_sms())
     assert caught.value.permanent is False
+
+
+def test_a_submission_a_fault_refused_is_listed_apart_from_those_taken(
+    sim: CarrierSimulator, carrier: TwilioCarrier
+) -> None:
+    # Given the carrier answers the next submission with a 5xx
+    sim.set_fault("5xx", count=1)
+    # When two are submitted
+    with pytest.raises(CarrierError):
+        carrier.submit(_sms(to="+447700900999"))
+    carrier.submit(_sms())
+    # Then the refused one is listed as refused, by its fault, and not as taken
+    answer = requests.get(f"{sim.url}/_sim/messages", timeout=5).json()
+    assert [m["To"] for m in answer["messages"]] == [TO]
+    assert [(m["To"], m["fault"]) for m in answer["refused"]] == [("+447700900999", "5xx")]
+
+
+def test_a_stopped_simulator_refuses_connections_and_comes_back_on_its_port() -> None:
+    # Given a running simulator the adapter was given the URL of
+    with CarrierSimulator() as sim:
+        url = sim.url
+        carrier = TwilioCarrier(sim.account_sid, sim.auth_token, url, read_timeout=READ_TIMEOUT)
+
+        # When it stops (a carrier that is down), then starts again
+        sim.stop()
+        with pytest.raises(CarrierError) as refused:
+            carrier.submit(_sms())
+        sim.start()
+
+        # Then the submission while down was refused transiently, and one after it is taken
+        # at the same URL
+        carrier.submit(_sms())
+        assert refused.value.permanent is False
+        assert sim.url == url and len(sim.submissions()) == 1
 
 
 def test_concurrent_submissions_are_answered_concurrently(sim: CarrierSimulator) -> None:

@@ -111,6 +111,42 @@ def test_a_carrier_failing_until_the_validity_runs_out_ends_failed_with_the_vali
     ) == 2
 
 
+def test_a_retry_never_waits_past_the_validity_deadline_and_the_webhook_comes_then(
+    api, tenant, functions, simulator, aws_session, stack, table_stream, sink, monkeypatch
+):
+    import smsgw.send_batch as sender_module
+
+    # Given a code valid for 30 s, with a receipt webhook, on its fourth attempt at a
+    # carrier that answers 5xx (the backoff would be 64 to 80 s)
+    body = {**SIMPLE, "ValidityPeriod": 30, "DeliveryReceiptWebhookUri": f"{sink.url}/receipts"}
+    sid = api.send(body).body["Message"]["MessageSid"]
+    accepted_at = int(message_item(aws_session, stack, sid)["DeliverAt"])
+    records = queued_records(aws_session, stack)
+    simulator.set_fault("5xx", count=1)
+    records[0]["attributes"]["ApproximateReceiveCount"] = "4"
+    back_offs = []
+    monkeypatch.setattr(sender_module, "_back_off", lambda record, delay: back_offs.append(delay))
+
+    # When the sender is refused 10 s after acceptance
+    result = invoke_sender_at(functions, monkeypatch, accepted_at + 10, records)
+
+    # Then its record is held back only for the 20 s left
+    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
+    assert back_offs == [20]
+    assert table_stream.deliver(functions) is None  # nothing final yet: no webhook
+
+    # And when it comes back then, it is failed with the validity's code, not tried again,
+    # and its webhook is called at the deadline
+    records[0]["attributes"]["ApproximateReceiveCount"] = "5"
+    result = invoke_sender_at(functions, monkeypatch, accepted_at + 10 + back_offs[0], records)
+    assert result == {"batchItemFailures": []}
+    assert simulator.submissions() == [] and simulator.state.fault()["remaining"] == 0
+    assert_expired(read(api, tenant, sid))
+    assert table_stream.deliver(functions) == {"batchItemFailures": []}
+    [request] = sink.requests()
+    assert json.loads(request["body"])["ErrorCode"] == VALIDITY_PERIOD_EXPIRED
+
+
 def job_record(sid, message_id="job-1"):
     """The SendQueue record of a message's job, as SQS delivers it once its delay passed."""
     return {

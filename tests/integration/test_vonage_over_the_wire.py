@@ -186,6 +186,19 @@ def test_dropped_connection_is_an_unknown_outcome(
     assert [s["outcome"] for s in sim.submissions()] == ["unknown"]
 
 
+def test_an_opted_out_fault_is_a_refusal_of_the_message_that_does_not_fail_over(
+    sim: CarrierSimulator, carrier: VonageCarrier
+) -> None:
+    # Given the carrier refuses the next message for its recipient (opted out)
+    sim.set_fault("opted-out", count=1)
+    # When it is submitted
+    with pytest.raises(CarrierError) as caught:
+        carrier.submit(_sms())
+    # Then the refusal is permanent and about the message: no other carrier may take it
+    assert (caught.value.permanent, caught.value.fails_over) == (True, False)
+    assert sim.submissions() == []
+
+
 def test_fault_for_one_recipient_spares_the_others(
     sim: CarrierSimulator, carrier: VonageCarrier
 ) -> None:

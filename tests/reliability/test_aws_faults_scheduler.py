@@ -18,6 +18,7 @@ from collections import Counter
 from botocore.exceptions import ClientError
 
 from smsgw import minute_tick, services
+from smsgw.dal.schedule_store import ScheduleStore
 from smsgw.dal.send_queue import SendQueue
 from smsgw.logic.reconcile import GRACE_SECONDS
 from tests.reliability.aws_faults import (
@@ -52,6 +53,9 @@ def test_a_scheduler_tick_under_aws_faults_releases_each_message_and_sends_it_on
     # The simulated clock starts in the past, so that every message is due by the real
     # time at which the sender claims it; SendQueue's delays are not waited out.
     start = int(time.time()) - (MINUTES + 5) * 60
+    # The table, made moments ago, is as old as the simulated clock: its scheduler's
+    # first tick starts from the table's creation (kernel/scheduling.first_cursor).
+    monkeypatch.setattr(ScheduleStore, "created_at", lambda store: start)
     enqueue_many = SendQueue.enqueue_many
     monkeypatch.setattr(
         SendQueue, "enqueue_many", lambda q, jobs: enqueue_many(q, [(s, 0) for s, _ in jobs])

@@ -42,6 +42,9 @@ def test_a_tick_killed_before_its_cursor_moved_releases_the_bucket_again_and_sen
     # The simulated clock starts well in the past, so every message is due by the real
     # time at which the sender (on the real clock) claims it.
     start = int(time.time()) - (MINUTES + 5) * 60
+    # The table, made moments ago, is as old as the simulated clock: its scheduler's
+    # first tick starts from the table's creation (kernel/scheduling.first_cursor).
+    monkeypatch.setattr(ScheduleStore, "created_at", lambda store: start)
     # SendQueue as the scheduler fills it: each job visible after its delay
     visible: list[tuple[int, dict]] = []
     clock = {"now": start}

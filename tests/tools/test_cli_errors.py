@@ -8,6 +8,7 @@ a process too, so the process's exit status and stderr are proven end to end."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import socket
@@ -55,8 +56,7 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
-    """The subcommand with its required arguments filled in."""
+def _parser_of(path: tuple[str, ...]) -> argparse.ArgumentParser:
     parser = cli.build_parser()
     for name in path:
         parser = next(
@@ -64,6 +64,12 @@ def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
             for action in parser._actions
             if action.choices and isinstance(action.choices, dict)
         )
+    return parser
+
+
+def _arguments(path: tuple[str, ...], values: dict[str, str]) -> list[str]:
+    """The subcommand with its required arguments filled in."""
+    parser = _parser_of(path)
     argv = list(path)
     for action in parser._actions:
         if action.option_strings and not action.required:
@@ -146,13 +152,20 @@ AWS_CONDITIONS = (
     "access denied",
 )
 LOCAL_CONDITIONS = ("missing info file", "stale info file")
+# `smsgw local sim ... --carrier vonage`: that carrier's simulator gone with its stack, or
+# never started by it.
+SIM_CONDITIONS = ("stale info file, --carrier", "carrier not simulated")
 # Every way the operator's environment can be wrong, for each subcommand it can fail.
-CASES = [
-    (name, path)
-    for name in (*AWS_CONDITIONS, *LOCAL_CONDITIONS)
-    for path in LEAVES
-    if path[0] in AWS_GROUPS or name in LOCAL_CONDITIONS
-] + [("bad ids", path) for path in LEAVES if _takes_an_id(path)]
+CASES = (
+    [
+        (name, path)
+        for name in (*AWS_CONDITIONS, *LOCAL_CONDITIONS)
+        for path in LEAVES
+        if path[0] in AWS_GROUPS or name in LOCAL_CONDITIONS
+    ]
+    + [(name, path) for name in SIM_CONDITIONS for path in LEAVES if path[:2] == ("local", "sim")]
+    + [("bad ids", path) for path in LEAVES if _takes_an_id(path)]
+)
 CONDITIONS = list(dict.fromkeys(name for name, _ in CASES))
 
 
@@ -176,32 +189,41 @@ def conditions(tmp_path_factory, moto_url, throttling_url, denying_url) -> dict[
     of the subcommand's arguments."""
     closed = f"http://127.0.0.1:{_closed_port()}"
     empty = tmp_path_factory.mktemp("empty")
-    stale = tmp_path_factory.mktemp("stale")
-    (stale / ".local-stack").mkdir(parents=True)
-    (stale / ".local-stack" / "info.json").write_text(
-        json.dumps(
-            {
-                "AwsEndpointUrl": closed,
-                "AwsCredentials": {"aws_access_key_id": "k", "aws_secret_access_key": "s"},
-                "Region": "us-east-1",
-                "StackName": "smsgw-local",
-                "TableName": "smsgw-local-Table",
-                "SimulatorUrl": closed,
-            }
-        )
-    )
-    return {
-        "no region": (["--stack", "smsgw"], empty, GOOD),
-        "no credentials": (["--stack", "smsgw", "--region", "eu-west-1"], empty, GOOD),
-        "stack not found": (["--endpoint-url", moto_url, "--stack", "smsgw"], empty, GOOD),
-        "table not found": (["--endpoint-url", moto_url, "--table", "missing"], empty, GOOD),
-        "endpoint unreachable": (["--endpoint-url", closed, "--table", "t"], empty, GOOD),
-        "throttled": (["--endpoint-url", throttling_url, "--table", "t"], empty, GOOD),
-        "access denied": (["--endpoint-url", denying_url, "--table", "t"], empty, GOOD),
-        "missing info file": (["--local"], empty, GOOD),
-        "stale info file": ([], stale, GOOD),
-        "bad ids": (["--endpoint-url", closed, "--table", "t"], empty, BAD),
+    stale_info = {
+        "AwsEndpointUrl": closed,
+        "AwsCredentials": {"aws_access_key_id": "k", "aws_secret_access_key": "s"},
+        "Region": "us-east-1",
+        "StackName": "smsgw-local",
+        "TableName": "smsgw-local-Table",
+        "SimulatorUrl": closed,
+        "Carrier": "twilio",
+        "Simulators": {"twilio": closed, "vonage": closed},
     }
+    stale = _with_info(tmp_path_factory.mktemp("stale"), stale_info)
+    # a stack that simulated its own carrier only (as before there were several)
+    one = {key: value for key, value in stale_info.items() if key != "Simulators"}
+    single = _with_info(tmp_path_factory.mktemp("single"), one)
+    vonage = ["--carrier", "vonage"]
+    return {
+        "no region": (["--stack", "smsgw"], empty, GOOD, []),
+        "no credentials": (["--stack", "smsgw", "--region", "eu-west-1"], empty, GOOD, []),
+        "stack not found": (["--endpoint-url", moto_url, "--stack", "smsgw"], empty, GOOD, []),
+        "table not found": (["--endpoint-url", moto_url, "--table", "missing"], empty, GOOD, []),
+        "endpoint unreachable": (["--endpoint-url", closed, "--table", "t"], empty, GOOD, []),
+        "throttled": (["--endpoint-url", throttling_url, "--table", "t"], empty, GOOD, []),
+        "access denied": (["--endpoint-url", denying_url, "--table", "t"], empty, GOOD, []),
+        "missing info file": (["--local"], empty, GOOD, []),
+        "stale info file": ([], stale, GOOD, []),
+        "stale info file, --carrier": ([], stale, GOOD, vonage),
+        "carrier not simulated": ([], single, GOOD, vonage),
+        "bad ids": (["--endpoint-url", closed, "--table", "t"], empty, BAD, []),
+    }
+
+
+def _with_info(directory: Path, info: dict[str, Any]) -> Path:
+    (directory / ".local-stack").mkdir(parents=True)
+    (directory / ".local-stack" / "info.json").write_text(json.dumps(info))
+    return directory
 
 
 def _failure(name: str, argv: list[str], result: subprocess.CompletedProcess[str]) -> str | None:
@@ -233,8 +255,8 @@ def test_no_subcommand_prints_a_traceback_on_an_expected_failure(
     name, path, conditions, monkeypatch
 ):
     # Given a subcommand and a way the operator's environment can be wrong
-    options, cwd, values = conditions[name]
-    argv = [*options, *_arguments(path, values)]
+    options, cwd, values, more = conditions[name]
+    argv = [*options, *_arguments(path, values), *more]
 
     # When it runs (through the entry point, in a process's environment)
     result = smsgw_in_process(argv, cwd, monkeypatch)
@@ -248,14 +270,44 @@ def test_no_subcommand_prints_a_traceback_on_an_expected_failure_as_a_process(
     name, path, conditions
 ):
     # Given a subcommand and a way the operator's environment can be wrong
-    options, cwd, values = conditions[name]
-    argv = [*options, *_arguments(path, values)]
+    options, cwd, values, more = conditions[name]
+    argv = [*options, *_arguments(path, values), *more]
 
     # When it runs as a process
     result = _run(argv, cwd)
 
     # Then it fails with one short line on stderr, and no traceback
     assert _failure(name, argv, result) is None, _failure(name, argv, result)
+
+
+# Each positional argument that takes one of a fixed set of words (`on|off`), by its leaf.
+WORD_ARGUMENTS = [
+    (path, action.dest)
+    for path in LEAVES
+    for action in _parser_of(path)._actions
+    if not action.option_strings and isinstance(action.choices, (list, tuple))
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "dest"), WORD_ARGUMENTS, ids=[f"{'-'.join(p)}-{d}" for p, d in WORD_ARGUMENTS]
+)
+def test_a_word_outside_an_arguments_choices_is_one_line_and_status_2(
+    path, dest, tmp_path, monkeypatch
+):
+    # Given a subcommand whose argument is one of a few words, given another word
+    argv = ["--table", "t", *_arguments(path, {**GOOD, dest: "maybe"})]
+
+    # When it runs
+    result = smsgw_in_process(argv, tmp_path, monkeypatch)
+
+    # Then a usage error in one line names the words it takes, and nothing was called
+    assert _failure("bad word", argv, result) is None, _failure("bad word", argv, result)
+    assert result.returncode == 2 and "'maybe'" in result.stderr
+
+
+def test_the_word_arguments_include_set_smart_encodings_on_or_off():
+    assert (("property", "set-smart-encoding"), "setting") in WORD_ARGUMENTS
 
 
 def test_the_error_lines_say_what_is_wrong_and_what_to_do(tmp_path, moto_url, monkeypatch):

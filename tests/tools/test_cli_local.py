@@ -36,10 +36,11 @@ def moto_with_stack() -> Iterator[dict[str, Any]]:
             region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="t"
         )
         stack = deploy(session, "smsgw-local", endpoint_url=server.url)
-        # The carrier's keys in its secret, as the local stack puts its simulator's there
+        # Twilio's and Vonage's keys in the secret, as the local stack puts its simulators'
+        secret = {"AccountSid": "AC" + "0" * 32, "AuthToken": "t"}
+        secret["vonage"] = {"ApiKey": "k", "ApiSecret": "s", "SignatureSecret": "v"}
         session.client("secretsmanager", endpoint_url=server.url).put_secret_value(
-            SecretId=stack.physical_ids["CarrierSecret"],
-            SecretString=json.dumps({"AccountSid": "AC" + "0" * 32, "AuthToken": "t"}),
+            SecretId=stack.physical_ids["CarrierSecret"], SecretString=json.dumps(secret)
         )
         credentials = iam.create_admin(session.client("iam", endpoint_url=server.url))
         yield {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsgw_tools.local.commands import receipt_note, timeline
+from smsgw_tools.local.demo import receipt_note, timeline
 
 SENT_BY_SENDER = {"Status": "sent", "Timestamp": "2026-12-04T08:55:40.696Z", "CarrierSid": "SMc"}
 

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from smsgw_tools.local import commands as local_commands
+from smsgw_tools.local import demo
 
 
 class _FakeStack:
@@ -37,7 +38,9 @@ class _FakeStack:
 
 
 def _up(tmp_path) -> argparse.Namespace:
-    return argparse.Namespace(port=0, carrier="twilio", info_file=tmp_path / "info.json")
+    return argparse.Namespace(
+        port=0, carrier="twilio", carriers=None, info_file=tmp_path / "info.json"
+    )
 
 
 def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkeypatch):
@@ -85,10 +88,10 @@ def test_the_demo_keeps_its_function_logs_under_local_stack(tmp_path, monkeypatc
             log.write("ApiFunction | START RequestId: 1\n")
 
     monkeypatch.setattr("smsgw_tools.local.stack.LocalStack", LoggingStack)
-    monkeypatch.setattr(local_commands, "run_demo", lambda info, session: 0)
+    monkeypatch.setattr(demo, "run_demo", lambda info, session, failover: 0)
 
     # When the demo runs
-    code = local_commands.demo_command(argparse.Namespace(port=0))
+    code = demo.demo_command(argparse.Namespace(port=0))
 
     # Then its log is .local-stack/demo.log and nothing is left in the temporary directory
     assert code == 0

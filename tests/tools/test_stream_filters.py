@@ -78,6 +78,28 @@ def test_delivery_receipt_false_is_the_notifiers_to_drop(template_filters):
     assert template_filters.matches(refused) and job_for_record(refused) is None
 
 
+def test_a_redactions_write_is_left_out(template_filters):
+    # Given a delivered message's redaction: Redacted set, the status unchanged
+    redaction = changed(OldImage__Status={"S": "delivered"}, NewImage__Redacted={"BOOL": True})
+
+    # Then Lambda does not invoke the notifier for it (which would drop it anyway)
+    assert not template_filters.matches(redaction)
+    assert job_for_record(redaction) is None
+
+
+def test_a_status_change_of_a_message_redacted_before_still_passes(template_filters):
+    # Given a `sent` message whose text retention removed, then its receipt: delivered
+    receipt = changed(
+        OldImage__Status={"S": "sent"},
+        OldImage__Redacted={"BOOL": True},
+        NewImage__Redacted={"BOOL": True},
+    )
+
+    # Then its webhook is still called
+    assert template_filters.matches(receipt)
+    assert job_for_record(receipt) is not None
+
+
 def test_the_template_filter_reads_the_key_prefix(template_filters):
     other = copy.deepcopy(SAMPLE)
     other["dynamodb"]["Keys"]["PK"] = {"S": "CALLBACKS#SM00000000000000000000000000000001"}
@@ -161,6 +183,13 @@ def test_filter_rules_exact_values_exists_and_prefix():
     assert not filters.matches({"a": 1, "b": "p-1"})
     assert not filters.matches({"a": 1})
     assert filters.matches({"e": None})  # the second pattern: d absent, e present
+    nested = Filters.from_criteria(
+        {"Filters": [{"Pattern": json.dumps({"n": {"f": {"BOOL": [{"exists": False}]}}})}]}
+    )
+    assert nested.matches({"n": {}})  # leaf by leaf: under an absent field, absent too
+    assert nested.matches({"n": {"f": {"S": "x"}}})
+    assert not nested.matches({"n": {"f": {"BOOL": True}}})
+    assert nested.matches({"other": 1})  # the leaf's path is absent from the top
     assert not filters.matches({"d": 0, "e": 1})
     assert Filters().matches({"anything": 1})
 

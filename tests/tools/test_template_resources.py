@@ -221,9 +221,10 @@ def test_the_notifiers_stream_trigger_is_read_from_the_template():
     source = template.sam["Resources"]["NotifierFunction"]["Properties"]["Events"]
     assert source["FinalStatuses"]["Properties"]["MaximumRecordAgeInSeconds"] >= 3600
     assert trigger.on_failure == "StreamDeadLetterQueue"
-    receipts, replies = trigger.filters.patterns
-    statuses = receipts["dynamodb"]["NewImage"]["Status"]["S"]
-    assert tuple(statuses) == RECEIPT_WEBHOOK_STATUSES
+    receipts, redacted_before, replies = trigger.filters.patterns
+    for pattern in (receipts, redacted_before):
+        statuses = pattern["dynamodb"]["NewImage"]["Status"]["S"]
+        assert tuple(statuses) == RECEIPT_WEBHOOK_STATUSES
     assert replies["eventName"] == ["INSERT"]
     assert replies["dynamodb"]["Keys"]["PK"]["S"] == [{"prefix": REPLIES_PREFIX}]
     assert replies["dynamodb"]["NewImage"] == {FORWARDS: {"S": [{"exists": True}]}}

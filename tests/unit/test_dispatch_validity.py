@@ -12,6 +12,7 @@ from smsgw.errors import TransientError
 from smsgw.logic.dispatch import VALIDITY_PERIOD_EXPIRED
 from smsgw.models.carrier import CarrierError
 from smsgw.models.message import FAILED, QUEUED, SCHEDULED, SENDING, SENT
+from smsgw.send_batch import retry_delay
 from tests.fakes.builders import T0
 from tests.unit.test_dispatch_use_case import World
 
@@ -146,3 +147,36 @@ def test_a_raw_request_with_a_validity_period_is_stored_with_its_deadline_and_se
 
 def _unreachable(*_):
     raise AssertionError("an expired message needs no opt-out lookup")
+
+
+def test_a_refused_message_is_retried_no_later_than_its_validity_deadline(world):
+    # Given a message valid for 120 s whose carrier is unavailable 100 s after acceptance
+    sid = world.stored(**valid_for(120))
+    world.carrier.outcomes = [CarrierError("503", permanent=False)]
+    world.clock.now = T0 + 100.5
+
+    # When the sender is refused
+    with pytest.raises(TransientError) as refused:
+        world.deliver(sid)
+
+    # Then the retry is put off by no more than the 20 s left (rounded up): it comes back
+    # at the deadline and is failed then, not after the whole backoff
+    assert refused.value.expires_in == 20
+    assert retry_delay(3, None, refused.value.expires_in) == 20
+    assert retry_delay(1, 600, refused.value.expires_in) == 20  # a Retry-After too
+    assert retry_delay(1, 2, refused.value.expires_in) == 2  # a shorter wait stays
+    assert retry_delay(1, None, 0) == 1  # no time left: back in a second, to be failed
+    world.clock.now = T0 + 100.5 + 20
+    assert world.deliver(sid, receive_count=2).status == FAILED
+    assert_expired(world, sid)
+
+
+def test_a_refused_message_without_a_validity_period_keeps_its_whole_backoff(world):
+    sid = world.stored()
+    world.carrier.outcomes = [CarrierError("503", permanent=False)]
+
+    with pytest.raises(TransientError) as refused:
+        world.deliver(sid)
+
+    assert refused.value.expires_in is None
+    assert retry_delay(1, 600, refused.value.expires_in) == 600

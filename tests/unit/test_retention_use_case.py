@@ -136,3 +136,92 @@ def test_a_pass_reads_at_most_its_budget_and_the_next_starts_at_another_property
 
     assert (first.removed, second.removed) == (3, 3)
     assert all(messages.get(sid).text is None for sid in mine + theirs)
+
+
+# --- a property whose retention deletes its messages ----------------------------------------
+
+
+def leased(messages, replies, at=T0, **changes) -> str:
+    """A message sent on the lease, with a reply it routed and one routed by another."""
+    lease = {"LeaseId": LEASE_ID, "Number": "+61400000001", "ExpiresAt": "x"}
+    sid = stored(messages, at=at, lease=lease, **changes)
+    replies.store(a_reply(message_sid=sid, received_at=iso_from_epoch(at + 5)), at)
+    return sid
+
+
+def test_a_deleting_property_loses_its_messages_and_their_replies_after_the_period(
+    store, messages, replies
+):
+    # Given a property whose retention deletes messages, and one of its messages with a
+    # reply, beside another message's reply on the same lease
+    store.set_retention(PROPERTY, 7, delete_messages=True)
+    sid = leased(messages, replies)
+    replies.store(a_reply(message_sid="SM" + "9" * 32, received_at=iso_from_epoch(T0 + 9)), T0)
+
+    # When the pass runs within the period, then after it, then again
+    before = run(store, messages, replies, T0 + 7 * DAY - 1)
+    after = run(store, messages, replies, T0 + 7 * DAY + 1)
+    again = run(store, messages, replies, T0 + 7 * DAY + 61)
+
+    # Then the message and the reply it routed are gone after the period, once; the other
+    # message's reply stays
+    assert (before.deleted, after.deleted, again.deleted) == (0, 1, 0)
+    assert after.removed == 0
+    assert messages.get(sid) is None
+    left, _ = replies.for_lease(LEASE_ID, iso_from_epoch(T0))
+    assert [r.message_sid for r in left] == ["SM" + "9" * 32]
+
+
+def test_a_deleting_property_keeps_a_message_still_to_be_sent_and_what_follows_it(
+    store, messages, replies
+):
+    store.set_retention(PROPERTY, 7, delete_messages=True)
+    waiting = stored(messages, status=SCHEDULED, at=T0)
+    behind = stored(messages, status=DELIVERED, at=T0 + 1)
+
+    held = run(store, messages, replies, T0 + 8 * DAY)
+    kept = messages.get(behind)
+    messages.items[waiting]["Status"] = FAILED  # it is done with at last
+    released = run(store, messages, replies, T0 + 8 * DAY + 60)
+
+    assert held.deleted == 0 and kept is not None
+    assert released.deleted == 2 and messages.items == {}
+
+
+def test_a_deleting_pass_stopped_halfway_is_finished_by_the_next(store, messages, replies):
+    # Given a deleting property's two messages, and a pass that stops after the first
+    # message's reply was deleted (the scheduler's invocation killed)
+    store.set_retention(PROPERTY, 7, delete_messages=True)
+    first = leased(messages, replies, at=T0)
+    second = stored(messages, at=T0 + 10)
+    delete_message = store.delete_message
+
+    def killed(message, allowed):
+        raise TimeoutError("the invocation ended")
+
+    store.delete_message = killed
+    with pytest.raises(TimeoutError):
+        run(store, messages, replies, T0 + 8 * DAY)
+    assert messages.get(first) is not None and store.cursors == {}
+
+    # When the next pass runs
+    store.delete_message = delete_message
+    resumed = run(store, messages, replies, T0 + 8 * DAY + 60)
+
+    # Then it finishes: both messages and the reply are gone, each counted once
+    assert resumed.deleted == 2
+    assert messages.get(first) is None and messages.get(second) is None
+    assert replies.for_lease(LEASE_ID, iso_from_epoch(T0))[0] == []
+
+
+def test_a_property_set_back_to_text_only_removes_text_and_deletes_nothing(
+    store, messages, replies
+):
+    store.set_retention(PROPERTY, 7, delete_messages=True)
+    store.set_retention(PROPERTY, 7)
+    sid = stored(messages)
+
+    result = run(store, messages, replies, T0 + 8 * DAY)
+
+    assert (result.removed, result.deleted) == (1, 0)
+    assert messages.get(sid).text is None

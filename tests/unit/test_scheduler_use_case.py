@@ -8,7 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from smsgw.kernel.scheduling import SQS_MAX_DELAY_SECONDS, last_releasable_bucket
+from smsgw.kernel.scheduling import (
+    CLOCK_SKEW_SECONDS,
+    FIRST_TICK_LOOKBACK_SECONDS,
+    SQS_MAX_DELAY_SECONDS,
+    bucket_of,
+    last_releasable_bucket,
+)
 from smsgw.logic.schedule_release import Scheduler
 from smsgw.models.message import SCHEDULED
 from tests.fakes import FakeMessageStore, FakeScheduleStore, FakeSendQueue
@@ -137,27 +143,59 @@ def test_a_busy_minute_is_released_in_batches_of_ten(scheduler, messages, queue)
     assert sorted(delay for _, delay in released(queue)) == [841 + i for i in range(60)]
 
 
-def test_a_new_stacks_first_tick_starts_15_minutes_back_and_misses_no_waiting_message(
-    store, messages, queue, pool
+@pytest.mark.parametrize("first_tick_after", [60, 6 * 3600])
+def test_a_new_stacks_first_tick_reads_only_what_can_wait_and_misses_nothing(
+    store, messages, queue, pool, first_tick_after
 ):
-    # Given a new stack: the earliest message that can wait in the table (stored at T0, due
-    # just over 15 minutes later) and a later one, stored before the scheduler ever ran
+    # Given a new table (created at T0): the earliest message that can wait in it (stored
+    # at once, due just over 15 minutes later) and a later one, stored before the
+    # scheduler ever ran
+    store.created = T0
     fresh = Scheduler(store, queue.enqueue_many, lease_seconds=LEASE, pool=pool)
     earliest = waiting(messages, T0 + SQS_MAX_DELAY_SECONDS + 1)
     later = waiting(messages, T0 + 3600)
 
-    # When the scheduler ticks every minute from a minute after the stack was created
-    ticks = [fresh.tick(T0 + 60 * n, f"tick-{n}") for n in range(1, 50)]
+    # When the scheduler first ticks a minute after the table was created (or hours late)
+    # and then every minute
+    start = T0 + first_tick_after
+    ticks = [fresh.tick(start + 60 * n, f"tick-{n}") for n in range(50)]
 
-    # Then each is released once, and the first tick walked about 31 buckets, not a day's
+    # Then each is released once, and a first tick on time read two or three buckets (the
+    # minutes the earliest message can be due in, give or take a clock's skew), not the
+    # half hour around it
     assert sorted(sid for sid, _ in released(queue)) == sorted([earliest, later])
     assert sum(t.released for t in ticks) == 2
     first, last = ticks[0].buckets or (0, 0)
-    assert last - first + 1 <= 2 * SQS_MAX_DELAY_SECONDS // 60 + 1
+    assert first == bucket_of(T0 + SQS_MAX_DELAY_SECONDS - CLOCK_SKEW_SECONDS)
+    if first_tick_after == 60:
+        assert last - first + 1 <= 3
+
+
+def test_a_table_that_lost_its_cursor_looks_back_one_day_not_to_its_creation(
+    store, messages, queue, pool
+):
+    # Given a table created a year ago whose cursor is gone, and a message due an hour ago
+    store.created = T0 - 365 * 86_400
+    overdue = waiting(messages, T0 - 3600)
+
+    # When the scheduler ticks
+    result = Scheduler(store, queue.enqueue_many, lease_seconds=LEASE, pool=pool).tick(T0, "t")
+
+    # Then it starts one day back, and catches up in ticks of at most 180 buckets
+    first, last = result.buckets or (0, 0)
+    assert first == bucket_of(T0 - FIRST_TICK_LOOKBACK_SECONDS)
+    assert last - first + 1 == 180
+    assert released(queue) == []  # not yet: the message's bucket is further on
+    ticks = [
+        Scheduler(store, queue.enqueue_many, lease_seconds=LEASE, pool=pool).tick(T0, f"t{n}")
+        for n in range(8)
+    ]
+    assert released(queue) == [(overdue, 0)] and sum(t.released for t in ticks) == 1
 
 
 def test_a_first_tick_that_fails_leaves_its_start_to_the_next_tick(store, messages, queue, pool):
     # Given a message waiting on a new stack, and a first tick whose queue sends fail
+    store.created = T0
     due = T0 + SQS_MAX_DELAY_SECONDS + 1
     sid = waiting(messages, due)
 
@@ -167,9 +205,9 @@ def test_a_first_tick_that_fails_leaves_its_start_to_the_next_tick(store, messag
     with pytest.raises(ConnectionError):
         Scheduler(store, failing, lease_seconds=LEASE, pool=pool).tick(T0 + 60, "first")
 
-    # When the next tick runs an hour later (further back than a first tick would look)
+    # When the next tick runs two days later (further back than a first tick would look)
     result = Scheduler(store, queue.enqueue_many, lease_seconds=LEASE, pool=pool).tick(
-        T0 + 3660, "next"
+        T0 + 2 * 86_400, "next"
     )
 
     # Then it goes on from the first tick's start: the overdue message is released at once

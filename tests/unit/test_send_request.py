@@ -295,6 +295,15 @@ def test_the_text_limit_holds_for_the_text_smart_encoding_sends():
     assert "SmartEncoding" in caught.value.message
 
 
+def test_a_request_that_does_not_say_takes_the_propertys_smart_encoding_and_one_that_does_wins():
+    def smart(**changes) -> bool:
+        body = {**BASE, "Text": CURLY, **changes}
+        return parse_send_request(body, now=NOW, smart_encoding_default=True).smart_encoding
+
+    assert (smart(), smart(SmartEncoding=None)) == (True, True)
+    assert (smart(SmartEncoding=True), smart(SmartEncoding=False)) == (True, False)
+
+
 @pytest.mark.parametrize("value", ["true", 1, 0, [True]])
 def test_smart_encoding_that_is_not_a_boolean_has_its_own_code(value):
     rejected(ErrorCode.SMART_ENCODING_INVALID, "SmartEncoding", SmartEncoding=value)

@@ -3,7 +3,8 @@
 smsgw [--local | --stack NAME | --table NAME] [--endpoint-url URL] [--region R] [--json] ...
 smsgw ... account create --name N | list | enable SID | disable SID | rotate-token SID
 smsgw ... property create --account SID --name N | list --account SID | enable | disable
-smsgw ... property set-retention SID --days N | --keep
+smsgw ... property set-retention SID --days N [--delete-messages] | --keep
+smsgw ... property set-smart-encoding SID on|off
 smsgw ... property webhook-secret show SID | rotate SID | drop-previous SID
 smsgw ... pool add +61400000001 --countries AU,NZ [--carrier vonage] | list | remove +614...
 smsgw ... route set +61 twilio,vonage [--carrier-secret NAME] | list | remove +61
@@ -97,7 +98,10 @@ def _property(args: argparse.Namespace) -> int:
         case "enable" | "disable":
             result = admin.set_property_sms(args.sid, args.action == "enable")
         case "set-retention":
-            result = admin.set_property_retention(args.sid, None if args.keep else args.days)
+            days = None if args.keep else args.days
+            result = admin.set_property_retention(args.sid, days, args.delete_messages)
+        case "set-smart-encoding":
+            result = admin.set_property_smart_encoding(args.sid, args.setting == "on")
         case "webhook-secret" if args.operation == "show":
             result = admin.webhook_secret(args.sid)
         case "webhook-secret" if args.operation == "rotate" and args.drop_previous:
@@ -265,6 +269,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--days", type=_retention_days, help=f"1 to {MAX_RETENTION_DAYS}; 0 keeps it for good"
     )
     period.add_argument("--keep", action="store_true", help="keep it for good (the default)")
+    retention.add_argument(
+        "--delete-messages",
+        action="store_true",
+        help="after the period, delete the messages themselves, with their replies and "
+        "status history (default: only their text is removed)",
+    )
+    smart = prop_actions.add_parser(
+        "set-smart-encoding",
+        help="SmartEncoding for its send requests that do not say (off by default)",
+    )
+    smart.add_argument("sid", type=PROPERTY_SID)
+    smart.add_argument(
+        "setting",
+        choices=("on", "off"),
+        help="on: replace GSM-7 look-alikes unless a request says SmartEncoding: false",
+    )
     secret = prop_actions.add_parser("webhook-secret", help="the receipt webhooks' signing secret")
     operations = secret.add_subparsers(dest="operation", required=True)
     operations.add_parser("show", help="the secrets that sign now").add_argument(
@@ -340,7 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "delete_messages", False) and not args.days:
+        parser.error("--delete-messages needs a retention period: --days N, 1 or more")
     try:
         return args.func(args)
     except KeyboardInterrupt:

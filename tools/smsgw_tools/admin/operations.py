@@ -112,10 +112,23 @@ class Admin:
         assert prop is not None
         return _property_view(prop)
 
-    def set_property_retention(self, property_sid: str, days: int | None) -> dict[str, Any]:
+    def set_property_retention(
+        self, property_sid: str, days: int | None, delete_messages: bool = False
+    ) -> dict[str, Any]:
         """Remove the property's message and reply text `days` days after each message was
-        created; None (or 0) keeps it, as by default."""
-        self._tenants.set_property_retention(property_sid, days or None)
+        created, or with `delete_messages` delete the messages and their replies then;
+        None (or 0) keeps them, as by default."""
+        if delete_messages and not days:
+            raise ValueError("deleting messages needs a retention period")
+        self._tenants.set_property_retention(property_sid, days or None, delete_messages)
+        prop = self._tenants.get_property(property_sid)
+        assert prop is not None
+        return _property_view(prop)
+
+    def set_property_smart_encoding(self, property_sid: str, on: bool) -> dict[str, Any]:
+        """SmartEncoding for the property's send requests that do not say (off by default);
+        a request's own `SmartEncoding` wins. Read by each send: it applies to the next."""
+        self._tenants.set_property_smart_encoding(property_sid, on)
         prop = self._tenants.get_property(property_sid)
         assert prop is not None
         return _property_view(prop)
@@ -258,4 +271,6 @@ def _property_view(prop: Property) -> dict[str, Any]:
         "SmsEnabled": view["sms_enabled"],
         "DateCreated": view["date_created"],
         "RetentionDays": view["retention_days"],
+        "RetentionDeletesMessages": view["retention_deletes_messages"],
+        "SmartEncoding": view["smart_encoding"],
     }

@@ -1,7 +1,9 @@
-"""The carrier simulator in the local stack, set up as an operator sets up a real carrier.
+"""The carrier simulators in the local stack, set up as an operator sets up real carriers.
 
-The simulator speaks the deployment's `Carrier`; its keys go into the carrier secret
-(`carrier_secret`). For End User Messaging the stack also stands in for AWS's network
+One simulator per carrier the stack serves, each in its carrier's wire format, on a port of
+its own (`start_simulators`); their keys go into the carrier secret (`stack_secret`): the
+deployment carrier's at the top level, every other carrier's under its name, so routes can
+name any of them. For End User Messaging the stack also stands in for AWS's network
 (`harness_environment`: the SNS host name mapped to the simulator's HTTPS server, its CA
 trusted) and subscribes the gateway's callback URLs to the simulator's SNS topics
 (`subscribe_sns`), as docs/local-stack.md describes.
@@ -10,7 +12,7 @@ trusted) and subscribes the gateway's callback URLs to the simulator's SNS topic
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +29,43 @@ CallbackUrl = Callable[[str, str], str]
 """(carrier, Receipts or Responses) → the carrier's callback URL (the webhooks function's)."""
 
 
-def start_simulator(host: str, stack: Stack, callback_url: CallbackUrl) -> CarrierSimulator:
-    """A running simulator in the stack's carrier's wire format (End User Messaging's in the
-    stack's account and region), posting replies to the Responses URL."""
-    carrier = stack.parameters.get("Carrier", "twilio")
+def start_simulators(
+    host: str, stack: Stack, callback_url: CallbackUrl, carriers: Sequence[str]
+) -> dict[str, CarrierSimulator]:
+    """A running simulator per carrier, each in its carrier's wire format (End User
+    Messaging's in the stack's account and region), posting replies to its carrier's
+    Responses URL. Stops the ones it started if one fails to start."""
+    simulators: dict[str, CarrierSimulator] = {}
+    try:
+        for carrier in carriers:
+            simulators[carrier] = start_simulator(host, stack, callback_url, carrier)
+    except BaseException:
+        for simulator in simulators.values():
+            simulator.stop()
+        raise
+    return simulators
+
+
+def start_simulator(
+    host: str, stack: Stack, callback_url: CallbackUrl, carrier: str
+) -> CarrierSimulator:
+    """A running simulator in `carrier`'s wire format, posting replies to its Responses URL."""
     account = EumAccount(region=stack.region, account_id=stack.account_id)
     simulator = CarrierSimulator(host=host, port=0, carrier=carrier, eum=account).start()
     # Replies go where a carrier's number configuration would send them: Responses.
     simulator.state.replies.url = callback_url(carrier, "Responses")
     return simulator
+
+
+def stack_secret(simulators: Mapping[str, CarrierSimulator], default: str) -> dict[str, Any]:
+    """The carrier secret of a stack whose carriers are `simulators`: the deployment
+    carrier's keys at the top level (as with one carrier), every other's under its name
+    (docs/carriers.md, "Configuring a deployment")."""
+    secret = carrier_secret(simulators[default], default) if default in simulators else {}
+    for carrier, simulator in simulators.items():
+        if carrier != default:
+            secret[carrier] = carrier_secret(simulator, carrier)
+    return secret
 
 
 def carrier_secret(simulator: CarrierSimulator, carrier: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ then what it names does not answer, and they say so)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,22 @@ DEMO_LOG_FILE = Path(".local-stack/demo.log")
 """The function logs of the last `smsgw local demo`, replaced by the next (`.local-stack/`
 is git-ignored; nothing is left in the temporary directory)."""
 LOCAL_CARRIERS = ("twilio", "vonage", "eum")
+DEFAULT_SIMULATED = ("twilio", "vonage")
+"""The carriers a local stack simulates unless told which: its own is always one (End User
+Messaging, which brings a local SNS and CA, only when asked for)."""
 START_HINT = "start it with `make serve` (or `smsgw local up`)"
+
+
+def served_carriers(carrier: str, carriers: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The carriers a stack whose `Carrier` is `carrier` simulates: `carriers` (default
+    `DEFAULT_SIMULATED`), each once, `carrier` first. Raises ValueError on an unknown name."""
+    names = [name.strip().lower() for name in (carriers or DEFAULT_SIMULATED) if name.strip()]
+    unknown = [name for name in [carrier, *names] if name not in LOCAL_CARRIERS]
+    if unknown:
+        raise ValueError(
+            f"unknown carrier {unknown[0]!r}: the local stack simulates {', '.join(LOCAL_CARRIERS)}"
+        )
+    return tuple(dict.fromkeys([carrier, *names]))
 
 
 def read_info(path: Path) -> dict[str, Any]:

@@ -10,10 +10,10 @@ import argparse
 import json
 import sys
 
-from smsgw_tools.local.sim_commands import simulator_url
+from smsgw_tools.local.sim_commands import SimActions, simulator_url
 
 
-def register_reply(actions: argparse._SubParsersAction) -> None:
+def register_reply(actions: SimActions) -> None:
     """Add `reply` to the `smsgw local sim` subcommands."""
     reply = actions.add_parser("reply", help="send an inbound SMS (a reply) to the gateway")
     reply.add_argument("--from", dest="sender", required=True, help="the handset, E.164")

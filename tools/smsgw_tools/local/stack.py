@@ -4,8 +4,12 @@ with LocalStack(port=0) as stack:
     info = stack.info()          # ApiUrl, AwsEndpointUrl, SimulatorUrl, ...
     stack.provision_demo()       # an account and property to call the API with
 
-`LocalStack(carrier="vonage")` deploys with the template parameter `Carrier=vonage`, runs
-the simulator in Vonage's wire format and puts Vonage keys in the carrier secret.
+`LocalStack(carrier="vonage")` deploys with the template parameter `Carrier=vonage`. The
+stack runs a carrier simulator per carrier it serves (`carriers`: by default its carrier,
+Twilio and Vonage), each in its carrier's wire format with its own port and fault
+controls, and puts every simulator's keys in the carrier secret (the deployment carrier's at
+the top level, the others under their names), so routes can name each of them
+(`smsgw route set +61 twilio,vonage`) and failover can be seen over the wire.
 
 `LocalStack(carrier="eum")` does the same for AWS End User Messaging (the simulator as the
 `EndpointUrl`, its origination identity, configuration set and SNS topics in the secret),
@@ -25,6 +29,7 @@ import logging
 import socket
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -34,18 +39,19 @@ from smsgw_tools.admin.operations import Admin
 from smsgw_tools.local import iam
 from smsgw_tools.local.carrier_setup import (
     CARRIER_LOGICAL_ID,
-    carrier_secret,
     harness_environment,
-    start_simulator,
+    stack_secret,
+    start_simulators,
     subscribe_sns,
 )
 from smsgw_tools.local.gateway import HttpApiGateway
-from smsgw_tools.local.info import LOCAL_CARRIERS
+from smsgw_tools.local.info import LOCAL_CARRIERS, served_carriers
 from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS, MotoServer
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.local.runtime import LambdaRuntime
 from smsgw_tools.local.sink import WebhookSink
 from smsgw_tools.local.triggers import Poller, pollers_for
+from smsgw_tools.simulators.server import CarrierSimulator
 from smsgw_tools.template.loading import load
 from smsgw_tools.template.model import Route
 from smsgw_tools.template.translation import DEFAULT_REGION
@@ -90,14 +96,21 @@ class LocalStack:
         max_workers: int = 4,
         log: IO[str] | None = None,
         carrier: str = "twilio",
+        carriers: Sequence[str] | None = None,
         enforce_iam: bool = True,
         calls_file: str | Path | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
-        """`enforce_iam`: each function under its own role, IAM checked (docs/local-stack.md).
-        `calls_file`: each function's AWS calls are appended to it (`worker.py`)."""
+        """`carrier`: the deployment's (`Carrier`). `carriers`: those it runs a simulator
+        for (default: `carrier`, Twilio and Vonage; `carrier` is always one).
+        `enforce_iam`: each function under its own role, IAM checked (docs/local-stack.md).
+        `calls_file`: each function's AWS calls are appended to it (`worker.py`).
+        `environment`: variables set in every function's environment over the template's
+        (for tests that cannot wait on a production figure, e.g. CARRIER_TIMEOUT_SECONDS)."""
         if carrier not in LOCAL_CARRIERS:
             raise ValueError(f"carrier must be one of {', '.join(LOCAL_CARRIERS)}")
         self.carrier = carrier
+        self.carriers = served_carriers(carrier, carriers)
         self.host = host
         self.port = port
         self.use_simulator = simulator
@@ -108,12 +121,14 @@ class LocalStack:
         self.log = log
         self.enforce_iam = enforce_iam
         self.calls_file = calls_file
+        self.environment = dict(environment or {})
         self.credentials = dict(DUMMY_CREDENTIALS)
         """What the harness signs with: the admin user's key once IAM is enforced."""
         self.function_credentials: dict[str, dict[str, str]] = {}
         self.moto: MotoServer | None = None
         self.stack: Stack | None = None
-        self.simulator: Any = None
+        self.simulators: dict[str, CarrierSimulator] = {}
+        """The running carrier simulators by carrier, the deployment carrier's first."""
         self.runtime: LambdaRuntime | None = None
         self.gateway: HttpApiGateway | None = None
         self.function_urls: dict[str, HttpApiGateway] = {}
@@ -122,6 +137,11 @@ class LocalStack:
         self.demo: dict[str, str] = {}
         self.sink: WebhookSink | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def simulator(self) -> CarrierSimulator | None:
+        """The deployment carrier's simulator (None before start, or without simulators)."""
+        return self.simulators.get(self.carrier)
 
     @property
     def session(self) -> boto3.session.Session:
@@ -171,7 +191,7 @@ class LocalStack:
             endpoint,
             max_workers=self.max_workers,
             log=self.log,
-            harness_environment=self._harness_environment(),
+            harness_environment=self._harness_environment() | self.environment,
             credentials=self.function_credentials,
             calls_file=self.calls_file,
         )
@@ -203,7 +223,7 @@ class LocalStack:
         self.pollers = self._pollers()
         for poller in self.pollers:
             poller.start()
-        subscribe_sns(self.simulator, self._callback_url)
+        subscribe_sns(self._eum_simulator, self._callback_url)
 
     def _assume_roles(self) -> None:
         """Create each function's role from the template and assume it (docs/local-stack.md)."""
@@ -217,21 +237,27 @@ class LocalStack:
 
     def _start_simulator(self) -> None:
         assert self.stack and self.moto
-        self.simulator = start_simulator(self.host, self.stack, self._callback_url)
+        self.simulators = start_simulators(self.host, self.stack, self._callback_url, self.carriers)
         if CARRIER_LOGICAL_ID in self.stack.physical_ids:
-            secret = carrier_secret(self.simulator, self.simulator.state.carrier)
+            secret = stack_secret(self.simulators, self.carrier)
             self.client("secretsmanager").put_secret_value(
                 SecretId=self.stack.physical_ids[CARRIER_LOGICAL_ID],
                 SecretString=json.dumps(secret),
             )
 
+    @property
+    def _eum_simulator(self) -> CarrierSimulator | None:
+        """End User Messaging's simulator, which plays SNS too (None when not served)."""
+        return self.simulators.get("eum")
+
     def _harness_environment(self) -> dict[str, str]:
         """The SNS host mapping and CA bundle the workers need with End User Messaging
         (`carrier_setup.harness_environment`), in the stack's temporary directory."""
-        if self.simulator is None or self.simulator.sns is None:
+        eum = self._eum_simulator
+        if eum is None or eum.sns is None:
             return {}
         self._scratch = tempfile.TemporaryDirectory(prefix="smsgw-local-")
-        return harness_environment(self.simulator, Path(self._scratch.name))
+        return harness_environment(eum, Path(self._scratch.name))
 
     def _callback_url(self, carrier: str, kind: str) -> str:
         """A carrier's callback URL (the webhooks function's): kind is Receipts or Responses."""
@@ -292,6 +318,7 @@ class LocalStack:
             "Region": self.stack.region,
             "StackName": self.stack.name,
             "TableName": self.stack.physical_ids.get("Table"),
+            "CarrierSecretName": self.stack.physical_ids.get(CARRIER_LOGICAL_ID),
             "QueueUrls": {
                 logical_id: self.stack.physical_ids[logical_id]
                 for logical_id, resource in self.stack.template.translated["Resources"].items()
@@ -300,10 +327,13 @@ class LocalStack:
             "Outputs": dict(self.stack.outputs),
         }
         if self.simulator is not None:
+            # the deployment carrier's simulator, and every carrier's by name
             info["SimulatorUrl"] = self.simulator.url
-            info["Carrier"] = self.simulator.state.carrier
-        if self.simulator is not None and self.simulator.sns is not None:
-            sns = self.simulator.sns
+            info["Carrier"] = self.carrier
+            info["Simulators"] = {name: sim.url for name, sim in self.simulators.items()}
+        eum = self._eum_simulator
+        if eum is not None and eum.sns is not None:
+            sns = eum.sns
             info["Sns"] = {
                 "HttpsUrl": sns.https_url,
                 "Hosts": sns.hosts,
@@ -333,9 +363,9 @@ class LocalStack:
         if self.runtime:
             self.runtime.stop()
             self.runtime = None
-        if self.simulator is not None:
-            self.simulator.stop()
-            self.simulator = None
+        for simulator in self.simulators.values():
+            simulator.stop()
+        self.simulators = {}
         if self.sink is not None:
             self.sink.stop()
             self.sink = None

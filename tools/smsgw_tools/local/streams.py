@@ -61,7 +61,9 @@ def _matches(pattern: dict[str, Any], data: Any) -> bool:
         present = isinstance(data, dict) and name in data
         value = data[name] if present else None
         if isinstance(rule, dict):
-            if not present or not _matches(rule, value):
+            # A pattern is matched leaf by leaf: under an absent field, a leaf's
+            # `exists: false` holds and every other rule fails.
+            if not _matches(rule, value if present else {}):
                 return False
         elif not any(_value_matches(expected, present, value) for expected in rule):
             return False

@@ -159,7 +159,8 @@ _SCHEDULE = (
 )
 _VALIDITY_PERIOD = (
     "Seconds the message may wait to be sent, from acceptance or from its Schedule; a "
-    "message still unsent then ends failed (30005). Out of range or not an integer: 21801."
+    "message still unsent then ends failed (30005), and a retry never waits past it. Out of "
+    "range or not an integer: 21801."
 )
 _FIELD_RULES: dict[str, dict[str, Any]] = {
     "From": {
@@ -169,9 +170,9 @@ _FIELD_RULES: dict[str, dict[str, Any]] = {
     "To": {"description": "E.164 with +.", "pattern": r"^\+[1-9][0-9]{1,14}$"},
     "Text": {"minLength": 1, "description": "GSM-7 or UCS-2, detected; segments counted."},
     "SmartEncoding": {
-        "default": False,
         "description": "Replace punctuation and spaces outside GSM-7 by their GSM-7 "
         "look-alikes before segments are counted; the response's Text is the text sent. "
+        "Absent or null: the property's default, false unless the operator turned it on. "
         "Not a boolean: 21901.",
     },
     "DeliveryReceipt": {"default": True},
@@ -230,10 +231,14 @@ _MESSAGE_PROPERTIES: dict[str, Any] = {
     "PropertySid": _STRING,
     "From": {"type": "string", "description": "The real leased number when leased."},
     "To": _STRING,
-    "Text": {"type": ["string", "null"], "description": "null once redacted."},
+    "Text": {
+        "type": ["string", "null"],
+        "description": "null once redacted (on request or by retention).",
+    },
     "Redacted": {
         "type": "boolean",
-        "description": "The text (and its replies' text) removed on request.",
+        "description": "The text (and its replies' text) removed on request, or after the "
+        "property's retention period.",
     },
     "Status": {"type": "string"},
     "Segments": {"type": "integer", "minimum": 1},

@@ -17,7 +17,7 @@ def _health(state: SimulatorState, _: dict[str, Any]) -> Answer:
 
 
 def _messages(state: SimulatorState, _: dict[str, Any]) -> Answer:
-    return 200, {"messages": state.submissions()}
+    return 200, {"messages": state.submissions(), "refused": state.refused()}
 
 
 def _reset(state: SimulatorState, _: dict[str, Any]) -> Answer:

@@ -234,6 +234,17 @@ class EumWire:
     def status_refusal(status: int) -> Answer:
         raise ValueError("status faults are Vonage's; End User Messaging has none")
 
+    @staticmethod
+    def opted_out() -> Answer:
+        return aws_error(
+            400,
+            "ConflictException",
+            "The destination phone number is opted out",
+            Reason="DESTINATION_PHONE_NUMBER_OPTED_OUT",
+            ResourceType="opt-out-list",
+            ResourceId="Default",
+        )
+
 
 # --- End User Messaging's JSON inside SNS --------------------------------------------------
 

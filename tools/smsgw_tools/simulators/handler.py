@@ -135,8 +135,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fields = wire.submission(form)
         fault = state.take_fault(fields["To"])
+        if fault is not None and fault.mode in ("status", "5xx", "429", "opted-out"):
+            state.refuse(fields, fault.mode)
         if fault is not None and fault.mode == "status":
             self._send(*wire.status_refusal(fault.status or DEFAULT_STATUS))
+        elif fault is not None and fault.mode == "opted-out":
+            self._send(*wire.opted_out(), content_type=wire.content_type)
         elif fault is not None and fault.mode == "5xx":
             self._send(*wire.server_error(), content_type=wire.content_type)
         elif (fault is not None and fault.mode == "429") or not state.admit():

@@ -120,15 +120,20 @@ class ReceiptSender:
             self._wake.notify()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        # Waits until the next receipt is due or one is scheduled: idle, it does not wake
+        # (a simulator per carrier would otherwise each poll ten times a second). `stop`
+        # notifies under the lock, after the simulator set `stopping`.
+        while True:
             with self._wake:
+                if self._stopping.is_set():
+                    return
                 if not self._queue:
-                    self._wake.wait(0.1)
+                    self._wake.wait()
                     continue
                 when, _, url, form = self._queue[0]
                 wait = when - time.monotonic()
                 if wait > 0:
-                    self._wake.wait(min(wait, 0.1))
+                    self._wake.wait(wait)
                     continue
                 heapq.heappop(self._queue)
             self._post(url, form)

@@ -87,10 +87,11 @@ class CarrierSimulator:
     @property
     def url(self) -> str:
         """The base URL to give the adapter (TwilioCarrier's base URL, VonageCarrier's,
-        End User Messaging's `EndpointUrl`), e.g. http://127.0.0.1:54321."""
-        if self._server is None:
+        End User Messaging's `EndpointUrl`), e.g. http://127.0.0.1:54321; once started,
+        the same while it is stopped (where it refuses connections)."""
+        if self._server is None and not self.port:
             raise RuntimeError("the simulator is not running")
-        return f"http://{self.host}:{self._server.server_address[1]}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> Self:
         """Listen and serve in a background thread."""
@@ -110,6 +111,9 @@ class CarrierSimulator:
         if self.state.sns is not None:
             self.state.sns.start(self.host)
         self._server = SimulatorHttpServer((self.host, self.port), self.state)
+        # Started again after a stop, it listens on the same port (what the adapters were
+        # given): stopped, it refuses connections as a carrier that is down does.
+        self.port = self._server.server_address[1]
         self._thread = serve_in_background(self._server, "carrier-simulator")
         return self
 

@@ -25,7 +25,7 @@ from smsgw_tools.simulators.vonage_wire import DEFAULT_STATUS, VonageCredentials
 from smsgw_tools.simulators.wire import Submission, Wire
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
-FAULT_MODES = ("none", "status", "5xx", "429", "timeout", "drop")
+FAULT_MODES = ("none", "status", "5xx", "429", "opted-out", "timeout", "drop")
 CARRIERS = ("twilio", "vonage", "eum")
 WIRES: dict[str, Wire] = {"twilio": TwilioWire(), "vonage": VonageWire()}
 """The wire of each carrier that needs no account of its own (End User Messaging's does)."""
@@ -78,6 +78,7 @@ class SimulatorState:
         self.listeners: list[Callable[[Submission], None]] = []
         self._lock = threading.Lock()
         self._submissions: list[Submission] = []
+        self._refused: list[Submission] = []
         self._fault = Fault("none", timeout_seconds=timeout_seconds)
         self._latency = 0.0
         self._outcomes: dict[str | None, dict[str, Any]] = {}
@@ -127,6 +128,17 @@ class SimulatorState:
             self._submissions.append(submission)
         return dict(submission)
 
+    def refuse(self, fields: Submission, fault: str) -> None:
+        """Note a submission a fault refused (5xx, 429, a Vonage status): the carrier was
+        asked and did not take it, so it is not one of `submissions()`."""
+        refused = fields | {"received_at": datetime.now(UTC).isoformat(), "fault": fault}
+        with self._lock:
+            self._refused.append(refused)
+
+    def refused(self) -> list[Submission]:
+        with self._lock:
+            return [dict(s) for s in self._refused]
+
     def notify(self, submission: Submission) -> None:
         """Tell the listeners (later: the callback dispatcher) about a submission taken."""
         for listener in list(self.listeners):
@@ -151,6 +163,7 @@ class SimulatorState:
             self._limit = None
             self.throttled = 0
             self._submissions.clear()
+            self._refused.clear()
             self._fault = Fault("none", timeout_seconds=self.default_timeout_seconds)
             self._latency = 0.0
             self._outcomes.clear()
@@ -172,7 +185,8 @@ class SimulatorState:
         """Fail the next `count` submissions (None: until cleared; to `to` only, when given)
         the way `mode` says.
 
-        Modes: none, 5xx, 429 (with Retry-After), timeout (answer only after
+        Modes: none, 5xx, 429 (with Retry-After), opted-out (the carrier refuses the
+        message itself: its recipient opted out, in the carrier's words), timeout (answer only after
         `timeout_seconds`), drop (close the connection without answering), and for Vonage
         status (an HTTP 200 whose message has Vonage status `status`, default 5).
         """

@@ -122,6 +122,10 @@ class TwilioWire:
         return twilio_error(429, 20429, "Too Many Requests")
 
     @staticmethod
+    def opted_out() -> Answer:
+        return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
+
+    @staticmethod
     def status_refusal(status: int) -> Answer:
         raise ValueError("status faults are Vonage's; Twilio has none")
 

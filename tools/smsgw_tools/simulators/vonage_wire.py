@@ -144,6 +144,14 @@ class VonageWire:
     def status_refusal(status: int) -> Answer:
         return 200, status_answer(status)
 
+    @staticmethod
+    def opted_out() -> Answer:
+        return 200, status_answer(NUMBER_BARRED)
+
+
+NUMBER_BARRED = 7
+"""Vonage's refusal of a recipient who may not be sent to (its "Number Barred")."""
+
 
 def receipt_forms(
     credentials: VonageCredentials, submission: Submission, outcome: dict[str, Any]

@@ -4,7 +4,8 @@ A wire (`twilio_wire.TwilioWire`, `vonage_wire.VonageWire`, `eum_wire.EumWire`) 
 request the carrier would refuse (credentials, missing or malformed fields), turns an
 accepted request into the simulator's submission record (the same shape for all: E.164
 `To`, `From`, `Body`, `StatusCallback`, `sid`) and gives the answers: accepted, server
-error, throttled, and for Vonage a `status` code in an HTTP 200.
+error, throttled, a refusal of the message itself (its recipient opted out), and for
+Vonage a `status` code in an HTTP 200.
 """
 
 from __future__ import annotations
@@ -32,3 +33,4 @@ class Wire(Protocol):
     def server_error(self) -> Answer: ...
     def throttled(self) -> Answer: ...
     def status_refusal(self, status: int) -> Answer: ...
+    def opted_out(self) -> Answer: ...

@@ -112,8 +112,13 @@ class ConflictError(SmsGatewayError):
 class TransientError(Exception):
     """A fault worth retrying later (throttling, timeouts, a carrier 5xx).
 
-    `retry_after` is the wait the other side asked for (e.g. a 429's Retry-After)."""
+    `retry_after` is the wait the other side asked for (e.g. a 429's Retry-After);
+    `expires_in`, the seconds left before a retry is pointless (a message's validity
+    period): the retry's wait is cut to it."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, expires_in: int | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.expires_in = expires_in

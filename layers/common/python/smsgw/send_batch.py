@@ -64,7 +64,7 @@ def _handle(record: dict[str, Any]) -> Outcome | None:
     try:
         outcome = dispatcher().handle(job)
     except TransientError as exc:
-        delay = retry_delay(job.receive_count, exc.retry_after)
+        delay = retry_delay(job.receive_count, exc.retry_after, exc.expires_in)
         logger.warning(
             "send will be retried",
             extra={"messageId": job.message_id, "reason": str(exc), "retryInSeconds": delay},
@@ -85,10 +85,15 @@ def _handle(record: dict[str, Any]) -> Outcome | None:
     return outcome
 
 
-def retry_delay(receive_count: int, retry_after: float | None) -> int:
+def retry_delay(
+    receive_count: int, retry_after: float | None, expires_in: int | None = None
+) -> int:
     """Seconds until SQS delivers a refused record again: the carrier's Retry-After when it
-    gave one, else exponential backoff (10 s, 20 s, 40 s, ...) with jitter, at most 15 min."""
-    return int(SEND_RETRY.delay(receive_count, asked=retry_after))
+    gave one, else exponential backoff (10 s, 20 s, 40 s, ...) with jitter, at most 15 min;
+    never past the message's validity deadline (`expires_in` seconds away), so that it is
+    failed then rather than after the whole wait (at least 1 s: SQS's visibility)."""
+    delay = int(SEND_RETRY.delay(receive_count, asked=retry_after))
+    return delay if expires_in is None else max(1, min(delay, expires_in))
 
 
 def _back_off(record: dict[str, Any], delay: int) -> None:

@@ -129,6 +129,25 @@ class ReplyStore:
                 return redacted
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def delete_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
+        """Delete the lease's replies received at or after `since` (ISO time) that
+        `message_sid` routed (retention that deletes messages). The number deleted now."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(replies_partition(lease_id, ""))
+            & Key("SK").gte(since),
+            "FilterExpression": Attr("MessageSid").eq(message_sid),
+            "ProjectionExpression": "PK, SK",
+        }
+        deleted = 0
+        while True:
+            page = self._table.query(**kwargs)
+            for key in page["Items"]:
+                self._table.delete_item(Key={"PK": key["PK"], "SK": key["SK"]})
+                deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool:
         """Claim the one forward of `kind` for a reply. False if it was claimed before: a
         forward is made at most once, never repeated after an unknown outcome."""

@@ -39,6 +39,15 @@ def waiting_keys(
 class ScheduleStore:
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._created_at: int | None = None
+
+    def created_at(self) -> int:
+        """When the table was created (epoch seconds), read once per store: it never
+        changes."""
+        if self._created_at is None:
+            described = self._table.meta.client.describe_table(TableName=self._table.name)
+            self._created_at = int(described["Table"]["CreationDateTime"].timestamp())
+        return self._created_at
 
     def waiting(self, bucket: int, shard: int) -> Iterator[tuple[str, int]]:
         """(MessageSid, DeliverAt) of every message waiting in one bucket's shard."""

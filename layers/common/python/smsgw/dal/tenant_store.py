@@ -44,6 +44,8 @@ def _property(item: dict[str, Any]) -> Property:
         sms_enabled=bool(item.get("SmsEnabled", False)),
         date_created=item.get("DateCreated", ""),
         retention_days=int(item["RetentionDays"]) if "RetentionDays" in item else None,
+        retention_deletes_messages=bool(item.get("RetentionDeletesMessages", False)),
+        smart_encoding=bool(item.get("SmartEncoding", False)),
     )
 
 
@@ -87,6 +89,7 @@ class TenantStore:
                 "Name": prop.name,
                 "SmsEnabled": prop.sms_enabled,
                 "DateCreated": prop.date_created,
+                **({"SmartEncoding": True} if prop.smart_encoding else {}),
             },
             ConditionExpression="attribute_not_exists(PK)",
         )
@@ -97,16 +100,40 @@ class TenantStore:
     def set_property_sms(self, property_sid: str, enabled: bool) -> None:
         self._update(_property_key(property_sid), "SmsEnabled", enabled, "property", property_sid)
 
-    def set_property_retention(self, property_sid: str, days: int | None) -> None:
-        """Keep the property's message text `days` days, or (None) for good. A property with
-        a period is listed on the sparse GSI3 partition `RETENTION`, which the scheduler's
-        retention pass reads (dal/retention_store.py)."""
-        update: dict[str, Any] = {"UpdateExpression": "REMOVE RetentionDays, GSI3PK, GSI3SK"}
+    def set_property_retention(
+        self, property_sid: str, days: int | None, delete_messages: bool = False
+    ) -> None:
+        """Keep the property's message text `days` days, or (None) for good; with
+        `delete_messages`, delete the messages themselves then. A property with a period is
+        listed on the sparse GSI3 partition `RETENTION`, which the scheduler's retention
+        pass reads (dal/retention_store.py)."""
+        update: dict[str, Any] = {
+            "UpdateExpression": "REMOVE RetentionDays, RetentionDeletesMessages, GSI3PK, GSI3SK"
+        }
         if days is not None:
-            update = {
-                "UpdateExpression": "SET RetentionDays = :d, GSI3PK = :pk, GSI3SK = :sk",
-                "ExpressionAttributeValues": {":d": days, ":pk": "RETENTION", ":sk": property_sid},
-            }
+            values: dict[str, Any] = {":d": days, ":pk": "RETENTION", ":sk": property_sid}
+            expression = "SET RetentionDays = :d, GSI3PK = :pk, GSI3SK = :sk"
+            if delete_messages:
+                expression += ", RetentionDeletesMessages = :x"
+                values[":x"] = True
+            else:
+                expression += " REMOVE RetentionDeletesMessages"
+            update = {"UpdateExpression": expression, "ExpressionAttributeValues": values}
+        self._update_property(property_sid, update)
+
+    def set_property_smart_encoding(self, property_sid: str, on: bool) -> None:
+        """The property's SmartEncoding default for a send request that does not say. Off
+        (the default) removes the attribute, so a property that never set it and one set
+        back read the same."""
+        update: dict[str, Any] = (
+            {"UpdateExpression": "SET SmartEncoding = :v", "ExpressionAttributeValues": {":v": on}}
+            if on
+            else {"UpdateExpression": "REMOVE SmartEncoding"}
+        )
+        self._update_property(property_sid, update)
+
+    def _update_property(self, property_sid: str, update: dict[str, Any]) -> None:
+        """`update` (UpdateItem's expression and values) on an existing property."""
         try:
             self._table.update_item(
                 Key=_property_key(property_sid),

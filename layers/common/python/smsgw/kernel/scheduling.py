@@ -16,6 +16,10 @@ SQS_MAX_DELAY_SECONDS = 900
 BUCKET_SECONDS = 60
 # Part of the key: changing it would hide messages already waiting under the old shards.
 SHARDS = 16
+FIRST_TICK_LOOKBACK_SECONDS = 86_400
+"""How far back a scheduler with no cursor looks on a table older than a day (first_cursor)."""
+CLOCK_SKEW_SECONDS = 60
+"""How far a function's clock may be behind DynamoDB's record of the table's creation."""
 
 
 WAITING_KEYS = ("GSI3PK", "GSI3SK")
@@ -58,10 +62,14 @@ def release_delay(deliver_at: int, now: int) -> int:
     return max(0, min(deliver_at - now, SQS_MAX_DELAY_SECONDS))
 
 
-def first_cursor(now: int) -> int:
-    """The cursor (last bucket released) of a scheduler that has never run: 15 minutes
-    back. A message waits in the table only when it is due more than 15 minutes after it
-    was stored, and the stack's first tick comes a minute after it is created, so no
-    waiting message is due earlier; a new stack's first tick does not walk a day of empty
-    buckets."""
-    return bucket_of(now - SQS_MAX_DELAY_SECONDS) - 1
+def first_cursor(now: int, table_created: int) -> int:
+    """The cursor (last bucket released) of a scheduler that has never run.
+
+    Nothing can wait in a bucket before the table's creation plus 15 minutes: a message
+    waits in the table only when it is due more than 15 minutes after it was stored (its
+    recovery entry later still). So a new stack's first tick starts there and reads two or
+    three buckets, and misses nothing however late it comes, up to a day. A long-lived table
+    that has lost its cursor looks back one day (eight catch-up ticks), not to its first."""
+    earliest = table_created + SQS_MAX_DELAY_SECONDS - CLOCK_SKEW_SECONDS
+    start = max(earliest, now - FIRST_TICK_LOOKBACK_SECONDS)
+    return bucket_of(start) - 1

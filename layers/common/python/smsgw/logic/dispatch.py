@@ -155,7 +155,11 @@ class Dispatcher:
             due_by=int(now) + DUE_TOLERANCE_SECONDS,
         )
         if claimed is not None:
-            return self._submit(claimed, job, held)
+            try:
+                return self._submit(claimed, job, held)
+            except TransientError as exc:  # the retry comes back by the validity deadline
+                exc.expires_in = claimed.validity_left(self._clock())
+                raise
         found = self._claims.get_submit_state(sid)
         if found is None:
             return Outcome(sid, JobOutcome.MISSING)

@@ -1,5 +1,6 @@
 """Retention: a property's message and reply text removed a number of days after each
-message was created, by the scheduler (docs/decisions.md, "Retention")."""
+message was created, by the scheduler, or the messages themselves deleted with their
+replies if the property says so (docs/decisions.md, "Retention")."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from smsgw.models.message import (
     Message,
     iso_from_epoch,
 )
+from smsgw.models.tenant import Retaining
 
 RETENTION_SOURCE = "retention"
 """The `Source` of the event that records the text's removal at the end of retention."""
@@ -37,36 +39,49 @@ _SETTLED = tuple(s for s in STATUSES if s in FINAL_STATUSES or s == SENT)
 class RetentionStoreLike(Protocol):
     """Properties with a retention period and their timelines (dal.retention_store)."""
 
-    def retaining(self) -> Iterator[tuple[str, int, str]]: ...
+    def retaining(self) -> Iterator[Retaining]: ...
     def created_between(
         self, property_sid: str, after: str, before: str, limit: int
     ) -> list[tuple[str, Message]]: ...
     def advance(self, property_sid: str, cursor: str) -> None: ...
+    def delete_message(self, message: Message, allowed: tuple[str, ...]) -> bool: ...
+
+
+class DeletedReplies(RedactedReplies, Protocol):
+    """The replies a message routed, redacted or deleted (dal.reply_store.ReplyStore)."""
+
+    def delete_for_message(self, lease_id: str, since: str, message_sid: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
 class RetentionResult:
     properties: int = 0
     removed: int = 0
+    """Messages whose text was removed."""
+    deleted: int = 0
+    """Messages deleted (a property whose retention deletes messages)."""
 
 
 def expire_text(
     store: RetentionStoreLike,
     messages: Messages,
-    replies: RedactedReplies,
+    replies: DeletedReplies,
     now: float,
     page: int = PAGE,
     budget: int = BUDGET,
 ) -> RetentionResult:
     """Remove the text (and replies' text and response options) of each retaining
     property's messages created more than its retention period ago, as a redaction does,
-    with an event of Source `retention`. A message still to be sent (scheduled, queued,
-    or sending) keeps its text and holds the property's cursor until it is sent, so that
-    nothing behind it is passed over; metadata and status history stay."""
-    properties = removed = 0
+    with an event of Source `retention`; metadata and status history stay. A property
+    whose retention deletes messages has each such message deleted instead, with the
+    replies it routed and the items that are its alone (replies first, the message last,
+    so that a pass stopped halfway finds it again). A message still to be sent
+    (scheduled, queued, or sending) keeps its text and holds the property's cursor until
+    it is sent, so that nothing behind it is passed over."""
+    properties = removed = deleted = 0
     retaining = list(store.retaining())
     start = int(now // 60) % len(retaining) if retaining else 0
-    for property_sid, days, cursor in retaining[start:] + retaining[:start]:
+    for property_sid, days, cursor, deletes in retaining[start:] + retaining[:start]:
         if budget <= 0:
             break
         properties += 1
@@ -79,9 +94,24 @@ def expire_text(
             allowed = _SETTLED + ((SENDING,) if message.date_created < stuck_before else ())
             if message.status not in allowed:
                 break  # still to be sent: it needs its text; the cursor waits for it
-            if remove_text(messages, replies, message, allowed, RETENTION_SOURCE, now) is not None:
+            if deletes:
+                deleted += _delete(store, replies, message, allowed)
+            elif (
+                remove_text(messages, replies, message, allowed, RETENTION_SOURCE, now) is not None
+            ):
                 removed += 1
             advanced = position
         if advanced != cursor:
             store.advance(property_sid, advanced)
-    return RetentionResult(properties, removed)
+    return RetentionResult(properties, removed, deleted)
+
+
+def _delete(
+    store: RetentionStoreLike, replies: DeletedReplies, message: Message, allowed: tuple[str, ...]
+) -> int:
+    """Delete `message` and the replies it routed; 1 if it was deleted now."""
+    if message.lease:
+        replies.delete_for_message(
+            message.lease["LeaseId"], message.date_created, message.message_sid
+        )
+    return int(store.delete_message(message, allowed))

@@ -47,7 +47,8 @@ class Scheduler:
         self._max_buckets = max_buckets_per_tick
 
     def tick(self, now: int, owner: str) -> TickResult:
-        last_done = self._store.acquire(owner, now, self._lease_seconds, first_cursor(now))
+        first = first_cursor(now, self._store.created_at())
+        last_done = self._store.acquire(owner, now, self._lease_seconds, first)
         if last_done is None:
             return TickResult(0, None, skipped=True)
         try:

@@ -164,6 +164,7 @@ class SendRequests:
             now=int(now),
             max_text_characters=self.limits.max_text_characters,
             allowed_webhook_networks=self.limits.allowed_webhook_networks,
+            smart_encoding_default=prop.smart_encoding,
         )
         self._check_forward_target(request)
         logger.append_keys(PropertySid=prop.property_sid)
@@ -346,6 +347,7 @@ class SendRequests:
                 max_text_characters=self.limits.max_text_characters,
                 allowed_webhook_networks=self.limits.allowed_webhook_networks,
                 extra_fields=frozenset({"PropertySid"}),
+                smart_encoding_default=prop.smart_encoding,
             )
             self._check_forward_target(request)
             return self._store(request, prop, message_sid, now, "sqs")

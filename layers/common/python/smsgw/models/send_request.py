@@ -133,11 +133,13 @@ def parse_send_request(
     max_text_characters: int = 1600,
     allowed_webhook_networks: tuple = (),
     extra_fields: frozenset[str] = frozenset(),
+    smart_encoding_default: bool = False,
 ) -> SendRequest:
     """Validate a send request against the API contract. Raises ValidationError.
 
     `extra_fields` names fields that a caller handles itself (e.g. PropertySid on the
-    raw SQS path) and that are therefore not unknown.
+    raw SQS path) and that are therefore not unknown. `smart_encoding_default` is the
+    property's SmartEncoding for a request that does not say (absent or null).
     """
     if not isinstance(body, dict):
         raise ValidationError(
@@ -153,7 +155,7 @@ def parse_send_request(
     text = fields.get("Text")
     if text is None or text == "":
         raise ValidationError(ErrorCode.TEXT_REQUIRED, "Text is required.", "Text")
-    smart_encoding = fields.get("SmartEncoding", False)
+    smart_encoding = fields.get("SmartEncoding", smart_encoding_default)
     text = _parse_text_length(
         smart_encode(text) if smart_encoding else text, len(text), max_text_characters
     )
