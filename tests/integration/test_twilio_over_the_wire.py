@@ -157,6 +157,7 @@ def test_beyond_the_carriers_own_rate_limit_submissions_are_throttled_and_counte
     # Then the third is a 429 (transient), counted; half a second later a token is back
     assert answers == ["taken", "taken", "None permanent=False", "taken"]
     assert sim.state.throttled == 1 and len(sim.submissions()) == 3
+    assert [r["fault"] for r in sim.state.refused()] == ["429"]
 
 
 def test_an_opted_out_fault_is_a_refusal_of_the_message_that_does_not_fail_over(

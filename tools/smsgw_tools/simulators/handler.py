@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 from smsgw_tools.http_serving import LocalHTTPServer
 from smsgw_tools.simulators.controls import CONTROL_ROUTES
 from smsgw_tools.simulators.eum_wire import AwsError, aws_authorized, send_text_message_request
-from smsgw_tools.simulators.state import ACCEPTED, UNKNOWN, SimulatorState
+from smsgw_tools.simulators.state import ACCEPTED, UNKNOWN, Fault, SimulatorState
 from smsgw_tools.simulators.twilio_wire import API_VERSION, message_resource, twilio_error
 from smsgw_tools.simulators.vonage_wire import DEFAULT_STATUS, VONAGE_SMS_PATH
 
@@ -135,6 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fields = wire.submission(form)
         fault = state.take_fault(fields["To"])
+        if fault is None and not state.admit():  # beyond the carrier's own rate limit
+            fault = Fault("429")
         if fault is not None and fault.mode in ("status", "5xx", "429", "opted-out"):
             state.refuse(fields, fault.mode)
         if fault is not None and fault.mode == "status":
@@ -143,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(*wire.opted_out(), content_type=wire.content_type)
         elif fault is not None and fault.mode == "5xx":
             self._send(*wire.server_error(), content_type=wire.content_type)
-        elif (fault is not None and fault.mode == "429") or not state.admit():
+        elif fault is not None and fault.mode == "429":
             retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if wire.retry_after else None
             self._send(*wire.throttled(), headers=retry, content_type=wire.content_type)
         else:
