@@ -250,7 +250,8 @@ def _rate_view(limit: RateLimit) -> dict[str, Any]:
     view: dict[str, Any] = {"Carrier": limit.carrier}
     if limit.sender:
         view["Sender"] = limit.sender
-    return view | {"Rate": limit.rate, "DateUpdated": limit.date_updated}
+    rate = int(limit.rate) if limit.rate.is_integer() else limit.rate  # 20, not 20.0
+    return view | {"Rate": rate, "DateUpdated": limit.date_updated}
 
 
 def _account_view(account: Account) -> dict[str, Any]:
