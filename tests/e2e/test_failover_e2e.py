@@ -32,12 +32,12 @@ BREAKER_COOLDOWN_SECONDS = 1
 
 
 def _breaker_parameters() -> dict[str, str]:
-    """The template's parameters for a breaker's N (by the name the template gives it) and
-    its cool-down."""
-    names = load().parameter_defaults()
-    n = next(n for n in ("CarrierBreakerSubmissions", "CarrierBreakerMinSubmissions") if n in names)
+    """The template's parameters for a breaker's N and its cool-down."""
+    assert {"CarrierBreakerSubmissions", "CarrierBreakerCooldownSeconds"} <= set(
+        load().parameter_defaults()
+    )
     return {
-        n: str(BREAKER_SUBMISSIONS),
+        "CarrierBreakerSubmissions": str(BREAKER_SUBMISSIONS),
         "CarrierBreakerCooldownSeconds": str(BREAKER_COOLDOWN_SECONDS),
     }
 
