@@ -109,9 +109,13 @@ class ReceiptSender:
             self._sent.clear()
 
     def stop(self) -> None:
+        """Stop sending. A receipt in flight is not waited for beyond a moment: its POST
+        may be stuck resolving a host that does not resolve here (an in-process stack's
+        function URL), and the thread ends after it by itself (a daemon, like a carrier's
+        sender that outlives the customer's stack)."""
         with self._wake:
             self._wake.notify_all()
-        self._thread.join(timeout=2)
+        self._thread.join(timeout=0.2)
         self._session.close()
 
     def _schedule(self, when: float, url: str, form: dict[str, Any]) -> None:
