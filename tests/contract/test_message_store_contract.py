@@ -19,8 +19,13 @@ from smsgw.models.message import (
 from tests.fakes.builders import T0, a_message, event
 
 
-def claim(messages, sid, now=T0):
+def attempt(messages, sid, now=T0):
     return messages.claim(sid, event(SENDING, now), now, due_by=now + 1)
+
+
+def claim(messages, sid, now=T0):
+    """The message claimed, or None when the claim was refused."""
+    return attempt(messages, sid, now).claimed
 
 
 def unsettled(messages, sid, before):
@@ -84,12 +89,29 @@ def test_a_message_is_claimed_once(stores):
     assert claim(stores.messages, "SM" + "0" * 32) is None
 
 
+def test_a_refused_claim_answers_with_the_message_as_it_stands(stores):
+    # The sender reads nothing more for a redelivered job: the refused write tells it
+    message = a_message()
+    stores.messages.create(message)
+    sid = message.message_sid
+    claim(stores.messages, sid, now=T0)
+
+    refused = attempt(stores.messages, sid, now=T0 + 5)
+    missing = attempt(stores.messages, "SM" + "0" * 32)
+
+    assert refused.claimed is None and refused.submit_state == "claimed"
+    assert refused.current == stores.messages.get_submit_state(sid)[0]
+    assert (refused.current.status, refused.current.claimed_at) == (SENDING, T0)
+    assert (missing.claimed, missing.current, missing.submit_state) == (None, None, None)
+
+
 def test_a_message_not_due_is_not_claimed(stores):
     message = a_message(status=SCHEDULED, deliver_at=T0 + 60, schedule=T0 + 60)
     stores.messages.create(message)
     sid = message.message_sid
 
-    assert claim(stores.messages, sid, now=T0 + 58) is None
+    early = attempt(stores.messages, sid, now=T0 + 58)
+    assert early.claimed is None and early.current.status == SCHEDULED
     assert claim(stores.messages, sid, now=T0 + 59).status == SENDING
 
 
@@ -103,8 +125,9 @@ def test_only_a_retryable_claim_is_claimed_again(stores):
         )
 
     assert claim(stores.messages, retryable.message_sid, T0 + 10).claimed_at == T0 + 10
-    assert claim(stores.messages, unknown.message_sid, T0 + 10) is None
-    assert claim(stores.messages, done.message_sid, T0 + 10) is None
+    for message, state in ((unknown, "unknown"), (done, "done")):
+        refused = attempt(stores.messages, message.message_sid, T0 + 10)
+        assert refused.claimed is None and refused.submit_state == state
 
 
 def test_an_outcome_is_recorded_once_and_only_on_a_claim(stores):

@@ -31,6 +31,7 @@ from smsgw.models.message import (
     Message,
 )
 from smsgw.models.message import stored_event as _stored_event
+from smsgw.models.send_job import ClaimAttempt
 
 SUBMIT_CLAIMED = "claimed"
 SUBMIT_RETRYABLE = "retryable"
@@ -115,15 +116,16 @@ class FakeMessageStore:
 
     def claim(
         self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
-    ) -> Message | None:
+    ) -> ClaimAttempt:
         item = self.items.get(message_sid)
         if item is None:
-            return None
-        if item.get("DeliverAt") is not None and item["DeliverAt"] > due_by:
-            return None
+            return ClaimAttempt(None)
         status, state = item.get("Status"), item.get("SubmitState")
-        if not (status in (QUEUED, SCHEDULED) or (status == SENDING and state == SUBMIT_RETRYABLE)):
-            return None
+        due = item.get("DeliverAt") is None or item["DeliverAt"] <= due_by
+        if not due or not (
+            status in (QUEUED, SCHEDULED) or (status == SENDING and state == SUBMIT_RETRYABLE)
+        ):
+            return ClaimAttempt(None, self._message(message_sid), state)
         item["Status"] = SENDING
         item["SubmitState"] = SUBMIT_CLAIMED
         item["ClaimedAt"] = now
@@ -131,7 +133,7 @@ class FakeMessageStore:
         item.pop("Carrier", None)
         self._append(item, event)
         self.index.pop(message_sid, None)  # out of the waiting room
-        return self._message(message_sid)
+        return ClaimAttempt(self._message(message_sid))
 
     def settle_claim(
         self,

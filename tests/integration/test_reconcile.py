@@ -77,7 +77,7 @@ def test_a_claim_the_carrier_never_got_stays_sending_and_is_given_up_without_a_r
 
     apply_environment(stack.function_environment("SenderFunction"))
     now = int(time.time())
-    assert services.claims().claim(sid, {"Status": "sending"}, now, due_by=now + 1)
+    assert services.claims().claim(sid, {"Status": "sending"}, now, due_by=now + 1).claimed
     # (a claim alone is not indexed: reconciliation does not know of it yet)
     assert "GSI3PK" not in message_item(aws_session, stack, sid)
     assert reconcile(functions, stack, now + GRACE_SECONDS + 1).pending == 0

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import condition_failed, written
@@ -27,6 +28,9 @@ from smsgw.models.message import (
     SubmitState,
     stored_event,
 )
+from smsgw.models.send_job import ClaimAttempt
+
+_DESERIALIZE = TypeDeserializer()
 
 
 class ClaimStore(MessageStore):
@@ -45,40 +49,54 @@ class ClaimStore(MessageStore):
 
     def claim(
         self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
-    ) -> Message | None:
-        """Claim a message that is due by `due_by` for one submission. None if it is not
-        claimable (missing, not due, claimed, or done)."""
-        return self._update_if(
-            message_sid,
-            UpdateExpression=(
-                "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
-                "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
-                "#e = list_append(#e, :e) "
-                # a scheduled message's SCHEDULE# keys: it has left the waiting room;
-                # the carrier of an earlier attempt (released: none holds the message),
-                # so a claim that ends without an outcome names the route's first carrier
-                "REMOVE GSI3PK, GSI3SK, Carrier"
-            ),
-            ConditionExpression=(
-                "attribute_exists(PK) "
-                "AND (attribute_not_exists(DeliverAt) OR DeliverAt <= :due) "
-                "AND (#s IN (:queued, :scheduled) "
-                "OR (#s = :sending AND SubmitState = :retryable))"
-            ),
-            ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
-            ExpressionAttributeValues={
-                ":sending": "sending",
-                ":claimed": SUBMIT_CLAIMED,
-                ":retryable": SUBMIT_RETRYABLE,
-                ":queued": "queued",
-                ":scheduled": "scheduled",
-                ":now": now,
-                ":due": due_by,
-                ":zero": 0,
-                ":one": 1,
-                ":e": [stored_event(event)],
-            },
-        )
+    ) -> ClaimAttempt:
+        """Claim a message that is due by `due_by` for one submission. When it is not
+        claimable (missing, not due, claimed, or done), the refused write answers with
+        the message as it stands (a strongly consistent view: the condition was checked
+        on it), so a redelivered job costs no read."""
+        try:
+            result = self._table.update_item(
+                Key=message_key(message_sid),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                UpdateExpression=(
+                    "SET #s = :sending, SubmitState = :claimed, ClaimedAt = :now, "
+                    "SubmitAttempts = if_not_exists(SubmitAttempts, :zero) + :one, "
+                    "#e = list_append(#e, :e) "
+                    # a scheduled message's SCHEDULE# keys: it has left the waiting room;
+                    # the carrier of an earlier attempt (released: none holds the message),
+                    # so a claim that ends without an outcome names the route's first carrier
+                    "REMOVE GSI3PK, GSI3SK, Carrier"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(PK) "
+                    "AND (attribute_not_exists(DeliverAt) OR DeliverAt <= :due) "
+                    "AND (#s IN (:queued, :scheduled) "
+                    "OR (#s = :sending AND SubmitState = :retryable))"
+                ),
+                ExpressionAttributeNames={"#s": "Status", "#e": "Events"},
+                ExpressionAttributeValues={
+                    ":sending": "sending",
+                    ":claimed": SUBMIT_CLAIMED,
+                    ":retryable": SUBMIT_RETRYABLE,
+                    ":queued": "queued",
+                    ":scheduled": "scheduled",
+                    ":now": now,
+                    ":due": due_by,
+                    ":zero": 0,
+                    ":one": 1,
+                    ":e": [stored_event(event)],
+                },
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            item = exc.response.get("Item")
+            if not item:
+                return ClaimAttempt(None)
+            current = {k: _DESERIALIZE.deserialize(v) for k, v in item.items()}
+            return ClaimAttempt(None, Message.from_attributes(current), current.get("SubmitState"))
+        return ClaimAttempt(Message.from_attributes(result["Attributes"]))
 
     def settle_claim(
         self,

@@ -148,22 +148,23 @@ class Dispatcher:
             if waiting is not None:
                 return waiting
         # Claim first: one conditional write decides, and on the common path no read is needed.
-        claimed = self._claims.claim(
+        attempt = self._claims.claim(
             sid,
             {"Status": SENDING, "Timestamp": iso_from_epoch(now)},
             int(now),
             due_by=int(now) + DUE_TOLERANCE_SECONDS,
         )
+        claimed = attempt.claimed
         if claimed is not None:
             try:
                 return self._submit(claimed, job, held)
             except TransientError as exc:  # the retry comes back by the validity deadline
                 exc.expires_in = claimed.validity_left(self._clock())
                 raise
-        found = self._claims.get_submit_state(sid)
-        if found is None:
+        # Refused: the write answered with the message as it stands (no second read).
+        current, submit_state = attempt.current, attempt.submit_state
+        if current is None:
             return Outcome(sid, JobOutcome.MISSING)
-        current, submit_state = found
         claimed_at = current.claimed_at or 0
         if submit_state == SUBMIT_CLAIMED and claimed_at < now - STALE_CLAIM_SECONDS:
             # A claim no live sender can still hold and that recorded no outcome: its sender

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from smsgw.models.carrier import CallbackRequest, OutboundSms, Receipt, Reply, SubmitResult
 from smsgw.models.message import Message, SubmitState
-from smsgw.models.send_job import Turn
+from smsgw.models.send_job import ClaimAttempt, Turn
 from smsgw.models.tenant import Account, Property
 
 # --- the carrier adapter interface (smsgw.carriers) ----------------------------------------
@@ -109,7 +109,7 @@ class Claims(Messages, Protocol):
 
     def claim(
         self, message_sid: str, event: dict[str, Any], now: int, *, due_by: int
-    ) -> Message | None: ...
+    ) -> ClaimAttempt: ...
     def settle_claim(
         self,
         message_sid: str,

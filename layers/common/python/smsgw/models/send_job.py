@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from smsgw.models.message import Status
+from smsgw.models.message import Message, Status
 
 STALE_CLAIM_SECONDS = 60
 """Older than the sender's timeout (30 s in template.yaml), so no live invocation holds
@@ -78,3 +78,16 @@ class Outcome:
     status: Status | JobOutcome | str
     """The message's status once the job was handled (as stored), or a JobOutcome."""
     retry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimAttempt:
+    """What a claim on a message found (dal.claim_store.ClaimStore.claim)."""
+
+    claimed: Message | None
+    """The message, now claimed by this job for one submission; None when it was not."""
+    current: Message | None = None
+    """Else the message as it stands, read by the refused write itself (no second read);
+    None when there is no such message."""
+    submit_state: str | None = None
+    """Else its SubmitState."""
