@@ -22,3 +22,20 @@ def written(write: Callable[[], Any]) -> bool:
             return False
         raise
     return True
+
+
+def delete_existing(table: Any, key: dict[str, str], attribute: str) -> dict[str, Any] | None:
+    """Delete the item at `key` if it has `attribute`: its attributes as they were, or None
+    when there was no such item (nothing deleted)."""
+    removed: dict[str, Any] = {}
+
+    def delete() -> None:
+        answer = table.delete_item(
+            Key=key,
+            ConditionExpression="attribute_exists(#a)",
+            ExpressionAttributeNames={"#a": attribute},
+            ReturnValues="ALL_OLD",
+        )
+        removed.update(answer.get("Attributes") or {})
+
+    return removed if written(delete) else None

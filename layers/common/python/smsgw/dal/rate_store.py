@@ -22,7 +22,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from smsgw.dal.conditions import condition_failed, written
+from smsgw.dal.conditions import condition_failed, delete_existing
+from smsgw.dal.paging import query_items
 from smsgw.errors import ErrorCode, NotFoundError
 
 PARTITION = "RATE"
@@ -84,18 +85,8 @@ class RateStore:
     def remove(self, carrier: str, sender: str | None) -> RateLimit:
         """Delete a limit. Raises NotFoundError when there is none."""
         key = f"{carrier}#{sender}" if sender else carrier
-        removed: dict[str, Any] = {}
-
-        def delete() -> None:
-            answer = self._table.delete_item(
-                Key=_key(key),
-                ConditionExpression="attribute_exists(#r)",
-                ExpressionAttributeNames={"#r": "Rate"},
-                ReturnValues="ALL_OLD",
-            )
-            removed.update(answer.get("Attributes") or {})
-
-        if not written(delete):
+        removed = delete_existing(self._table, _key(key), "Rate")
+        if removed is None:
             raise NotFoundError(
                 ErrorCode.RATE_LIMIT_NOT_FOUND, f"No rate limit is set for {key}.", "Carrier"
             )
@@ -103,17 +94,10 @@ class RateStore:
 
     def list(self, *, consistent: bool = True) -> list[RateLimit]:
         """Every limit, by carrier then sender."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(PARTITION),
-            "ConsistentRead": consistent,
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return [_limit(item) for item in items if "Rate" in item]
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_items(
+            self._table, KeyConditionExpression=Key("PK").eq(PARTITION), ConsistentRead=consistent
+        )
+        return [_limit(item) for item in items if "Rate" in item]
 
     def current(self) -> dict[str, float]:
         with self._lock:

@@ -16,7 +16,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from smsgw.dal.conditions import written
+from smsgw.dal.conditions import delete_existing
+from smsgw.dal.paging import query_items
 from smsgw.errors import ErrorCode, NotFoundError
 
 PARTITION = "ROUTE"
@@ -61,17 +62,8 @@ class RouteStore:
 
     def remove(self, prefix: str) -> Route:
         """Delete the route of `prefix`. Raises NotFoundError when there is none."""
-        removed: dict[str, Any] = {}
-
-        def delete() -> None:
-            answer = self._table.delete_item(
-                Key={"PK": PARTITION, "SK": prefix},
-                ConditionExpression="attribute_exists(PK)",
-                ReturnValues="ALL_OLD",
-            )
-            removed.update(answer.get("Attributes") or {})
-
-        if not written(delete):
+        removed = delete_existing(self._table, {"PK": PARTITION, "SK": prefix}, "PK")
+        if removed is None:
             raise NotFoundError(
                 ErrorCode.CARRIER_ROUTE_NOT_FOUND, f"No route has the prefix {prefix}.", "Prefix"
             )
@@ -79,17 +71,10 @@ class RouteStore:
 
     def list(self, *, consistent: bool = True) -> list[Route]:
         """Every route, by prefix."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(PARTITION),
-            "ConsistentRead": consistent,
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return [_route(item) for item in items]
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_items(
+            self._table, KeyConditionExpression=Key("PK").eq(PARTITION), ConsistentRead=consistent
+        )
+        return [_route(item) for item in items]
 
     def current(self) -> dict[str, tuple[str, ...]]:
         """Prefix → carriers, as read at most `cache_seconds` ago."""
