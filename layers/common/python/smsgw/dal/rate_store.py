@@ -12,7 +12,6 @@ has been idle, each conditional on which of the two holds.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import condition_failed, delete_existing
 from smsgw.dal.paging import query_items
+from smsgw.dal.timed_value import TimedValue
 from smsgw.errors import ErrorCode, NotFoundError
 
 PARTITION = "RATE"
@@ -55,11 +55,8 @@ class RateStore:
         """`cache_seconds` keeps the limits that long for `current` (the sender's reads);
         `list` (the admin CLI) always reads the table."""
         self._table = table
-        self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._cached: tuple[float, dict[str, float]] | None = None
+        self._current = TimedValue(self._read_current, cache_seconds, clock)
         self._idle: dict[str, bool] = {}
-        self._lock = threading.Lock()
 
     def put(self, limit: RateLimit, updated: str) -> RateLimit:
         """Set (or change) a limit; its booked turns stay."""
@@ -100,14 +97,12 @@ class RateStore:
         return [_limit(item) for item in items if "Rate" in item]
 
     def current(self) -> dict[str, float]:
-        with self._lock:
-            now = self._clock()
-            if self._cached is not None and now - self._cached[0] < self._cache_seconds:
-                return self._cached[1]
-            # eventually consistent (half the read): a change already waits up to a minute
-            limits = {limit.key: limit.rate for limit in self.list(consistent=False)}
-            self._cached = (now, limits)
-            return limits
+        """Limit key → messages a second, as read at most `cache_seconds` ago."""
+        return self._current.get()
+
+    def _read_current(self) -> dict[str, float]:
+        # eventually consistent (half the read): a change already waits up to a minute
+        return {limit.key: limit.rate for limit in self.list(consistent=False)}
 
     def reserve(self, key: str, interval_ms: int, not_before_ms: int) -> int | None:
         # the kind of write that worked last for this limit is tried first: under a

@@ -8,7 +8,6 @@ All of them are one Query of one partition; a warm sender reads them at most onc
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from boto3.dynamodb.conditions import Key
 
 from smsgw.dal.conditions import delete_existing
 from smsgw.dal.paging import query_items
+from smsgw.dal.timed_value import TimedValue
 from smsgw.errors import ErrorCode, NotFoundError
 
 PARTITION = "ROUTE"
@@ -42,10 +42,7 @@ class RouteStore:
         """`cache_seconds` keeps the routes that long for `current` (the sender's reads);
         `list` (the admin CLI) always reads the table."""
         self._table = table
-        self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._cached: tuple[float, dict[str, tuple[str, ...]]] | None = None
-        self._lock = threading.Lock()
+        self._current = TimedValue(self._read_current, cache_seconds, clock)
 
     def put(self, prefix: str, carriers: tuple[str, ...], updated: str) -> Route:
         """Set (or replace) the route of `prefix`."""
@@ -78,14 +75,11 @@ class RouteStore:
 
     def current(self) -> dict[str, tuple[str, ...]]:
         """Prefix → carriers, as read at most `cache_seconds` ago."""
-        with self._lock:
-            now = self._clock()
-            if self._cached is not None and now - self._cached[0] < self._cache_seconds:
-                return self._cached[1]
-            # eventually consistent (half the read): a change already waits up to a minute
-            routes = {route.prefix: route.carriers for route in self.list(consistent=False)}
-            self._cached = (now, routes)
-            return routes
+        return self._current.get()
+
+    def _read_current(self) -> dict[str, tuple[str, ...]]:
+        # eventually consistent (half the read): a change already waits up to a minute
+        return {route.prefix: route.carriers for route in self.list(consistent=False)}
 
 
 def _route(item: dict[str, Any]) -> Route:
