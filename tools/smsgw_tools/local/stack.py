@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -47,6 +46,7 @@ from smsgw_tools.local.carrier_setup import (
 from smsgw_tools.local.gateway import HttpApiGateway
 from smsgw_tools.local.info import LOCAL_CARRIERS, served_carriers
 from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS, MotoServer
+from smsgw_tools.local.ports import Reservations, free_port
 from smsgw_tools.local.resources import Stack, deploy
 from smsgw_tools.local.runtime import LambdaRuntime
 from smsgw_tools.local.sink import WebhookSink
@@ -73,12 +73,6 @@ DEMO_POOL = (
     ("+12015550123", ["US", "CA"]),
     ("+12025550143", ["US", "CA"]),
 )
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 class LocalStack:
@@ -132,6 +126,7 @@ class LocalStack:
         self.runtime: LambdaRuntime | None = None
         self.gateway: HttpApiGateway | None = None
         self.function_urls: dict[str, HttpApiGateway] = {}
+        self._ports = Reservations(host)
         """A function's URL, served like Lambda's: every path and method to it, no authorizer."""
         self.pollers: list[Poller] = []
         self.demo: dict[str, str] = {}
@@ -165,9 +160,10 @@ class LocalStack:
             self.credentials = iam.create_admin(self.client("iam"))
         # Carriers call back on the webhooks function's URL, so its port is chosen before
         # the functions' environments are resolved; webhooks may reach the loopback sink.
+        # Both ports are named before the servers that use them start: held until then.
         if not self.port:
-            self.port = _free_port(self.host)
-        callback_port = _free_port(self.host)
+            self.port = self._ports.reserve("api")
+        callback_port = self._ports.reserve("callback")
         self.parameters = {
             "PublicBaseUrl": f"http://{self.host}:{callback_port}",
             "WebhookAllowedNetworks": LOOPBACK_NETWORKS,
@@ -196,6 +192,7 @@ class LocalStack:
             calls_file=self.calls_file,
         )
         self.runtime.warm()
+        self._ports.release("api")
         self.gateway = HttpApiGateway(
             template.routes,
             template.authorizers,
@@ -207,7 +204,9 @@ class LocalStack:
         )
         self.gateway.start()
         for function, url_id in template.function_urls.items():
-            port = callback_port if function == CALLBACK_FUNCTION else _free_port(self.host)
+            if function == CALLBACK_FUNCTION:
+                self._ports.release("callback")
+            port = callback_port if function == CALLBACK_FUNCTION else free_port(self.host)
             served = HttpApiGateway(
                 [Route(method="ANY", path="$default", function=function, authorizer=None)],
                 {},
@@ -354,6 +353,7 @@ class LocalStack:
         moto. Takes well under a second (docs/local-stack.md, "Stopping")."""
         for poller in self.pollers:
             poller.request_stop()
+        self._ports.release_all()
         if self.gateway:
             self.gateway.stop()
             self.gateway = None
