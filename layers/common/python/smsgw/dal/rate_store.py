@@ -61,7 +61,8 @@ class RateStore:
         `list` (the admin CLI) always reads the table."""
         self._table = table
         self._current = TimedValue(self._read_current, cache_seconds, clock)
-        self._kinds: dict[str, str] = {}
+        self._seen: dict[str, tuple[int | None, int | None]] = {}
+        """Limit key → its `Next` and `Booked` as this process's last write left them."""
 
     def put(self, limit: RateLimit, updated: str) -> RateLimit:
         """Set (or change) a limit; its booked turns stay."""
@@ -121,16 +122,18 @@ class RateStore:
         None), booked; else (a place behind the line waiting for turns, False), booked:
         the line's tail moves one interval, `Next` does not. None when `key` has no limit.
 
-        One UpdateItem of four kinds, each conditional on the state it applies to; a
-        refused one answers with the item, which tells the kind that applies, and the kind
-        that worked last for this limit is tried first (one write a booking under a
+        One UpdateItem of four kinds, each conditional on the state it applies to. The
+        kind tried first is the one that applies to the limit as this process last saw
+        it (each write answers with the item); a refused one answers with the item as it
+        stands, which tells the kind that applies (one write a booking under a
         backlog)."""
-        kind = self._kinds.get(key, _START)
+        next_ms, booked = self._seen.get(key, (None, None))
+        kind = _kind_for(next_ms, booked, now_ms, latest_ms)
         for _ in range(BOOKING_ATTEMPTS):
             try:
                 answer = self._table.update_item(
                     Key=_key(key),
-                    ReturnValues="UPDATED_NEW",
+                    ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                     **_write(kind, interval_ms, now_ms, latest_ms),
                 )
@@ -144,10 +147,10 @@ class RateStore:
                     _number(item.get("Next")), _number(item.get("Booked")), now_ms, latest_ms
                 )
                 continue
-            self._kinds[key] = kind
+            new = answer["Attributes"]
+            self._seen[key] = (_number(new.get("Next")), _number(new.get("Booked")))
             if kind == _START:
                 return now_ms, True
-            new = answer["Attributes"]
             if kind == _FOLLOW:
                 return int(new["Next"]) - interval_ms, True
             return int(new["Booked"]) - interval_ms, False
