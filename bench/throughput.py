@@ -188,6 +188,7 @@ def run(messages: int, rate: float, concurrency: int) -> None:
         send_batch._pool = ThreadPoolExecutor(max_workers=BATCH * concurrency)
         slept: list[float] = []
         _count_sleeps(slept)
+        _one_flush_at_a_time()
         try:
             sid_by_text, records = sender.accept(prop, messages)
             twilio.set_rate_limit(rate)
@@ -258,6 +259,24 @@ def _queue_over(real: Any, queue: DelayQueue) -> Any:
     from smsgw.dal.send_queue import SendQueue
 
     return SendQueue(queue, real._url)
+
+
+def _one_flush_at_a_time() -> None:
+    """The invocations share one process's metrics object: two flushing at once could
+    serialise a set the other just cleared (Powertools raises for an empty one, and the
+    worker's thread died with its batch in flight), which in Lambda, one invocation a
+    process, cannot happen."""
+    from smsgw import observability
+
+    metrics = observability.metrics
+    flush = metrics.flush_metrics
+    lock = threading.Lock()
+
+    def flush_alone(*args: Any, **kwargs: Any) -> None:
+        with lock:
+            flush(*args, **kwargs)
+
+    metrics.flush_metrics = flush_alone
 
 
 def _count_sleeps(slept: list[float]) -> None:
