@@ -57,8 +57,9 @@ same shape (sent, delivered, its webhook called) deleted by a pass of its own: i
 requests and units are printed beside the text-only pass's.
 
 With --rate-limit the carrier has a limit (`smsgw rate set twilio 20`): `set` finds it
-idle, so the message books its turn (one write) and goes; `wait` finds it booked 3.5 s
-ahead, so the message goes round SendQueue once, unclaimed, holding its turn (the sender
+idle, so the message takes its turn (one write) and goes; `wait` finds it booked 3.5 s
+ahead, so the message goes round SendQueue once, unclaimed, holding its place in the
+line, and takes its turn when it comes back (the sender
 invoked twice), then sleeps until its turn. A sleep is priced, not
 measured: a waiting record comes back 1 to 2 s before its turn, so one record per
 invocation sleeps about RATE_SLEEP_MS["single"]; a batch's records sleep at once, and the

@@ -29,6 +29,7 @@ import argparse
 import bisect
 import heapq
 import itertools
+import json
 import os
 import sys
 import threading
@@ -73,6 +74,8 @@ class DelayQueue:
         self._jobs: dict[str, dict[str, Any]] = {}
         self._order = itertools.count()
         self.sent_again = 0
+        self.trips: Counter[str] = Counter()
+        """MessageSid → the times its job was sent back to the queue."""
         self.burst: set[str] = set()
         """The burst's jobs not yet received once."""
         self.first_pass_done = 0.0
@@ -81,6 +84,7 @@ class DelayQueue:
     # --- what the product calls (the SQS client) -----------------------------------------
     def send_message(self, **kwargs: Any) -> dict[str, Any]:
         self.sent_again += 1
+        self.trips[json.loads(kwargs["MessageBody"])["MessageSid"]] += 1
         return {"MessageId": self.put(kwargs["MessageBody"], kwargs.get("DelaySeconds", 0))}
 
     def change_message_visibility(self, **kwargs: Any) -> dict[str, Any]:
@@ -184,6 +188,7 @@ def run(messages: int, rate: float, concurrency: int) -> None:
         send_batch._pool = ThreadPoolExecutor(max_workers=BATCH * concurrency)
         slept: list[float] = []
         _count_sleeps(slept)
+        _one_flush_at_a_time()
         try:
             sid_by_text, records = sender.accept(prop, messages)
             twilio.set_rate_limit(rate)
@@ -241,7 +246,9 @@ def run(messages: int, rate: float, concurrency: int) -> None:
             f"job of the burst received once) took {first_pass:.1f} s; first at "
             f"{times[0]:.2f} s, last at {times[-1]:.2f} s (N/R = {messages / rate:.1f} s), all "
             f"done in {elapsed:.1f} s; {next(invocations)} invocations, {queue.sent_again} jobs "
-            f"queued again ({queue.sent_again / messages:.2f} a message), sleeps {len(slept)}, "
+            f"queued again ({queue.sent_again / messages:.2f} a message, at most "
+            f"{max(queue.trips.values(), default=0)}; messages by trips "
+            f"{dict(sorted(Counter(queue.trips[sid] for sid in sid_by_text.values()).items()))}), sleeps {len(slept)}, "
             f"longest {max(slept, default=0):.2f} s, "
             f"mean {sum(slept) / max(len(slept), 1):.2f} s"
         )
@@ -252,6 +259,24 @@ def _queue_over(real: Any, queue: DelayQueue) -> Any:
     from smsgw.dal.send_queue import SendQueue
 
     return SendQueue(queue, real._url)
+
+
+def _one_flush_at_a_time() -> None:
+    """The invocations share one process's metrics object: two flushing at once could
+    serialise a set the other just cleared (Powertools raises for an empty one, and the
+    worker's thread died with its batch in flight), which in Lambda, one invocation a
+    process, cannot happen."""
+    from smsgw import observability
+
+    metrics = observability.metrics
+    flush = metrics.flush_metrics
+    lock = threading.Lock()
+
+    def flush_alone(*args: Any, **kwargs: Any) -> None:
+        with lock:
+            flush(*args, **kwargs)
+
+    metrics.flush_metrics = flush_alone
 
 
 def _count_sleeps(slept: list[float]) -> None:

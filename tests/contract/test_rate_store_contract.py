@@ -19,7 +19,7 @@ def stores(request):
     """Two senders' stores over the same limits."""
     if request.param == "fake":
         one = FakeRateStore()
-        return one, FakeRateStore(one.limits, one.next_turns)
+        return one, FakeRateStore(one.limits, one.next_turns, one.booked)
     from smsgw.dal.rate_store import RateStore
 
     session = request.getfixturevalue("aws_session")
@@ -86,3 +86,28 @@ def test_a_limit_that_is_not_set_books_no_turn_and_a_changed_one_keeps_its_turns
 
     store.remove("eum", None)
     assert store.reserve("eum", 100, T) is None
+
+
+def test_a_turn_too_far_joins_the_line_behind_the_others_without_taking_a_turn(stores):
+    # Given a limit of 10 a second whose next turn is 300 ms away
+    one, other = stores
+    one.put(RateLimit("twilio", None, 10), "2026-12-04T10:00:00Z")
+    assert one.turn("twilio", 100, T, T + 250) == (T, True)
+    assert one.turn("twilio", 100, T, T + 250) == (T + 100, True)
+    assert one.turn("twilio", 100, T, T + 250) == (T + 200, True)
+
+    # When senders, in alternation, ask for a turn no later than 250 ms from now
+    places = [(one if n % 2 else other).turn("twilio", 100, T, T + 250) for n in range(3)]
+
+    # Then each joins the line, one interval behind the one before, and no turn is taken
+    assert places == [(T + 300, False), (T + 400, False), (T + 500, False)]
+    # and a turn taken since moves none of the places
+    assert other.turn("twilio", 100, T + 100, T + 400) == (T + 300, True)
+    assert one.turn("twilio", 100, T + 100, T + 200) == (T + 600, False)
+    # a line left behind by an idle spell starts again at the next turn
+    assert one.turn("twilio", 100, T + 5000, T + 5000) == (T + 5000, True)
+    assert other.turn("twilio", 100, T + 5000, T + 5050) == (T + 5100, False)
+
+    # And a limit removed books nothing
+    one.remove("twilio", None)
+    assert other.turn("twilio", 100, T, T + 250) is None

@@ -13,7 +13,9 @@ from smsgw.errors import ErrorCode, NotFoundError
 class FakeRateStore:
     limits: dict[str, RateLimit] = field(default_factory=dict)
     next_turns: dict[str, int] = field(default_factory=dict)
-    """Limit key → the next free turn (Unix ms)."""
+    """Limit key → the next actual turn not yet taken (Unix ms)."""
+    booked: dict[str, int] = field(default_factory=dict)
+    """Limit key → the tail of the line waiting in the queue (Unix ms)."""
     reservations: int = 0
 
     def put(self, limit: RateLimit, updated: str) -> RateLimit:
@@ -28,6 +30,7 @@ class FakeRateStore:
                 ErrorCode.RATE_LIMIT_NOT_FOUND, f"No rate limit is set for {key}.", "Carrier"
             )
         self.next_turns.pop(key, None)
+        self.booked.pop(key, None)
         return self.limits.pop(key)
 
     def list(self) -> list[RateLimit]:
@@ -37,9 +40,22 @@ class FakeRateStore:
         return {key: limit.rate for key, limit in self.limits.items()}
 
     def reserve(self, key: str, interval_ms: int, not_before_ms: int) -> int | None:
+        booked = self.turn(key, interval_ms, not_before_ms)
+        return None if booked is None else booked[0]
+
+    def turn(
+        self, key: str, interval_ms: int, now_ms: int, latest_ms: int | None = None
+    ) -> tuple[int, bool] | None:
         if key not in self.limits:
             return None
         self.reservations += 1
-        turn = max(self.next_turns.get(key, not_before_ms), not_before_ms)
-        self.next_turns[key] = turn + interval_ms
-        return turn
+        next_ms = self.next_turns.get(key)
+        if next_ms is None or next_ms < now_ms:
+            self.next_turns[key] = now_ms + interval_ms
+            return now_ms, True
+        if latest_ms is None or next_ms <= latest_ms:
+            self.next_turns[key] = next_ms + interval_ms
+            return next_ms, True
+        place = max(self.booked.get(key, next_ms), next_ms)
+        self.booked[key] = place + interval_ms
+        return place, False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+from collections import Counter
 
 import pytest
 
@@ -102,7 +103,7 @@ def test_a_burst_is_spaced_and_turns_beyond_a_short_sleep_wait_in_the_queue(cloc
 def test_a_held_turn_is_used_without_booking_again_and_a_missed_one_is_booked_anew(clock):
     store = limited(RateLimit("twilio", None, 20))
     limits = limits_over(store, clock)
-    held = Turn("twilio", MS + 10_000)
+    held = Turn("twilio", MS + 10_000, firm=True)
 
     clock.now = T0 + 8.5
     assert limits.pace("twilio", None, held) is None
@@ -152,7 +153,7 @@ def test_a_number_whose_carrier_is_busy_past_its_turn_moves_its_turn_there(clock
     pace = limits_over(store, clock).pace("twilio", "+15550100")
 
     # Then it holds the carrier's turn, and the number's next turn is after it
-    assert pace == Pace(4, Turn("twilio", MS + 5000))
+    assert pace == Pace(4, Turn("twilio", MS + 5000, firm=True))
     assert store.next_turns["twilio#+15550100"] == MS + 6000
 
 
@@ -220,17 +221,20 @@ class Sender:
     def _stamp(self, sms):
         self.submitted_at.append(self.clock.now)
 
-    def drain(self, sids: list[str]) -> int:
-        """Handle the messages' jobs, and every job queued again, in time order. The jobs
-        handled in all."""
+    def drain(self, sids: list[str], per_job: float = 0) -> int:
+        """Handle the messages' jobs, and every job queued again, in time order (oldest
+        visible first), each `per_job` seconds after the one before at the earliest. The
+        jobs handled in all."""
         visible = [
             (self.clock.now, n, json.dumps({"MessageSid": sid})) for n, sid in enumerate(sids)
         ]
         heapq.heapify(visible)
         handled = 0
+        free = self.clock.now
         while visible:
             at, n, body = heapq.heappop(visible)
-            self.clock.now = at
+            self.clock.now = max(at, free)
+            free = self.clock.now + per_job
             queued = len(self.queue.jobs)
             self.dispatcher.handle(SendJob(f"sqs-{n}-{handled}", body, 1))
             handled += 1
@@ -261,6 +265,28 @@ def test_a_burst_of_300_drains_at_the_carriers_rate_each_sent_once(clock):
     assert times[-1] - T0 == pytest.approx(299 * 0.05, abs=0.01)
     # each waited in the queue once at most, and slept at most 2 s
     assert handled <= 2 * len(sids)
+    assert max(clock.slept) <= MAX_SLEEP_SECONDS
+
+
+def test_turns_come_during_a_slow_first_pass_are_taken_and_none_is_lost(clock):
+    # Given twilio limited to 20 messages a second, and 600 messages queued at once, whose
+    # jobs are received 100 a second: the first pass through them takes 6 s, and a job
+    # sent back to wait comes back only behind it
+    sender = Sender(clock, RateLimit("twilio", None, 20))
+    sids = sender.accept(600)
+
+    # When their jobs are handled, and each job queued again when it comes
+    sender.drain(sids, per_job=0.01)
+
+    # Then every message was submitted once, 50 ms apart, the last about 600 / 20 s after
+    # the burst: the turns that came during the first pass were taken, none lost
+    assert sorted(sender.twilio.submitted_sids()) == sorted(sids)
+    times = sorted(sender.submitted_at)
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.05 - 1e-6
+    assert times[-1] - T0 <= 599 * 0.05 + 1
+    # and no message went round the queue more than three times
+    trips = Counter(json.loads(job.body)["MessageSid"] for job in sender.queue.jobs)
+    assert max(trips.values()) <= 3
     assert max(clock.slept) <= MAX_SLEEP_SECONDS
 
 

@@ -142,9 +142,9 @@ class Dispatcher:
                 return Outcome(message.message_sid, message.status)
             sid = message.message_sid
         held = job.turn()
-        if held is None and self._pacing is not None:
+        if (held is None or not held.taken) and self._pacing is not None:
             # a rate limit's turn too far to sleep for: back to the queue, unclaimed
-            held, waiting = self._pacing.before_claim(sid, now + DUE_TOLERANCE_SECONDS)
+            held, waiting = self._pacing.before_claim(sid, now + DUE_TOLERANCE_SECONDS, held)
             if waiting is not None:
                 return waiting
         # Claim first: one conditional write decides, and on the common path no read is needed.

@@ -2,11 +2,15 @@
 held by every concurrent sender through the table.
 
 A limit of R messages a second spaces the carrier's submissions 1/R apart. Each
-submission books a turn: the next free time of the carrier's limit, taken by one atomic
-conditional write, so concurrent senders never book the same time. A turn within
-`MAX_SLEEP_SECONDS` is waited for in the invocation; a later one is held by the job,
-which goes back to the queue with a delay that brings it back just before its turn
-(docs/decisions.md, "Rate limits").
+submission takes a turn: the next free time of the carrier's limit, taken by one atomic
+conditional write, so concurrent senders never take the same time. A turn is taken only
+when it is within `MAX_SLEEP_SECONDS`, and waited for in the invocation. When the next
+turn is further, the job takes none: it joins a line, whose tail estimates when its turn
+may come, and goes back to the queue with a delay that brings it back just before then,
+to take a turn if one is near. A job that comes back early (turns were taken by others
+meanwhile) joins the line again once, and after that takes a turn however far (so at
+most three trips through the queue, besides one per 15 minutes of a long wait): no turn
+is left unused because its job came back late (docs/decisions.md, "Rate limits").
 
 A sender number's own limit is booked first, and may be booked ahead (no other number
 waits for it); the carrier's is booked only when the number's turn has come, never
@@ -43,6 +47,9 @@ MAX_DELAY_SECONDS = 900
 """SQS's longest delay: a turn further away takes one more trip through the queue."""
 TOLERANCE_MS = 250
 """A held turn this late is still used, and two limits' turns this far apart make one."""
+MAX_REJOINS = 1
+"""How often a job that comes back for its place in the line and finds no turn near joins
+the line again; the next time it takes a turn however far."""
 BOOKING_ROUNDS = 3
 _SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9]{1,11}")
 
@@ -70,6 +77,14 @@ class RateStore(Protocol):
     def reserve(self, key: str, interval_ms: int, not_before_ms: int) -> int | None:
         """Book the earliest free turn of `key`'s limit at or after `not_before_ms`, the
         next one `interval_ms` later: the turn (Unix ms). None when `key` has no limit."""
+        ...
+
+    def turn(
+        self, key: str, interval_ms: int, now_ms: int, latest_ms: int | None = None
+    ) -> tuple[int, bool] | None:
+        """(the next turn of `key`'s limit, True), taken, when it is at or before
+        `latest_ms`; else (a place at the tail of the line, False), no turn taken. None
+        when `key` has no limit."""
         ...
 
 
@@ -121,11 +136,27 @@ class RateLimits:
             logger.warning("rate limit failed", extra={"Carrier": carrier, "reason": str(exc)})
             return None
 
+    def rejoin(self, held: Turn) -> Turn | None:
+        """A job back for its place in the line `held`, before its message is claimed: a
+        turn taken (to hold through `pace`), or the place it waits for next (`waiting`).
+        None when the carrier has no limit any more."""
+        try:
+            now = self._now()
+            if held.at_ms - now > MAX_SLEEP_SECONDS * 1000:
+                return held  # back early, or 15 minutes of a longer wait
+            carrier_interval = self._intervals(held.carrier, None)[0]
+            if carrier_interval is None:
+                return None
+            return self._carrier_turn(held.carrier, carrier_interval, now, held)
+        except Exception as exc:
+            logger.warning("rate limit failed", extra={"Carrier": held.carrier, "reason": str(exc)})
+            return None
+
     def waiting(self, turn: Turn) -> Pace | None:
-        """How a job holding `turn` waits in the queue; None when it is close enough to
-        be slept for."""
+        """How a job holding `turn` waits in the queue; None when it is a turn close
+        enough to be slept for."""
         now = self._now()
-        if turn.at_ms - now > MAX_SLEEP_SECONDS * 1000:
+        if not turn.taken or turn.at_ms - now > MAX_SLEEP_SECONDS * 1000:
             return Pace(_delay(turn.at_ms, now), turn)
         return None
 
@@ -149,14 +180,27 @@ class RateLimits:
         own: str | None,
         own_interval: int | None,
         now: int,
+        held: Turn | None = None,
     ) -> Turn | None:
         if own is not None and own_interval is not None:
             booked = self._store.reserve(own, own_interval, now)
             return Turn(carrier, now if booked is None else booked, sender_only=True)
         if carrier_interval is not None:
-            booked = self._store.reserve(carrier, carrier_interval, now)
-            return None if booked is None else Turn(carrier, booked)
+            return self._carrier_turn(carrier, carrier_interval, now, held)
         return None
+
+    def _carrier_turn(
+        self, carrier: str, interval: int, now: int, held: Turn | None
+    ) -> Turn | None:
+        """The carrier's next turn when it is near, else a place in the line; for a job
+        back for its place a second time (`MAX_REJOINS`), its next turn however far."""
+        rejoined = 0 if held is None else held.rejoined + 1
+        near = now + int(MAX_SLEEP_SECONDS * 1000)
+        booked = self._store.turn(carrier, interval, now, near if rejoined <= MAX_REJOINS else None)
+        if booked is None:
+            return None
+        at, taken = booked
+        return Turn(carrier, at, firm=taken, rejoined=rejoined)
 
     def _take_turn(
         self,
@@ -169,14 +213,17 @@ class RateLimits:
         if carrier_interval is None and own_interval is None:
             return None
         now = self._now()
-        if held is not None and held.carrier == carrier and held.at_ms >= now - TOLERANCE_MS:
-            turn: Turn | None = held
+        ours = held if held is not None and held.carrier == carrier else None
+        if ours is not None and ours.taken and ours.at_ms >= now - TOLERANCE_MS:
+            turn: Turn | None = ours
+        elif ours is not None and ours.at_ms - now > MAX_SLEEP_SECONDS * 1000:
+            return Pace(_delay(ours.at_ms, now), ours)  # a place still far
         else:
-            turn = self._first_turn(carrier, carrier_interval, own, own_interval, now)
+            turn = self._first_turn(carrier, carrier_interval, own, own_interval, now, ours)
         if turn is None:
             return None
         for _ in range(BOOKING_ROUNDS):
-            if turn.at_ms - now > MAX_SLEEP_SECONDS * 1000:
+            if not turn.taken or turn.at_ms - now > MAX_SLEEP_SECONDS * 1000:
                 return Pace(_delay(turn.at_ms, now), turn)
             self._wait_until(turn.at_ms, now)
             if not turn.sender_only or carrier_interval is None:
@@ -186,7 +233,7 @@ class RateLimits:
             booked = self._store.reserve(carrier, carrier_interval, now)
             if booked is None:
                 return None
-            turn = Turn(carrier, booked)
+            turn = Turn(carrier, booked, firm=True)
             if own is None or own_interval is None or booked - now <= TOLERANCE_MS:
                 continue
             # the carrier is busy past the number's turn: move the number's turn there

@@ -43,9 +43,20 @@ class SendPacing:
         self._route_for = route_for
         self._breakers = breakers
 
-    def before_claim(self, sid: str, due_by: float) -> tuple[Turn | None, Outcome | None]:
-        """Book the turn of a job that holds none: (the turn, to hold through `pace`, and
-        None), or (None, the outcome of a job sent back to wait for it)."""
+    def before_claim(
+        self, sid: str, due_by: float, held: Turn | None = None
+    ) -> tuple[Turn | None, Outcome | None]:
+        """Take the turn of a job that holds none, or holds a place in the line (`held`):
+        (the turn, to hold through `pace`, and None), or (None, the outcome of a job sent
+        back to wait in the queue)."""
+        if held is not None:
+            # back for its place: no read (the route's carrier is the place's)
+            turn = self._limits.rejoin(held)
+            pace = None if turn is None else self._limits.waiting(turn)
+            if pace is None:
+                return turn, None
+            self._send_back(sid, pace)
+            return None, Outcome(sid, QUEUED)
         if not self._limits.any_set():
             return None, None  # nothing to read the message for
         message = self._claims.get(sid)

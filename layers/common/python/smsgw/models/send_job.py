@@ -25,6 +25,15 @@ class Turn:
     """Unix time, in milliseconds."""
     sender_only: bool = False
     """Only the sender number's own limit is booked: the carrier's is booked at that time."""
+    firm: bool = False
+    """A turn taken (`Next`); else a place in the line, when the turn may come."""
+    rejoined: int = 0
+    """How often the job came back for its place and joined the line again."""
+
+    @property
+    def taken(self) -> bool:
+        """A turn of its own, submitted at that time; a place in the line is not."""
+        return self.firm or self.sender_only
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +59,13 @@ class SendJob:
         """The rate limit's turn this job holds, if any."""
         held = (self.queued() or {}).get("Turn")
         try:
-            return Turn(str(held["Carrier"]), int(held["At"]), bool(held.get("SenderOnly")))
+            return Turn(
+                str(held["Carrier"]),
+                int(held["At"]),
+                bool(held.get("SenderOnly")),
+                bool(held.get("Firm")),
+                int(held.get("Rejoined", 0)),
+            )
         except (TypeError, KeyError, ValueError, AttributeError):
             return None
 
@@ -62,6 +77,10 @@ def job_body(message_sid: str, turn: Turn | None = None) -> str:
         body["Turn"] = {"Carrier": turn.carrier, "At": turn.at_ms}
         if turn.sender_only:
             body["Turn"]["SenderOnly"] = True
+        if turn.firm:
+            body["Turn"]["Firm"] = True
+        if turn.rejoined:
+            body["Turn"]["Rejoined"] = turn.rejoined
     return json.dumps(body)
 
 
