@@ -9,6 +9,7 @@ import pytest
 
 from smsgw.dal.rate_store import RateLimit
 from smsgw.errors import ErrorCode, NotFoundError
+from smsgw.logic.rate_limits import reserve
 from tests.fakes import FakeRateStore
 
 T = 1_800_000_000_000  # Unix ms
@@ -55,20 +56,20 @@ def test_limits_are_set_listed_changed_and_removed(store):
 def test_turns_are_spaced_by_the_interval_and_an_idle_limit_starts_at_the_time_asked(store):
     store.put(RateLimit("twilio", None, 20), "2026-12-04T10:00:00Z")
 
-    assert [store.reserve("twilio", 50, T) for _ in range(3)] == [T, T + 50, T + 100]
-    assert store.reserve("twilio", 50, T + 120) == T + 150  # still busy: after the last
-    assert store.reserve("twilio", 50, T + 5000) == T + 5000  # idle since: now
+    assert [reserve(store, "twilio", 50, T) for _ in range(3)] == [T, T + 50, T + 100]
+    assert reserve(store, "twilio", 50, T + 120) == T + 150  # still busy: after the last
+    assert reserve(store, "twilio", 50, T + 5000) == T + 5000  # idle since: now
 
 
 def test_senders_booking_in_turn_never_share_a_turn(stores):
     # Given two senders, each of which booked last time when the limit was in another state
     one, other = stores
     one.put(RateLimit("vonage", None, 10), "2026-12-04T10:00:00Z")
-    assert one.reserve("vonage", 100, T) == T
+    assert reserve(one, "vonage", 100, T) == T
 
     # When both book, one after the other, some after an idle spell
     turns = [
-        (one if n % 2 else other).reserve("vonage", 100, T + (3000 if n == 4 else 0))
+        reserve(one if n % 2 else other, "vonage", 100, T + (3000 if n == 4 else 0))
         for n in range(8)
     ]
 
@@ -77,15 +78,15 @@ def test_senders_booking_in_turn_never_share_a_turn(stores):
 
 
 def test_a_limit_that_is_not_set_books_no_turn_and_a_changed_one_keeps_its_turns(store):
-    assert store.reserve("eum", 50, T) is None
+    assert reserve(store, "eum", 50, T) is None
 
     store.put(RateLimit("eum", None, 20), "2026-12-04T10:00:00Z")
-    store.reserve("eum", 50, T)
+    reserve(store, "eum", 50, T)
     store.put(RateLimit("eum", None, 10), "2026-12-04T10:01:00Z")
-    assert store.reserve("eum", 100, T) == T + 50
+    assert reserve(store, "eum", 100, T) == T + 50
 
     store.remove("eum", None)
-    assert store.reserve("eum", 100, T) is None
+    assert reserve(store, "eum", 100, T) is None
 
 
 def test_a_turn_too_far_joins_the_line_behind_the_others_without_taking_a_turn(stores):

@@ -39,10 +39,6 @@ class FakeRateStore:
     def current(self) -> dict[str, float]:
         return {key: limit.rate for key, limit in self.limits.items()}
 
-    def reserve(self, key: str, interval_ms: int, not_before_ms: int) -> int | None:
-        booked = self.turn(key, interval_ms, not_before_ms)
-        return None if booked is None else booked[0]
-
     def turn(
         self, key: str, interval_ms: int, now_ms: int, latest_ms: int | None = None
     ) -> tuple[int, bool] | None:

@@ -110,11 +110,6 @@ class RateStore:
         # eventually consistent (half the read): a change already waits up to a minute
         return {limit.key: limit.rate for limit in self.list(consistent=False)}
 
-    def reserve(self, key: str, interval_ms: int, not_before_ms: int) -> int | None:
-        """The next actual turn at or after `not_before_ms`, however far (`turn`)."""
-        booked = self.turn(key, interval_ms, not_before_ms)
-        return None if booked is None else booked[0]
-
     def turn(
         self, key: str, interval_ms: int, now_ms: int, latest_ms: int | None = None
     ) -> tuple[int, bool] | None:

@@ -74,11 +74,6 @@ class RateStore(Protocol):
         """Limit key (`limit_key`) → messages a second, as read lately."""
         ...
 
-    def reserve(self, key: str, interval_ms: int, not_before_ms: int) -> int | None:
-        """Book the earliest free turn of `key`'s limit at or after `not_before_ms`, the
-        next one `interval_ms` later: the turn (Unix ms). None when `key` has no limit."""
-        ...
-
     def turn(
         self, key: str, interval_ms: int, now_ms: int, latest_ms: int | None = None
     ) -> tuple[int, bool] | None:
@@ -86,6 +81,14 @@ class RateStore(Protocol):
         `latest_ms`; else (a place at the tail of the line, False), no turn taken. None
         when `key` has no limit."""
         ...
+
+
+def reserve(store: RateStore, key: str, interval_ms: int, not_before_ms: int) -> int | None:
+    """Book the earliest free turn of `key`'s limit at or after `not_before_ms`, however
+    far (the next one `interval_ms` later): the turn (Unix ms). None when `key` has no
+    limit."""
+    booked = store.turn(key, interval_ms, not_before_ms)
+    return None if booked is None else booked[0]
 
 
 def interval_ms(rate: float) -> int:
@@ -183,7 +186,7 @@ class RateLimits:
         held: Turn | None = None,
     ) -> Turn | None:
         if own is not None and own_interval is not None:
-            booked = self._store.reserve(own, own_interval, now)
+            booked = reserve(self._store, own, own_interval, now)
             return Turn(carrier, now if booked is None else booked, sender_only=True)
         if carrier_interval is not None:
             return self._carrier_turn(carrier, carrier_interval, now, held)
@@ -230,14 +233,14 @@ class RateLimits:
                 return None
             # the number's turn has come: the carrier's next one, not before now
             now = self._now()
-            booked = self._store.reserve(carrier, carrier_interval, now)
+            booked = reserve(self._store, carrier, carrier_interval, now)
             if booked is None:
                 return None
             turn = Turn(carrier, booked, firm=True)
             if own is None or own_interval is None or booked - now <= TOLERANCE_MS:
                 continue
             # the carrier is busy past the number's turn: move the number's turn there
-            moved = self._store.reserve(own, own_interval, booked)
+            moved = reserve(self._store, own, own_interval, booked)
             if moved is not None and moved - booked > TOLERANCE_MS:
                 turn = Turn(carrier, moved, sender_only=True)  # the carrier's turn is lost
         return Pace(_delay(turn.at_ms, now), turn)
