@@ -93,7 +93,9 @@ def test_an_sms_forward_is_recognised_by_its_sender_number_and_text_until_it_exp
     assert stores.replies.is_sms_forward(sender, to, "YES please", expires) is False
 
 
-def test_the_replies_a_message_routed_are_redacted_once_and_no_others(stores):
+def _three_routed_between_two_others(stores):
+    """Five replies on one lease: one before the message, three it routed, one routed by a
+    later message. The message's sid, the reply before and the other."""
     sid, later = "SM" + "1" * 32, "SM" + "2" * 32
     before = a_reply(lease_id=LEASE, message_sid=sid, received_at="2027-01-15T07:59:59.000Z")
     routed = [
@@ -103,6 +105,11 @@ def test_the_replies_a_message_routed_are_redacted_once_and_no_others(stores):
     other = a_reply(lease_id=LEASE, message_sid=later, received_at="2027-01-15T08:00:05.000Z")
     for reply in (before, *routed, other):
         stores.replies.store(reply, T0, {"ForwardToEmail": "ops@example.com"})
+    return sid, before, other
+
+
+def test_the_replies_a_message_routed_are_redacted_once_and_no_others(stores):
+    sid, _, _ = _three_routed_between_two_others(stores)
 
     assert stores.replies.redact_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid) == 3
     assert stores.replies.redact_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid) == 0
@@ -118,15 +125,7 @@ def test_the_replies_a_message_routed_are_redacted_once_and_no_others(stores):
 
 
 def test_the_replies_a_message_routed_are_deleted_once_and_no_others(stores):
-    sid, later = "SM" + "1" * 32, "SM" + "2" * 32
-    before = a_reply(lease_id=LEASE, message_sid=sid, received_at="2027-01-15T07:59:59.000Z")
-    routed = [
-        a_reply(lease_id=LEASE, message_sid=sid, received_at=f"2027-01-15T08:00:0{n}.000Z")
-        for n in range(3)
-    ]
-    other = a_reply(lease_id=LEASE, message_sid=later, received_at="2027-01-15T08:00:05.000Z")
-    for reply in (before, *routed, other):
-        stores.replies.store(reply, T0, {"ForwardToEmail": "ops@example.com"})
+    sid, before, other = _three_routed_between_two_others(stores)
     stores.replies.redact_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid)  # redacted too
 
     assert stores.replies.delete_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid) == 3
