@@ -8,9 +8,11 @@ PYTHON ?= $(shell scripts/find-python 3.13)
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: demo test lint serve bench clean venv check-template check-security
+.PHONY: demo test lint serve bench clean venv envs check-template check-security
 
-# One line per step: pip is quiet, and the first run takes a minute or two.
+# One line per step: pip is quiet, and the first run takes a minute or two. pip compiles
+# nothing ahead (--no-compile): Python compiles what a run imports, a fraction of what is
+# installed (docs/performance.md, "The test suite").
 # setuptools prints a notice ("Editable installation ... folders with the same name as
 # your package") for every editable install whose packages live in more than one folder,
 # as these do (tools/ and layers/common/python/). It is advice, not a fault, and no folder
@@ -22,7 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
 	@echo "==> installing $(PINNED) pinned packages (requirements-dev.txt)"
-	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	@echo "==> installing this project (editable: smsgw, smsgw_tools and the smsgw command)"
 	@PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
@@ -40,10 +42,15 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+# The three environments are created side by side (`make test` on a fresh clone): pip
+# waits on the disk and the index as much as on a core.
+envs:
+	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+
 # The suites in parallel processes (pytest-xdist; the e2e tests, which share the local
 # stacks, on one of them), each recording its functions' AWS calls into one file; then the
 # least-privilege check over that file (tests/conftest.py).
-test: venv lint check-template check-security
+test: envs lint check-template check-security
 	@calls=$$(mktemp -d) && trap 'rm -rf "$$calls"' EXIT && \
 	SMSGW_TEST_AWS_CALLS_FILE=$$calls/calls.txt $(VENV)/bin/pytest -n auto && \
 	SMSGW_TEST_AWS_CALLS_FILE=$$calls/calls.txt $(VENV)/bin/pytest tests/e2e/test_least_privilege_e2e.py
@@ -55,7 +62,7 @@ define tool_venv
 	@echo "==> creating $(1) and installing $(2) into it"
 	@$(PYTHON) -m venv $(1)
 	@$(1)/bin/python -m pip install --quiet --upgrade pip
-	@$(1)/bin/python -m pip install --quiet -r $(2)
+	@$(1)/bin/python -m pip install --quiet --no-compile -r $(2)
 	@touch $(1)/.installed
 endef
 
