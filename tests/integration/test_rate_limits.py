@@ -72,10 +72,11 @@ def test_a_limited_carrier_gets_a_batch_spaced_and_a_later_turn_waits_in_the_que
     # (four when the machine is so loaded that a turn went by before its claim was made)
     assert len(submitted) in (4, 5)
     times = sorted(datetime.fromisoformat(s["received_at"]).timestamp() for s in submitted)
-    # a request leaves at its turn; this process's cold carrier client makes the first
-    # arrive later, so its spacing is measured over the whole run
-    assert times[-1] - times[0] >= (len(times) - 1) * 0.5 - 0.35
-    assert times[-1] - started < 3
+    # a request leaves at its turn, never before: the k-th turn is k half-seconds after the
+    # first, which is after `started`, so the k-th arrival is no earlier, however late a
+    # loaded machine makes any of them (a 10 ms margin for the simulator's stamp)
+    assert all(at >= started + 0.5 * k - 0.01 for k, at in enumerate(times))
+    assert times[-1] - started < 3.5
     # ... and the others are queued again holding their turns: unclaimed (a turn that went
     # by before its claim: the claim given back)
     waiting = [
