@@ -1,6 +1,7 @@
-"""What reply handling and the forwarder rely on from ReplyStore: a reply stored once per
-carrier message, with the forwards it is due on the table's stream, the lease's replies listed, and a forward
-claimed at most once."""
+"""What reply handling, the forwarder and retention rely on from ReplyStore: a reply stored
+once per carrier message, with the forwards it is due on the table's stream, the lease's
+replies listed, a forward claimed at most once, and a retaining property's replies listed
+by arrival until their text goes."""
 
 from __future__ import annotations
 
@@ -133,3 +134,48 @@ def test_the_replies_a_message_routed_are_deleted_once_and_no_others(stores):
 
     listed, _ = stores.replies.for_lease(LEASE, "2027-01-15T07:00:00.000Z")
     assert [r.reply_sid for r in listed] == [before.reply_sid, other.reply_sid]
+
+
+def _listed(stores, property_sid="PR1", before="2027-01-16T00:00:00.000Z", limit=10):
+    return stores.replies.retained_before(property_sid, before, limit)
+
+
+def test_replies_listed_for_retention_come_oldest_first_by_property_and_arrival(stores):
+    at = ["2027-01-15T08:00:02.000Z", "2027-01-15T08:00:00.000Z", "2027-01-15T08:00:01.000Z"]
+    replies = [a_reply(lease_id=LEASE, received_at=moment) for moment in at]
+    for reply in replies:
+        stores.replies.store(reply, T0, retained=True)
+    stores.replies.store(a_reply(lease_id=LEASE, property_sid="PR2"), T0, retained=True)
+    stores.replies.store(a_reply(lease_id=LEASE), T0)  # not listed
+
+    expected = [
+        (f"LEASEREPLIES#{LEASE}", f"{r.received_at}#{r.reply_sid}")
+        for r in sorted(replies, key=lambda r: r.received_at)
+    ]
+    assert _listed(stores) == expected
+    assert _listed(stores, before="2027-01-15T08:00:01.000Z") == expected[:1]
+    assert _listed(stores, limit=2) == expected[:2]
+
+
+def test_a_listed_reply_expires_once_and_leaves_the_list_as_a_redaction_takes_it_off(stores):
+    sid = "SM" + "8" * 32
+    kept, deleted, redacted = (
+        a_reply(lease_id=LEASE, message_sid=sid, received_at=f"2027-01-15T09:00:0{i}.000Z")
+        for i in range(3)
+    )
+    for reply in (kept, deleted, redacted):
+        stores.replies.store(reply, T0, {"ForwardToEmail": "ops@example.com"}, retained=True)
+    first, second, _redacted_later = _listed(stores)
+
+    assert stores.replies.expire(*first, delete=False) is True
+    assert stores.replies.expire(*first, delete=False) is False
+    assert stores.replies.expire(*second, delete=True) is True
+    assert stores.replies.expire(*second, delete=True) is False
+    stores.replies.redact_for_message(LEASE, "2027-01-15T08:00:00.000Z", sid)
+
+    assert _listed(stores) == []
+    listed, _ = stores.replies.for_lease(LEASE, "2027-01-15T09:00:00.000Z")
+    assert [(r.reply_sid, r.text, r.redacted) for r in listed] == [
+        (kept.reply_sid, None, True),
+        (redacted.reply_sid, None, True),
+    ]

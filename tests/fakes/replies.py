@@ -7,7 +7,8 @@ callback) stores nothing and answers False. `inserted` is what the table's strea
 carry: each stored reply's item. A
 forward is claimed at most once; `release_forward` (the provider refused: nothing was
 sent) allows a new claim, `settle_forward` never does. An SMS forward recorded is known by
-its sender, recipient and text until it expires.
+its sender, recipient and text until it expires. A reply stored `retained` is listed for
+its property's retention pass until its text is removed or it is deleted.
 Held honest by `tests/contract/test_reply_store_contract.py`.
 """
 
@@ -32,11 +33,20 @@ class FakeReplyStore:
         """(ReplySid, kind) -> {State, Detail}: the forward claims."""
         self.sms_forwards: dict[tuple[str, str, str], int] = {}
         """(sender, to, text) -> ExpiresAt: the SMS forwards sent."""
+        self.retained: dict[tuple[str, str], str] = {}
+        """(partition key, sort key) -> PropertySid of each reply listed for retention."""
         self.inserted: list[tuple[str, dict[str, Any]]] = []
         """(partition key, item) of each reply stored, in order: the stream's inserts."""
         self._streamed = 0
 
-    def store(self, reply: Reply, now: float, forwards: dict[str, str] | None = None) -> bool:
+    def store(
+        self,
+        reply: Reply,
+        now: float,
+        forwards: dict[str, str] | None = None,
+        *,
+        retained: bool = False,
+    ) -> bool:
         marker = (reply.carrier, reply.carrier_sid)
         if marker in self.markers:
             return False
@@ -46,6 +56,8 @@ class FakeReplyStore:
         if forwards:
             item[FORWARDS] = forwards_attribute(forwards)
         self.inserted.append((f"LEASEREPLIES#{_partition(reply)}", item))
+        if retained and reply.property_sid:
+            self.retained[_key(reply)] = reply.property_sid
         return True
 
     def for_lease(
@@ -77,6 +89,8 @@ class FakeReplyStore:
             if f"{r.received_at}#{r.reply_sid}" >= since and r.message_sid == message_sid
         ]
         self.replies[lease_id] = [r for r in kept if r not in gone]
+        for reply in gone:
+            self.retained.pop(_key(reply), None)
         return len(gone)
 
     def redact_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
@@ -87,8 +101,32 @@ class FakeReplyStore:
             key = f"{reply.received_at}#{reply.reply_sid}"
             if key >= since and reply.message_sid == message_sid and not reply.redacted:
                 kept[index] = dataclasses.replace(reply, text=None, redacted=True)
+                self.retained.pop(_key(reply), None)
                 redacted += 1
         return redacted
+
+    def retained_before(self, property_sid: str, before: str, limit: int) -> list[tuple[str, str]]:
+        listed = sorted(
+            (sort_key, partition)
+            for (partition, sort_key), owner in self.retained.items()
+            if owner == property_sid and sort_key < before
+        )
+        return [(partition, sort_key) for sort_key, partition in listed[:limit]]
+
+    def expire(self, partition: str, sort_key: str, *, delete: bool) -> bool:
+        self.retained.pop((partition, sort_key), None)
+        kept = self.replies.get(partition.removeprefix("LEASEREPLIES#"), [])
+        for index, reply in enumerate(kept):
+            if f"{reply.received_at}#{reply.reply_sid}" != sort_key:
+                continue
+            if delete:
+                del kept[index]
+                return True
+            if reply.redacted:
+                return False
+            kept[index] = dataclasses.replace(reply, text=None, redacted=True)
+            return True
+        return False
 
     def claim_forward(self, reply_sid: str, kind: str, now: float) -> bool:
         if (reply_sid, kind) in self.forwards:
@@ -124,3 +162,7 @@ class FakeReplyStore:
 
 def _partition(reply: Reply) -> str:
     return reply.lease_id or f"UNMATCHED#{reply.number}"
+
+
+def _key(reply: Reply) -> tuple[str, str]:
+    return f"LEASEREPLIES#{_partition(reply)}", f"{reply.received_at}#{reply.reply_sid}"

@@ -191,3 +191,49 @@ def test_a_deleting_property_loses_its_messages_replies_and_their_items_after_th
     assert items(aws_session, stack, "CARRIERSID#") == []
     # and the deletes invoke no notifier
     assert table_stream.records() == []
+
+
+@pytest.mark.parametrize("deletes", [False, True], ids=["text", "delete"])
+def test_a_reply_arriving_after_its_messages_pass_goes_the_period_after_it_arrived(
+    api, admin, tenant, functions, aws_session, stack, simulator, table_stream, deletes
+):
+    import time
+
+    from tests.integration.test_redaction import LEASED, RECIPIENT, reply, submit
+
+    # Given a property keeping text 2 days (or deleting messages then), and a message sent
+    # on a lease, whose retention pass ran three days on
+    admin.set_property_retention(tenant.property_sid, 2, delete_messages=deletes)
+    admin.add_pool_number(LEASED, ["AU"])
+    sent = api.send({"To": RECIPIENT, "Text": TEXT, "ForwardToEmail": "desk@shop.example"})
+    sid = sent.body["Message"]["MessageSid"]
+    submit(functions, aws_session, stack, simulator)
+    now = time.time()
+    passed = run_retention(now + 3 * DAY)
+    table_stream.records()
+
+    # When the recipient replies on the lease after that pass, through the webhooks
+    # function; and the retention pass runs within two days of the reply, then after
+    reply(functions, simulator, "My address is 1 Long St", "SMin0007")
+    [inserted] = table_stream.records()
+    received = time.time()
+    within = run_retention(received + 2 * DAY - 60)
+    responses = f"/v1/Properties/{tenant.property_sid}/Sms/{sid}/Responses"
+    kept = api.call("GET", responses).body if not deletes else None
+    after = run_retention(received + 2 * DAY + 60)
+
+    # Then the reply was stored with its text and forwards for the notifier, kept for the
+    # period from its own arrival, and its text removed (or the reply deleted) after it
+    assert (passed.removed, passed.deleted) == ((0, 1) if deletes else (1, 0))
+    image = inserted["dynamodb"]["NewImage"]
+    assert image["Text"]["S"] == "My address is 1 Long St" and "Forwards" in image
+    assert (within.late_replies, after.late_replies) == (0, 1)
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    stored = [i for i in table.scan()["Items"] if i["PK"].startswith("LEASEREPLIES#")]
+    if deletes:
+        assert stored == []
+    else:
+        assert [r["Text"] for r in kept["Responses"]] == ["My address is 1 Long St"]
+        [left] = api.call("GET", responses).body["Responses"]
+        assert (left["Text"], left["Redacted"]) == (None, True)
+        assert [("Text" in r, r.get("GSI3PK")) for r in stored] == [(False, None)]

@@ -130,7 +130,7 @@ def test_a_reply_killed_after_it_was_stored_is_forwarded_once_despite_the_carrie
         monkeypatch,
         ReplyStore,
         "store",
-        lambda store, reply, now, forwards: (
+        lambda store, reply, *args, **kwargs: (
             reply.carrier_sid if reply.carrier_sid in victims else None
         ),
         after=True,

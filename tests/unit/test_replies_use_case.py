@@ -31,6 +31,7 @@ from tests.fakes import (
     FakePool,
     FakeReplyStore,
     FakeSendQueue,
+    FakeTenantStore,
     callback,
 )
 from tests.fakes.builders import T0, a_lease
@@ -66,7 +67,9 @@ class ThroughTheStream:
     the forwards of each reply stored are queued on `queue`, as the notifier queues them."""
 
     def __init__(self, leases: FakeLeaseStore, store: FakeReplyStore, queue: FakeCallbackQueue):
-        self.processor = ReplyProcessor(carrier=FakeCarrier("twilio"), leases=leases, store=store)
+        self.processor = ReplyProcessor(
+            carrier=FakeCarrier("twilio"), leases=leases, store=store, tenants=FakeTenantStore()
+        )
         self._store = store
         self._queue = queue
 
@@ -149,7 +152,9 @@ def test_a_reply_is_stored_with_the_forwards_it_is_due_and_the_function_queues_n
 ):
     # Given the webhooks function alone (no notifier reading the stream)
     leased(leases)
-    webhooks = ReplyProcessor(carrier=FakeCarrier("twilio"), leases=leases, store=store)
+    webhooks = ReplyProcessor(
+        carrier=FakeCarrier("twilio"), leases=leases, store=store, tenants=FakeTenantStore()
+    )
 
     # When a reply arrives on a live lease with response options
     outcome = webhooks.handle(inbound(), stamp(0), T0)
@@ -386,3 +391,25 @@ def test_an_email_of_unknown_outcome_is_never_resent(processor, leases, queue, f
 
     assert forwarder.forward(job, T0 + 2).startswith("skipped")
     assert mailer.sent == []
+
+
+@pytest.mark.parametrize("days", [None, 7], ids=["kept", "retained"])
+def test_a_reply_is_listed_for_retention_only_when_its_property_has_a_period(leases, store, days):
+    # Given a live lease of a property with (or without) a retention period
+    from smsgw.models.tenant import Property
+
+    tenants = FakeTenantStore()
+    tenants.put_property(Property("PR1", "AC1", "Shop", True, retention_days=days))
+    leased(leases)
+    webhooks = ReplyProcessor(
+        carrier=FakeCarrier("twilio"), leases=leases, store=store, tenants=tenants
+    )
+
+    # When a reply arrives on it, and one on a number with no lease
+    webhooks.handle(inbound(), stamp(0), T0)
+    webhooks.handle(inbound(carrier_sid="SMin2", number="+61400000002"), stamp(1), T0)
+
+    # Then only the leased reply of a retaining property is listed for the retention pass
+    listed = store.retained_before("PR1", "9999", 10)
+    assert len(listed) == (1 if days else 0)
+    assert store.retained_before("", "9999", 10) == []

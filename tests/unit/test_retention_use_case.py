@@ -225,3 +225,50 @@ def test_a_property_set_back_to_text_only_removes_text_and_deletes_nothing(
 
     assert (result.removed, result.deleted) == (1, 0)
     assert messages.get(sid).text is None
+
+
+@pytest.mark.parametrize("deletes", [False, True], ids=["text", "delete"])
+def test_a_reply_that_arrived_after_its_messages_pass_goes_the_period_after_it_arrived(
+    store, messages, replies, deletes
+):
+    # Given a property keeping text 7 days (or deleting messages then), whose leased
+    # message's pass has run; then a reply to it arriving 10 days after the message,
+    # listed for retention as the webhooks function lists a retaining property's replies
+    store.set_retention(PROPERTY, 7, delete_messages=deletes)
+    sid = leased(messages, replies)
+    run(store, messages, replies, T0 + 8 * DAY)
+    arrived = T0 + 10 * DAY
+    late = a_reply(message_sid=sid, property_sid=PROPERTY, received_at=iso_from_epoch(arrived))
+    replies.store(late, arrived, retained=True)
+
+    # When the pass runs within 7 days of its arrival, then after, then again
+    within = run(store, messages, replies, arrived + 7 * DAY - 1)
+    kept = replies.for_lease(LEASE_ID, iso_from_epoch(arrived))[0]
+    after = run(store, messages, replies, arrived + 7 * DAY + 1)
+    again = run(store, messages, replies, arrived + 7 * DAY + 61)
+
+    # Then it keeps its text for the period from its own arrival, and then loses it (or
+    # is deleted), once
+    assert [r.text for r in kept] == ["YES"]
+    assert (within.late_replies, after.late_replies, again.late_replies) == (0, 1, 0)
+    left, _ = replies.for_lease(LEASE_ID, iso_from_epoch(arrived))
+    if deletes:
+        assert left == []
+    else:
+        assert [(r.text, r.redacted) for r in left] == [(None, True)]
+
+
+def test_a_listed_reply_its_message_took_with_it_is_not_counted_again(store, messages, replies):
+    # Given a listed reply that arrived within its message's period
+    lease = {"LeaseId": LEASE_ID, "Number": "+61400000001", "ExpiresAt": "x"}
+    sid = stored(messages, lease=lease)
+    reply = a_reply(message_sid=sid, property_sid=PROPERTY, received_at=iso_from_epoch(T0 + 5))
+    replies.store(reply, T0 + 5, retained=True)
+
+    # When the passes run after the message's period and after the reply's
+    first = run(store, messages, replies, T0 + 7 * DAY + 1)
+    second = run(store, messages, replies, T0 + 7 * DAY + 10)
+
+    # Then the message's pass removed its text and took it off the list
+    assert (first.removed, first.late_replies, second.late_replies) == (1, 0, 0)
+    assert replies.retained == {}

@@ -151,6 +151,7 @@ def reply_processor(carrier: str):
         carrier=adapter(carrier),
         leases=services.lease_store(),
         store=services.replies(),
+        tenants=services.tenants(),
     )
 
 

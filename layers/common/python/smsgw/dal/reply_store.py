@@ -6,6 +6,9 @@ Keys (see docs/data-model.md):
   inbound marker   PK=INBOUND#<carrier>#<carrier sid> SK=INBOUND                  (30 days)
   forward claim    PK=FORWARD#<ReplySid>#<kind>       SK=FORWARD
   SMS forward sent PK=SMSFORWARD#<from>#<to>#<digest>  SK=SMSFORWARD         (ExpiresAt)
+  retained reply   GSI3PK=RETAINEDREPLY#<PropertySid>  GSI3SK=<ReceivedAt>#<ReplySid>
+                   (sparse, keys only: a reply of a property with a retention period,
+                   until its text is removed)
 The marker is written in the same transaction as the reply, only if absent, so a carrier
 retrying its callback stores (and forwards) the reply once. A reply to be forwarded carries
 its forwards (`Forwards`, models/lease.py) from that same write: its insert on the table's
@@ -25,6 +28,7 @@ from smsgw.kernel.page_tokens import decode_page_token, encode_page_token
 from smsgw.models.lease import FORWARDS, Reply, forwards_attribute
 
 UNMATCHED_TTL_SECONDS = 30 * 86400
+RETAINED_PREFIX = "RETAINEDREPLY#"
 FORWARD_SENDING = "sending"
 FORWARD_DONE = "done"
 
@@ -37,9 +41,17 @@ class ReplyStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def store(self, reply: Reply, now: float, forwards: dict[str, str] | None = None) -> bool:
+    def store(
+        self,
+        reply: Reply,
+        now: float,
+        forwards: dict[str, str] | None = None,
+        *,
+        retained: bool = False,
+    ) -> bool:
         """Store a reply once per carrier message, with the response options it is to be
-        forwarded by (`forwards`, if any). False for a duplicate callback (nothing written)."""
+        forwarded by (`forwards`, if any), and listed for its property's retention pass if
+        `retained`. False for a duplicate callback (nothing written)."""
         name = self._table.name
         expires = int(now) + UNMATCHED_TTL_SECONDS
         item: dict[str, Any] = {
@@ -52,6 +64,9 @@ class ReplyStore:
             item["ExpiresAt"] = expires
         if forwards:
             item[FORWARDS] = forwards_attribute(forwards)
+        if retained and reply.property_sid:
+            item["GSI3PK"] = RETAINED_PREFIX + reply.property_sid
+            item["GSI3SK"] = item["SK"]
         try:
             self._table.meta.client.transact_write_items(
                 TransactItems=[
@@ -105,7 +120,8 @@ class ReplyStore:
     def redact_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
         """Remove the text and the forwards of the lease's replies received at or after
         `since` (ISO time) that `message_sid` routed (their `MessageSid`), and mark them
-        `Redacted`. Replies already redacted are left as they are. The number redacted now."""
+        `Redacted` (off the retention pass's list). Replies already redacted are left as
+        they are. The number redacted now."""
         partition = replies_partition(lease_id, "")
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("PK").eq(partition) & Key("SK").gte(since),
@@ -116,18 +132,44 @@ class ReplyStore:
         while True:
             page = self._table.query(**kwargs)
             for key in page["Items"]:
-                redacted += written(
-                    lambda key=key: self._table.update_item(
-                        Key={"PK": key["PK"], "SK": key["SK"]},
-                        UpdateExpression="SET Redacted = :r REMOVE #t, #f",
-                        ConditionExpression="attribute_exists(PK) AND attribute_not_exists(Redacted)",
-                        ExpressionAttributeNames={"#t": "Text", "#f": FORWARDS},
-                        ExpressionAttributeValues={":r": True},
-                    )
-                )
+                redacted += self._redact(key)
             if "LastEvaluatedKey" not in page:
                 return redacted
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _redact(self, key: dict[str, Any]) -> bool:
+        return written(
+            lambda: self._table.update_item(
+                Key={"PK": key["PK"], "SK": key["SK"]},
+                UpdateExpression="SET Redacted = :r REMOVE #t, #f, GSI3PK, GSI3SK",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(Redacted)",
+                ExpressionAttributeNames={"#t": "Text", "#f": FORWARDS},
+                ExpressionAttributeValues={":r": True},
+            )
+        )
+
+    def retained_before(self, property_sid: str, before: str, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` of the property's replies still holding text that arrived before
+        `before` (ISO time), oldest first, as (partition, sort key): those no pass over
+        their message reached, because they arrived after it."""
+        page = self._table.query(
+            IndexName="GSI3",
+            KeyConditionExpression=Key("GSI3PK").eq(RETAINED_PREFIX + property_sid)
+            & Key("GSI3SK").lt(before),
+            Limit=limit,
+        )
+        return [(key["PK"], key["SK"]) for key in page["Items"]]
+
+    def expire(self, partition: str, sort_key: str, *, delete: bool) -> bool:
+        """The end of a reply's retention: its text and forwards removed, as a redaction
+        does (or the reply deleted, `delete`), which takes it off the list. False if it
+        was gone already, or redacted (a redaction takes it off the list too)."""
+        key = {"PK": partition, "SK": sort_key}
+        if delete:
+            return written(
+                lambda: self._table.delete_item(Key=key, ConditionExpression="attribute_exists(PK)")
+            )
+        return self._redact(key)
 
     def delete_for_message(self, lease_id: str, since: str, message_sid: str) -> int:
         """Delete the lease's replies received at or after `since` (ISO time) that

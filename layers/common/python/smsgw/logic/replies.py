@@ -1,11 +1,13 @@
 """Replies on leased numbers: verify, store, opt-out keywords, and routing to forwards.
 
-The carrier's request costs one GetItem (the lease), one more when the lease has response
-options (whether the reply is our own SMS forward coming back: those are not forwarded
-again), one transaction (the reply, the forwards it is due, and its once-only marker) and
-an opt-out write for a STOP/START keyword. It sends nothing: the reply's insert on the
-table's stream makes the notifier queue its forwards (`logic/outbox.py`), which it then
-makes (`Forwarder`, and `logic/webhook_delivery.py` for the webhook), never inline.
+The carrier's request costs one GetItem (the lease), one for its property (whether it has
+a retention period: its replies are then listed for the retention pass), one more when
+the lease has response options (whether the reply is our own SMS forward coming back:
+those are not forwarded again), one transaction (the reply, the forwards it is due, and
+its once-only marker) and an opt-out write for a STOP/START keyword. It sends nothing: the
+reply's insert on the table's stream makes the notifier queue its forwards
+(`logic/outbox.py`), which it then makes (`Forwarder`, and `logic/webhook_delivery.py`
+for the webhook), never inline.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from smsgw import explanations
 from smsgw.errors import ErrorCode, TransientError, ValidationError
 from smsgw.ids import MESSAGE_PREFIX, derived_sid
 from smsgw.kernel.text import analyse, fit_text, printable_text
-from smsgw.logic.ports import Carrier
+from smsgw.logic.ports import Carrier, Tenants
 from smsgw.logic.receipts import verify_callback
 from smsgw.logic.send_request_use_case import store_and_queue
 from smsgw.models.callback import REPLY, CallbackJob
@@ -84,7 +86,14 @@ class LeaseLookup(Protocol):
 
 
 class ReplyStoreLike(Protocol):
-    def store(self, reply: Reply, now: float, forwards: dict[str, str] | None = None) -> bool: ...
+    def store(
+        self,
+        reply: Reply,
+        now: float,
+        forwards: dict[str, str] | None = None,
+        *,
+        retained: bool = False,
+    ) -> bool: ...
     def is_sms_forward(self, sender: str, to: str, text: str, now: float) -> bool: ...
 
 
@@ -121,10 +130,13 @@ def forward_jobs(reply: Reply, options: dict[str, str] | None) -> list[Any]:
 
 
 class ReplyProcessor:
-    def __init__(self, *, carrier: Carrier, leases: LeaseLookup, store: ReplyStoreLike) -> None:
+    def __init__(
+        self, *, carrier: Carrier, leases: LeaseLookup, store: ReplyStoreLike, tenants: Tenants
+    ) -> None:
         self._carrier = carrier
         self._leases = leases
         self._store = store
+        self._tenants = tenants
 
     def handle(self, request: CallbackRequest, received_at: str, now: float) -> ReplyOutcome:
         """Verify, store and route one inbound SMS. Raises ForbiddenError for a callback
@@ -172,7 +184,12 @@ class ReplyProcessor:
         kinds = tuple(getattr(job, "kind", "") for job in forward_jobs(reply, options))
         # Stored with its forwards only when there is one to make: the stream's filter
         # passes a reply to the notifier by that attribute.
-        stored = self._store.store(reply, now, dict(options) if options and kinds else None)
+        stored = self._store.store(
+            reply,
+            now,
+            dict(options) if options and kinds else None,
+            retained=lease is not None and self._retains(lease.property_sid),
+        )
         if not stored:
             # The carrier retried: the first callback's write is on the stream already.
             return ReplyOutcome(ReplyResult.DUPLICATE, reply.reply_sid, kinds)
@@ -181,6 +198,13 @@ class ReplyProcessor:
         return ReplyOutcome(
             ReplyResult.ROUTED if kinds else ReplyResult.STORED, reply.reply_sid, kinds
         )
+
+    def _retains(self, property_sid: str) -> bool:
+        """Whether the property has a retention period: its replies are then listed for
+        the retention pass, which removes the text of one that arrived after its message's
+        was removed, the period after it arrived (logic/retention.py)."""
+        prop = self._tenants.get_property(property_sid)
+        return prop is not None and prop.retention_days is not None
 
 
 # --- the notifier's side: SMS and e-mail forwards ---------------------------------------

@@ -1,6 +1,7 @@
 """Retention: a property's message and reply text removed a number of days after each
 message was created, by the scheduler, or the messages themselves deleted with their
-replies if the property says so (docs/decisions.md, "Retention")."""
+replies if the property says so; a reply that arrived after its message's went is
+removed the same number of days after it arrived (docs/decisions.md, "Retention")."""
 
 from __future__ import annotations
 
@@ -47,10 +48,15 @@ class RetentionStoreLike(Protocol):
     def delete_message(self, message: Message, allowed: tuple[str, ...]) -> bool: ...
 
 
-class DeletedReplies(RedactedReplies, Protocol):
-    """The replies a message routed, redacted or deleted (dal.reply_store.ReplyStore)."""
+class RetainedReplies(RedactedReplies, Protocol):
+    """The replies a message routed, redacted or deleted, and the replies listed for
+    retention by their own arrival (dal.reply_store.ReplyStore)."""
 
     def delete_for_message(self, lease_id: str, since: str, message_sid: str) -> int: ...
+    def retained_before(
+        self, property_sid: str, before: str, limit: int
+    ) -> list[tuple[str, str]]: ...
+    def expire(self, partition: str, sort_key: str, *, delete: bool) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +66,15 @@ class RetentionResult:
     """Messages whose text was removed."""
     deleted: int = 0
     """Messages deleted (a property whose retention deletes messages)."""
+    late_replies: int = 0
+    """Replies that arrived after their message's pass, their text removed (or deleted)
+    the property's period after they arrived."""
 
 
 def expire_text(
     store: RetentionStoreLike,
     messages: Messages,
-    replies: DeletedReplies,
+    replies: RetainedReplies,
     now: float,
     page: int = PAGE,
     budget: int = BUDGET,
@@ -77,8 +86,9 @@ def expire_text(
     replies it routed and the items that are its alone (replies first, the message last,
     so that a pass stopped halfway finds it again). A message still to be sent
     (scheduled, queued, or sending) keeps its text and holds the property's cursor until
-    it is sent, so that nothing behind it is passed over."""
-    properties = removed = deleted = 0
+    it is sent, so that nothing behind it is passed over. Then the property's replies that
+    arrived after their message's pass, and the period ago, go the same way."""
+    properties = removed = deleted = late = 0
     retaining = list(store.retaining())
     start = int(now // 60) % len(retaining) if retaining else 0
     for property_sid, days, cursor, deletes in retaining[start:] + retaining[:start]:
@@ -103,11 +113,15 @@ def expire_text(
             advanced = position
         if advanced != cursor:
             store.advance(property_sid, advanced)
-    return RetentionResult(properties, removed, deleted)
+        if budget > 0:
+            listed = replies.retained_before(property_sid, cutoff, min(page, budget))
+            budget -= len(listed)
+            late += sum(replies.expire(*key, delete=deletes) for key in listed)
+    return RetentionResult(properties, removed, deleted, late)
 
 
 def _delete(
-    store: RetentionStoreLike, replies: DeletedReplies, message: Message, allowed: tuple[str, ...]
+    store: RetentionStoreLike, replies: RetainedReplies, message: Message, allowed: tuple[str, ...]
 ) -> int:
     """Delete `message` and the replies it routed; 1 if it was deleted now."""
     if message.lease:
