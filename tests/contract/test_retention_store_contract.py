@@ -43,6 +43,16 @@ def test_the_cursor_is_kept_on_the_property(stores):
     ]
 
 
+def test_a_period_removed_forgets_the_cursor_and_one_set_again_starts_from_the_first(stores):
+    stores.set_retention(PROPERTY, 30)
+    stores.retention.advance(PROPERTY, "2027-01-15T08:00:00.000Z#SM1")
+
+    stores.set_retention(PROPERTY, None)
+    stores.set_retention(PROPERTY, 7)
+
+    assert list(stores.retention.retaining()) == [(PROPERTY, 7, "", False)]
+
+
 def test_a_property_says_whether_its_retention_deletes_messages(stores):
     stores.set_retention(PROPERTY, 30, delete_messages=True)
     stores.set_retention(OTHER, 7, delete_messages=True)

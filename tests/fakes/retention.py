@@ -23,6 +23,7 @@ class FakeRetentionStore:
     ) -> None:
         if days is None:
             self.periods.pop(property_sid, None)
+            self.cursors.pop(property_sid, None)
         else:
             self.periods[property_sid] = (days, delete_messages)
 

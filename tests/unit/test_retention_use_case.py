@@ -272,3 +272,26 @@ def test_a_listed_reply_its_message_took_with_it_is_not_counted_again(store, mes
     # Then the message's pass removed its text and took it off the list
     assert (first.removed, first.late_replies, second.late_replies) == (1, 0, 0)
     assert replies.retained == {}
+
+
+def test_a_reply_that_arrived_while_the_period_was_removed_goes_once_it_is_set_again(
+    store, messages, replies
+):
+    # Given a property whose pass removed a leased message's text; then its period removed
+    # (`--keep`), and a reply to that message arriving meanwhile (not listed: no period)
+    sid = leased(messages, replies)
+    run(store, messages, replies, T0 + 8 * DAY)
+    store.set_retention(PROPERTY, None)
+    arrived = T0 + 9 * DAY
+    late = a_reply(message_sid=sid, property_sid=PROPERTY, received_at=iso_from_epoch(arrived))
+    replies.store(late, arrived)
+
+    # When the period is set again and the pass runs
+    store.set_retention(PROPERTY, 7)
+    again = run(store, messages, replies, T0 + 9 * DAY + 60)
+
+    # Then the pass walked the property's messages from the first, and the reply lost its
+    # text with its message's (already removed: not counted again)
+    assert again.removed == 0
+    left, _ = replies.for_lease(LEASE_ID, iso_from_epoch(arrived))
+    assert [(r.text, r.redacted) for r in left] == [(None, True)]

@@ -106,9 +106,13 @@ class TenantStore:
         """Keep the property's message text `days` days, or (None) for good; with
         `delete_messages`, delete the messages themselves then. A property with a period is
         listed on the sparse GSI3 partition `RETENTION`, which the scheduler's retention
-        pass reads (dal/retention_store.py)."""
+        pass reads (dal/retention_store.py). Removing the period forgets the pass's cursor
+        (`RetainedThrough`): a period set again walks the property's messages from the
+        first, and with them the replies that arrived while it had none."""
         update: dict[str, Any] = {
-            "UpdateExpression": "REMOVE RetentionDays, RetentionDeletesMessages, GSI3PK, GSI3SK"
+            "UpdateExpression": (
+                "REMOVE RetentionDays, RetentionDeletesMessages, RetainedThrough, GSI3PK, GSI3SK"
+            )
         }
         if days is not None:
             values: dict[str, Any] = {":d": days, ":pk": "RETENTION", ":sk": property_sid}
