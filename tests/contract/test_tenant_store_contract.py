@@ -24,6 +24,19 @@ def test_accounts_and_properties_are_read_back(stores):
     assert stores.tenants.get_property("PR2") is None
 
 
+def test_a_property_created_with_a_retention_period_is_read_back_with_it(stores):
+    kept = Property("PR1", "AC1", "Shop", sms_enabled=True, retention_days=30)
+    deleting = Property(
+        "PR2", "AC1", "Web", True, retention_days=7, retention_deletes_messages=True
+    )
+
+    stores.tenants.put_property(kept)
+    stores.tenants.put_property(deleting)
+
+    assert stores.tenants.get_property("PR1") == kept
+    assert stores.tenants.get_property("PR2") == deleting
+
+
 def test_an_account_or_property_is_created_once(stores):
     stores.tenants.put_account(Account("AC1", "Acme", sms_enabled=True))
     stores.tenants.put_property(Property("PR1", "AC1", "Shop", sms_enabled=True))

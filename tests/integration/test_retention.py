@@ -237,3 +237,24 @@ def test_a_reply_arriving_after_its_messages_pass_goes_the_period_after_it_arriv
         [left] = api.call("GET", responses).body["Responses"]
         assert (left["Text"], left["Redacted"]) == (None, True)
         assert [("Text" in r, r.get("GSI3PK")) for r in stored] == [(False, None)]
+
+
+def test_a_property_created_with_a_period_is_one_the_pass_reads(aws_session, stack):
+    from smsgw.dal.retention_store import RetentionStore
+    from smsgw.dal.tenant_store import TenantStore
+    from smsgw.models.tenant import Property, Retaining
+
+    # Given properties stored with a period (one deleting messages) and one without
+    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    tenants = TenantStore(table)
+    tenants.put_property(Property("PR1", "AC1", "Shop", True, retention_days=30))
+    tenants.put_property(
+        Property("PR2", "AC1", "Web", True, retention_days=7, retention_deletes_messages=True)
+    )
+    tenants.put_property(Property("PR3", "AC1", "Kept", True))
+
+    # Then the retention pass lists the two with a period, as `set-retention` lists them
+    assert sorted(RetentionStore(table).retaining()) == [
+        Retaining("PR1", 30, "", False),
+        Retaining("PR2", 7, "", True),
+    ]

@@ -26,6 +26,22 @@ def _property_key(property_sid: str) -> dict[str, str]:
     return {"PK": f"PROPERTY#{property_sid}", "SK": "PROPERTY"}
 
 
+def _retention(property_sid: str, days: int | None, deletes: bool) -> dict[str, Any]:
+    """A property created with a retention period: its days, whether it deletes messages,
+    and its entry on GSI3's `RETENTION` partition, which the retention pass reads (as
+    `set_property_retention` writes them); none without a period."""
+    if days is None:
+        return {}
+    attributes: dict[str, Any] = {
+        "RetentionDays": days,
+        "GSI3PK": "RETENTION",
+        "GSI3SK": property_sid,
+    }
+    if deletes:
+        attributes["RetentionDeletesMessages"] = True
+    return attributes
+
+
 def _account(item: dict[str, Any]) -> Account:
     return Account(
         account_sid=item["AccountSid"],
@@ -90,6 +106,9 @@ class TenantStore:
                 "SmsEnabled": prop.sms_enabled,
                 "DateCreated": prop.date_created,
                 **({"SmartEncoding": True} if prop.smart_encoding else {}),
+                **_retention(
+                    prop.property_sid, prop.retention_days, prop.retention_deletes_messages
+                ),
             },
             ConditionExpression="attribute_not_exists(PK)",
         )
