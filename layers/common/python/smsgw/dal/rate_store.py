@@ -22,12 +22,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from smsgw.dal.conditions import condition_failed, delete_existing
-from smsgw.dal.paging import query_items
-from smsgw.dal.timed_value import TimedValue
+from smsgw.dal.settings_partition import SettingsPartition
 from smsgw.errors import ErrorCode, NotFoundError
 
 PARTITION = "RATE"
@@ -49,7 +47,11 @@ class RateLimit:
         return f"{self.carrier}#{self.sender}" if self.sender else self.carrier
 
 
-class RateStore:
+class RateStore(SettingsPartition[dict[str, float]]):
+    """`current`: limit key → messages a second."""
+
+    partition = PARTITION
+
     def __init__(
         self,
         table: Any,
@@ -57,10 +59,7 @@ class RateStore:
         cache_seconds: float = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`cache_seconds` keeps the limits that long for `current` (the sender's reads);
-        `list` (the admin CLI) always reads the table."""
-        self._table = table
-        self._current = TimedValue(self._read_current, cache_seconds, clock)
+        super().__init__(table, cache_seconds=cache_seconds, clock=clock)
         self._seen: dict[str, tuple[int | None, int | None]] = {}
         """Limit key → its `Next` and `Booked` as this process's last write left them."""
 
@@ -97,14 +96,7 @@ class RateStore:
 
     def list(self, *, consistent: bool = True) -> list[RateLimit]:
         """Every limit, by carrier then sender."""
-        items = query_items(
-            self._table, KeyConditionExpression=Key("PK").eq(PARTITION), ConsistentRead=consistent
-        )
-        return [_limit(item) for item in items if "Rate" in item]
-
-    def current(self) -> dict[str, float]:
-        """Limit key → messages a second, as read at most `cache_seconds` ago."""
-        return self._current.get()
+        return [_limit(item) for item in self._items(consistent=consistent) if "Rate" in item]
 
     def _read_current(self) -> dict[str, float]:
         # eventually consistent (half the read): a change already waits up to a minute

@@ -8,16 +8,11 @@ All of them are one Query of one partition; a warm sender reads them at most onc
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from smsgw.dal.conditions import delete_existing
-from smsgw.dal.paging import query_items
-from smsgw.dal.timed_value import TimedValue
+from smsgw.dal.settings_partition import SettingsPartition
 from smsgw.errors import ErrorCode, NotFoundError
 
 PARTITION = "ROUTE"
@@ -31,18 +26,10 @@ class Route:
     date_updated: str = ""
 
 
-class RouteStore:
-    def __init__(
-        self,
-        table: Any,
-        *,
-        cache_seconds: float = 0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """`cache_seconds` keeps the routes that long for `current` (the sender's reads);
-        `list` (the admin CLI) always reads the table."""
-        self._table = table
-        self._current = TimedValue(self._read_current, cache_seconds, clock)
+class RouteStore(SettingsPartition[dict[str, tuple[str, ...]]]):
+    """`current`: prefix → carriers."""
+
+    partition = PARTITION
 
     def put(self, prefix: str, carriers: tuple[str, ...], updated: str) -> Route:
         """Set (or replace) the route of `prefix`."""
@@ -68,14 +55,7 @@ class RouteStore:
 
     def list(self, *, consistent: bool = True) -> list[Route]:
         """Every route, by prefix."""
-        items = query_items(
-            self._table, KeyConditionExpression=Key("PK").eq(PARTITION), ConsistentRead=consistent
-        )
-        return [_route(item) for item in items]
-
-    def current(self) -> dict[str, tuple[str, ...]]:
-        """Prefix → carriers, as read at most `cache_seconds` ago."""
-        return self._current.get()
+        return [_route(item) for item in self._items(consistent=consistent)]
 
     def _read_current(self) -> dict[str, tuple[str, ...]]:
         # eventually consistent (half the read): a change already waits up to a minute
