@@ -6,8 +6,9 @@ and must not wipe the local stack's table and queues. The child exits when its s
 closes, so it cannot outlive the process that started it.
 
 Its DynamoDB is atomic per request and per transaction, as DynamoDB is
-(`atomic_moto.install`), and a Query reads its partition, not the whole table
-(`moto_query.install`).
+(`atomic_moto.install`), a Query reads its partition, not the whole table
+(`moto_query.install`), and a data-plane answer is written straight to JSON
+(`moto_speedups.install`).
 
 With `iam=True` the server authorises requests against the resources they name for
 DynamoDB, Secrets Manager and SES too (`smsgw_tools.local.iam`); it checks nothing until
@@ -39,10 +40,11 @@ DUMMY_ENVIRONMENT = {
 _CHILD = """
 import logging, sys
 from moto.server import ThreadedMotoServer
-from smsgw_tools.local import atomic_moto, moto_query
+from smsgw_tools.local import atomic_moto, moto_query, moto_speedups
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 atomic_moto.install()
 moto_query.install()
+moto_speedups.install()
 if sys.argv[3] == "iam":
     from smsgw_tools.local.iam import install_resource_arns
     install_resource_arns()
