@@ -8,7 +8,7 @@ PYTHON ?= $(shell scripts/find-python 3.13)
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: demo test lint serve bench clean venv envs check-template check-security
+.PHONY: demo test lint serve bench clean venv suites check-template check-security
 
 # One line per step: pip is quiet, and the first run takes a minute or two. pip compiles
 # nothing ahead (--no-compile): Python compiles what a run imports, a fraction of what is
@@ -42,15 +42,17 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-# The three environments are created side by side (`make test` on a fresh clone): pip
-# waits on the disk and the index as much as on a core.
-envs:
-	@$(MAKE) --no-print-directory -j3 $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+# The suites and the template and security checks side by side, each as soon as its
+# environment is ready: three environments are installed at once (pip waits on the disk and
+# the index as much as on a core), and the checks run beside the suites (docs/performance.md,
+# "The test suite"). Any of them failing fails the target.
+test:
+	@$(MAKE) --no-print-directory -j3 suites check-template check-security
 
 # The suites in parallel processes (pytest-xdist; the e2e tests, which share the local
 # stacks, on one of them), each recording its functions' AWS calls into one file; then the
 # least-privilege check over that file (tests/conftest.py).
-test: envs lint check-template check-security
+suites: venv lint
 	@calls=$$(mktemp -d) && trap 'rm -rf "$$calls"' EXIT && \
 	SMSGW_TEST_AWS_CALLS_FILE=$$calls/calls.txt $(VENV)/bin/pytest -n auto && \
 	SMSGW_TEST_AWS_CALLS_FILE=$$calls/calls.txt $(VENV)/bin/pytest tests/e2e/test_least_privilege_e2e.py
