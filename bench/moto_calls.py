@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))  # a script, not a test: pytest's pythonpath does not apply
+for path in (ROOT, ROOT / "tools"):  # a script, not a test: pytest's pythonpath does not apply
+    sys.path.insert(0, str(path))
 VARIANTS = ("stock", "speedups")
 CALLS_PER_MESSAGE = 4
 
@@ -34,40 +35,17 @@ def one_round(variant: str, messages: int) -> float:
     from moto import mock_aws
 
     from smsgw_tools.local import moto_speedups
+    from tests.support import create_keyed_table
 
     with mock_aws(), pytest.MonkeyPatch.context() as patch:
         if variant == "speedups":
             moto_speedups.install(patch.setattr)
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        _create_table(dynamodb)
+        create_keyed_table(dynamodb)
         started = time.perf_counter()
         for n in range(messages):
             _message_calls(dynamodb, n)
         return 1000 * (time.perf_counter() - started) / (messages * CALLS_PER_MESSAGE)
-
-
-def _create_table(dynamodb: Any) -> None:
-    dynamodb.create_table(
-        TableName="t",
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"} for name in ("PK", "SK", "G", "GS")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "G", "KeyType": "HASH"},
-                    {"AttributeName": "GS", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 def _message_calls(dynamodb: Any, n: int) -> None:
@@ -77,8 +55,8 @@ def _message_calls(dynamodb: Any, n: int) -> None:
         TableName="t",
         Item={
             **key,
-            "G": {"S": "PROPERTY#PR1"},
-            "GS": {"S": f"2026-12-04T00:00:00Z#{n}"},
+            "GSI1PK": {"S": "PROPERTY#PR1"},
+            "GSI1SK": {"N": str(n)},
             "Status": {"S": "queued"},
             "Body": {"S": "Your code is 123456. " * 4},
             "To": {"S": "+61488000000"},

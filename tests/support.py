@@ -153,6 +153,33 @@ def use_test_aws_environment(patch: Any) -> None:
     moto_speedups.install(patch.setattr)
 
 
+def create_keyed_table(dynamodb: Any, projection: str = "ALL") -> None:
+    """Table `t` as the product keys its table: PK and SK strings, and an index GSI1 on
+    GSI1PK (a string) and GSI1SK (a number), for tests and benchmarks of moto itself."""
+    attributes = ("PK", "S"), ("SK", "S"), ("GSI1PK", "S"), ("GSI1SK", "N")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": kind} for name, kind in attributes
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI1",
+                "KeySchema": [
+                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": projection},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def message_item(aws_session: Any, stack: Any, sid: str) -> dict[str, Any]:
     """A message's stored item as the model reads it: its MessageSid (the key holds it) and
     its events in their API form (they are stored compactly)."""

@@ -508,13 +508,20 @@ def test_ctrl_c_stops_a_running_smsgw_process_with_one_line(tmp_path):
     for server in _serving(_HangingHandler):
         url = f"http://127.0.0.1:{server.server_address[1]}"
         argv = ["local", "sim", "--url", url, "messages"]
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "smsgw_tools.admin.cli", *argv],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Started as from a terminal, even when the tests run in a background job, whose
+        # processes start with Ctrl-C ignored (Python then never raises KeyboardInterrupt):
+        # a handled signal is reset to its default in the new program, an ignored one is not.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "smsgw_tools.admin.cli", *argv],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
         try:
             assert server.arrived.wait(30), "the command never called the server"
 

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from smsgw_tools.local import moto_query
+from tests.support import create_keyed_table
 
 QUERIES: list[dict[str, Any]] = [
     {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "P3"}}},
@@ -48,28 +49,7 @@ def _answers(patch: Any | None) -> list[list[dict[str, Any]]]:
         if patch is not None:
             moto_query.install(patch)
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": kind}
-                for name, kind in (("PK", "S"), ("SK", "S"), ("GSI1PK", "S"), ("GSI1SK", "N"))
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "GSI1",
-                    "KeySchema": [
-                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(dynamodb)
         chance = random.Random(7)
         for n in range(300):
             item = {"PK": {"S": f"P{n % 5}"}, "SK": {"S": f"S{chance.randrange(30)}-{n}"}}

@@ -14,6 +14,7 @@ from moto import mock_aws
 from moto.core.serialize import ResponseSerializer
 
 from smsgw_tools.local import moto_speedups
+from tests.support import create_keyed_table
 
 KEY = {"PK": {"S": "P1"}, "SK": {"S": "A"}}
 ITEM = {
@@ -139,28 +140,7 @@ def _answers(patch: Any | None) -> tuple[list[tuple[str, Any]], int]:
             lambda self, result: serialised.append(1) or serialize(self, result),
         )
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        attributes = ("PK", "S"), ("SK", "S"), ("GSI1PK", "S"), ("GSI1SK", "N")
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": kind} for name, kind in attributes
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "GSI1",
-                    "KeySchema": [
-                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(dynamodb, projection="KEYS_ONLY")
         serialised.clear()
         return _calls(dynamodb), len(serialised)
 
