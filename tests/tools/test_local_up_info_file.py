@@ -11,11 +11,13 @@ import signal
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from smsgw_tools.admin.cli_errors import CliError
 from smsgw_tools.local import commands as local_commands
-from smsgw_tools.local import demo
+from smsgw_tools.local import demo, info
 
 
 class _FakeStack:
@@ -60,6 +62,38 @@ def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkey
 
     assert code == 0 and seen[0]["AwsEndpointUrl"] == "http://127.0.0.1:9"
     assert not args.info_file.exists()
+
+
+def test_a_command_reading_the_info_file_while_it_is_written_finds_none_or_all_of_it(
+    tmp_path, monkeypatch
+):
+    # Given a write that has created its file and not yet filled it (a slow disk, a busy
+    # machine), and a command that reads the info file at that moment
+    target, read_meanwhile = tmp_path / "info.json", []
+    write_text = Path.write_text
+
+    def slow_write_text(self, data, *args, **kwargs):
+        write_text(self, "", *args, **kwargs)
+        read_meanwhile.append(_read(target))
+        return write_text(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", slow_write_text)
+
+    # When the local stack writes its info file
+    with info.written(target, {"ApiUrl": "http://127.0.0.1:9/v1"}):
+        whole = _read(target)
+
+    # Then the command found no file (and said the stack is not running), never an empty one
+    assert read_meanwhile == ["no local stack"]
+    assert whole == {"ApiUrl": "http://127.0.0.1:9/v1"}
+    assert list(tmp_path.iterdir()) == []
+
+
+def _read(path):
+    try:
+        return info.read_info(path)
+    except CliError as error:
+        return str(error).split(":")[0]
 
 
 def test_the_info_file_is_removed_when_the_stack_fails_after_writing_it(tmp_path, monkeypatch):

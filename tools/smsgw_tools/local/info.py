@@ -6,6 +6,7 @@ then what it names does not answer, and they say so)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,9 +58,13 @@ def field(info: dict[str, Any], name: str, path: Path) -> Any:
 
 @contextmanager
 def written(path: Path, info: dict[str, Any]) -> Iterator[None]:
-    """`info` is in `path` while the block runs, and removed however it ends."""
+    """`info` is in `path` while the block runs, and removed however it ends. The file
+    appears whole (written beside it, then renamed): a command that reads it meanwhile finds
+    no file or all of it, never an empty one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info, indent=2) + "\n")
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(info, indent=2) + "\n")
+    partial.replace(path)
     try:
         yield
     finally:
