@@ -30,7 +30,11 @@ SLOW_HANDLER = """
 import os, pathlib, time
 
 def handler(event, context):
-    pathlib.Path(os.environ["STARTED_FILE"]).write_text(event["Records"][0]["body"])
+    # written beside, then renamed: the test, waiting for the file, reads it whole
+    started = pathlib.Path(os.environ["STARTED_FILE"])
+    partial = started.with_name(started.name + ".partial")
+    partial.write_text(event["Records"][0]["body"])
+    partial.replace(started)
     time.sleep(60)
 """
 
