@@ -60,7 +60,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     checks = [item for item in items if item.path.name == LEAST_PRIVILEGE_TEST]
     if calls and len(checks) < len(items):  # the recording run: the check is the next run's
         items[:] = [item for item in items if item not in checks]
-    items.sort(key=_longest_first)
     items.sort(key=lambda item: item.path.name == LEAST_PRIVILEGE_TEST)
     selected = {item.path for item in items if item.path.parent in RECORDING_SUITES}
     every = {path for suite in RECORDING_SUITES for path in suite.glob("test_*.py")}
@@ -74,17 +73,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[ALL_RECORDED] = (
             shared and selected == every and config.stash.get(ALL_RECORDED, True)
         )
-
-
-SUITES_LONGEST_FIRST = ("reliability", "integration", "e2e", "tools", "contract", "unit")
-"""Under pytest-xdist a worker takes the next test as it frees (after the e2e tests and each
-module of `ONE_WORKER_MODULES`, which go first as groups): the long reliability runs start
-early, and the unit tests' milliseconds fill the end, so both workers end together."""
-
-
-def _longest_first(item: pytest.Item) -> int:
-    suite = item.path.relative_to(Path(__file__).parent).parts[0]
-    return SUITES_LONGEST_FIRST.index(suite) if suite in SUITES_LONGEST_FIRST else 0
 
 
 ONE_WORKER_MODULES = {"tests/tools/test_cli_local.py"}
