@@ -208,6 +208,8 @@ class CallRecorder:
     test's own set-up is not put on a function's account."""
 
     _installed: CallRecorder | None = None
+    _recording_init: Any = None
+    """botocore's `Session.__init__` as the hook left it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -216,14 +218,20 @@ class CallRecorder:
 
     @classmethod
     def for_session(cls, path: Path) -> CallRecorder:
-        """The process's recorder (the botocore hook is installed once)."""
-        if cls._installed is None:
-            import boto3
+        """The process's recorder, its botocore hook installed again whenever it is gone: a
+        test that patched `Session.__init__` before the hook was installed (the reliability
+        suites' `aws_faults`) puts its own original back when it ends, and takes the hook
+        with it, so every later call would go unrecorded."""
+        import boto3
+        import botocore.session
 
+        if cls._installed is None:
+            cls._installed = cls(path)
+        if botocore.session.Session.__init__ is not cls._recording_init:
             from smsgw_tools.local.worker import record_aws_calls
 
-            recorder = cls._installed = cls(path)
-            hook = record_aws_calls(recorder.record)
+            hook = record_aws_calls(cls._installed.record)
+            cls._recording_init = botocore.session.Session.__init__
             if boto3.DEFAULT_SESSION is not None:  # created before the hook was
                 boto3.DEFAULT_SESSION._session.register("before-parameter-build", hook)
         return cls._installed
