@@ -5,6 +5,7 @@ short path."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import boto3
@@ -12,6 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.serialize import ResponseSerializer
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.parsing.tokens import ExpressionTokenizer
 
 from smsgw_tools.local import moto_speedups
 from tests.support import create_keyed_table
@@ -83,6 +86,22 @@ def _calls(dynamodb: Any) -> list[tuple[str, Any]]:
         ExpressionAttributeValues={":t": {"S": "x"}, ":zero": {"N": "0"}},
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
+    for attempt in ("", " again"):  # an expression that does not parse fails every time
+        call(
+            f"update unparsed{attempt}",
+            "update_item",
+            Key=KEY,
+            UpdateExpression="SET Text =",
+            ExpressionAttributeValues={":t": {"S": "x"}},
+        )
+        call(
+            f"condition unparsed{attempt}",
+            "update_item",
+            Key=KEY,
+            UpdateExpression="SET Text = :t",
+            ConditionExpression="Text = :t AND",
+            ExpressionAttributeValues={":t": {"S": "x"}},
+        )
     partition = {"ExpressionAttributeValues": {":p": {"S": "P1"}}}
     call("query page", "query", KeyConditionExpression="PK = :p", Limit=1, **partition, **total)
     call(
@@ -127,28 +146,41 @@ def _extra(response: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in response.items() if k not in ("Error", "ResponseMetadata")}
 
 
-def _answers(patch: Any | None) -> tuple[list[tuple[str, Any]], int]:
-    """Every answer, and how many of them moto's own serialiser wrote."""
+def _answers(patch: Any | None) -> tuple[list[tuple[str, Any]], Counter[str]]:
+    """Every answer, and how often moto's own serialiser wrote one, tokenised an update
+    expression and lexed a condition."""
     with mock_aws(), pytest.MonkeyPatch.context() as spy:
-        if patch is not None:
-            moto_speedups.install(patch)
-        serialised = []
+        work: Counter[str] = Counter()
         serialize = ResponseSerializer.serialize
         spy.setattr(
             ResponseSerializer,
             "serialize",
-            lambda self, result: serialised.append(1) or serialize(self, result),
+            lambda self, result: work.update(["serialised"]) or serialize(self, result),
         )
+        tokenize = ExpressionTokenizer.make_list
+        spy.setattr(
+            ExpressionTokenizer,
+            "make_list",
+            lambda text: work.update(["update tokenised"]) or tokenize(text),
+        )
+        lex = ConditionExpressionParser._lex_condition_expression
+        spy.setattr(
+            ConditionExpressionParser,
+            "_lex_condition_expression",
+            lambda parser: work.update(["condition lexed"]) or lex(parser),
+        )
+        if patch is not None:
+            moto_speedups.install(patch)
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         create_keyed_table(dynamodb, projection="KEYS_ONLY")
-        serialised.clear()
-        return _calls(dynamodb), len(serialised)
+        work.clear()
+        return _calls(dynamodb), work
 
 
 def test_the_speedups_answer_every_call_as_moto_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    stock, stock_serialised = _answers(None)
+    stock, stock_work = _answers(None)
 
-    fast, fast_serialised = _answers(monkeypatch.setattr)
+    fast, fast_work = _answers(monkeypatch.setattr)
 
     assert fast == stock
     answers = dict(stock)
@@ -165,4 +197,14 @@ def test_the_speedups_answer_every_call_as_moto_does(monkeypatch: pytest.MonkeyP
     # moto's serialiser wrote every data-plane answer before, and none of them after: only
     # the errors and the control plane's take its path.
     written = [label for label, answer in stock if "Error" not in answer]
-    assert stock_serialised - fast_serialised == len(written) - 1  # DescribeTable's is moto's
+    assert stock_work["serialised"] - fast_work["serialised"] == len(written) - 1  # not Describe
+    # moto tokenised an update expression twice a call, and lexed a condition once a call.
+    # With the speedups: once for each of the two update expressions that parse, and once a
+    # call for the one that does not (its error comes both times); once for each of the
+    # four conditions.
+    assert answers["update unparsed"]["Error"]["Code"] == "ValidationException"
+    assert answers["update unparsed again"] == answers["update unparsed"]
+    assert answers["condition unparsed"]["Error"]["Code"] == "ValidationException"
+    assert answers["condition unparsed again"] == answers["condition unparsed"]
+    assert (stock_work["update tokenised"], fast_work["update tokenised"]) == (16, 2 + 2)
+    assert (stock_work["condition lexed"], fast_work["condition lexed"]) == (21, 4)

@@ -11,9 +11,15 @@ moto 5.2.5 spends most of a DynamoDB call on work whose outcome never varies:
   attribute, which moto hands over as bytes for the serialiser to base64-encode.
 - Every request lists the handler class's methods with `inspect.getmembers`, to find the
   one the action names. The class does not change between requests.
+- An update is parsed twice (to check its names and values, then to apply it), and a
+  condition is lexed on every call, though the product sends a handful of expressions
+  over and over. Neither result is changed by its users: the update's validator works on
+  its own deep copy of the tree, and a condition's parser reads its tokens into new nodes.
 
 `install()` writes a data-plane answer with `json.dumps`, base64-encoding bytes as the
-serialiser does, and lists each handler class's methods once. Anything else (an error, a
+serialiser does, lists each handler class's methods once, and keeps the parsed update
+and the lexed condition of the last 256 expressions of each kind (an expression that
+does not parse is not kept: its error comes every time). Anything else (an error, a
 control-plane call, a value JSON cannot write, a response transformer some service
 registered) takes moto's own path. A client reads the same answer either way:
 tests/tools/test_moto_speedups.py holds every operation the product uses to it, answer
@@ -26,6 +32,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -55,10 +62,23 @@ def install(patch: Setter = setattr) -> None:
     sets each attribute (`monkeypatch.setattr` in a test, to undo it after)."""
     from moto.core import responses
     from moto.core.utils import method_names_from_class
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.dynamodb.responses import DynamoHandler
 
     patch(responses, "method_names_from_class", functools.cache(method_names_from_class))
     patch(DynamoHandler, "serialized", _serialized(DynamoHandler.serialized))
+    parsed = functools.lru_cache(maxsize=256)(UpdateExpressionParser.make)
+    patch(UpdateExpressionParser, "make", classmethod(lambda cls, expression: parsed(expression)))
+    lex = ConditionExpressionParser._lex_condition_expression
+    lexed = functools.lru_cache(maxsize=256)(
+        lambda expression: tuple(lex(ConditionExpressionParser(expression, None, None)))
+    )
+    patch(
+        ConditionExpressionParser,
+        "_lex_condition_expression",
+        lambda parser: deque(lexed(parser.condition_expression)),  # the parser empties it
+    )
 
 
 def _serialized(serialized: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
