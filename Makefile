@@ -71,14 +71,15 @@ endef
 $(SAM_VENV)/.installed: requirements-sam.txt
 	$(call tool_venv,$(SAM_VENV),requirements-sam.txt)
 
-# `sam validate --lint` and `sam build` (no container; the deps layer is built for arm64
-# with pip's platform wheels). sam looks for python3.13 on PATH.
+# `sam validate` and `sam build` (no container; the deps layer is built for arm64 with pip's
+# platform wheels). sam looks for python3.13 on PATH. cfn-lint, which `--lint` would run
+# a second time, runs in the suites (tests/unit/test_template_lint.py).
 check-template: $(SAM_VENV)/.installed
-	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(dir $(PYTHON)):$$PATH" \
 		$(SAM_VENV)/bin/sam build --build-dir .aws-sam/build > .aws-sam-build.log 2>&1 \
 		|| { cat .aws-sam-build.log; exit 1; }
-	@echo "sam validate --lint and sam build: ok"
+	@echo "sam validate and sam build: ok"
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(call tool_venv,$(CHECKOV_VENV),requirements-checkov.txt)
