@@ -75,6 +75,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: a worker for each core, and one more. The worker that takes the e2e tests
+    spends most of its first minute waiting on the local stacks' processes and the tests'
+    deliberate waits (a tenth of its CPU time there is its own), and the extra worker keeps
+    the cores busy meanwhile (docs/performance.md, "The test suite").
+    PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return len(os.sched_getaffinity(0)) + 1
+
+
 ONE_WORKER_MODULES = {"tests/tools/test_cli_local.py"}
 """Modules whose tests share a module-scoped fixture that is costly to set up (a template
 deployed into a moto server): on one worker it is set up once."""
