@@ -228,12 +228,14 @@ class CallRecorder:
         if cls._installed is None:
             cls._installed = cls(path)
         if botocore.session.Session.__init__ is not cls._recording_init:
-            from smsgw_tools.local.worker import record_aws_calls
+            from smsgw_tools.local.worker import CALLS_HOOK_ID, record_aws_calls
 
             hook = record_aws_calls(cls._installed.record)
             cls._recording_init = botocore.session.Session.__init__
             if boto3.DEFAULT_SESSION is not None:  # created before the hook was
-                boto3.DEFAULT_SESSION._session.register("before-parameter-build", hook)
+                boto3.DEFAULT_SESSION._session.register(
+                    "before-parameter-build", hook, unique_id=CALLS_HOOK_ID
+                )
         return cls._installed
 
     def record(self, action: str) -> None:

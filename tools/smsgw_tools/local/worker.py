@@ -104,6 +104,10 @@ def iam_actions(operation_model: Any, params: dict[str, Any]) -> list[str]:
     return [f"{prefix}:{operation_model.name}"]
 
 
+CALLS_HOOK_ID = "smsgw-local-calls"
+"""The recording handler's id on a session: registered twice, it is called once."""
+
+
 def record_aws_calls(record: Callable[[str], None]) -> Callable[..., None]:
     """Call `record("service:Action")` before every AWS API call of every botocore session
     created from now on (the function's clients, and each thread's own session), from the
@@ -119,9 +123,7 @@ def record_aws_calls(record: Callable[[str], None]) -> Callable[..., None]:
 
     def init(session: Any, *args: Any, **kwargs: Any) -> None:
         create(session, *args, **kwargs)
-        session.register(
-            "before-parameter-build", before_parameter_build, unique_id="smsgw-local-calls"
-        )
+        session.register("before-parameter-build", before_parameter_build, unique_id=CALLS_HOOK_ID)
 
     botocore.session.Session.__init__ = init  # type: ignore[method-assign]
     return before_parameter_build
