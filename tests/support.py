@@ -141,14 +141,17 @@ TEST_AWS_ENVIRONMENT = {
 
 def use_test_aws_environment(patch: Any) -> None:
     """Dummy credentials and in-process AWS for handlers run under `mock_aws` (`patch` is
-    pytest's monkeypatch), answered as the local stack's moto server answers: a Query reads
-    its partition, a data-plane answer is written straight to JSON (the same answers,
-    tests/tools/test_moto_query.py and test_moto_speedups.py)."""
-    from smsgw_tools.local import moto_query, moto_speedups
+    pytest's monkeypatch), answered as the local stack's moto server answers: each DynamoDB
+    request applied atomically, as DynamoDB applies it (a handler's threads race on
+    conditional writes), a Query reads its partition, a data-plane answer is written
+    straight to JSON (the same answers, tests/tools/test_moto_query.py and
+    test_moto_speedups.py)."""
+    from smsgw_tools.local import atomic_moto, moto_query, moto_speedups
 
     for name, value in TEST_AWS_ENVIRONMENT.items():
         patch.setenv(name, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
+    atomic_moto.install(patch.setattr)
     moto_query.install(patch.setattr)
     moto_speedups.install(patch.setattr)
 

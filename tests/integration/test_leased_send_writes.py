@@ -21,7 +21,6 @@ from smsgw.dal.tenant_store import TenantStore
 from smsgw.logic.leases import Leasing
 from smsgw.logic.send_request_use_case import SendLimits, SendRequests
 from smsgw.models.message import iso_from_epoch
-from smsgw_tools.local import atomic_moto
 from tests.integration.test_replies import (
     LEASED,
     RECIPIENT,
@@ -102,7 +101,6 @@ def test_parallel_leased_sends_some_failing_leave_a_stored_message_as_the_latest
 ):
     # Given a property's lease, and eight leased sends from it at once, three of which
     # cannot be stored and come while the others are being written
-    atomic_moto.install(monkeypatch.setattr)  # each call and transaction atomic, as DynamoDB
     admin.add_pool_number(LEASED, ["AU"])
     requests = SendRequests(
         tenants=TenantStore(table),

@@ -9,7 +9,6 @@ from smsgw.dal.pool import PoolStore
 from smsgw.errors import ErrorCode, ValidationError
 from smsgw.logic.leases import Leasing
 from smsgw.models.lease import LEASE_SECONDS
-from smsgw_tools.local import atomic_moto
 
 T0 = 1_800_000_000
 RECIPIENT = "+61488023555"
@@ -178,7 +177,6 @@ def test_parallel_lease_requests_never_share_a_number_nor_exceed_five_per_accoun
 ):
     # Given many parallel requests for one recipient: two accounts, eight properties each,
     # each property sending three times, and five more pool numbers than one account may use
-    atomic_moto.install(monkeypatch.setattr)  # each call and transaction atomic, as DynamoDB
     store = PoolStore(table)
     for index in range(6, 12):
         store.add(f"+614000000{index:02d}", ("AU",), "2026-01-01T00:00:00.000Z")

@@ -10,7 +10,6 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from smsgw.errors import ErrorCode
-from smsgw_tools.local import atomic_moto
 from tests.integration.conftest import queued_records
 from tests.moto_snapshots import deploy_once
 from tests.receipt_helpers import sqs_records, twilio_receipt_event
@@ -86,7 +85,6 @@ def table_items(aws_session, stack, prefix):
 def test_a_reply_is_forwarded_once_by_sms_email_and_webhook(
     functions, simulator, aws_session, stack, leased, sink, tenant, api, monkeypatch, table_stream
 ):
-    atomic_moto.install(monkeypatch.setattr)  # the sender's concurrent claims race as on DynamoDB
     # When the recipient replies to the leased number (and the carrier retries the callback)
     first = functions.invoke("webhooks", inbound("YES please"))
     again = functions.invoke("webhooks", inbound("YES please"))

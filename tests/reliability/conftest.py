@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from smsgw_tools.local import atomic_moto
 from smsgw_tools.local.resources import Stack
 from tests.integration.conftest import (  # noqa: F401 - fixtures reused, not copied
     admin,
@@ -36,12 +35,6 @@ FROM = "+61499009990"
 
 def recipient(n: int) -> str:
     return f"+614880{n:05d}"
-
-
-@pytest.fixture
-def atomic_dynamodb(monkeypatch) -> None:
-    """Real DynamoDB applies each conditional write atomically; moto does not lock."""
-    atomic_moto.install(monkeypatch.setattr)
 
 
 class Sender:

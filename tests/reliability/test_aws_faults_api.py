@@ -113,7 +113,6 @@ def test_an_api_send_hit_by_aws_faults_answers_a_clean_error_and_sends_nothing_u
     simulator,
     aws_session,
     stack,
-    atomic_dynamodb,
 ):
     # Given requests, each row's while its faults stand (and the authorizer's own read)
     answers: dict[str, list] = {}
@@ -225,7 +224,6 @@ def test_a_keyed_send_hit_by_aws_faults_is_retried_into_one_message_sent_once(
     simulator,
     aws_session,
     stack,
-    atomic_dynamodb,
     monkeypatch,
 ):
     # The requests are made a while ago, so that the retries after the lock are still in

@@ -105,7 +105,6 @@ def test_receipts_and_their_webhooks_under_aws_faults_lose_none_and_repeat_only_
     other_sink,
     aws_session,
     stack,
-    atomic_dynamodb,
     monkeypatch,
 ):
     # The test does not wait out a retry's delay: CallbackQueue's jobs are visible at once.

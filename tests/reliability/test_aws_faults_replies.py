@@ -88,7 +88,6 @@ def test_replies_under_aws_faults_are_stored_once_and_forwarded_once(
     stack,
     leased,  # noqa: F811
     sink,
-    atomic_dynamodb,
 ):
     replies = FAULT_MESSAGES * GROUPS
     group = {n: n // FAULT_MESSAGES for n in range(replies)}

@@ -47,7 +47,6 @@ def test_a_scheduler_tick_under_aws_faults_releases_each_message_and_sends_it_on
     simulator,
     stack,
     aws_session,
-    atomic_dynamodb,
     monkeypatch,
 ):
     # The simulated clock starts in the past, so that every message is due by the real
@@ -163,7 +162,6 @@ def test_reconciliation_under_aws_faults_settles_each_unknown_outcome_without_a_
     simulator,
     stack,
     aws_session,
-    atomic_dynamodb,
 ):
     # Given messages whose carrier took them and whose answer was lost (the connection
     # dropped): `sending`, SubmitState unknown, in the unsettled index

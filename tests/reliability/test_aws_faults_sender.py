@@ -75,7 +75,6 @@ def test_the_sender_under_aws_faults_submits_each_message_once_and_loses_none(
     tenant,
     aws_session,
     stack,
-    atomic_dynamodb,
     monkeypatch,
 ):
     rows = [
@@ -223,7 +222,6 @@ def test_raw_requests_under_aws_faults_are_stored_once_sent_once_and_never_rejec
     tenant,
     aws_session,
     stack,
-    atomic_dynamodb,
     monkeypatch,
 ):
     # Given raw send requests published straight to SendQueue

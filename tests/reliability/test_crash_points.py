@@ -56,7 +56,7 @@ class Queue:
 
 
 def test_an_api_killed_between_its_write_and_its_queue_send_loses_no_message(
-    sender, tenant, simulator, stack, aws_session, atomic_dynamodb
+    sender, tenant, simulator, stack, aws_session
 ):
     from smsgw import minute_tick, services
 

@@ -36,7 +36,7 @@ BOUNDARIES = {
 
 @pytest.mark.parametrize("boundary", list(BOUNDARIES))
 def test_an_api_killed_mid_request_answers_the_same_key_once_and_sends_once(
-    boundary, sender, tenant, simulator, stack, aws_session, atomic_dynamodb, monkeypatch
+    boundary, sender, tenant, simulator, stack, aws_session, monkeypatch
 ):
     from smsgw import minute_tick, services
 

@@ -120,7 +120,6 @@ def test_a_reply_killed_after_it_was_stored_is_forwarded_once_despite_the_carrie
     stack,
     leased,  # noqa: F811
     sink,
-    atomic_dynamodb,
     monkeypatch,
 ):
     # Given a webhooks function that dies after storing every other reply (with the
@@ -191,7 +190,6 @@ def test_an_sms_forward_killed_before_its_queue_send_is_sent_once(
     stack,
     leased,  # noqa: F811
     sink,
-    atomic_dynamodb,
     monkeypatch,
 ):
     # Given N replies, stored with their forwards, which the notifier has read from the

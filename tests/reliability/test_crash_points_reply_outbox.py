@@ -183,7 +183,6 @@ def test_a_webhooks_function_killed_after_storing_a_reply_loses_none_of_its_forw
     sink,
     aws_session,
     stack,
-    atomic_dynamodb,
     webhooks_die_after_the_reply_is_stored,
 ):
     # Given replies whose webhooks function died right after storing each, and a carrier
@@ -227,7 +226,6 @@ def test_a_stream_batch_retried_after_the_notifier_died_mid_batch_forwards_each_
     sink,
     aws_session,
     stack,
-    atomic_dynamodb,
     webhooks_die_after_the_reply_is_stored,
     monkeypatch,
 ):

@@ -35,7 +35,7 @@ MINUTES = 45
 
 
 def test_a_tick_killed_before_its_cursor_moved_releases_the_bucket_again_and_sends_once(
-    sender, tenant, simulator, stack, aws_session, atomic_dynamodb, monkeypatch
+    sender, tenant, simulator, stack, aws_session, monkeypatch
 ):
     from smsgw import minute_tick, services
 

@@ -34,7 +34,7 @@ VISIBILITY_TIMEOUT_SECONDS = 180  # SendQueue's (template.yaml)
 
 
 def test_a_sender_killed_after_the_carrier_accepted_never_submits_again_and_is_reconciled(
-    sender, simulator, tenant, aws_session, stack, atomic_dynamodb, monkeypatch
+    sender, simulator, tenant, aws_session, stack, monkeypatch
 ):
     from smsgw import minute_tick, send_batch
 

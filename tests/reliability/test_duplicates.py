@@ -86,7 +86,7 @@ def message_items(aws_session, stack) -> dict[str, dict[str, Any]]:
 
 
 def test_every_message_reaches_the_carrier_at_most_once_under_redelivery_races_and_kills(
-    sender, simulator, tenant, aws_session, stack, atomic_dynamodb, monkeypatch
+    sender, simulator, tenant, aws_session, stack, monkeypatch
 ):
     # Given N accepted messages, one SQS record each, and a sender that dies after its
     # claim for a share of them

@@ -96,7 +96,6 @@ def test_every_message_ends_final_unknown_or_dead_lettered_under_carrier_and_dyn
     tenant,
     aws_session,
     stack,
-    atomic_dynamodb,
     monkeypatch,
 ):
     # Given N accepted messages and a carrier and a DynamoDB that fail as described above
