@@ -4,6 +4,7 @@ over them, run last (tests/e2e/test_least_privilege_e2e.py)."""
 
 from __future__ import annotations
 
+import gc
 import os
 from functools import cache
 from pathlib import Path
@@ -16,6 +17,14 @@ import pytest
 # reads botocore's service models through one loader, parsed once per process. A Lambda
 # process parses them once too; what is shared is only the parsed JSON.
 botocore.session.create_loader = cache(botocore.session.create_loader)
+
+# A test process holds a large heap that lives as long as it does (botocore's models, moto's
+# backends and the deploy snapshots, tests/moto_snapshots.py), and each AWS call allocates
+# thousands of objects. With the interpreter's thresholds (2,000, 10, 10) the collector ran
+# about 10,000 times per process, 40 of them over that whole heap, and took 15 % of the
+# suites' time; 50,000 allocations between young collections cut it to a third, with no
+# more memory to speak of (docs/performance.md, "The test suite").
+gc.set_threshold(50_000, 20, 20)
 
 LEAST_PRIVILEGE_TEST = "test_least_privilege_e2e.py"
 E2E = Path(__file__).parent / "e2e"
