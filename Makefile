@@ -8,6 +8,11 @@ PYTHON ?= $(shell scripts/find-python 3.13)
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 
+# Python keeps the bytecode of what it imports (in __pycache__ folders, which git ignores)
+# even where the environment says not to (PYTHONDONTWRITEBYTECODE): `make test` starts two
+# dozen Python processes that import the same modules, and each would compile them again.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test lint serve bench clean venv suites check-template check-security
 
 # One line per step: pip is quiet, and the first run takes a minute or two. pip compiles
