@@ -21,9 +21,9 @@ botocore.session.create_loader = cache(botocore.session.create_loader)
 # A test process holds a large heap that lives as long as it does (botocore's models, moto's
 # backends and the deploy snapshots, tests/moto_snapshots.py), and each AWS call allocates
 # thousands of objects. With the interpreter's thresholds (2,000, 10, 10) the collector ran
-# about 10,000 times per process, 40 of them over that whole heap, and took 15 % of the
-# suites' time; 50,000 allocations between young collections cut it to a third, with no
-# more memory to speak of (docs/performance.md, "The test suite").
+# 3,000 to 6,500 times in a worker, 26 to 42 of them over that whole heap, and took 14 to
+# 18 % of the worker's CPU; with 50,000 allocations between young collections, 6 to 13 %,
+# for about 60 MB more per process (docs/performance.md, "The test suite").
 gc.set_threshold(50_000, 20, 20)
 
 LEAST_PRIVILEGE_TEST = "test_least_privilege_e2e.py"
