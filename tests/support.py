@@ -146,14 +146,12 @@ def use_test_aws_environment(patch: Any) -> None:
     conditional writes), a Query reads its partition, a data-plane answer is written
     straight to JSON (the same answers, tests/tools/test_moto_query.py and
     test_moto_speedups.py)."""
-    from smsgw_tools.local import atomic_moto, moto_query, moto_speedups
+    from smsgw_tools.local.moto_server import install_patches
 
     for name, value in TEST_AWS_ENVIRONMENT.items():
         patch.setenv(name, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
-    atomic_moto.install(patch.setattr)
-    moto_query.install(patch.setattr)
-    moto_speedups.install(patch.setattr)
+    install_patches(patch.setattr)
 
 
 def create_keyed_table(dynamodb: Any, projection: str = "ALL") -> None:

@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from smsgw_tools.local.atomic_moto import Setter
+
 REGION = "us-east-1"
 # What any client of a moto server that does not check credentials may sign with.
 DUMMY_CREDENTIALS = {
@@ -40,11 +42,9 @@ DUMMY_ENVIRONMENT = {
 _CHILD = """
 import logging, sys
 from moto.server import ThreadedMotoServer
-from smsgw_tools.local import atomic_moto, moto_query, moto_speedups
+from smsgw_tools.local.moto_server import install_patches
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
-atomic_moto.install()
-moto_query.install()
-moto_speedups.install()
+install_patches()
 if sys.argv[3] == "iam":
     from smsgw_tools.local.iam import install_resource_arns
     install_resource_arns()
@@ -54,6 +54,17 @@ print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
 server.stop()
 """
+
+
+def install_patches(patch: Setter = setattr) -> None:
+    """What the local stack's moto runs on top of stock moto (module docstring), installed
+    by the server's child for its life, and by every in-process test with
+    `monkeypatch.setattr` (tests.support.use_test_aws_environment), so that the tests are
+    answered as the local stack is."""
+    from smsgw_tools.local import atomic_moto, moto_query, moto_speedups
+
+    for module in (atomic_moto, moto_query, moto_speedups):
+        module.install(patch)
 
 
 class MotoServer:
