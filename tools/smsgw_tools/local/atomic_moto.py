@@ -25,6 +25,8 @@ DYNAMODB_LOCK = threading.RLock()
 """Held by every DynamoDB and DynamoDB Streams request moto answers in this process."""
 
 Setter = Callable[[Any, str, Any], None]
+"""Sets an attribute: `setattr`, or `monkeypatch.setattr` in a test (undone after it);
+every `install` of the local stack's moto patches takes one."""
 
 
 def install(patch: Setter = setattr) -> None:

@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-Setter = Callable[[Any, str, Any], None]
+from smsgw_tools.local.atomic_moto import Setter
+
 _narrowed = threading.local()
 """The (table, items) the current thread's Query reads instead of the whole table."""
 

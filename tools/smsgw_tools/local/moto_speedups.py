@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-Setter = Callable[[Any, str, Any], None]
+from smsgw_tools.local.atomic_moto import Setter
 
 DATA_PLANE = frozenset(
     {
