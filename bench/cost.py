@@ -316,7 +316,6 @@ def measure(
     prices the writes as if every index projected that (e.g. KEYS_ONLY) instead of what
     the template says; `parameters` override the template's defaults. `leased` sends with
     a blank From: `new` takes a lease, `renewal` renews one an unmetered send took."""
-    from smsgw.dal import aws
 
     os.environ.update(
         {
@@ -365,15 +364,9 @@ def measure(
         if projection:
             indexes = [{**i, "Projection": {"ProjectionType": projection}} for i in indexes]
         meter = Meter(raw, table, indexes)
+        # Every client the functions build comes from the default session, the sender's
+        # threads' tables included (smsgw.dal.aws).
         meter.register(boto3._get_default_session()._session)
-        thread_session = aws._thread_session
-
-        def metered_thread_session():
-            created = thread_session()
-            meter.register(created._session)
-            return created
-
-        aws._thread_session = metered_thread_session
         functions = Functions(stack)
         invoke = functions.invoke
 
@@ -474,7 +467,6 @@ def measure(
                 for record in stream.records():  # the deletes: none passes the filter
                     assert metered("notifier", {"Records": [record]}) == {"batchItemFailures": []}
         finally:
-            aws._thread_session = thread_session
             functions.restore()
             logger.registered_handler.setStream(sys.stdout)
     return meter, durations, capture.bytes, invocations, memory

@@ -8,7 +8,9 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -181,12 +183,25 @@ def create_keyed_table(dynamodb: Any, projection: str = "ALL") -> None:
     )
 
 
+_tables: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], Any]] = weakref.WeakKeyDictionary()
+
+
+def stack_table(aws_session: Any, stack: Any) -> Any:
+    """The stack's table through the test's session, one resource per session and thread (a
+    resource is not thread-safe), not a new one for every read."""
+    kept = _tables.setdefault(aws_session, {})
+    key = (stack.physical_ids["Table"], threading.get_ident())
+    if key not in kept:
+        kept[key] = aws_session.resource("dynamodb").Table(key[0])
+    return kept[key]
+
+
 def message_item(aws_session: Any, stack: Any, sid: str) -> dict[str, Any]:
     """A message's stored item as the model reads it: its MessageSid (the key holds it) and
     its events in their API form (they are stored compactly)."""
     from smsgw.models.message import event_from_store
 
-    table = aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
+    table = stack_table(aws_session, stack)
     item = table.get_item(Key={"PK": f"MESSAGE#{sid}", "SK": "MESSAGE"})["Item"]
     return {**item, "MessageSid": sid, "Events": [event_from_store(e) for e in item["Events"]]}
 

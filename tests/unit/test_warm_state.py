@@ -2,6 +2,9 @@
 a client or a setting into the next by a factory someone forgot to list."""
 
 import ast
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import smsgw
@@ -51,8 +54,57 @@ def test_forget_clears_every_warm_factory(monkeypatch):
         monkeypatch.setenv("TABLE_NAME", "second")
         warm.forget()
 
-        assert all(f.cache_info().currsize == 0 for f in warm._factories)
+        assert not warm._kept
         assert config.settings() is not first
         assert config.settings().table_name == "second"
     finally:
         warm.forget()  # nothing of this test's environment outlives it
+
+
+def test_threads_that_ask_first_at_once_share_one_build():
+    start = threading.Barrier(8)
+    built = []
+
+    @warm.warm
+    def client() -> object:
+        built.append(threading.get_ident())
+        time.sleep(0.05)  # long enough for every thread to ask while it is built
+        return object()
+
+    def first_use() -> object:
+        start.wait()
+        return client()
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda _: first_use(), range(8)))
+        assert len(built) == 1
+        assert all(one is got[0] for one in got)
+    finally:
+        client.cache_clear()
+
+
+def test_each_thread_has_a_table_of_its_own_from_the_default_session(monkeypatch):
+    import boto3
+
+    from smsgw.dal import aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    sessions = []
+    resource = boto3.session.Session.resource
+
+    def recorded(session, *args, **kwargs):
+        sessions.append(session)
+        return resource(session, *args, **kwargs)
+
+    monkeypatch.setattr(boto3.session.Session, "resource", recorded)
+    warm.forget()
+    try:
+        table = aws.table("Messages")
+        with ThreadPoolExecutor(4) as pool:
+            clients = set(pool.map(lambda _: id(table.meta.client), range(4)))
+        clients.add(id(table.meta.client))
+        assert len(clients) == len(sessions) >= 2  # the main thread's and the pool's own
+        assert all(session is boto3._get_default_session() for session in sessions)
+    finally:
+        warm.forget()

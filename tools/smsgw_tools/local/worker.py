@@ -110,7 +110,7 @@ CALLS_HOOK_ID = "smsgw-local-calls"
 
 def record_aws_calls(record: Callable[[str], None]) -> Callable[..., None]:
     """Call `record("service:Action")` before every AWS API call of every botocore session
-    created from now on (the function's clients, and each thread's own session), from the
+    created from now on (boto3's default session, and any a test makes), from the
     `before-parameter-build` event; the handler is returned, to register on a session that
     exists already."""
     import botocore.session

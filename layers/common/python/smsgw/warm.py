@@ -5,25 +5,49 @@ Every such factory is decorated with `warm`, never with `functools.cache` direct
 `forget()` (a cold start, for tests that change the environment) reaches all of them;
 `tests/unit/test_warm_state.py` fails on a `functools.cache` anywhere else in the product
 but the few that hold data independent of the environment.
+
+The sender and the notifier work on a batch in threads, and the first batch after a cold
+start asks for the same clients from several threads at once. What is kept is built one
+thing at a time, under `building`: boto3's default session, which every client comes from,
+is not thread-safe, and a client is built once, not once per thread that asked first.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-_factories: list[Any] = []
+building = threading.RLock()
+"""Held while something is built for the process to keep (a factory may call another)."""
+
+_kept: dict[tuple[Callable[..., Any], tuple[Any, ...]], Any] = {}
 
 
 def warm[F: Callable[..., Any]](factory: F) -> F:
-    """`functools.cache`, remembered so that `forget` clears it."""
-    cached = cache(factory)
-    _factories.append(cached)
-    return cached  # type: ignore[return-value]
+    """Build on first use, once per process, and keep it until `forget`."""
+
+    @functools.wraps(factory)
+    def kept(*args: Any) -> Any:
+        key = (factory, args)
+        try:
+            return _kept[key]
+        except KeyError:
+            pass
+        with building:
+            if key not in _kept:
+                _kept[key] = factory(*args)
+            return _kept[key]
+
+    def cache_clear() -> None:
+        for key in [key for key in _kept if key[0] is factory]:
+            del _kept[key]
+
+    kept.cache_clear = cache_clear  # type: ignore[attr-defined]
+    return kept  # type: ignore[return-value]
 
 
 def forget() -> None:
     """Forget everything the process keeps, as a cold start would."""
-    for cached in _factories:
-        cached.cache_clear()
+    _kept.clear()

@@ -2,6 +2,7 @@
 
 boto3 resources are not thread-safe, and the sender works on a batch in threads, so a
 table is a proxy that keeps one resource per thread; clients are thread-safe and shared.
+Every one of them comes from boto3's default session, one at a time (`warm.building`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ import threading
 from typing import Any
 
 import boto3
-import botocore.session
 from botocore.config import Config
 
-from smsgw.warm import warm
+from smsgw.warm import building, warm
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
 
@@ -22,7 +22,7 @@ class _ThreadLocalTable:
     def __init__(self, name: str) -> None:
         self._name = name
         self._local = threading.local()
-        self._main = boto3.resource("dynamodb", config=_CONFIG).Table(name)
+        self._main = _resource_table(name)
         self._owner = threading.get_ident()
 
     def _table(self) -> Any:
@@ -30,24 +30,19 @@ class _ThreadLocalTable:
             return self._main
         table = getattr(self._local, "table", None)
         if table is None:
-            session = _thread_session()
-            table = self._local.table = session.resource("dynamodb", config=_CONFIG).Table(
-                self._name
-            )
+            table = self._local.table = _resource_table(self._name)
         return table
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self._table(), attribute)
 
 
-def _thread_session() -> boto3.session.Session:
-    """A new session that shares the default session's loaded service models, so a thread
-    does not parse botocore's model files again."""
-    core = botocore.session.get_session()
-    core.register_component(
-        "data_loader", boto3._get_default_session()._session.get_component("data_loader")
-    )
-    return boto3.session.Session(botocore_session=core)
+def _resource_table(name: str) -> Any:
+    """A table resource of its own (and so a client of its own) from the default session,
+    built under `warm.building`: the session is not thread-safe, the resource it returns
+    is used by one thread only."""
+    with building:
+        return boto3.resource("dynamodb", config=_CONFIG).Table(name)
 
 
 @warm
