@@ -42,10 +42,17 @@ class Sender:
     applied once, its handler invoked as often (and as concurrently) as a test likes."""
 
     def __init__(self, deployed: Stack) -> None:
+        from smsgw.observability import logger
+
         self._saved = dict(os.environ)
-        apply_environment(deployed.function_environment("SenderFunction"))
+        environment = deployed.function_environment("SenderFunction")
+        apply_environment(environment)
         self.module = load_handler("sender")
         self.queue_arn = deployed.queue_arn("SendQueue")
+        # The log level of the function's environment (the template's default, WARNING), as
+        # its cold start would set it: the logger was made at this process's first import.
+        self._log_level = logger.log_level
+        logger.setLevel(environment["POWERTOOLS_LOG_LEVEL"])
 
     def invoke(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return self.module.lambda_handler({"Records": records}, LambdaContext())
@@ -82,6 +89,9 @@ class Sender:
         return texts, [_record(job["MessageBody"], self.queue_arn) for job in sent]
 
     def restore(self) -> None:
+        from smsgw.observability import logger
+
+        logger.setLevel(self._log_level)
         os.environ.clear()
         os.environ.update(self._saved)
 

@@ -9,6 +9,7 @@ a process too, so the process's exit status and stderr are proven end to end."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import signal
 import socket
@@ -56,8 +57,12 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
+_parser = functools.cache(cli.build_parser)
+"""The CLI's parser, built once: the tests only read it (each run of `main` builds its own)."""
+
+
 def _parser_of(path: tuple[str, ...]) -> argparse.ArgumentParser:
-    parser = cli.build_parser()
+    parser = _parser()
     for name in path:
         parser = next(
             action.choices[name]
@@ -141,7 +146,7 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return smsgw_process(argv, cwd)
 
 
-LEAVES = [path for path in parser_leaves(cli.build_parser()) if path not in NOT_RUN]
+LEAVES = [path for path in parser_leaves(_parser()) if path not in NOT_RUN]
 AWS_CONDITIONS = (
     "no region",
     "no credentials",
