@@ -7,13 +7,14 @@ symlinked from the venv) — so nothing the dev venv has installed besides them 
 imported, by us or by the X-Ray SDK's `patch_all`. The environment is the template's for
 the function (dummy resource names) plus the variables the Lambda runtime sets, so the
 Powertools Tracer is enabled as it is with the template's `Tracing` parameter set to
-`Active` (the slower start; the default, PassThrough, disables it). Nothing calls AWS.
+`Active` (the slower start; `--tracing PassThrough`, the template's default, turns tracing
+off). Nothing calls AWS.
 
 The baseline is a bare script in the same kind of interpreter that imports boto3 and
 creates the clients the function needs. The figure that matters is the ratio of
 "import + clients" to that baseline (target <= 1.3).
 
-    .venv/bin/python bench/cold_start.py [--runs 7] [--importtime]
+    .venv/bin/python bench/cold_start.py [--runs 7] [--importtime] [--tracing PassThrough]
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def _template() -> Any:
     return load(region=REGION)
 
 
-def function_environment(logical_id: str) -> dict[str, str]:
+def function_environment(logical_id: str, tracing: str = "Active") -> dict[str, str]:
     """The function's environment from template.yaml, with dummy physical ids."""
     from smsgw_tools.local.resources import Stack
 
@@ -129,9 +130,9 @@ def function_environment(logical_id: str) -> dict[str, str]:
         region=REGION,
         account_id=ACCOUNT,
         template=template,
-        # Tracing Active, the slower start (the Tracer and X-Ray SDK load); the default,
-        # PassThrough, starts with the Tracer disabled.
-        parameters=template.parameter_defaults() | {"Tracing": "Active"},
+        # Tracing Active by default, the slower start (the Tracer and X-Ray SDK load); the
+        # template's default, PassThrough, starts with tracing off (--tracing PassThrough).
+        parameters=template.parameter_defaults() | {"Tracing": tracing},
         physical_ids={
             "Table": "smsgw-Table-DUMMY",
             "SendQueue": DUMMY_QUEUE_URL,
@@ -247,6 +248,12 @@ def main() -> int:
         action="store_true",
         help="also print each function's slowest imports (python -X importtime)",
     )
+    parser.add_argument(
+        "--tracing",
+        choices=("Active", "PassThrough"),
+        default="Active",
+        help="the template's Tracing parameter (default Active, the slower start)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="smsgw-site-") as tmp:
@@ -259,7 +266,9 @@ def main() -> int:
         print(header + "   (median ms; ratio = import+clients / baseline)")
         over = []
         for function, logical_id in FUNCTIONS.items():
-            env = lambda_environment(function, site) | function_environment(logical_id)
+            env = lambda_environment(function, site) | function_environment(
+                logical_id, args.tracing
+            )
             code = _PROBE.format(import_code="import app", setup_code=FIRST_USE[function])
             base = _PROBE.format(import_code="import boto3", setup_code=baseline_setup(function))
             # Interleave so that machine noise hits function and baseline alike.

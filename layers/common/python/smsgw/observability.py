@@ -1,9 +1,11 @@
 """One logger, tracer and metrics object for the whole process, and every metric's name.
 
 `tracer` and `metrics` are created on first use: the authorizer only logs, and importing
-the X-Ray SDK would add to its cold start for nothing.
+the X-Ray SDK would add to its cold start for nothing. With tracing off (the template's
+default) the tracer is a stand-in that does nothing, and the X-Ray SDK is never loaded.
 """
 
+import os
 import warnings
 from enum import Enum
 from functools import cache
@@ -20,11 +22,39 @@ warnings.filterwarnings("ignore", "No application metrics to publish", UserWarni
 
 @cache
 def _tracer() -> Any:
+    if tracing_disabled():
+        return _Untraced()
     from aws_lambda_powertools import Tracer
 
     # Patch only botocore at start: patching everything imports requests, sqlite3 and more
     # into functions that never use them. The sender patches requests where it uses it.
     return Tracer(patch_modules=("botocore",))
+
+
+def tracing_disabled() -> bool:
+    """Powertools' rule for a disabled Tracer: POWERTOOLS_TRACE_DISABLED is true (the
+    template's `Tracing: PassThrough`, its default), or the code runs outside Lambda or
+    under `sam local`."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower()
+    return (
+        disabled in ("1", "y", "yes", "t", "true", "on")
+        or not os.environ.get("LAMBDA_TASK_ROOT")
+        or bool(os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE"))
+    )
+
+
+class _Untraced:
+    """The Tracer's part the functions use, doing nothing, for when tracing is off.
+
+    A disabled Powertools Tracer records nothing either, but it still imports the X-Ray
+    SDK and builds its recorder, whose sampler makes two botocore clients: 10-20 ms of every
+    cold start (docs/performance.md, "Cold start")."""
+
+    def capture_lambda_handler(self, handler: Any) -> Any:
+        return handler
+
+    def patch(self, modules: Any) -> None:
+        pass
 
 
 @cache
