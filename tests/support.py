@@ -147,13 +147,31 @@ def use_test_aws_environment(patch: Any) -> None:
     request applied atomically, as DynamoDB applies it (a handler's threads race on
     conditional writes), a Query reads its partition, a data-plane answer is written
     straight to JSON (the same answers, tests/tools/test_moto_query.py and
-    test_moto_speedups.py)."""
+    test_moto_speedups.py).
+
+    The requests go unsigned: moto in this process reads no signature, and SigV4 took a
+    twentieth of the suite's CPU (docs/performance.md, "The test suite"). The local
+    stack's moto server enforces IAM, and the e2e tests reach it signed."""
+    import botocore.handlers
+
     from smsgw_tools.local.moto_server import install_patches
 
     for name, value in TEST_AWS_ENVIRONMENT.items():
         patch.setenv(name, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
     install_patches(patch.setattr)
+    # Every session made from now on (mock_aws makes boto3's default one again)
+    unsigned = ("choose-signer", _unsigned)
+    patch.setattr(
+        botocore.handlers, "BUILTIN_HANDLERS", [*botocore.handlers.BUILTIN_HANDLERS, unsigned]
+    )
+
+
+def _unsigned(**_: Any) -> Any:
+    """A request's signer: none (botocore.UNSIGNED)."""
+    import botocore
+
+    return botocore.UNSIGNED
 
 
 def create_keyed_table(dynamodb: Any, projection: str = "ALL") -> None:
