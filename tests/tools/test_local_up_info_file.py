@@ -54,8 +54,10 @@ def test_the_info_file_exists_while_up_and_is_removed_on_ctrl_c(tmp_path, monkey
         deadline = time.monotonic() + 10
         while not args.info_file.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        seen.append(json.loads(args.info_file.read_text()))
-        os.kill(os.getpid(), signal.SIGINT)
+        try:
+            seen.append(json.loads(args.info_file.read_text()))
+        finally:  # a Ctrl-C whatever was read, so that a failure cannot hang the test
+            os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt_once_written, daemon=True).start()
     code = local_commands.up_command(args)

@@ -96,7 +96,11 @@ def up_command(args: argparse.Namespace) -> int:
             with written(args.info_file, info):
                 _print_info(info, admin_command(args.info_file))
                 logs.release()
-                stopping.wait()
+                # Woken twice a second: Python runs a signal's handler in the main thread
+                # only, and a main thread asleep without a timeout stays asleep when the
+                # kernel hands the signal to another of the process's threads.
+                while not stopping.wait(0.5):
+                    pass
                 print("\nStopping ...", file=sys.stderr)
     finally:
         logs.release()
