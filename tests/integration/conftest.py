@@ -25,6 +25,7 @@ from tests.support import (
     basic_auth,
     load_handler,
     sqs_records,
+    stack_table,
     use_test_aws_environment,
 )
 
@@ -48,6 +49,12 @@ def aws_session(monkeypatch) -> Iterator[boto3.session.Session]:
 @pytest.fixture
 def stack(aws_session) -> Stack:
     return deploy_once(aws_session)
+
+
+@pytest.fixture
+def table(aws_session, stack) -> Any:
+    """The stack's table, read and written through the test's own session."""
+    return stack_table(aws_session, stack)
 
 
 @pytest.fixture

@@ -57,11 +57,6 @@ def _is_message(item: dict[str, Any]) -> bool:
     return str(item.get("PK", "")).startswith("MESSAGE#")
 
 
-@pytest.fixture
-def table(aws_session, stack):
-    return aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
-
-
 def lease_item(table) -> dict[str, Any]:
     return table.get_item(Key={"PK": f"LEASE#{RECIPIENT}#{LEASED}", "SK": "LEASE"})["Item"]
 

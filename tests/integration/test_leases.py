@@ -16,11 +16,6 @@ AU_POOL = ["+61400000001", "+61400000002", "+61400000003", "+61400000004", "+614
 
 
 @pytest.fixture
-def table(aws_session, stack):
-    return aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
-
-
-@pytest.fixture
 def pool(table):
     store = PoolStore(table)
     for number in AU_POOL:

@@ -38,11 +38,6 @@ class RecordingQueue:
 
 
 @pytest.fixture
-def table(aws_session, stack):
-    return aws_session.resource("dynamodb").Table(stack.physical_ids["Table"])
-
-
-@pytest.fixture
 def queue():
     return RecordingQueue()
 
