@@ -50,8 +50,43 @@ def reset_process_caches() -> None:
 
 
 def apply_environment(environment: dict[str, str]) -> None:
+    """A function's environment, and the cold start that reads it: everything the process
+    kept is built again, but for the AWS clients while the AWS configuration is the one they
+    were built for (a warm process keeps its clients; building them was the largest part of
+    a test's invocation). A test that changes what a client carries, without changing that
+    configuration (a hook on the default session's events), calls `reset_process_caches`."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from smsgw import warm
+
+    global _clients_built_for
     os.environ.update(environment)
-    reset_process_caches()
+    configuration = _aws_configuration()
+    parameters.clear_caches()
+    warm.forget(keep_aws_clients=configuration == _clients_built_for)
+    _clients_built_for = configuration
+
+
+_clients_built_for: tuple[Any, ...] | None = None
+
+
+def _aws_configuration() -> tuple[Any, ...]:
+    """What the product's AWS clients are built from: the environment's AWS settings, boto3's
+    default session (a new one in each test, mock_aws makes it again), what every botocore
+    session is given at its start (the handlers, and `Session.__init__`, which the AWS-fault
+    and call-recording hooks patch)."""
+    import boto3
+    import botocore.handlers
+    import botocore.session
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return (
+        sorted((key, value) for key, value in os.environ.items() if key.startswith("AWS_")),
+        boto3.DEFAULT_SESSION,
+        botocore.session.Session.__init__,
+        tuple(botocore.handlers.BUILTIN_HANDLERS),
+    )
 
 
 class LambdaContext:

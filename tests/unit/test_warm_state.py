@@ -108,3 +108,68 @@ def test_each_thread_has_a_table_of_its_own_from_the_default_session(monkeypatch
         assert all(session is boto3._get_default_session() for session in sessions)
     finally:
         warm.forget()
+
+
+def test_forget_may_keep_the_aws_clients_and_nothing_else(monkeypatch):
+    from smsgw import config
+    from smsgw.dal import aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("TABLE_NAME", "Messages")
+    warm.forget()
+    try:
+        client, table, settings = aws.sqs(), aws.table("Messages"), config.settings()
+
+        warm.forget(keep_aws_clients=True)
+
+        assert aws.sqs() is client and aws.table("Messages") is table
+        assert config.settings() is not settings
+
+        warm.forget()
+
+        assert aws.sqs() is not client and aws.table("Messages") is not table
+    finally:
+        warm.forget()
+
+
+def test_a_tests_cold_start_keeps_the_clients_only_under_the_aws_configuration_they_had(
+    monkeypatch,
+):
+    import boto3
+    import botocore.session
+
+    from smsgw import config
+    from smsgw.dal import aws
+    from tests import support
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # this test's sessions end with it
+    monkeypatch.setattr(support, "_clients_built_for", None)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    try:
+        support.apply_environment({"TABLE_NAME": "Messages"})
+        client, settings = aws.sqs(), config.settings()
+
+        # The same configuration: the client is kept, the settings read again
+        support.apply_environment({"TABLE_NAME": "Messages"})
+        assert aws.sqs() is client
+        assert config.settings() is not settings
+
+        # Another region
+        support.apply_environment({"AWS_DEFAULT_REGION": "eu-west-1"})
+        assert aws.sqs() is not client
+        assert aws.sqs().meta.region_name == "eu-west-1"
+        client = aws.sqs()
+
+        # Another default session (each test's mock_aws makes one)
+        boto3.setup_default_session()
+        support.apply_environment({})
+        assert aws.sqs() is not client
+        client = aws.sqs()
+
+        # A hook on every session made from now on (the AWS faults, the recorded calls)
+        create = botocore.session.Session.__init__
+        monkeypatch.setattr(botocore.session.Session, "__init__", lambda *a, **k: create(*a, **k))
+        support.apply_environment({})
+        assert aws.sqs() is not client
+    finally:
+        warm.forget()

@@ -30,7 +30,7 @@ from smsgw.models.carrier import (
     Reply,
     SubmitResult,
 )
-from smsgw.warm import warm
+from smsgw.warm import aws_client
 
 MESSAGE_TYPE = "TRANSACTIONAL"
 TIME_TO_LIVE_RANGE = (5, 259_200)
@@ -101,7 +101,7 @@ destination, a sandbox account's unverified destination. Another carrier may tak
 same message (docs/carriers.md)."""
 
 
-@warm
+@aws_client
 def sms_voice(read_timeout: float, endpoint_url: str | None = None) -> Any:
     """The AWS End User Messaging SMS client (`pinpoint-sms-voice-v2`) for sending.
 

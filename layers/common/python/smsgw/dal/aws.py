@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from smsgw.warm import building, warm
+from smsgw.warm import aws_client, building
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
 
@@ -45,16 +45,16 @@ def _resource_table(name: str) -> Any:
         return boto3.resource("dynamodb", config=_CONFIG).Table(name)
 
 
-@warm
+@aws_client
 def table(name: str) -> Any:
     return _ThreadLocalTable(name)
 
 
-@warm
+@aws_client
 def sqs() -> Any:
     return boto3.client("sqs", config=_CONFIG)
 
 
-@warm
+@aws_client
 def secretsmanager() -> Any:
     return boto3.client("secretsmanager", config=_CONFIG)

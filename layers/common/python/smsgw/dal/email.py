@@ -13,7 +13,7 @@ from botocore.exceptions import (
 )
 
 from smsgw.logic.replies import MailRejectedError, MailUnavailableError
-from smsgw.warm import warm
+from smsgw.warm import aws_client
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
@@ -25,7 +25,7 @@ _REJECTED = {
 }
 
 
-@warm
+@aws_client
 def ses() -> Any:
     return boto3.client("ses", config=_CONFIG)
 
