@@ -13,10 +13,14 @@ from typing import Any
 import botocore.session
 import pytest
 
+from tests import botocore_memos
+
 # Every boto3/botocore session the tests make (one per test, one per simulated cold start)
 # reads botocore's service models through one loader, parsed once per process. A Lambda
 # process parses them once too; what is shared is only the parsed JSON.
 botocore.session.create_loader = cache(botocore.session.create_loader)
+# and asks botocore's event aliases and each handler's signature once (tests/botocore_memos.py).
+botocore_memos.install()
 
 # A test process holds a large heap that lives as long as it does (botocore's models, moto's
 # backends and the deploy snapshots, tests/moto_snapshots.py), and each AWS call allocates
