@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from smsgw_tools.local.moto_cloudformation_types import MOTO_CLOUDFORMATION_TYPES
 from smsgw_tools.local.resources_by_api import DIRECT_CREATORS
 from smsgw_tools.template.intrinsics import references
 
@@ -37,16 +38,8 @@ class Plan:
     skipped: dict[str, str]
 
 
-def supported_by_moto_cloudformation() -> set[str]:
-    """Resource types moto's CloudFormation can create."""
-    from moto.cloudformation.parsing import get_model_map
-
-    return set(get_model_map())
-
-
 def plan(translated: dict[str, Any]) -> Plan:
     """Decide, per translated resource, whether CloudFormation, an API call or nobody creates it."""
-    supported = supported_by_moto_cloudformation()
     cloudformation: dict[str, Any] = {}
     direct: dict[str, Any] = {}
     skipped: dict[str, str] = {}
@@ -58,7 +51,7 @@ def plan(translated: dict[str, Any]) -> Plan:
             skipped[logical_id] = f"{kind} is played by the local runtime"
         elif kind in DIRECT_CREATORS:
             direct[logical_id] = resource
-        elif kind in supported:
+        elif kind in MOTO_CLOUDFORMATION_TYPES:
             cloudformation[logical_id] = resource
         else:
             skipped[logical_id] = f"{kind} is not supported by moto"

@@ -23,6 +23,7 @@ from typing import Any
 
 import boto3
 
+from smsgw_tools.local.moto_cloudformation_types import MOTO_CLOUDFORMATION_ATTRIBUTES
 from smsgw_tools.local.moto_server import DUMMY_CREDENTIALS
 from smsgw_tools.local.resource_plan import Plan, plan
 from smsgw_tools.local.resources_by_api import DIRECT_CREATORS
@@ -167,9 +168,16 @@ def _hidden_key(logical_id: str, attribute: str) -> str:
 
 def _attributes_used(translated: dict[str, Any], kept: set[str]) -> set[tuple[str, str]]:
     """Every `GetAtt` on a kept resource anywhere in the template that moto can answer."""
-    from moto.cloudformation.parsing import get_model_map
+    resources = translated["Resources"]
+    return {
+        (name, attribute)
+        for name, attribute in attributes_asked(translated, kept)
+        if attribute in MOTO_CLOUDFORMATION_ATTRIBUTES.get(resources[name]["Type"], ())
+    }
 
-    models = get_model_map()
+
+def attributes_asked(translated: dict[str, Any], kept: set[str]) -> set[tuple[str, str]]:
+    """Every `GetAtt` on a kept resource anywhere in the template, and each one's `Arn`."""
     found: set[tuple[str, str]] = set()
 
     def walk(value: Any) -> None:
@@ -190,12 +198,7 @@ def _attributes_used(translated: dict[str, Any], kept: set[str]) -> set[tuple[st
     walk(translated)
     for name in kept:
         found.add((name, "Arn"))
-    resources = translated["Resources"]
-    return {
-        (name, attribute)
-        for name, attribute in found
-        if name in kept and models[resources[name]["Type"]].has_cfn_attr(attribute)
-    }
+    return {(name, attribute) for name, attribute in found if name in kept}
 
 
 def deploy(
