@@ -38,15 +38,16 @@ def basic_auth(account_sid: str, token: str) -> str:
     return "Basic " + base64.b64encode(f"{account_sid}:{token}".encode()).decode()
 
 
-def reset_process_caches() -> None:
+def reset_process_caches(*, keep_aws_clients: bool = False) -> None:
     """Forget the settings, clients and stores a warm Lambda process would keep, so the
-    next invocation reads the environment the test set (like a cold start)."""
+    next invocation reads the environment the test set (like a cold start); with
+    `keep_aws_clients`, all but the AWS clients (`apply_environment` knows when)."""
     from aws_lambda_powertools.utilities import parameters
 
     from smsgw import warm
 
     parameters.clear_caches()
-    warm.forget()
+    warm.forget(keep_aws_clients=keep_aws_clients)
 
 
 def apply_environment(environment: dict[str, str]) -> None:
@@ -55,15 +56,10 @@ def apply_environment(environment: dict[str, str]) -> None:
     were built for (a warm process keeps its clients; building them was the largest part of
     a test's invocation). A test that changes what a client carries, without changing that
     configuration (a hook on the default session's events), calls `reset_process_caches`."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from smsgw import warm
-
     global _clients_built_for
     os.environ.update(environment)
     configuration = _aws_configuration()
-    parameters.clear_caches()
-    warm.forget(keep_aws_clients=configuration == _clients_built_for)
+    reset_process_caches(keep_aws_clients=configuration == _clients_built_for)
     _clients_built_for = configuration
 
 
@@ -79,8 +75,8 @@ def _aws_configuration() -> tuple[Any, ...]:
     import botocore.handlers
     import botocore.session
 
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
+    if boto3.DEFAULT_SESSION is None:  # made now, as the invocation would make it: the
+        boto3.setup_default_session()  # clients it builds are then built for this one
     return (
         sorted((key, value) for key, value in os.environ.items() if key.startswith("AWS_")),
         boto3.DEFAULT_SESSION,
